@@ -1,0 +1,3 @@
+from leadkit.cli import main
+
+main()

@@ -1,0 +1,618 @@
+"""Book I/O, all of it: reading sheets and CSVs, loading and saving the lead book, and the
+safety around every write (lock, backup, atomic replace, undo).
+
+Reader: fastexcel (calamine, Rust; .xlsx and .xls, Arrow into pandas). Writer: rustpy-xlsxwriter
+(rust_xlsxwriter). Both sit behind `read_sheets` / `_write_workbook`, so either can be swapped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import logging
+import os
+import shutil
+import socket
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadkit.errors import BookBusyError, BookError, InputFileError, UsageError, Where
+from leadkit.normalize import (
+    as_text,
+    map_enum,
+    parse_count,
+    parse_datetime,
+    parse_money,
+)
+from leadkit.rules import ColumnsRules, SheetSpec, fold_header
+
+LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports")
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+BLANK_ROWS = 1000  # dropdowns and highlights reach this far below the data, for rows typed by hand
+MAX_HEADER_SCAN = 30
+
+# fastexcel logs a warning for every all-empty column it reads; empty columns are normal here.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+
+# ============================================================================================
+# Reading any table a user hands us
+
+
+@dataclass
+class RawTable:
+    """One sheet or CSV as text cells, header row found, rows numbered as the user sees them."""
+
+    file: Path
+    sheet: str | None
+    headers: list[str]
+    frame: pd.DataFrame  # columns are positions 0..n-1, all text; index = 1-based row number
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def _decode_csv(path: Path) -> tuple[str, str]:
+    """Text of a CSV in whatever encoding Chinese Excel, WPS or a web form saved it in."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    if data.startswith(b"\xef\xbb\xbf"):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            pass
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000]).best()
+    if best is not None:
+        with contextlib.suppress(UnicodeDecodeError, LookupError):
+            return data.decode(best.encoding), best.encoding
+    raise InputFileError(
+        "cannot decode this CSV (tried UTF-8, GB18030, UTF-16 and detection); "
+        "save it again as UTF-8 or GBK",
+        Where(file=path),
+    )
+
+
+def _sniff_delimiter(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        counts = {d: sample.count(d) for d in ",\t;|"}
+        return max(counts, key=lambda d: counts[d])
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
+    text, encoding = _decode_csv(path)
+    delimiter = _sniff_delimiter(text[:65536])
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputFileError(f"not a readable CSV: {exc}", Where(file=path)) from None
+    return frame, encoding, delimiter
+
+
+def _excel_reader(path: Path) -> Any:
+    import fastexcel
+
+    if not path.exists():
+        raise InputFileError("file not found", Where(file=path))
+    try:
+        return fastexcel.read_excel(str(path))
+    except Exception as exc:  # fastexcel raises its own hierarchy for every malformed file
+        raise InputFileError(
+            f"not a readable spreadsheet ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})",
+            Where(file=path),
+        ) from None
+
+
+def _read_excel_text(reader: Any, sheet: str, path: Path) -> pd.DataFrame:
+    try:
+        loaded = reader.load_sheet(sheet, header_row=None, dtypes="string")
+    except Exception as exc:  # see _excel_reader
+        raise InputFileError(
+            f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=sheet)
+        ) from None
+    frame = loaded.to_pandas()
+    frame.columns = range(frame.shape[1])
+    return frame
+
+
+def _find_header_row(frame: pd.DataFrame, known: dict[str, str]) -> int | None:
+    """The first row, among the first few, in which at least two cells are known headers."""
+    best, best_hits = None, 1
+    for i in range(min(MAX_HEADER_SCAN, len(frame))):
+        cells = [c for c in frame.iloc[i].tolist() if isinstance(c, str) and c.strip()]
+        hits = sum(1 for c in cells if fold_header(c) in known)
+        if hits > best_hits:
+            best, best_hits = i, hits
+            if hits >= 3:
+                break
+    return best
+
+
+def _table_from(frame: pd.DataFrame, header_at: int, path: Path, sheet: str | None) -> RawTable:
+    header_cells = frame.iloc[header_at].tolist()
+    body = frame.iloc[header_at + 1 :]
+    # Row numbers as the user sees them in Excel (1-based, header included).
+    body.index = pd.RangeIndex(header_at + 2, header_at + 2 + len(body))
+    headers = []
+    keep = []
+    for pos, cell in enumerate(header_cells):
+        name = str(cell).strip() if isinstance(cell, str) and cell.strip() else ""
+        column_empty = body[pos].isna().all() if not body.empty else True
+        if not name and column_empty:
+            continue
+        headers.append(name or f"column {pos + 1}")
+        keep.append(pos)
+    body = body[keep]
+    body.columns = range(len(keep))
+    body = body.replace("", np.nan)
+    body = body.dropna(how="all")
+    return RawTable(file=path, sheet=sheet, headers=headers, frame=body)
+
+
+def read_input_tables(path: Path, known_headers: dict[str, str], sheet: str | None = None) -> list[RawTable]:
+    """Every sheet of `path` with a recognisable header row (or the named sheet), as text."""
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise InputFileError("file not found", Where(file=path))
+    if suffix in CSV_SUFFIXES:
+        frame, encoding, delimiter = _read_csv(path)
+        at = _find_header_row(frame, known_headers)
+        if at is None:
+            raise InputFileError("no recognisable header row (see rules/columns.yaml aliases, or --map)", Where(file=path))
+        table = _table_from(frame, at, path, None)
+        table.encoding, table.delimiter = encoding, delimiter
+        return [table]
+    if suffix not in EXCEL_SUFFIXES:
+        raise InputFileError(f"unsupported file type {suffix or '(none)'}; use .xlsx, .xls or .csv", Where(file=path))
+    reader = _excel_reader(path)
+    names = reader.sheet_names
+    if sheet is not None:
+        if sheet not in names:
+            raise InputFileError(f"no sheet named {sheet!r} (sheets: {', '.join(names)})", Where(file=path))
+        names = [sheet]
+    tables = []
+    for name in names:
+        frame = _read_excel_text(reader, name, path)
+        at = _find_header_row(frame, known_headers)
+        if at is not None:
+            tables.append(_table_from(frame, at, path, name))
+    if not tables:
+        where = Where(file=path, sheet=sheet) if sheet else Where(file=path)
+        raise InputFileError("no sheet with a recognisable header row (see rules/columns.yaml aliases, or --map)", where)
+    return tables
+
+
+def header_lookup(columns: ColumnsRules, sheet: str = "leads") -> dict[str, str]:
+    """Folded header/alias -> column key for one of leadkit's sheets."""
+    spec = columns.sheets[sheet]
+    table: dict[str, str] = {}
+    for col in spec.columns:
+        for label in (col.zh, col.en, col.key):
+            table.setdefault(fold_header(label), col.key)
+    for col in spec.columns:
+        for label in col.aliases:
+            table.setdefault(fold_header(label), col.key)
+    return table
+
+
+# ============================================================================================
+# The lead book
+
+
+@dataclass
+class Book:
+    """The lead book in memory: leadkit's sheets by key (columns = template keys, then the user's
+    own columns by header), the user's own sheets by title, and the sheet order."""
+
+    path: Path
+    lang: str
+    sheets: dict[str, pd.DataFrame]
+    user_sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    order: list[str] = field(default_factory=list)  # sheet keys and user-sheet titles
+    missing_headers: dict[str, list[str]] = field(default_factory=dict)
+    existed: bool = True
+
+    @property
+    def leads(self) -> pd.DataFrame:
+        return self.sheets["leads"]
+
+    def append_log(self, entries: pd.DataFrame) -> None:
+        """Add rows (time, command, lead_id, column, old, new) to the Log sheet."""
+        self.append("log", entries)
+
+    def append(self, sheet: str, rows: pd.DataFrame) -> None:
+        """Append rows (columns by key) to one of leadkit's sheets."""
+        if rows.empty:
+            return
+        current = self.sheets[sheet]
+        start = (int(current.index.max()) + 1) if len(current) else 2
+        rows = rows.reindex(columns=current.columns)
+        rows.index = pd.RangeIndex(start, start + len(rows))
+        self.sheets[sheet] = rows if current.empty else pd.concat([current, rows])
+
+
+def empty_sheet(spec: SheetSpec) -> pd.DataFrame:
+    """A leadkit sheet with its template columns and no rows."""
+    dtypes = {"datetime": "datetime64[ns]", "number": float, "money": float, "int": float}
+    return pd.DataFrame(
+        {c.key: pd.Series(dtype=dtypes.get(c.type, object)) for c in spec.columns}
+    )
+
+
+def new_book(path: Path, lang: str, columns: ColumnsRules) -> Book:
+    """An empty book with leadkit's sheets, not yet on disk."""
+    sheets = {k: empty_sheet(columns.sheets[k]) for k in LEADKIT_SHEETS}
+    return Book(path=path, lang=lang, sheets=sheets, order=list(LEADKIT_SHEETS), existed=False)
+
+
+def _coerce_column(values: pd.Series, col: Any, columns: ColumnsRules, tz: str) -> pd.Series:
+    """A book column read back into its working type; unparseable cells are kept as they were."""
+    if values.isna().all():
+        return empty_sheet(SheetSpec(zh="", en="", columns=[col]))[col.key].reindex(values.index)
+    if col.type == "datetime":
+        parsed, ok = parse_datetime(values, tz)
+        bad = values.notna() & ~ok
+        if bad.any():
+            mixed = parsed.astype(object)
+            mixed[bad] = values[bad]
+            return mixed
+        return parsed
+    if col.type in ("number", "money", "int"):
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            return values.astype(float)
+        parsed, ok = (parse_count if col.type == "int" else parse_money)(values)
+        bad = values.notna() & ~ok
+        if bad.any():
+            mixed = parsed.astype(object)
+            mixed[bad] = values[bad]
+            return mixed
+        return parsed
+    if col.type == "enum":
+        keys, _ = map_enum(values, columns.enum_lookup[col.enum])
+        return keys.astype(object)
+    return as_text(values).astype(object)
+
+
+def _frame_from_sheet(
+    raw: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, tz: str
+) -> tuple[pd.DataFrame, list[str]]:
+    lookup: dict[str, str] = {}
+    for col in spec.columns:
+        for label in (col.zh, col.en):
+            lookup.setdefault(fold_header(label), col.key)
+    renamed: dict[str, str] = {}
+    for header in raw.columns:
+        key = lookup.get(fold_header(header))
+        if key is not None and key not in renamed.values():
+            renamed[header] = key
+    frame = raw.rename(columns=renamed)
+    missing = [c.key for c in spec.columns if c.key not in frame.columns]
+    data: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        if col.key in frame.columns:
+            data[col.key] = _coerce_column(frame[col.key], col, columns, tz)
+        else:
+            data[col.key] = pd.Series(np.nan, index=frame.index, dtype=empty_sheet(
+                SheetSpec(zh="", en="", columns=[col]))[col.key].dtype)
+    for extra in frame.columns:
+        if extra not in data:
+            data[str(extra)] = frame[extra]
+    return pd.DataFrame(data, index=frame.index), missing
+
+
+def _read_book_sheet(reader: Any, title: str, path: Path) -> pd.DataFrame:
+    try:
+        frame = reader.load_sheet(title).to_pandas()
+    except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
+        raise BookError(f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=title)) from None
+    frame.columns = [
+        "" if str(c).startswith("__UNNAMED__") else str(c) for c in frame.columns
+    ]
+    frame = frame.loc[:, [bool(c) or not frame.iloc[:, i].isna().all() for i, c in enumerate(frame.columns)]]
+    frame.index = pd.RangeIndex(2, 2 + len(frame))
+    return frame.dropna(how="all")
+
+
+def load_book(path: Path, columns: ColumnsRules, lang: str, tz: str) -> Book:
+    """Read a lead book: leadkit's sheets by key and type, the user's sheets verbatim."""
+    if not path.exists():
+        raise BookError("no lead book here; run `leadkit init` or `leadkit import FILE` first", Where(file=path))
+    if path.suffix.lower() not in {".xlsx", ".xlsm"}:
+        raise BookError("a lead book must be an .xlsx file", Where(file=path))
+    reader = _excel_reader(path)
+    titles = {}
+    for key in LEADKIT_SHEETS:
+        spec = columns.sheets[key]
+        titles[fold_header(spec.zh)] = key
+        titles[fold_header(spec.en)] = key
+    sheets: dict[str, pd.DataFrame] = {}
+    user: dict[str, pd.DataFrame] = {}
+    order: list[str] = []
+    missing: dict[str, list[str]] = {}
+    for title in reader.sheet_names:
+        key = titles.get(fold_header(title))
+        raw = _read_book_sheet(reader, title, path)
+        if key is not None and key not in sheets:
+            frame, absent = _frame_from_sheet(raw, columns.sheets[key], columns, tz)
+            sheets[key] = frame
+            if absent:
+                missing[key] = absent
+            order.append(key)
+        else:
+            user[title] = raw
+            order.append(title)
+    if "leads" not in sheets:
+        raise BookError(
+            f"no {columns.sheets['leads'].zh!r} / {columns.sheets['leads'].en!r} sheet; "
+            "is this a leadkit book?",
+            Where(file=path),
+        )
+    for key in LEADKIT_SHEETS:
+        if key not in sheets:
+            sheets[key] = empty_sheet(columns.sheets[key])
+            order.append(key)
+    return Book(path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def _writable(values: pd.Series) -> pd.Series:
+    """A column the writer accepts: one type per column; mixed cells become text."""
+    if values.dtype != object:
+        return values
+    kinds = set(values.dropna().map(type).unique())
+    if not kinds or kinds <= {str}:
+        return values
+    if kinds <= {int, float, np.int64, np.float64, bool}:
+        return pd.to_numeric(values, errors="coerce")
+    if kinds <= {pd.Timestamp, datetime}:
+        return pd.to_datetime(values, errors="coerce")
+
+    def show(v: Any) -> Any:
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, pd.Timestamp | datetime):
+            return v.strftime("%Y-%m-%d %H:%M:%S").removesuffix(" 00:00:00")
+        return v if isinstance(v, str) else str(v)
+
+    return values.map(show, na_action="ignore")
+
+
+def _sheet_for_writing(frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str) -> pd.DataFrame:
+    out: dict[str, pd.Series] = {}
+    for key in frame.columns:
+        col = spec.by_key.get(key)
+        values = frame[key]
+        if col is not None and col.type == "enum":
+            labels = columns.enum_labels(col.enum, lang)
+            values = values.map(lambda v, labels=labels: labels.get(v, v), na_action="ignore")
+        if col is not None and col.type == "datetime" and pd.api.types.is_datetime64_any_dtype(values.dtype):
+            values = values.dt.floor("s")
+        header = col.header(lang) if col is not None else str(key)
+        while header in out:
+            header += " "
+        out[header] = _writable(values).reset_index(drop=True)
+    return pd.DataFrame(out)
+
+
+def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: datetime) -> None:
+    import rustpy_xlsxwriter as rx
+
+    header_fmt = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
+    date_fmt = rx.Format().set_num_format("yyyy-mm-dd hh:mm")
+    overdue_fmt = rx.Format().set_background_color("#FFC7CE").set_font_color("#9C0006")
+    grade_colours = {"S": "#F8CBAD", "A": "#FFE699", "B": "#C6E0B4", "C": "#D9D9D9"}
+    as_of_serial = (pd.Timestamp(as_of) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
+
+    entries: list[tuple[str, pd.DataFrame]] = []
+    opts: dict[str, dict[str, Any]] = {
+        k: {} for k in ("freeze_panes", "column_widths", "column_formats", "header_format",
+                        "data_validations", "conditional_formats")
+    }  # fmt: skip
+    for name in book.order:
+        if name in book.sheets:
+            spec = columns.sheets[name]
+            title = spec.title(book.lang)
+            frame = _sheet_for_writing(book.sheets[name], spec, columns, book.lang)
+            frame = frame.reindex(pd.RangeIndex(len(frame) + BLANK_ROWS))
+            entries.append((title, frame))
+            opts["freeze_panes"][title] = {"row": 1, "col": 0}
+            opts["header_format"][title] = header_fmt
+            widths, formats, validations, conditionals = {}, {}, {}, {}
+            for col in spec.columns:
+                header = col.header(book.lang)
+                widths[header] = col.width
+                if col.type == "datetime":
+                    formats[header] = date_fmt
+                    if col.highlight_overdue:
+                        conditionals[header] = {
+                            "type": "cell", "criteria": "<", "value": float(as_of_serial),
+                            "format": overdue_fmt,
+                        }  # fmt: skip
+                if col.type == "enum":
+                    labels = list(columns.enum_labels(col.enum, book.lang).values())
+                    validations[header] = {
+                        "type": "list", "values": labels, "error_style": "warning",
+                    }  # fmt: skip
+                    if col.enum == "grade":
+                        conditionals[header] = [
+                            {"type": "text", "criteria": "begins_with", "value": g,
+                             "format": rx.Format().set_background_color(c)}
+                            for g, c in grade_colours.items()
+                        ]  # fmt: skip
+            for extra in frame.columns:
+                widths.setdefault(extra, 14)
+            opts["column_widths"][title] = widths
+            opts["column_formats"][title] = formats
+            opts["data_validations"][title] = validations
+            opts["conditional_formats"][title] = conditionals
+        else:
+            entries.append((name, book.user_sheets[name].reset_index(drop=True)))
+    try:
+        rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
+    except (ValueError, TypeError) as exc:
+        raise BookError(f"cannot write the book: {exc}", Where(file=book.path)) from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# Safety: lock, backup, atomic replace, undo
+
+
+def backups_dir(state_dir: Path) -> Path:
+    return state_dir / "backups"
+
+
+def _lock_path(book: Path) -> Path:
+    return book.with_name(f".{book.name}.leadkit-lock")
+
+
+def _owner_file(book: Path) -> Path:
+    return book.with_name(f"~${book.name}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def book_lock(book: Path, command: str, force: bool = False) -> Iterator[None]:
+    """Hold the book for one writer; refuse (exit 3) if leadkit, Excel or WPS holds it."""
+    if _owner_file(book).exists() and not force:
+        raise BookBusyError(
+            f"{book.name} is open in Excel/WPS ({_owner_file(book).name} exists); "
+            "close it, or pass --force if that file is stale",
+            Where(file=book),
+        )
+    lock = _lock_path(book)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time()}
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                held = json.loads(lock.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                held = {}
+            same_host = held.get("host") == socket.gethostname()
+            if same_host and not _pid_alive(int(held.get("pid", 0) or 0)):
+                lock.unlink(missing_ok=True)  # left by a process that died
+                continue
+            raise BookBusyError(
+                f"{book.name} is busy: `leadkit {held.get('command', '?')}` "
+                f"(pid {held.get('pid', '?')} on {held.get('host', '?')}) is writing it; "
+                f"if that is wrong, delete {lock.name}",
+                Where(file=book),
+            ) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(info, fh)
+        break
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _backup(book: Path, state_dir: Path, command: str, keep: int) -> Path | None:
+    if not book.exists():
+        return None
+    folder = backups_dir(state_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")
+    target = folder / f"{book.stem}.{stamp}.{command}{book.suffix}"
+    shutil.copy2(book, target)
+    olds = sorted(folder.glob(f"{book.stem}.*{book.suffix}"))
+    for old in olds[:-keep]:
+        old.unlink(missing_ok=True)
+    return target
+
+
+def save_book(
+    book: Book,
+    columns: ColumnsRules,
+    *,
+    state_dir: Path,
+    command: str,
+    as_of: datetime,
+    keep_backups: int = 20,
+) -> Path | None:
+    """Write the book atomically after backing up the current file; returns the backup path.
+
+    The caller holds `book_lock`. The new file is written beside the book and renamed over it,
+    so a crash leaves either the old book or the new one, never half of one.
+    """
+    target = book.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        _write_workbook(book, columns, tmp, as_of)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        backup = _backup(target, state_dir, command, keep_backups)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return backup
+
+
+def undo_last(book: Path, state_dir: Path) -> Path:
+    """Put back the book as it was before the last leadkit write; returns the backup used.
+
+    The restored backup leaves the list, so a second undo goes one write further back.
+    """
+    folder = backups_dir(state_dir)
+    olds = sorted(folder.glob(f"{book.stem}.*{book.suffix}")) if folder.is_dir() else []
+    if not olds:
+        raise UsageError(f"nothing to undo: no backup of {book.name} in {folder}")
+    latest = olds[-1]
+    tmp = book.with_name(f".{book.name}.{os.getpid()}.undo.tmp")
+    shutil.copy2(latest, tmp)
+    os.replace(tmp, book)
+    undone = folder / "undone"
+    undone.mkdir(exist_ok=True)
+    os.replace(latest, undone / latest.name)
+    return latest
+
+
+def looks_like_xlsx(path: Path) -> bool:
+    """True when the file is a zip with a workbook part (a cheap integrity check)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False

@@ -1,0 +1,103 @@
+"""Check step: validate a book against the template, each problem with sheet, row and column."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from leadkit.bookio import Book
+from leadkit.normalize import normalize_email, normalize_phone
+from leadkit.rules import ColumnsRules
+
+REQUIRED_LEAD_COLUMNS = ("lead_id", "created_at", "source", "company", "contact", "phone", "email", "status")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in the book."""
+
+    sheet: str
+    row: int
+    column: str
+    problem: str
+    value: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _values(series: pd.Series, mask: pd.Series) -> list[tuple[int, str]]:
+    return [(int(i), "" if pd.isna(v) else str(v)) for i, v in series[mask].items()]
+
+
+def _dates_only(values: pd.Series) -> pd.Series:
+    """The cells that hold real dates, as datetimes; text left in a date column becomes NaT."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    is_date = values.map(lambda v: isinstance(v, pd.Timestamp | datetime), na_action="ignore")
+    return pd.to_datetime(values.where(is_date.fillna(False).astype(bool)), errors="coerce")
+
+
+def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding]:
+    """Every problem in the book's Leads and Activities sheets, in sheet/row order."""
+    findings: list[Finding] = []
+    lang = book.lang
+    leads_spec = columns.sheets["leads"]
+    title = leads_spec.title(lang)
+    leads = book.leads
+    header = {c.key: c.header(lang) for c in leads_spec.columns}
+
+    def add(mask: pd.Series, key: str, problem: str, series: pd.Series | None = None) -> None:
+        source = leads[key] if series is None else series
+        for row, value in _values(source, mask):
+            findings.append(Finding(title, row, header.get(key, key), problem, value))
+
+    for key in book.missing_headers.get("leads", []):
+        if key in REQUIRED_LEAD_COLUMNS:
+            findings.append(Finding(title, 1, header[key], "required column is missing"))
+
+    ids = leads["lead_id"]
+    add(ids.isna(), "lead_id", "lead ID is empty")
+    add(ids.notna() & ids.duplicated(keep=False), "lead_id", "lead ID is not unique")
+
+    for col in leads_spec.columns:
+        values = leads[col.key]
+        present = values.notna()
+        if not present.any():
+            continue
+        if col.type == "enum":
+            keys = {o.key for o in columns.enums[col.enum]}
+            add(present & ~values.isin(keys), col.key, "not one of the listed values")
+        elif col.type == "datetime":
+            add(present & _dates_only(values).isna(), col.key, "not a date")
+        elif col.type in ("number", "money", "int"):
+            numeric = pd.to_numeric(values, errors="coerce")
+            add(present & numeric.isna(), col.key, "not a number")
+            add(numeric < 0, col.key, "negative")
+        elif col.type == "phone":
+            normal, ok = normalize_phone(values)
+            add(present & ~ok, col.key, "not a usable phone number")
+            add(present & ok & (normal != values.astype(str)), col.key, "not in the normalised form")
+        elif col.type == "email":
+            normal, ok = normalize_email(values)
+            add(present & ~ok, col.key, "not a valid e-mail address")
+
+    created = _dates_only(leads["created_at"])
+    closed = _dates_only(leads["closed_at"])
+    add(created > pd.Timestamp(now + timedelta(days=1)), "created_at", "in the future")
+    add(closed < created, "closed_at", "before the lead was created")
+    won_or_lost = leads["status"].isin(["won", "lost"])
+    add(leads["status"].notna() & ~won_or_lost & closed.notna(), "closed_at", "set on a lead that is not won or lost")
+
+    activities = book.sheets["activities"]
+    if not activities.empty:
+        act_title = columns.sheets["activities"].title(lang)
+        act_header = columns.sheets["activities"].by_key["lead_id"].header(lang)
+        unknown = activities["lead_id"].notna() & ~activities["lead_id"].isin(set(ids.dropna()))
+        for row, value in _values(activities["lead_id"], unknown):
+            findings.append(Finding(act_title, row, act_header, "no lead with this ID", value))
+
+    findings.sort(key=lambda f: (f.sheet != title, f.row, f.column))
+    return findings

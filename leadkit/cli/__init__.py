@@ -1,0 +1,40 @@
+"""The `leadkit` command: one small module per command, registered here in pipeline order."""
+
+from __future__ import annotations
+
+import typer
+
+from leadkit import __version__
+
+app = typer.Typer(
+    name="leadkit",
+    help="A small sales team's lead pipeline over the Excel/CSV sheets it already keeps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,  # plain tracebacks for real bugs, never with local values
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"leadkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """A small sales team's lead pipeline over the Excel/CSV sheets it already keeps."""
+
+
+from leadkit.cli import check_cmd, demo_cmd, import_cmd, init_cmd, template_cmd, undo_cmd  # noqa: E402
+
+for module in (init_cmd, template_cmd, import_cmd, check_cmd, undo_cmd, demo_cmd):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

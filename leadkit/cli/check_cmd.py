@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from leadkit import pipeline
+from leadkit.cli.common import AsOf, BookArg, BookOpt, Json, Quiet, boundary, pick_book, ui
+from leadkit.errors import ExitStatus
+
+SHOWN = 50
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    @boundary
+    def check(
+        book: BookArg = None,
+        book_opt: BookOpt = None,
+        as_of: AsOf = None,
+        json_out: Json = False,
+        quiet: Quiet = False,
+    ) -> int:
+        """Validate the book against the template; exit 1 if anything is wrong."""
+        ui.configure(quiet=quiet, json_out=json_out)
+        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of)
+        findings = pipeline.check(ctx)
+        ui.emit_json({"book": str(ctx.book_path), "problems": [f.as_dict() for f in findings]})
+        if not findings:
+            ui.say(f"{ctx.book_path.name}: no problems")
+            return ExitStatus.OK
+        table = Table(title=f"{ctx.book_path.name}: {len(findings)} problem(s)", title_justify="left")
+        for name in ("sheet", "row", "column", "problem", "value"):
+            table.add_column(name, justify="right" if name == "row" else "left")
+        for f in findings[:SHOWN]:
+            table.add_row(f.sheet, str(f.row), f.column, f.problem, f.value[:40])
+        ui.show(table)
+        if len(findings) > SHOWN:
+            ui.say(f"… and {len(findings) - SHOWN} more (--json lists them all)")
+        if quiet:
+            ui.warn(f"{len(findings)} problem(s) in {ctx.book_path}")
+        return ExitStatus.DATA_PROBLEMS

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadkit import demo
+from leadkit.cli.common import AsOf, Json, Quiet, boundary, ui
+from leadkit.cli.import_cmd import summary_table
+from leadkit.errors import UsageError
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    @boundary
+    def demo_(
+        folder: Annotated[Path, typer.Argument(help="A fresh folder for the demo workspace.")] = Path("leadkit-demo"),
+        as_of: AsOf = None,
+        json_out: Json = False,
+        quiet: Quiet = False,
+    ) -> int:
+        """Run the pipeline on the bundled samples in a fresh workspace folder."""
+        ui.configure(quiet=quiet, json_out=json_out)
+        if folder.exists() and any(folder.iterdir()):
+            if not (folder / demo.MARKER).exists():
+                raise UsageError(f"{folder} exists and is not a leadkit demo; pick an empty folder")
+            shutil.rmtree(folder)
+        outcome = demo.run(folder, as_of=as_of)
+        ui.say(f"demo workspace: {outcome.workspace}")
+        for step, result in outcome.imports:
+            ui.say(f"$ {step}")
+            ui.show(summary_table(result))
+        ui.say("$ leadkit check")
+        ui.say(f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)")
+        ui.show(outcome.overview)
+        ui.say(f"open {outcome.book} in Excel, WPS or LibreOffice to see the result")
+        ui.emit_json(outcome.as_json())
+        return 0

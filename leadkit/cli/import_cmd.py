@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadkit import pipeline
+from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
+from leadkit.errors import ExitStatus
+from leadkit.importer import ImportResult
+
+
+def summary_table(result: ImportResult) -> Table:
+    """Read / imported / rejected / already imported / warnings, per file and in total."""
+    table = Table(title="import", title_justify="left")
+    for name in ("file", "encoding", "read", "imported", "rejected", "already imported", "warnings"):
+        table.add_column(name, justify="left" if name in ("file", "encoding") else "right")
+    for f in result.files:
+        label = Path(f.file).name + (f" [{f.sheet}]" if f.sheet else "")
+        table.add_row(label, f.encoding or "xlsx/xls", *(str(v) for v in (f.read, f.imported, f.rejected, f.already, f.warnings)))
+    t = result.totals
+    table.add_row("total", "", *(str(t[k]) for k in ("read", "imported", "rejected", "already", "warnings")), style="bold")
+    return table
+
+
+def result_json(result: ImportResult) -> dict[str, object]:
+    return {
+        "totals": result.totals,
+        "files": [vars(f) for f in result.files],
+        "lead_ids": result.leads["lead_id"].tolist() if not result.leads.empty else [],
+        "warnings": [vars(w) for w in result.warnings],
+    }
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("import")
+    @boundary
+    def import_(
+        files: Annotated[list[Path], typer.Argument(help="Sheets to import: .xlsx, .xls or .csv.")],
+        source: Annotated[str | None, typer.Option("--source", help="Channel for rows that name none, e.g. 展会 or trade_show.")] = None,
+        map_file: Annotated[Path | None, typer.Option("--map", help="YAML with a one-off header mapping (columns: {header: key}).")] = None,
+        sheet: Annotated[str | None, typer.Option("--sheet", help="Only this sheet of a workbook.")] = None,
+        strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any row is rejected.")] = False,
+        book: BookOpt = None,
+        as_of: AsOf = None,
+        dry_run: DryRun = False,
+        force: Force = False,
+        json_out: Json = False,
+        quiet: Quiet = False,
+    ) -> int:
+        """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects."""
+        ui.configure(quiet=quiet, json_out=json_out)
+        ctx = pipeline.context(book, as_of=as_of, dry_run=dry_run, force=force)
+        result = pipeline.import_files(ctx, files, source=source, map_file=map_file, sheet=sheet)
+        ui.show(summary_table(result))
+        for w in result.warnings[:5]:
+            ui.say(f"  {w.file} row {w.row}, {w.column}: {w.message}")
+        if len(result.warnings) > 5:
+            ui.say(f"  … {len(result.warnings) - 5} more warnings (--json lists them all)")
+        ui.emit_json(result_json(result))
+        rejected = result.totals["rejected"]
+        if dry_run:
+            ui.say("dry run: the book was not changed")
+        if rejected:
+            sheet_name = ctx.rules.columns.sheets["rejects"].title(ctx.lang)
+            ui.warn(f"{rejected} row(s) rejected; reasons are in sheet {sheet_name!r} of {ctx.book_path}")
+            if strict:
+                return ExitStatus.DATA_PROBLEMS
+        return ExitStatus.OK

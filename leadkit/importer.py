@@ -1,0 +1,367 @@
+"""Import step: incoming sheets -> normalised, validated lead rows, rejects with reasons.
+
+Identity of a source row (so re-importing a file adds nothing): a hash of its mapped cells
+(column key and trimmed text, in key order). The file's name, the row's position and unmapped
+columns do not count, so the same row in a renamed or re-sorted file is still recognised; a row
+whose content changed is new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from leadkit.bookio import Book, RawTable, header_lookup
+from leadkit.normalize import (
+    clean_text,
+    company_display,
+    map_enum,
+    neutralize_formulas,
+    normalize_email,
+    normalize_phone,
+    parse_count,
+    parse_datetime,
+    parse_money,
+    phone_location,
+    province_of_city,
+)
+from leadkit.rules import ColumnsRules, RegionsRules, fold_header, short_province
+
+
+@dataclass
+class FileSummary:
+    """What happened to one sheet or CSV."""
+
+    file: str
+    sheet: str | None
+    encoding: str | None
+    read: int = 0
+    imported: int = 0
+    rejected: int = 0
+    already: int = 0
+    warnings: int = 0
+    unmapped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Warning_:
+    file: str
+    row: int
+    column: str
+    message: str
+
+
+@dataclass
+class ImportResult:
+    """New rows for the Leads, Rejects, Imports and Log sheets, and what to tell the user."""
+
+    leads: pd.DataFrame
+    rejects: pd.DataFrame
+    imports: pd.DataFrame
+    log: pd.DataFrame
+    files: list[FileSummary]
+    warnings: list[Warning_]
+
+    @property
+    def totals(self) -> dict[str, int]:
+        keys = ("read", "imported", "rejected", "already", "warnings")
+        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+
+
+def _row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:
+    if not mapped:
+        return pd.Series([], dtype=object)
+    parts = [(key + "=") + frame[key].fillna("").astype(str).str.strip() for key in sorted(mapped)]
+    joined = parts[0]
+    for p in parts[1:]:
+        joined = joined + "\x1f" + p
+    return joined.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:20])
+
+
+def _map_headers(
+    table: RawTable, lookup: dict[str, str], one_off: dict[str, str]
+) -> tuple[dict[int, str], list[str]]:
+    """Column position -> key (or the original header for unmapped columns)."""
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    unmapped: list[str] = []
+    for pos, header in enumerate(table.headers):
+        folded = fold_header(header)
+        key = one_off.get(folded) or lookup.get(folded)
+        if key is not None and key not in taken:
+            names[pos] = key
+            taken.add(key)
+        else:
+            names[pos] = header
+            unmapped.append(header)
+    return names, unmapped
+
+
+def _completeness(leads: pd.DataFrame, columns: ColumnsRules) -> pd.Series:
+    def filled(groups: list[str]) -> pd.Series:
+        ok = pd.Series(True, index=leads.index)
+        for group in groups:
+            ok &= leads[group.split("|")].notna().any(axis=1)
+        return ok
+
+    out = pd.Series("incomplete", index=leads.index, dtype=object)
+    out[filled(columns.completeness.basic)] = "basic"
+    out[filled(columns.completeness.complete)] = "complete"
+    return out
+
+
+def completeness(leads: pd.DataFrame, columns: ColumnsRules) -> pd.Series:
+    """信息完整度 of each lead by the rule in columns.yaml."""
+    present = leads.reindex(columns=columns.sheets["leads"].keys)
+    return _completeness(present, columns)
+
+
+def _next_ids(book: Book, count: int, prefix: str, year: int) -> list[str]:
+    stem = f"{prefix}{year}"
+    existing = book.leads["lead_id"].dropna().astype(str)
+    seqs = existing[existing.str.startswith(stem)].str.slice(len(stem))
+    seqs = pd.to_numeric(seqs[seqs.str.fullmatch(r"\d+")], errors="coerce")
+    start = int(seqs.max()) + 1 if len(seqs) else 1
+    return [f"{stem}{n:06d}" for n in range(start, start + count)]
+
+
+def _normalise(
+    frame: pd.DataFrame, columns: ColumnsRules, regions: RegionsRules, tz: str
+) -> tuple[pd.DataFrame, list[tuple[int, str, str]], pd.Series, pd.Series]:
+    """Normalise mapped columns; returns (frame, warnings, phone ok, e-mail ok)."""
+    spec = columns.sheets["leads"]
+    out = frame.copy()
+    warnings: list[tuple[int, str, str]] = []
+
+    def warn(mask: pd.Series, column: str, message: str) -> None:
+        for row in mask[mask].index:
+            warnings.append((int(row), column, message))
+
+    phone_ok = pd.Series(False, index=frame.index)
+    email_ok = pd.Series(False, index=frame.index)
+    for col in spec.columns:
+        if col.key not in out.columns:
+            continue
+        values = out[col.key]
+        present = values.notna()
+        if col.type == "phone":
+            out[col.key], phone_ok = normalize_phone(values)
+            warn(present & ~phone_ok, col.key, "not a usable phone number; kept as written")
+        elif col.type == "email":
+            out[col.key], email_ok = normalize_email(values)
+            warn(present & ~email_ok, col.key, "not a valid e-mail address; kept as written")
+        elif col.type == "datetime":
+            parsed, ok = parse_datetime(values, tz)
+            bad = present & ~ok
+            if bad.any():
+                mixed = parsed.astype(object)
+                mixed[bad] = clean_text(values)[bad]
+                out[col.key] = mixed
+                warn(bad, col.key, "not a date; kept as written")
+            else:
+                out[col.key] = parsed
+        elif col.type in ("money", "int", "number"):
+            parsed, ok = (parse_count if col.type == "int" else parse_money)(values)
+            bad = present & ~ok
+            if bad.any():
+                mixed = parsed.astype(object)
+                mixed[bad] = clean_text(values)[bad]
+                out[col.key] = mixed
+                warn(bad, col.key, "not a number; kept as written")
+            else:
+                out[col.key] = parsed
+        elif col.type == "enum":
+            keys, known = map_enum(values, columns.enum_lookup[col.enum])
+            out[col.key] = keys
+            warn(~known, col.key, "not one of the listed values; kept as written")
+        elif col.type == "timeline":
+            parsed, ok = parse_datetime(values, tz)
+            text = clean_text(values)
+            out[col.key] = parsed.dt.strftime("%Y-%m-%d").where(ok, text)
+        elif col.key == "company":
+            out[col.key] = company_display(values)
+        else:
+            out[col.key] = clean_text(values).str.replace(r"[ \t]+", " ", regex=True)
+    for key in ("province", "city", "region"):
+        if key in out.columns:
+            out[key] = clean_text(out[key])
+    if "province" in out.columns:
+        out["province"] = out["province"].map(short_province, na_action="ignore")
+    if "city" in out.columns:
+        out["city"] = out["city"].str.replace(r"市$", "", regex=True)
+    return out, warnings, phone_ok, email_ok
+
+
+def import_tables(
+    book: Book,
+    tables: list[RawTable],
+    columns: ColumnsRules,
+    regions: RegionsRules,
+    *,
+    now: datetime,
+    tz: str,
+    id_prefix: str,
+    source: str | None = None,
+    mapping: dict[str, str] | None = None,
+) -> ImportResult:
+    """Map, normalise and validate incoming rows against the book; the book is not changed."""
+    lookup = header_lookup(columns)
+    one_off = {fold_header(h): k for h, k in (mapping or {}).items()}
+    spec = columns.sheets["leads"]
+    source_key = None
+    if source is not None:
+        source_key = columns.enum_lookup["source"].get(fold_header(source), source)
+
+    seen = set(book.sheets["imports"]["row_key"].dropna().astype(str))
+    lead_parts: list[pd.DataFrame] = []
+    reject_parts: list[pd.DataFrame] = []
+    import_parts: list[pd.DataFrame] = []
+    summaries: list[FileSummary] = []
+    warnings: list[Warning_] = []
+
+    for table in tables:
+        label = table.file.name if table.sheet is None else f"{table.file.name}[{table.sheet}]"
+        names, unmapped = _map_headers(table, lookup, one_off)
+        frame = table.frame.rename(columns=names)
+        mapped = [k for k in names.values() if k in spec.by_key]
+        summary = FileSummary(
+            file=str(table.file), sheet=table.sheet, encoding=table.encoding,
+            read=len(frame), unmapped=unmapped,
+        )  # fmt: skip
+        summaries.append(summary)
+        if frame.empty:
+            continue
+        keys = _row_keys(frame, mapped)
+        first_in_batch = ~keys.duplicated()
+        fresh = first_in_batch & ~keys.isin(seen)
+        summary.already = int((~fresh).sum())
+        seen.update(keys[fresh])
+        frame, keys = frame[fresh], keys[fresh]
+        if frame.empty:
+            continue
+
+        frame, row_warnings, phone_ok, email_ok = _normalise(frame, columns, regions, tz)
+        for row, column, message in row_warnings:
+            warnings.append(Warning_(label, row, column, message))
+
+        reasons = pd.Series("", index=frame.index, dtype=object)
+        no_who = frame.reindex(columns=["company", "contact"]).isna().all(axis=1)
+        reasons[no_who] = "no company and no contact"
+        no_reach = ~(phone_ok | email_ok)
+        reasons[no_reach] = reasons[no_reach].where(reasons[no_reach] == "", reasons + "; ")
+        reasons[no_reach] = reasons[no_reach] + "no usable phone or e-mail"
+        rejected = reasons != ""
+        summary.rejected = int(rejected.sum())
+        summary.imported = int((~rejected).sum())
+        summary.warnings = sum(1 for r, _, _ in row_warnings if not rejected.get(r, False))
+
+        if rejected.any():
+            raw = table.frame.loc[frame.index[rejected]]
+            data = raw.apply(
+                lambda r: "; ".join(
+                    f"{table.headers[i]}={v}" for i, v in enumerate(r.tolist()) if pd.notna(v)
+                ),
+                axis=1,
+            )
+            reject_parts.append(pd.DataFrame({
+                "time": now, "file": table.file.name, "sheet": table.sheet,
+                "row": frame.index[rejected].astype(float), "reason": reasons[rejected],
+                "data": neutralize_formulas(data),
+            }))  # fmt: skip
+
+        good = frame[~rejected].copy()
+        good["_file"] = table.file.name
+        good["_row"] = good.index
+        good["_key"] = keys[~rejected]
+        lead_parts.append(good)
+        import_parts.append(pd.DataFrame({
+            "row_key": keys[rejected], "time": now, "file": table.file.name,
+            "row": frame.index[rejected].astype(float), "outcome": "rejected", "lead_id": np.nan,
+        }))  # fmt: skip
+
+    leads = pd.concat(lead_parts, ignore_index=True) if lead_parts else pd.DataFrame()
+    if not leads.empty:
+        leads = _complete_new_leads(leads, book, columns, regions, now, id_prefix, source_key)
+        import_parts.append(pd.DataFrame({
+            "row_key": leads["_key"], "time": now, "file": leads["_file"],
+            "row": leads["_row"].astype(float), "outcome": "imported", "lead_id": leads["lead_id"],
+        }))  # fmt: skip
+        log = pd.DataFrame({
+            "time": now, "command": "import", "lead_id": leads["lead_id"], "column": "*",
+            "old": np.nan, "new": "imported from " + leads["_file"] + " row " + leads["_row"].astype(str),
+        })  # fmt: skip
+        leads = leads.drop(columns=["_file", "_row", "_key"])
+    else:
+        log = pd.DataFrame()
+    rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame()
+    imports = pd.concat(import_parts, ignore_index=True) if import_parts else pd.DataFrame()
+    return ImportResult(leads, rejects, imports, log, summaries, warnings)
+
+
+def _complete_new_leads(
+    leads: pd.DataFrame,
+    book: Book,
+    columns: ColumnsRules,
+    regions: RegionsRules,
+    now: datetime,
+    id_prefix: str,
+    source_key: str | None,
+) -> pd.DataFrame:
+    """Fill what the sheet did not say: ids, place from phone, region, defaults, completeness."""
+    spec = columns.sheets["leads"]
+    for key in spec.keys:
+        if key not in leads.columns:
+            leads[key] = pd.Series(np.nan, index=leads.index, dtype=object)
+        elif key in ("province", "city", "region", "source", "status"):
+            leads[key] = leads[key].astype(object)
+
+    taken = set(book.leads["lead_id"].dropna().astype(str))
+    given = leads["lead_id"].astype("str").where(leads["lead_id"].notna())
+    usable = given.notna() & ~given.isin(taken) & ~given.duplicated()
+    leads["lead_id"] = given.where(usable)
+    need = leads["lead_id"].isna()
+    leads.loc[need, "lead_id"] = _next_ids(book, int(need.sum()), id_prefix, now.year)
+
+    from_city = leads["province"].isna() & leads["city"].notna()
+    if from_city.any():
+        leads.loc[from_city, "province"] = province_of_city(leads.loc[from_city, "city"])
+    no_place = leads["province"].isna() & leads["city"].isna()
+    if no_place.any():
+        province, city = phone_location(leads.loc[no_place, "phone"])
+        leads.loc[no_place, "province"] = province
+        leads.loc[no_place, "city"] = city
+    region = leads["province"].map(regions.by_province, na_action="ignore")
+    leads["region"] = leads["region"].where(leads["region"].notna(), region)
+
+    if source_key is not None:
+        leads["source"] = leads["source"].where(leads["source"].notna(), source_key)
+    leads["source"] = leads["source"].fillna("other")
+    created = leads["created_at"]
+    leads["created_at"] = created.where(created.notna(), pd.Timestamp(now))
+    leads["status"] = leads["status"].fillna("new")
+    leads["recycle_count"] = pd.to_numeric(leads["recycle_count"], errors="coerce").fillna(0)
+    leads["completeness"] = _completeness(leads, columns)
+
+    text_columns = [c.key for c in spec.columns if c.type in ("text", "timeline", "phone", "email")]
+    extras = [c for c in leads.columns if c not in spec.by_key and not c.startswith("_")]
+    for key in text_columns + extras:
+        leads[key] = neutralize_formulas(leads[key].astype(object))
+    return leads
+
+
+def apply_import(book: Book, result: ImportResult) -> None:
+    """Add an import's rows to the book's sheets."""
+    if not result.leads.empty:
+        current = book.leads
+        extras = [c for c in result.leads.columns if c not in current.columns]
+        for extra in extras:
+            current[extra] = np.nan
+        book.append("leads", result.leads)
+    book.append("rejects", result.rejects)
+    book.append("imports", result.imports)
+    book.append_log(result.log)
+

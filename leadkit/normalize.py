@@ -1,0 +1,411 @@
+"""Normalisers for incoming lead values: pure, whole-column, idempotent, and never raising on junk.
+
+Each takes a pandas Series of raw values (anything a spreadsheet or CSV can hold) and returns
+Series aligned to it. The common case is done with vectorised string operations; only the values
+that need a real parser (landlines, odd date formats) go through a Python call, once per distinct
+value.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# --------------------------------------------------------------------------------------------
+# Text
+
+_HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
+_HALFWIDTH[0x3000] = 0x20  # ideographic space
+_INVISIBLE = {0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None, 0x00A0: 0x20}
+_HALF_AND_CLEAN = {**_HALFWIDTH, **_INVISIBLE}
+_CLEAN = dict(_INVISIBLE)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Any column as strings, with empty and blank cells as missing (NA)."""
+    if values.dtype != object and not pd.api.types.is_string_dtype(values.dtype):
+        values = values.astype(object)
+    text = values.astype("str")
+    text = text.where(values.notna())
+    text = text.str.strip()
+    return text.mask(text == "")
+
+
+def to_halfwidth(values: pd.Series) -> pd.Series:
+    """Full-width letters, digits, punctuation and spaces to their ASCII forms; trimmed."""
+    text = as_text(values).str.translate(_HALF_AND_CLEAN).str.strip()
+    return text.mask(text == "")
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """Free text trimmed, invisible characters dropped, blank as missing; wording untouched."""
+    text = as_text(values).str.translate(_CLEAN).str.strip()
+    return text.mask(text == "")
+
+
+_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
+_NUMBERLIKE = r"^[+\-]?[\d\s\-().,]+$"
+
+
+def neutralize_formulas(values: pd.Series) -> pd.Series:
+    """Prefix text that a spreadsheet would run as a formula with an apostrophe.
+
+    Plain numbers and phone-like values (`+86 138…`, `-5`) are left alone: they cannot call
+    functions, and an apostrophe would corrupt them.
+    """
+    text = values.astype("str").where(values.notna())
+    risky = text.str.match(_FORMULA_START.pattern, na=False) & ~text.str.match(
+        _NUMBERLIKE, na=False
+    )
+    if not risky.any():
+        return values
+    out = values.copy() if values.dtype == object else values.astype(object)
+    out[risky] = "'" + text[risky]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Company names
+
+_CJK = r"[\u4e00-\u9fff]"
+_LEGAL_FORMS = [
+    "股份有限公司", "有限责任公司", "有限公司", "集团有限公司", "集团", "总公司", "公司",
+    "co.,ltd.", "co., ltd.", "co.,ltd", "co. ltd", "co ltd", "company limited", "limited",
+    "ltd.", "ltd", "inc.", "inc", "llc", "corp.", "corporation", "corp", "gmbh", "co.",
+]  # fmt: skip
+_REGION_WORDS = (
+    "北京|天津|上海|重庆|河北|山西|辽宁|吉林|黑龙江|江苏|浙江|安徽|福建|江西|山东|河南|湖北|湖南|"
+    "广东|海南|四川|贵州|云南|陕西|甘肃|青海|台湾|内蒙古|广西|西藏|宁夏|新疆|香港|澳门|"
+    "深圳|广州|杭州|南京|苏州|成都|武汉|西安|青岛|厦门|宁波|无锡|大连|沈阳|长沙|郑州|济南|合肥|"
+    "福州|昆明|东莞|佛山|天津|中国"
+)
+_LEADING_REGION = re.compile(rf"^(?:{_REGION_WORDS})(?:省|市|自治区)?(?=.{{2,}})")
+_BRACKETED_REGION = re.compile(rf"[(\[](?:{_REGION_WORDS})(?:省|市|自治区)?[)\]]")
+_KEY_DROP = re.compile(r"[\s\W_]+")
+
+
+def company_display(values: pd.Series) -> pd.Series:
+    """Company names as shown: trimmed, spaces collapsed, brackets unified.
+
+    Chinese names get full-width brackets （）, the form used on business licences; others ASCII.
+    """
+    text = to_halfwidth(values).str.replace(r"\s+", " ", regex=True)
+    # to_halfwidth turned （） into (); put them back where the name is Chinese.
+    cjk = text.str.contains(_CJK, na=False)
+    unified = text.str.replace("【", "(").str.replace("】", ")")
+    chinese = unified.str.replace("(", "（").str.replace(")", "）")
+    chinese = chinese.str.replace(r"\s*（\s*", "（", regex=True).str.replace(
+        r"\s*）\s*", "）", regex=True
+    )
+    return chinese.where(cjk, unified).str.strip()
+
+
+def company_key(values: pd.Series) -> pd.Series:
+    """A matching key for company names, kept apart from the display name.
+
+    Drops legal forms (有限公司, Co., Ltd. …) and region names in brackets or at the start, and
+    ignores case, width, spaces and punctuation. Branch markers (分公司) stay, so a branch does not
+    match its parent.
+    """
+    text = to_halfwidth(values).str.casefold()
+    text = text.str.replace("【", "(").str.replace("】", ")")
+    text = text.str.replace(_BRACKETED_REGION.pattern, "", regex=True)
+    for form in _LEGAL_FORMS:
+        # 分公司 is a branch: keep it, so a branch never matches its parent company.
+        guard = r"(?<!分)" if form.startswith("公司") else ""
+        text = text.str.replace(guard + re.escape(form) + r"\s*$", "", regex=True)
+    text = text.str.replace(_BRACKETED_REGION.pattern, "", regex=True)
+    text = text.str.replace(_LEADING_REGION.pattern, "", regex=True)
+    text = text.str.replace(_KEY_DROP.pattern, "", regex=True)
+    return text.mask(text == "")
+
+
+# --------------------------------------------------------------------------------------------
+# Phones
+
+_MOBILE = r"^(?:\+?86|0086)?(1[3-9]\d{9})$"
+_EXCEL_FLOAT = r"^\d+(?:\.0+)?$|^\d(?:\.\d+)?[eE]\+?\d+$"
+_EXTENSION = re.compile(r"\s*(?:转|分机|ext\.?|extn\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
+
+
+def _excel_number_to_digits(text: str) -> str:
+    try:
+        return str(int(Decimal(text)))
+    except (InvalidOperation, ValueError, OverflowError):
+        return text
+
+
+@cache
+def _parse_other_phone(text: str) -> str | None:
+    """A non-mobile number via libphonenumber: CN landlines as 0AA-NNNNNNNN[转EXT], others E.164."""
+    import phonenumbers
+
+    ext_match = _EXTENSION.search(text)
+    core = text[: ext_match.start()] if ext_match else text
+    ext = ext_match.group(1) if ext_match else None
+    try:
+        number = phonenumbers.parse(core, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    if number.country_code == 86:
+        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        parts = national.split()
+        if parts and parts[0].startswith("0"):
+            formatted = f"{parts[0]}-{''.join(parts[1:])}"
+        else:
+            formatted = "".join(parts)
+    else:
+        formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{formatted}转{ext}" if ext else formatted
+
+
+def normalize_phone(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Phones in one form; returns (value, valid).
+
+    Mainland mobiles become 11 digits (from Excel floats, scientific notation, +86/0086/86
+    prefixes, spaces or dashes); landlines `010-88886666` with `转801` for an extension; other
+    countries E.164. An unusable value is kept as it was (trimmed) and marked invalid.
+    """
+    raw = to_halfwidth(values)
+    text = raw.copy()
+    floaty = text.str.match(_EXCEL_FLOAT, na=False) & text.str.contains(r"[.eE]", na=False)
+    if floaty.any():
+        text[floaty] = text[floaty].map(_excel_number_to_digits)
+    compact = text.str.replace(r"[\s\-().]", "", regex=True)
+    mobile = compact.str.extract(_MOBILE, expand=False)
+    result = mobile.copy()
+    rest = mobile.isna() & text.notna()
+    if rest.any():
+        parsed = text[rest].map(_parse_other_phone)
+        result[rest] = parsed
+    valid = result.notna()
+    result = result.where(valid, raw)
+    return result, valid
+
+
+@cache
+def _geocode_table() -> dict[str, str]:
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    return {k: v["zh"] for k, v in GEOCODE_DATA.items() if k.startswith("86") and "zh" in v}
+
+
+_MUNICIPALITIES = {"北京市", "上海市", "天津市", "重庆市"}
+_PLACE = re.compile(r"^(.+?(?:省|自治区|特别行政区))(.*)$")
+
+
+@cache
+def _split_place(description: str) -> tuple[str, str | None]:
+    from leadkit.rules import short_province
+
+    if description in _MUNICIPALITIES:
+        short = description[:-1]
+        return short, short
+    m = _PLACE.match(description)
+    if not m:
+        return short_province(description), None
+    city = m.group(2).removesuffix("市") or None
+    return short_province(m.group(1)), city
+
+
+@cache
+def _province_by_city() -> dict[str, str]:
+    """City -> province, derived from the geocoder's own place names (广东省深圳市 -> 深圳: 广东)."""
+    table: dict[str, str] = {}
+    for description in set(_geocode_table().values()):
+        province, city = _split_place(description)
+        if city:
+            table.setdefault(city, province)
+    return table
+
+
+def province_of_city(cities: pd.Series) -> pd.Series:
+    """Province for each city name (with or without 市), where the geocoder knows the city."""
+    short = clean_text(cities).str.replace(r"市$", "", regex=True)
+    return short.map(_province_by_city(), na_action="ignore")
+
+
+def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(province, city) of normalised mainland phones from libphonenumber's offline prefix table."""
+    province = pd.Series(np.nan, index=phones.index, dtype=object)
+    city = pd.Series(np.nan, index=phones.index, dtype=object)
+    text = phones.astype("str").where(phones.notna())
+    mobile = text.str.fullmatch(r"1[3-9]\d{9}", na=False)
+    landline = text.str.match(r"^0\d{2,3}-", na=False)
+    keys = pd.Series(np.nan, index=phones.index, dtype=object)
+    keys[mobile] = "86" + text[mobile]
+    keys[landline] = "86" + text[landline].str.slice(1).str.replace("-", "", regex=False)
+    todo = keys.notna()
+    if not todo.any():
+        return province, city
+    table = _geocode_table()
+    found = pd.Series(np.nan, index=phones.index, dtype=object)
+    for length in (9, 8, 7, 6, 5, 4):
+        pending = todo & found.isna()
+        if not pending.any():
+            break
+        found[pending] = keys[pending].str.slice(0, length).map(table)
+    places = found.dropna().map(_split_place)
+    province[places.index] = places.map(lambda p: p[0])
+    city[places.index] = places.map(lambda p: p[1])
+    return province, city
+
+
+# --------------------------------------------------------------------------------------------
+# E-mail
+
+_EMAIL = r"^[a-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,}$"  # noqa: E501
+
+
+def normalize_email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """E-mails lower-cased and trimmed (`mailto:` and `<…>` dropped); returns (value, valid)."""
+    text = to_halfwidth(values)
+    cleaned = (
+        text.str.casefold()
+        .str.replace(r"^mailto:", "", regex=True)
+        .str.replace(r"^.*<([^<>]+)>$", r"\1", regex=True)
+        .str.replace("。", ".")
+        .str.replace(r"\s+", "", regex=True)
+    )
+    valid = cleaned.str.fullmatch(_EMAIL, na=False) & ~cleaned.str.contains("..", regex=False)
+    return cleaned.where(valid, text), valid
+
+
+# --------------------------------------------------------------------------------------------
+# Dates
+
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_YMD = (
+    r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
+    r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?$"
+)
+
+
+@cache
+def _parse_one_datetime(text: str, tz: str) -> pd.Timestamp | None:
+    try:
+        ts = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if ts is pd.NaT or ts is None:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(tz).tz_localize(None)
+    return ts
+
+
+def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Series, pd.Series]:
+    """Dates and times as naive wall-clock times in `tz`; returns (value, parsed).
+
+    Accepts real datetimes, Excel serial numbers, `2026/3/1 14:05`, `2026年3月1日`, `2026.3.1`
+    and ISO 8601 (an explicit offset is converted to `tz`).
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        out = values
+        if getattr(values.dt, "tz", None) is not None:
+            out = values.dt.tz_convert(tz).dt.tz_localize(None)
+        out = out.astype("datetime64[ns]")
+        return out, out.notna()
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    is_ts = values.map(lambda v: isinstance(v, pd.Timestamp | np.datetime64), na_action="ignore")
+    is_ts = is_ts.fillna(False).astype(bool)
+    if is_ts.any():
+        result[is_ts] = pd.to_datetime(values[is_ts].astype(object), errors="coerce")
+    text = to_halfwidth(values.where(~is_ts))
+    text = (
+        text.str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
+        .str.replace(r"(\d)\s*月\s*(\d)", r"\1-\2", regex=True)
+        .str.replace(r"(\d)\s*[日号]", r"\1", regex=True)
+        .str.replace(r"(\d)\s*[时点:]\s*(\d)", r"\1:\2", regex=True)
+        .str.replace(r"(\d)\s*分", r"\1", regex=True)
+        .str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
+        .str.strip()
+    )
+    serial = text.str.fullmatch(r"\d{5}(?:\.\d+)?", na=False)
+    if serial.any():
+        days = pd.to_numeric(text[serial], errors="coerce")
+        ok = days.between(1, 2958465)
+        result[serial & ok.reindex(text.index, fill_value=False)] = _EXCEL_EPOCH + pd.to_timedelta(
+            days[ok], unit="D"
+        ).dt.round("s")
+    parts = text.where(~serial).str.extract(_YMD)
+    matched = parts["year"].notna()
+    if matched.any():
+        nums = parts[matched].apply(pd.to_numeric).fillna(0)
+        result[matched] = pd.to_datetime(nums, errors="coerce")
+    rest = text.notna() & ~serial & ~matched
+    if rest.any():
+        parsed = text[rest].map(lambda t: _parse_one_datetime(t, tz))
+        result[rest] = pd.to_datetime(parsed.astype(object), errors="coerce")
+    result = result.where((result.dt.year >= 1900) & (result.dt.year <= 2200))
+    return result, result.notna()
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers with units
+
+_QUANTITY = (
+    r"^(?:约|大约|approx\.?)?\s*(?P<a>\d+(?:\.\d+)?)\s*(?:(?:-|~|至|到)\s*(?P<b>\d+(?:\.\d+)?))?"
+    r"\s*(?P<unit>亿|万|w|千|k|元)?\s*(?:元|人民币|rmb|cny|人|名|员工)?\s*(?:以上|以下|左右|\+)?$"
+)
+_UNIT_FACTOR = {"亿": 1e8, "万": 1e4, "w": 1e4, "千": 1e3, "k": 1e3, "元": 1.0}
+
+
+def parse_quantity(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers written the way people write them: (absolute value, unit factor or NaN if none).
+
+    `10万` -> (100000, 1e4); `1,200` -> (1200, NaN); `50w` -> (500000, 1e4); `¥8万元` -> (80000, 1e4);
+    `100-500人` -> (300, NaN): a range counts as its midpoint.
+    """
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype(float), pd.Series(np.nan, index=values.index)
+    text = (
+        to_halfwidth(values)
+        .str.casefold()
+        .str.replace(r"[¥￥,，\s]|^(?:rmb|cny|人民币)", "", regex=True)
+    )
+    parts = text.str.extract(_QUANTITY)
+    a = pd.to_numeric(parts["a"], errors="coerce")
+    b = pd.to_numeric(parts["b"], errors="coerce")
+    number = ((a + b) / 2).where(b.notna(), a)
+    factor = parts["unit"].map(_UNIT_FACTOR)
+    absolute = number * factor.fillna(1.0)
+    return absolute, factor
+
+
+def parse_money(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Money in the template's unit, 万元 (10k CNY); a bare number is taken as 万元 already."""
+    absolute, factor = parse_quantity(values)
+    wan = (absolute / 1e4).where(factor.notna(), absolute)
+    present = as_text(values).notna() if values.dtype == object else values.notna()
+    return wan.round(4), wan.notna() | ~present
+
+
+def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Counts such as employees: `1,200`, `1.2万`, `100-500人` (midpoint); returns (value, ok)."""
+    absolute, _ = parse_quantity(values)
+    present = as_text(values).notna() if values.dtype == object else values.notna()
+    return absolute.round(), absolute.notna() | ~present
+
+
+# --------------------------------------------------------------------------------------------
+# Enums
+
+
+def map_enum(values: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """Labels in either language (or an alias) to the option key; returns (key or raw, known)."""
+    from leadkit.rules import fold_header
+
+    text = clean_text(values)
+    distinct = text.dropna().unique()
+    table: dict[Any, Any] = {v: lookup.get(fold_header(v)) for v in distinct}
+    keys = text.map(table)
+    known = keys.notna()
+    return keys.where(known, text), known | text.isna()

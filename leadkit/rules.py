@@ -1,0 +1,261 @@
+"""Rule files (YAML) loaded into typed, validated models; every problem in a file reported together."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from leadkit.errors import RuleError
+
+ColumnType = Literal[
+    "text", "int", "number", "money", "datetime", "enum", "phone", "email", "timeline"
+]
+
+
+class Strict(BaseModel):
+    """Base for rule models: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnumOption(Strict):
+    key: str
+    zh: str
+    en: str
+    aliases: list[str] = Field(default_factory=list)
+
+
+class ColumnSpec(Strict):
+    key: str
+    zh: str
+    en: str
+    type: ColumnType = "text"
+    enum: str | None = None
+    width: float = 12
+    required: bool = False
+    computed: bool = False
+    highlight_overdue: bool = False
+    aliases: list[str] = Field(default_factory=list)
+
+    def header(self, lang: str) -> str:
+        """The header users see in a book of this language."""
+        return self.zh if lang == "zh" else self.en
+
+    @model_validator(mode="after")
+    def _enum_named(self) -> ColumnSpec:
+        if (self.type == "enum") != (self.enum is not None):
+            raise ValueError("a column has `enum:` exactly when its type is enum")
+        return self
+
+
+class SheetSpec(Strict):
+    zh: str
+    en: str
+    columns: list[ColumnSpec]
+
+    def title(self, lang: str) -> str:
+        """The sheet name in a book of this language."""
+        return self.zh if lang == "zh" else self.en
+
+    @cached_property
+    def by_key(self) -> dict[str, ColumnSpec]:
+        return {c.key: c for c in self.columns}
+
+    @property
+    def keys(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+
+class Completeness(Strict):
+    complete: list[str]
+    basic: list[str]
+
+
+class ColumnsRules(Strict):
+    """`columns.yaml`: the book's sheets, columns, enums and the completeness rule."""
+
+    enums: dict[str, list[EnumOption]]
+    sheets: dict[str, SheetSpec]
+    completeness: Completeness
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ColumnsRules:
+        problems = []
+        for name in ("leads", "activities", "events", "log", "rejects", "imports"):
+            if name not in self.sheets:
+                problems.append(f"sheets: the {name!r} sheet is missing")
+        for sname, sheet in self.sheets.items():
+            for col in sheet.columns:
+                if col.enum is not None and col.enum not in self.enums:
+                    problems.append(f"sheets.{sname}: column {col.key!r} names unknown enum {col.enum!r}")
+        leads = self.sheets.get("leads")
+        if leads is not None:
+            for group in (*self.completeness.complete, *self.completeness.basic):
+                for key in group.split("|"):
+                    if key not in leads.by_key:
+                        problems.append(f"completeness: unknown lead column {key!r}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def enum_lookup(self) -> dict[str, dict[str, str]]:
+        """Per enum: folded label/alias/key -> option key."""
+        out: dict[str, dict[str, str]] = {}
+        for name, options in self.enums.items():
+            table: dict[str, str] = {}
+            for opt in options:
+                for label in (opt.key, opt.zh, opt.en, *opt.aliases):
+                    table.setdefault(fold_header(label), opt.key)
+            out[name] = table
+        return out
+
+    def enum_labels(self, name: str, lang: str) -> dict[str, str]:
+        """Option key -> label in the book's language."""
+        return {o.key: (o.zh if lang == "zh" else o.en) for o in self.enums[name]}
+
+
+class RegionsRules(Strict):
+    """`regions.yaml`: 大区 by province."""
+
+    regions: dict[str, list[str]]
+
+    @cached_property
+    def by_province(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for region, provinces in self.regions.items():
+            for p in provinces:
+                out[short_province(p)] = region
+        return out
+
+
+_PROVINCE_SUFFIX = re.compile(r"(省|市|壮族自治区|回族自治区|维吾尔自治区|特别行政区|自治区)$")
+
+
+def short_province(name: str) -> str:
+    """'广东省' -> '广东', '广西壮族自治区' -> '广西'."""
+    return _PROVINCE_SUFFIX.sub("", name.strip())
+
+
+_FOLD_DROP = re.compile(r"[\s_\-:：*＊.()（）\[\]【】/\\#]+")
+
+
+def fold_header(text: str) -> str:
+    """Case-, space-, punctuation- and full-width-insensitive form of a header or label."""
+    return _FOLD_DROP.sub("", unicodedata.normalize("NFKC", str(text)).casefold())
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def packaged_dir(name: str) -> Path:
+    """A data folder shipped with the package (installed wheel) or beside it (source tree)."""
+    installed = resources.files("leadkit") / "_data" / name
+    if installed.is_dir():
+        return Path(str(installed))
+    source = Path(__file__).resolve().parent.parent / name
+    if source.is_dir():
+        return source
+    raise FileNotFoundError(f"leadkit's packaged {name}/ folder is missing; reinstall leadkit")
+
+
+def default_rules_dir() -> Path:
+    """The rules/ folder that ships with leadkit."""
+    return packaged_dir("rules")
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Follow a pydantic error location through the YAML node tree to a 1-based line."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == part:
+                    nxt = v
+                    line = k.start_mark.line + 1
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                break
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+        if node is None:
+            break
+    return line
+
+
+def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    """Safely parse a YAML file; a syntax error becomes a RuleError with its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RuleError(path, [(None, "file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise RuleError(path, [(None, f"not UTF-8 text ({exc.reason})")]) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise RuleError(path, [(line, f"YAML syntax: {exc.problem}")]) from None
+    return data, node
+
+
+def validate_yaml(path: Path, model: type[M], data: Any, node: yaml.Node | None) -> M:
+    """Validate parsed YAML against a model, reporting each problem with its line."""
+    if data is None:
+        data = {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(p for p in err["loc"] if p not in ("function-after",))
+            where = ".".join(str(p) for p in loc) or "(top level)"
+            msg = err["msg"].removeprefix("Value error, ")
+            problems.append((_line_of(node, loc), f"{where}: {msg}"))
+        raise RuleError(path, problems) from None
+
+
+def load_yaml_model(path: Path, model: type[M]) -> M:
+    """Read and validate one rule file."""
+    data, node = read_yaml(path)
+    return validate_yaml(path, model, data, node)
+
+
+class Rules:
+    """The rule files of a workspace (or the packaged defaults), loaded on first use."""
+
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder or default_rules_dir()
+
+    def _file(self, name: str) -> Path:
+        own = self.folder / name
+        # A workspace made before a rule file existed falls back to the packaged default.
+        return own if own.exists() else default_rules_dir() / name
+
+    @cached_property
+    def columns(self) -> ColumnsRules:
+        return load_yaml_model(self._file("columns.yaml"), ColumnsRules)
+
+    @cached_property
+    def regions(self) -> RegionsRules:
+        return load_yaml_model(self._file("regions.yaml"), RegionsRules)
+
+    def load(self, path: Path, model: type[M]) -> M:
+        """Load an extra rule file (e.g. a one-off `--map`)."""
+        return load_yaml_model(path, model)

@@ -1,0 +1,92 @@
+"""The workspace: `leadkit.yaml`, its book, its rules and its private `.leadkit/` folder."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import Field, field_validator
+
+from leadkit.errors import UsageError
+from leadkit.rules import Rules, Strict, default_rules_dir, load_yaml_model
+
+CONFIG_NAME = "leadkit.yaml"
+
+
+class WorkspaceConfig(Strict):
+    """`leadkit.yaml`."""
+
+    book: str = "leads.xlsx"
+    rules: str = "rules"
+    lang: Literal["zh", "en"] = "zh"
+    timezone: str = "Asia/Shanghai"
+    id_prefix: str = Field(default="LX", pattern=r"^[A-Za-z]{1,8}$")
+    backups: int = Field(default=20, ge=1, le=1000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+
+@dataclass
+class Workspace:
+    """Where a command runs: a folder with `leadkit.yaml`, or the packaged defaults."""
+
+    root: Path
+    config: WorkspaceConfig
+    has_config: bool
+
+    @property
+    def rules_dir(self) -> Path:
+        own = self.root / self.config.rules
+        return own if self.has_config and own.is_dir() else default_rules_dir()
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".leadkit"
+
+    def rules(self) -> Rules:
+        return Rules(self.rules_dir)
+
+    def book_path(self, override: Path | None = None) -> Path:
+        """The book a command works on: the argument if given, else the configured one."""
+        if override is not None:
+            return override
+        return self.root / self.config.book
+
+
+def find_workspace(start: Path | None = None) -> Workspace:
+    """The workspace of `start` (default: the current folder) or the first parent with one."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        cfg = folder / CONFIG_NAME
+        if cfg.is_file():
+            return Workspace(folder, load_yaml_model(cfg, WorkspaceConfig), True)
+    return Workspace(here, WorkspaceConfig(), False)
+
+
+def init_workspace(folder: Path, lang: str = "zh") -> Workspace:
+    """Create `leadkit.yaml` and a copy of the default rules; the caller writes the empty book."""
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg_path = folder / CONFIG_NAME
+    if cfg_path.exists():
+        raise UsageError(f"{cfg_path} already exists; this folder is a workspace already")
+    config = WorkspaceConfig(lang=lang)  # type: ignore[arg-type]
+    rules = folder / config.rules
+    if not rules.exists():
+        shutil.copytree(default_rules_dir(), rules)
+    cfg_path.write_text(
+        "# leadkit workspace settings (see README, 'Workspace')\n"
+        + yaml.safe_dump(config.model_dump(), allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    return Workspace(folder.resolve(), config, True)

@@ -1,0 +1,172 @@
+"""Regenerate the bundled sample inputs: three channels, three shapes, with near-duplicates across
+channels and a few bad rows. Deterministic (fixed seed); run `python samples/generate.py`.
+
+- website_form.csv: a web-form export in GBK with alias headers (公司名称, 姓名, 手机号 …)
+- trade_show.xlsx: a booth sign-up sheet with a merged title row, booth numbers and talk minutes
+- partner_referral.xlsx: a partner's list with English headers
+- roster.yaml: the sales team, for routing
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+HERE = Path(__file__).resolve().parent
+rng = random.Random(20260301)
+
+CITIES = [
+    ("上海", "上海", "021"), ("北京", "北京", "010"), ("广东", "深圳", "0755"), ("广东", "广州", "020"),
+    ("浙江", "杭州", "0571"), ("江苏", "苏州", "0512"), ("江苏", "南京", "025"), ("四川", "成都", "028"),
+    ("湖北", "武汉", "027"), ("山东", "青岛", "0532"), ("陕西", "西安", "029"), ("辽宁", "沈阳", "024"),
+]  # fmt: skip
+WORDS = ["智联", "华信", "远航", "恒通", "博创", "新锐", "天成", "云启", "鼎盛", "聚力", "宏图", "星辰",
+         "海纳", "启明", "卓越", "领航", "瑞丰", "金桥", "正泰", "中科"]  # fmt: skip
+TRADES = [("科技", "软件/IT"), ("制造", "制造业"), ("医疗器械", "医疗健康"), ("物流", "物流"),
+          ("电子", "电子制造"), ("教育科技", "教育培训"), ("新能源", "能源电力"), ("化工", "精细化工")]  # fmt: skip
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "晨", "悦"]
+TITLES = ["总经理", "采购经理", "IT总监", "技术负责人", "运营主管", "CEO", "采购专员", "财务总监", "工程师"]
+NEEDS = [
+    "想了解CRM系统报价，计划本季度上线", "需要销售管理工具，和竞品对比中", "咨询线索管理功能，预算有限，价格敏感",
+    "要做渠道管理，涉及多个部门审批", "希望演示一下报表功能", "现有系统到期，1个月内要替换", "先了解一下，暂无计划",
+]  # fmt: skip
+TIMELINES = ["1个月内", "本季度", "3个月", "半年内", "暂无计划", "2026-06-30"]
+
+
+def company(i: int) -> tuple[str, str, tuple[str, str, str]]:
+    word = WORDS[i % len(WORDS)] + WORDS[(i * 7 + 3) % len(WORDS)]
+    trade, industry = TRADES[i % len(TRADES)]
+    place = CITIES[i % len(CITIES)]
+    return f"{place[1]}{word}{trade}有限公司", industry, place
+
+
+def person(i: int) -> str:
+    return SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 5) % len(GIVEN)] + ("" if i % 3 else GIVEN[i % len(GIVEN)])
+
+
+def mobile(i: int) -> str:
+    prefix = ["138", "139", "186", "135", "158", "177", "189", "150"][i % 8]
+    return f"{prefix}{(i * 7919 + 12345678) % 100000000:08d}"
+
+
+def email(i: int, name_en: str) -> str:
+    domain = ["qq.com", "163.com", f"corp{i % 50}.com.cn", "gmail.com"][i % 4]
+    return f"{name_en}{i}@{domain}"
+
+
+def website_rows(start: datetime) -> list[list[str]]:
+    rows = []
+    for i in range(40):
+        name, industry, place = company(i)
+        when = start + timedelta(hours=7 * i + 3)
+        phone = mobile(i)
+        if i % 5 == 1:
+            phone = f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}"
+        if i % 7 == 2:
+            phone = f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
+        rows.append([
+            when.strftime("%Y/%m/%d %H:%M"), name, person(i), phone, email(i, f"user").upper() if i % 6 == 0 else email(i, "user"),
+            place[1] + "市", NEEDS[i % len(NEEDS)], f"{rng.choice([5, 10, 20, 50])}万" if i % 3 else "", "官网表单",
+        ])  # fmt: skip
+    # bad rows: no way to reach them; nobody named; a formula; a bad phone beside a good e-mail
+    rows.append([start.strftime("%Y/%m/%d %H:%M"), "某某贸易有限公司", "赵先生", "", "", "上海市", "咨询", "", "官网表单"])
+    rows.append([start.strftime("%Y/%m/%d %H:%M"), "", "", "13900001111", "", "", "随便看看", "", "官网表单"])
+    rows.append([start.strftime("%Y/%m/%d %H:%M"), "=HYPERLINK(\"http://x.example\",\"点我\")", "钱女士", "13911112222", "", "北京市", "@SUM(1+1)", "", "官网表单"])  # fmt: skip
+    rows.append([start.strftime("%Y/%m/%d %H:%M"), "远景咨询有限公司", "孙经理", "12345", "sun@yuanjing.cn", "杭州市", "要报价", "3万", "官网表单"])  # fmt: skip
+    return rows
+
+
+def write_website(path: Path, start: datetime) -> None:
+    headers = ["提交时间", "公司名称", "姓名", "手机号", "电子邮箱", "所在城市", "咨询内容", "预算", "来源"]
+    with open(path, "w", encoding="gbk", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers)
+        w.writerows(website_rows(start))
+
+
+def write_trade_show(path: Path, start: datetime) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "展会登记"
+    headers = ["序号", "客户名称", "联系人", "职务", "联系电话", "展位号", "洽谈时长(分钟)", "意向", "需求描述", "员工人数", "登记日期"]
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
+    ws.cell(1, 1, "2026 上海国际工业自动化展 · 展位来访登记表").font = Font(bold=True, size=14)
+    ws.cell(1, 1).alignment = Alignment(horizontal="center")
+    for c, h in enumerate(headers, 1):
+        ws.cell(3, c, h).font = Font(bold=True)
+    r = 4
+    for n, i in enumerate(range(30, 62)):
+        name, _industry, _place = company(i)
+        if i < 36:  # the same customers as on the website form, written differently
+            name, _industry, _place = company(i - 30)
+            name = name.replace("有限公司", "") + "（" + _place[1] + "）有限公司" if i % 2 else name
+        phone: object = mobile(i - 30 if i < 36 else i)
+        if n % 4 == 0:
+            phone = int(phone)  # typed as a number, as Excel users do
+        row = [n + 1, name, person(i - 30 if i < 34 else i), TITLES[i % len(TITLES)], phone,
+               f"A{(i * 13) % 90 + 10}", rng.choice([3, 5, 8, 15, 25]), rng.choice(["高", "中", "低"]),
+               NEEDS[i % len(NEEDS)], rng.choice(["50-99人", "100-499人", "1000人以上", "20", "300"]),
+               start + timedelta(days=10, hours=n)]  # fmt: skip
+        for c, v in enumerate(row, 1):
+            ws.cell(r, c, v)
+        ws.cell(r, len(headers)).number_format = "yyyy-mm-dd hh:mm"
+        r += 1
+    ws.cell(r, 2, "")  # a stray blank line at the end, as sign-up sheets have
+    wb.save(path)
+
+
+def write_partner(path: Path, start: datetime) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Referrals"
+    headers = ["Company Name", "Contact Name", "Job Title", "Mobile", "Email", "Industry", "Employees",
+               "Annual Revenue", "Budget", "Timeline", "Referrer", "Notes"]  # fmt: skip
+    ws.append(headers)
+    for n, i in enumerate(range(60, 85)):
+        name, industry, _place = company(i)
+        if n < 4:  # customers the trade show met too
+            name, industry, _place = company(n + 36)
+            name = name.replace("有限公司", "股份有限公司")
+        ws.append([
+            name, person(i if n >= 4 else n + 36), TITLES[i % len(TITLES)],
+            f"0086{mobile(i if n >= 4 else n + 36)}", email(i, "contact"), industry,
+            rng.choice([30, 120, 600, 2500]), rng.choice(["500万", "2000万", "1.2亿", "8,000"]),
+            rng.choice(["10w", "¥8万元", "30万", "50"]), TIMELINES[i % len(TIMELINES)],
+            rng.choice(["华东渠道-李总", "深圳合作伙伴-陈经理", "老客户转介绍"]), "",
+        ])  # fmt: skip
+    ws.append(["", "", "", "", "", "", "", "", "", "", "", "empty referral, ignore"])
+    wb.save(path)
+
+
+ROSTER = """\
+# The sales team, for `leadkit assign` (copied into rules/routing.yaml by later versions).
+team:
+  - {name: 王经理, email: wang@example.com, level: manager, regions: [华东, 华北], capacity: 40}
+  - {name: 李娜, email: lina@example.com, level: senior, regions: [华东], industries: [软件/IT, 制造业], capacity: 60}
+  - {name: 张伟, email: zhangwei@example.com, level: senior, regions: [华南, 西南], capacity: 60}
+  - {name: 陈静, email: chenjing@example.com, level: junior, regions: [华东, 华中], capacity: 80}
+  - {name: 刘洋, email: liuyang@example.com, level: junior, regions: [华北, 东北, 西北], capacity: 80}
+"""
+
+
+def main() -> None:
+    start = datetime(2026, 2, 2, 9, 0)
+    write_website(HERE / "website_form.csv", start)
+    write_trade_show(HERE / "trade_show.xlsx", start)
+    write_partner(HERE / "partner_referral.xlsx", start)
+    (HERE / "roster.yaml").write_text(ROSTER, encoding="utf-8")
+    (HERE / "trade_show_map.yaml").write_text(
+        "# One-off mapping for the trade-show sheet: the booth number is where the lead came from.\n"
+        "columns:\n  展位号: source_detail\n",
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()
