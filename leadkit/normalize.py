@@ -9,6 +9,7 @@ value.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -292,13 +293,21 @@ _YMD = (
 def _parse_one_datetime(text: str, tz: str) -> pd.Timestamp | None:
     try:
         ts = pd.Timestamp(text)
-    except (ValueError, TypeError, OverflowError):
+        if ts is pd.NaT or ts is None or not 1900 <= ts.year <= 2200:
+            return None
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert(tz).tz_localize(None)
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return None
-    if ts is pd.NaT or ts is None:
-        return None
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert(tz).tz_localize(None)
     return ts
+
+
+def _in_range_timestamp(value: Any) -> pd.Timestamp | None:
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return None
+    return ts.tz_localize(None) if 1900 <= ts.year <= 2200 else None
 
 
 def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Series, pd.Series]:
@@ -314,10 +323,12 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
         out = out.astype("datetime64[ns]")
         return out, out.notna()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    is_ts = values.map(lambda v: isinstance(v, pd.Timestamp | np.datetime64), na_action="ignore")
+    is_ts = values.map(lambda v: isinstance(v, datetime | np.datetime64), na_action="ignore")
     is_ts = is_ts.fillna(False).astype(bool)
     if is_ts.any():
-        result[is_ts] = pd.to_datetime(values[is_ts].astype(object), errors="coerce")
+        stamps = values[is_ts].map(_in_range_timestamp).dropna()
+        if len(stamps):
+            result.loc[stamps.index] = pd.to_datetime(stamps.astype(object)).astype("datetime64[ns]")
     text = to_halfwidth(values.where(~is_ts))
     text = (
         text.str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
@@ -330,20 +341,20 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
     )
     serial = text.str.fullmatch(r"\d{5}(?:\.\d+)?", na=False)
     if serial.any():
-        days = pd.to_numeric(text[serial], errors="coerce")
-        ok = days.between(1, 2958465)
-        result[serial & ok.reindex(text.index, fill_value=False)] = _EXCEL_EPOCH + pd.to_timedelta(
-            days[ok], unit="D"
-        ).dt.round("s")
+        days = pd.to_numeric(text[serial], errors="coerce").astype(float)
+        days = days[days.between(1, 2958465)]
+        result.loc[days.index] = _EXCEL_EPOCH + pd.to_timedelta(days, unit="D").dt.round("s")
     parts = text.where(~serial).str.extract(_YMD)
     matched = parts["year"].notna()
     if matched.any():
-        nums = parts[matched].apply(pd.to_numeric).fillna(0)
-        result[matched] = pd.to_datetime(nums, errors="coerce")
+        nums = parts[matched].apply(pd.to_numeric).fillna(0).astype("int64")
+        nums = nums[nums["year"].between(1900, 2200)]
+        result.loc[nums.index] = pd.to_datetime(nums, errors="coerce").astype("datetime64[ns]")
     rest = text.notna() & ~serial & ~matched
     if rest.any():
-        parsed = text[rest].map(lambda t: _parse_one_datetime(t, tz))
-        result[rest] = pd.to_datetime(parsed.astype(object), errors="coerce")
+        parsed = text[rest].map(lambda t: _parse_one_datetime(t, tz)).dropna()
+        if len(parsed):
+            result.loc[parsed.index] = pd.to_datetime(parsed.astype(object)).astype("datetime64[ns]")
     result = result.where((result.dt.year >= 1900) & (result.dt.year <= 2200))
     return result, result.notna()
 
@@ -372,10 +383,10 @@ def parse_quantity(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         .str.replace(r"[¥￥,，\s]|^(?:rmb|cny|人民币)", "", regex=True)
     )
     parts = text.str.extract(_QUANTITY)
-    a = pd.to_numeric(parts["a"], errors="coerce")
-    b = pd.to_numeric(parts["b"], errors="coerce")
+    a = pd.to_numeric(parts["a"], errors="coerce").astype(float)
+    b = pd.to_numeric(parts["b"], errors="coerce").astype(float)
     number = ((a + b) / 2).where(b.notna(), a)
-    factor = parts["unit"].map(_UNIT_FACTOR)
+    factor = parts["unit"].map(_UNIT_FACTOR).astype(float)
     absolute = number * factor.fillna(1.0)
     return absolute, factor
 

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import xlsxwriter
+import xlwt
+
+from leadkit import bookio
+from leadkit.errors import BookBusyError, BookError, InputFileError, UsageError
+
+HEADERS = ["公司名称", "联系人", "手机号", "邮箱"]
+ROWS = [["上海智联科技有限公司", "王伟", "13812345678", "wang@zhilian.cn"], ["北京华信制造有限公司", "李娜", "13912345678", ""]]
+
+
+@pytest.fixture
+def known(rules):
+    return bookio.header_lookup(rules.columns)
+
+
+def write_csv(path: Path, encoding: str, sep: str = ",", bom: bytes = b"") -> Path:
+    text = "\n".join(sep.join(r) for r in [HEADERS, *ROWS]) + "\n"
+    path.write_bytes(bom + text.encode(encoding))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("encoding", "sep", "bom", "expected"),
+    [
+        ("utf-8", ",", b"", "utf-8"),
+        ("utf-8", ",", b"\xef\xbb\xbf", "utf-8-sig"),
+        ("gbk", ",", b"", "gb18030"),
+        ("gb18030", ";", b"", "gb18030"),
+        ("utf-16-le", "\t", b"\xff\xfe", "utf-16"),  # Excel's "Unicode text"
+    ],
+)
+def test_csv_encodings_and_delimiters(tmp_path, known, encoding, sep, bom, expected):
+    path = write_csv(tmp_path / "in.csv", encoding, sep, bom)
+    [table] = bookio.read_input_tables(path, known)
+    assert table.encoding == expected
+    assert table.delimiter == sep
+    assert table.headers == HEADERS
+    assert table.frame.iloc[0].tolist() == ROWS[0]
+    assert table.frame.index.tolist() == [2, 3]  # rows as the user sees them
+
+
+def test_csv_that_cannot_be_decoded(tmp_path, known):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(bytes(range(128, 256)) * 50)
+    with pytest.raises(InputFileError) as exc:
+        bookio.read_input_tables(path, known)
+    assert "bad.csv" in str(exc.value)
+
+
+def test_header_found_below_a_merged_title_and_blank_rows(tmp_path, known):
+    path = tmp_path / "show.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("登记")
+    ws.merge_range("A1:D1", "2026 展会登记表")
+    ws.write_row(3, 0, HEADERS)
+    ws.write_row(4, 0, [ROWS[0][0], ROWS[0][1], 13812345678, ROWS[0][3]])  # phone typed as a number
+    wb.close()
+    [table] = bookio.read_input_tables(path, known)
+    assert table.headers == HEADERS
+    assert table.frame.index.tolist() == [5]
+    assert table.frame.iloc[0, 2] == "13812345678"
+
+
+def test_xls_written_by_xlwt(tmp_path, known):
+    path = tmp_path / "old.xls"
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("Sheet1")
+    for c, h in enumerate(HEADERS):
+        ws.write(0, c, h)
+    for r, row in enumerate(ROWS, 1):
+        for c, v in enumerate(row):
+            ws.write(r, c, v)
+    wb.save(str(path))
+    [table] = bookio.read_input_tables(path, known)
+    assert table.frame.iloc[1].tolist()[:3] == ROWS[1][:3]
+
+
+def test_sheet_without_recognisable_header(tmp_path, known):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="no recognisable header"):
+        bookio.read_input_tables(path, known)
+
+
+def test_corrupt_xlsx(tmp_path, known):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(InputFileError) as exc:
+        bookio.read_input_tables(path, known)
+    assert "broken.xlsx" in str(exc.value)
+
+
+def make_book(tmp_path: Path, rules, lang="zh") -> bookio.Book:
+    book = bookio.new_book(tmp_path / "leads.xlsx", lang, rules.columns)
+    leads = pd.DataFrame({
+        "lead_id": ["LX2026000001", "LX2026000002"],
+        "created_at": pd.to_datetime(["2026-03-01 09:30", "2026-03-02 14:05"]),
+        "source": ["trade_show", "website"], "company": ["甲公司", "乙公司"], "contact": ["王伟", "李娜"],
+        "phone": ["13812345678", "010-88886666"], "budget": [12.5, None], "status": ["won", "new"],
+        "notes": ["000123456789012345678", None],  # a long digit string must stay text
+    })  # fmt: skip
+    book.append("leads", leads)
+    return book
+
+
+def save(book, rules, state, command="test"):
+    return bookio.save_book(book, rules.columns, state_dir=state, command=command, as_of=dt.datetime(2026, 3, 3))
+
+
+def test_round_trip_keeps_types_user_columns_and_sheets(tmp_path, rules):
+    book = make_book(tmp_path, rules)
+    book.leads["微信号"] = ["wx_wang", None]  # a column the user added
+    book.user_sheets["我的统计"] = pd.DataFrame({"月份": ["1月", "2月"], "数量": [3, 4]})
+    book.order.insert(1, "我的统计")
+    save(book, rules, tmp_path / ".leadkit")
+    back = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai")
+    leads = back.leads
+    assert leads["lead_id"].tolist() == ["LX2026000001", "LX2026000002"]
+    assert leads["created_at"].tolist() == [pd.Timestamp("2026-03-01 09:30"), pd.Timestamp("2026-03-02 14:05")]
+    assert leads["source"].tolist() == ["trade_show", "website"]
+    assert leads["status"].tolist() == ["won", "new"]
+    assert leads["phone"].tolist() == ["13812345678", "010-88886666"]
+    assert leads["budget"].tolist()[0] == 12.5
+    assert leads["notes"].tolist()[0] == "000123456789012345678"
+    assert leads["微信号"].tolist()[0] == "wx_wang"
+    assert back.order[:2] == ["leads", "我的统计"]
+    assert back.user_sheets["我的统计"]["数量"].tolist() == [3, 4]
+    assert leads.index.tolist() == [2, 3]
+
+
+def test_book_is_written_in_its_language(tmp_path, rules):
+    book = make_book(tmp_path, rules, lang="en")
+    save(book, rules, tmp_path / ".leadkit")
+    import fastexcel
+
+    reader = fastexcel.read_excel(str(book.path))
+    assert reader.sheet_names[:2] == ["Leads", "Activities"]
+    frame = reader.load_sheet("Leads").to_pandas()
+    assert frame["Status"].tolist() == ["Won", "New"]
+    assert frame["Source"].tolist() == ["Trade Show", "Website Form"]
+
+
+def test_save_is_atomic_with_backup_and_undo(tmp_path, rules):
+    state = tmp_path / ".leadkit"
+    book = make_book(tmp_path, rules)
+    save(book, rules, state)
+    first = book.path.read_bytes()
+    book.leads.loc[2, "company"] = "改过的公司"
+    backup = save(book, rules, state)
+    assert backup is not None and backup.read_bytes() == first
+    assert not list(tmp_path.glob(".leads.xlsx.*.tmp"))
+    bookio.undo_last(book.path, state)
+    assert book.path.read_bytes() == first
+    with pytest.raises(UsageError, match="nothing to undo"):
+        bookio.undo_last(book.path, state)
+
+
+def test_backups_are_bounded(tmp_path, rules):
+    state = tmp_path / ".leadkit"
+    book = make_book(tmp_path, rules)
+    for _ in range(5):
+        bookio.save_book(book, rules.columns, state_dir=state, command="t", as_of=dt.datetime(2026, 3, 3), keep_backups=2)
+    assert len(list((state / "backups").glob("leads.*.xlsx"))) == 2
+
+
+def test_lock_refuses_a_second_writer(tmp_path):
+    book = tmp_path / "leads.xlsx"
+    with bookio.book_lock(book, "import"):
+        with pytest.raises(BookBusyError, match="leadkit import"):
+            with bookio.book_lock(book, "score"):
+                pass
+    with bookio.book_lock(book, "score"):  # released afterwards
+        pass
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
+    book = tmp_path / "leads.xlsx"
+    import json
+    import socket
+
+    (tmp_path / ".leads.xlsx.leadkit-lock").write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname()}))
+    with bookio.book_lock(book, "import"):
+        assert json.loads((tmp_path / ".leads.xlsx.leadkit-lock").read_text())["pid"] == os.getpid()
+
+
+def test_excel_owner_file_blocks_unless_forced(tmp_path):
+    book = tmp_path / "leads.xlsx"
+    (tmp_path / "~$leads.xlsx").write_bytes(b"owner")
+    with pytest.raises(BookBusyError, match="Excel/WPS"):
+        with bookio.book_lock(book, "import"):
+            pass
+    with bookio.book_lock(book, "import", force=True):
+        pass
+
+
+def test_loading_a_book_without_leads_sheet(tmp_path, rules):
+    path = tmp_path / "other.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    wb.add_worksheet("Sheet1").write(0, 0, "x")
+    wb.close()
+    with pytest.raises(BookError, match="is this a leadkit book"):
+        bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+
+
+def test_unparseable_cells_in_typed_columns_survive_a_save(tmp_path, rules):
+    """A rep typed '下周' into a date column: leadkit must not turn it into a blank."""
+    book = make_book(tmp_path, rules)
+    book.leads["next_follow_up"] = book.leads["next_follow_up"].astype(object)
+    book.leads.loc[2, "next_follow_up"] = "下周"
+    book.leads["budget"] = book.leads["budget"].astype(object)
+    book.leads.loc[3, "budget"] = "待定"
+    save(book, rules, tmp_path / ".leadkit")
+    back = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai").leads
+    assert back.loc[2, "next_follow_up"] == "下周"
+    assert back.loc[3, "budget"] == "待定"
+    assert back.loc[2, "budget"] == 12.5

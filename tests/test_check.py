@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from leadkit import bookio
+from leadkit.check import check_book
+
+
+def test_check_reports_each_problem_with_sheet_row_and_column(tmp_path, rules):
+    book = bookio.new_book(tmp_path / "leads.xlsx", "zh", rules.columns)
+    book.append("leads", pd.DataFrame({
+        "lead_id": ["LX1", "LX1", None, "LX4"],
+        "created_at": [pd.Timestamp("2026-03-01"), pd.Timestamp("2027-01-01"), pd.Timestamp("2026-03-01"), "昨天"],
+        "company": ["甲", "乙", "丙", "丁"], "contact": ["a", "b", "c", "d"],
+        "phone": ["13812345678", "12345", "+86 13812345678", None],
+        "email": [None, "bad@", None, "ok@x.cn"],
+        "status": ["new", "won", "奇怪", "new"],
+        "closed_at": [None, pd.Timestamp("2026-12-01"), None, pd.Timestamp("2026-03-02")],
+    }))  # fmt: skip
+    book.append("activities", pd.DataFrame({"lead_id": ["LX9"], "summary": ["called"]}))
+    findings = check_book(book, rules.columns, dt.datetime(2026, 3, 10))
+    got = {(f.sheet, f.row, f.column, f.problem) for f in findings}
+    assert ("线索", 2, "线索编号", "lead ID is not unique") in got
+    assert ("线索", 3, "线索编号", "lead ID is not unique") in got
+    assert ("线索", 4, "线索编号", "lead ID is empty") in got
+    assert ("线索", 3, "获取时间", "in the future") in got
+    assert ("线索", 5, "获取时间", "not a date") in got
+    assert ("线索", 3, "联系电话", "not a usable phone number") in got
+    assert ("线索", 4, "联系电话", "not in the normalised form") in got
+    assert ("线索", 3, "邮箱", "not a valid e-mail address") in got
+    assert ("线索", 4, "客户状态", "not one of the listed values") in got
+    assert ("线索", 5, "关闭时间", "set on a lead that is not won or lost") in got
+    assert ("跟进记录", 2, "线索编号", "no lead with this ID") in got
+    assert ("线索", 3, "关闭时间", "before the lead was created") in got
+    assert len(findings) == 12
+
+
+def test_clean_book_has_no_findings(tmp_path, rules):
+    book = bookio.new_book(tmp_path / "leads.xlsx", "zh", rules.columns)
+    book.append("leads", pd.DataFrame({"lead_id": ["LX1"], "created_at": [pd.Timestamp("2026-03-01")],
+                                       "phone": ["13812345678"], "status": ["new"], "source": ["website"]}))  # fmt: skip
+    assert check_book(book, rules.columns, dt.datetime(2026, 3, 10)) == []
+
+
+def test_missing_required_header_is_reported(tmp_path, rules):
+    book = bookio.new_book(tmp_path / "leads.xlsx", "zh", rules.columns)
+    book.missing_headers = {"leads": ["phone", "notes"]}
+    findings = check_book(book, rules.columns, dt.datetime(2026, 3, 10))
+    assert [(f.row, f.column, f.problem) for f in findings] == [(1, "联系电话", "required column is missing")]

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leadkit import normalize as n
+
+junk = st.one_of(
+    st.none(), st.text(max_size=30), st.integers(), st.floats(allow_nan=True), st.booleans(),
+    st.datetimes(), st.sampled_from(["", " ", "１３８１２３４５６７８", "+86 138-1234-5678", "1.38E10", "=1+1"]),
+)  # fmt: skip
+column = st.lists(junk, min_size=0, max_size=20).map(lambda xs: pd.Series(xs, dtype=object))
+
+
+def same(a: pd.Series, b: pd.Series) -> bool:
+    return a.astype(object).where(a.notna(), None).tolist() == b.astype(object).where(b.notna(), None).tolist()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13812345678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("+86 138-1234-5678", "13812345678"),
+        ("0086 13812345678", "13812345678"),
+        ("8613812345678", "13812345678"),
+        ("1.3812345678E10", "13812345678"),
+        (13812345678.0, "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),
+        ("010-88886666", "010-88886666"),
+        ("(010) 8888 6666", "010-88886666"),
+        ("0755-88889999 转 801", "0755-88889999转801"),
+        ("+852 9123 4567", "+85291234567"),
+    ],
+)
+def test_phone_forms(raw, expected):
+    value, ok = n.normalize_phone(pd.Series([raw], dtype=object))
+    assert value[0] == expected
+    assert ok[0]
+
+
+@pytest.mark.parametrize("raw", ["12345", "abc", "138123456789999", "电话"])
+def test_bad_phone_is_kept_and_flagged(raw):
+    value, ok = n.normalize_phone(pd.Series([raw], dtype=object))
+    assert value[0] == raw
+    assert not ok[0]
+
+
+def test_phone_location_from_prefix_table():
+    province, city = n.phone_location(pd.Series(["13812345678", "010-88886666", "0755-88889999", None]))
+    assert province.tolist()[:3] == ["江苏", "北京", "广东"]
+    assert city.tolist()[:3] == ["连云港", "北京", "深圳"]
+    assert pd.isna(province[3])
+
+
+def test_province_of_city():
+    assert n.province_of_city(pd.Series(["深圳市", "上海", "杭州", "不存在市"])).tolist()[:3] == ["广东", "上海", "浙江"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "valid"),
+    [(" Foo@Bar.COM ", "foo@bar.com", True), ("mailto:a@b.cn", "a@b.cn", True),
+     ("张三 <ZS@QQ.com>", "zs@qq.com", True), ("bad@", "bad@", False), ("a..b@x.com", "a..b@x.com", False)],
+)  # fmt: skip
+def test_email(raw, expected, valid):
+    value, ok = n.normalize_email(pd.Series([raw], dtype=object))
+    assert (value[0], bool(ok[0])) == (expected, valid)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026/3/1 14:05", "2026-03-01 14:05:00"),
+        ("2026年3月1日", "2026-03-01 00:00:00"),
+        ("2026年3月1日 9点30分", "2026-03-01 09:30:00"),
+        ("2026.3.1", "2026-03-01 00:00:00"),
+        ("2026-03-01T10:00:00+00:00", "2026-03-01 18:00:00"),  # converted to Asia/Shanghai
+        ("46082", "2026-03-01 00:00:00"),  # Excel serial
+        ("46082.5", "2026-03-01 12:00:00"),
+        (pd.Timestamp("2026-03-01 08:00"), "2026-03-01 08:00:00"),
+    ],
+)
+def test_dates(raw, expected):
+    value, ok = n.parse_datetime(pd.Series([raw], dtype=object), "Asia/Shanghai")
+    assert ok[0]
+    assert str(value[0]) == expected
+
+
+def test_bad_date_is_not_parsed():
+    value, ok = n.parse_datetime(pd.Series(["下周", "2026-13-45"], dtype=object))
+    assert not ok.any()
+    assert value.isna().all()
+
+
+@pytest.mark.parametrize(
+    ("raw", "wan"),
+    [("10万", 10), ("1,200", 1200), ("50w", 50), ("¥8万元", 8), ("500元", 0.05), ("1.2亿", 12000),
+     ("10-20万", 15), (" ５万 ", 5), (7, 7)],
+)  # fmt: skip
+def test_money_in_wan(raw, wan):
+    value, ok = n.parse_money(pd.Series([raw], dtype=object))
+    assert ok[0]
+    assert value[0] == pytest.approx(wan)
+
+
+@pytest.mark.parametrize(("raw", "count"), [("100-500人", 300), ("1.2万", 12000), ("1000人以上", 1000), ("35", 35)])
+def test_counts(raw, count):
+    value, ok = n.parse_count(pd.Series([raw], dtype=object))
+    assert ok[0] and value[0] == count
+
+
+def test_company_display_and_key_are_apart():
+    names = pd.Series(["  华为技术有限公司(深圳) ", "北京华为技术有限公司", "Acme  Co., Ltd.", "某某科技上海分公司"])
+    assert n.company_display(names).tolist() == ["华为技术有限公司（深圳）", "北京华为技术有限公司", "Acme Co., Ltd.", "某某科技上海分公司"]
+    keys = n.company_key(names).tolist()
+    assert keys[0] == keys[1] == "华为技术"
+    assert keys[2] == "acme"
+    assert keys[3] == "某某科技上海分公司", "the branch marker must survive, or a branch matches its parent"
+
+
+def test_formulas_are_neutralised_but_numbers_are_not():
+    out = n.neutralize_formulas(pd.Series(["=HYPERLINK(1)", "+SUM(A1)", "@cmd", "\tx", "-5", "+86 138 1234 5678", "ok", None], dtype=object))
+    assert out.tolist()[:4] == ["'=HYPERLINK(1)", "'+SUM(A1)", "'@cmd", "'\tx"]
+    assert out.tolist()[4:7] == ["-5", "+86 138 1234 5678", "ok"]
+
+
+def test_enum_labels_in_either_language(rules):
+    lookup = rules.columns.enum_lookup["status"]
+    keys, known = n.map_enum(pd.Series(["成交", "Won", " won ", "谈判中", "奇怪"], dtype=object), lookup)
+    assert keys.tolist() == ["won", "won", "won", "negotiation", "奇怪"]
+    assert known.tolist() == [True, True, True, True, False]
+
+
+NORMALISERS = [
+    lambda s: n.normalize_phone(s)[0],
+    lambda s: n.normalize_email(s)[0],
+    n.company_display,
+    n.company_key,
+    n.to_halfwidth,
+    n.clean_text,
+    n.neutralize_formulas,
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(column)
+def test_normalisers_never_raise_and_are_idempotent(values):
+    for fn in NORMALISERS:
+        once = fn(values)
+        assert len(once) == len(values)
+        assert same(fn(once), once)
+
+
+@settings(max_examples=150, deadline=None)
+@given(column)
+def test_parsers_never_raise(values):
+    for fn in (n.parse_money, n.parse_count, n.parse_datetime):
+        value, ok = fn(values)
+        assert len(value) == len(values) == len(ok)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["{}", "+86 {}", "0086{}", "86{}", "{0}-{0}"]))
+def test_any_mobile_in_any_dress_normalises(number, dress):
+    text = dress.format(number) if dress != "{0}-{0}" else f"{number[:3]}-{number[3:7]}-{number[7:]}"
+    value, ok = n.normalize_phone(pd.Series([text], dtype=object))
+    assert ok[0] and value[0] == number
