@@ -36,8 +36,8 @@ def _dates_only(values: pd.Series) -> pd.Series:
     """The cells that hold real dates, as datetimes; text left in a date column becomes NaT."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         return values
-    is_date = values.map(lambda v: isinstance(v, pd.Timestamp | datetime), na_action="ignore")
-    return pd.to_datetime(values.where(is_date.fillna(False).astype(bool)), errors="coerce")
+    is_date = values.map(lambda v: isinstance(v, datetime) and not pd.isna(v)).astype(bool)
+    return pd.to_datetime(values.where(is_date), errors="coerce")
 
 
 def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding]:

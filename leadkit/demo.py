@@ -31,6 +31,7 @@ class DemoOutcome:
     imports: list[tuple[str, ImportResult]] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     leads: pd.DataFrame | None = None
+    source_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def overview(self) -> Table:
@@ -42,7 +43,8 @@ class DemoOutcome:
         for level in levels:
             table.add_column(level, justify="right")
         table.add_column("total", justify="right")
-        counts = pd.crosstab(leads["source"], leads["completeness"]) if not leads.empty else pd.DataFrame()
+        sources = leads["source"].map(lambda k: self.source_labels.get(k, k)) if not leads.empty else None
+        counts = pd.crosstab(sources, leads["completeness"]) if not leads.empty else pd.DataFrame()
         for source, row in counts.iterrows():
             values = [int(row.get(level, 0)) for level in levels]
             table.add_row(str(source), *map(str, values), str(sum(values)))
@@ -69,7 +71,10 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     for name in ("website_form.csv", "trade_show.xlsx", "partner_referral.xlsx", "trade_show_map.yaml", "roster.yaml"):
         shutil.copy2(samples / name, inbox / name)
     ctx = pipeline.context(as_of=as_of, cwd=folder)
-    outcome = DemoOutcome(workspace=ws.root, book=ctx.book_path)
+    outcome = DemoOutcome(
+        workspace=ws.root, book=ctx.book_path,
+        source_labels=ctx.rules.columns.enum_labels("source", ctx.lang),
+    )  # fmt: skip
     for name, source, map_name in SAMPLES:
         step = f"leadkit import inbox/{name} --source {source}" + (f" --map inbox/{map_name}" if map_name else "")
         result = pipeline.import_files(

@@ -323,8 +323,8 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
         out = out.astype("datetime64[ns]")
         return out, out.notna()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    is_ts = values.map(lambda v: isinstance(v, datetime | np.datetime64), na_action="ignore")
-    is_ts = is_ts.fillna(False).astype(bool)
+    is_ts = values.map(lambda v: isinstance(v, datetime | np.datetime64) and not pd.isna(v))
+    is_ts = is_ts.astype(bool)
     if is_ts.any():
         stamps = values[is_ts].map(_in_range_timestamp).dropna()
         if len(stamps):

@@ -60,10 +60,11 @@ def soffice(tmp_path: Path):
         pytest.skip("LibreOffice is not installed")
     profile = tmp_path / "lo-profile"
 
-    def convert(src: Path, fmt: str, outdir: Path) -> Path:
+    def convert(src: Path, fmt: str, outdir: Path, infilter: str | None = None) -> Path:
         outdir.mkdir(parents=True, exist_ok=True)
+        extra = [f"--infilter={infilter}"] if infilter else []
         subprocess.run(
-            [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
+            [exe, f"-env:UserInstallation=file://{profile}", "--headless", *extra, "--convert-to", fmt,
              "--outdir", str(outdir), str(src)],
             check=True, capture_output=True, timeout=180,
         )  # fmt: skip

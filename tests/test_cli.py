@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from leadkit import bookio
+
+AS_OF = "--as-of=2026-03-10T09:00"
+
+
+def test_help_lists_every_command_with_a_line(cli):
+    result = cli("--help")
+    assert result.exit_code == 0
+    for name in ("init", "template", "import", "check", "undo", "demo"):
+        assert name in result.stdout
+
+
+def test_init_makes_a_workspace(cli, tmp_path):
+    result = cli("init", tmp_path / "ws", "--lang", "en")
+    assert result.exit_code == 0
+    assert (tmp_path / "ws" / "leadkit.yaml").exists()
+    assert (tmp_path / "ws" / "rules" / "columns.yaml").exists()
+    import fastexcel
+
+    assert fastexcel.read_excel(str(tmp_path / "ws" / "leads.xlsx")).sheet_names[0] == "Leads"
+    again = cli("init", tmp_path / "ws")
+    assert again.exit_code == 2 and "already" in again.stderr
+
+
+def test_workspace_is_found_from_a_subfolder(cli, workspace, data_dir, monkeypatch):
+    sub = workspace / "inbox"
+    sub.mkdir()
+    monkeypatch.chdir(sub)
+    result = cli("import", data_dir / "web_small.csv", AS_OF, "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["totals"]["imported"] == 4
+    assert len(bookio.load_book(workspace / "leads.xlsx", __import__("leadkit.rules").rules.Rules().columns, "zh", "Asia/Shanghai").leads) == 4
+
+
+def test_import_exit_codes_and_warning_line(cli, workspace, data_dir):
+    result = cli("import", data_dir / "web_small.csv", AS_OF)
+    assert result.exit_code == 0
+    assert "2 row(s) rejected" in result.stderr and "导入拒绝" in result.stderr
+    assert "imported" in result.stdout
+    strict = cli("import", data_dir / "web_small.csv", AS_OF, "--strict")
+    assert strict.exit_code == 0, "nothing new was rejected the second time"
+    (workspace / "again.csv").write_text("公司名称,联系人,电话\n,,\n无名,,\n", encoding="utf-8")
+    strict = cli("import", workspace / "again.csv", AS_OF, "--strict")
+    assert strict.exit_code == 1
+
+
+def test_quiet_prints_nothing_on_success_but_warnings(cli, workspace, data_dir):
+    result = cli("import", data_dir / "web_small.csv", AS_OF, "--quiet")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr.startswith("leadkit: warning: 2 row(s) rejected")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_exit_codes(cli, workspace, data_dir):
+    assert cli("check", AS_OF).exit_code == 0
+    cli("import", data_dir / "web_small.csv", AS_OF, "--quiet")
+    result = cli("check", AS_OF, "--json")
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["problems"]
+    assert problems == [{"sheet": "线索", "row": 4, "column": "联系电话", "problem": "not a usable phone number", "value": "12345"}]
+
+
+def test_undo_restores_the_previous_book(cli, workspace, data_dir):
+    book = workspace / "leads.xlsx"
+    before = book.read_bytes()
+    assert cli("import", data_dir / "web_small.csv", AS_OF, "-q").exit_code == 0
+    assert book.read_bytes() != before
+    result = cli("undo")
+    assert result.exit_code == 0 and "restored" in result.stderr
+    assert book.read_bytes() == before
+
+
+def test_busy_book_exits_3_and_is_untouched(cli, workspace, data_dir):
+    book = workspace / "leads.xlsx"
+    before = book.read_bytes()
+    with bookio.book_lock(book, "score"):
+        result = cli("import", data_dir / "web_small.csv", AS_OF)
+    assert result.exit_code == 3
+    assert "busy" in result.stderr
+    (workspace / "~$leads.xlsx").write_bytes(b"x")
+    result = cli("import", data_dir / "web_small.csv", AS_OF)
+    assert result.exit_code == 3 and "Excel/WPS" in result.stderr
+    assert book.read_bytes() == before
+    assert cli("import", data_dir / "web_small.csv", AS_OF, "--force", "-q").exit_code == 0
+
+
+def test_bad_rule_file_exits_2_with_file_and_line_and_book_untouched(cli, workspace, data_dir):
+    book = workspace / "leads.xlsx"
+    before = book.read_bytes()
+    shutil.copy(data_dir / "bad_rules_columns.yaml", workspace / "rules" / "columns.yaml")
+    result = cli("import", data_dir / "web_small.csv", AS_OF)
+    assert result.exit_code == 2
+    assert "columns.yaml, line 3" in result.stderr and "line 9" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert book.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("corrupt.xlsx", b"PK\x03\x04garbage", "not a readable spreadsheet"),
+        ("noheader.csv", "a,b\n1,2\n".encode(), "no recognisable header"),
+        ("undecodable.csv", bytes(range(128, 256)) * 40, "cannot decode"),
+        ("notes.pdf", b"%PDF", "unsupported file type"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_book_untouched(cli, workspace, name, content, message):
+    book = workspace / "leads.xlsx"
+    before = book.read_bytes()
+    (workspace / name).write_bytes(content)
+    result = cli("import", workspace / name, AS_OF)
+    assert result.exit_code == 2
+    assert message in result.stderr and name in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert book.read_bytes() == before
+
+
+def test_dry_run_changes_nothing(cli, workspace, data_dir):
+    book = workspace / "leads.xlsx"
+    before = book.read_bytes()
+    result = cli("import", data_dir / "web_small.csv", AS_OF, "--dry-run")
+    assert result.exit_code == 0 and "dry run" in result.stderr
+    assert book.read_bytes() == before
+    assert not (workspace / ".leadkit" / "backups").exists() or not any((workspace / ".leadkit" / "backups").iterdir())
+
+
+def test_template_never_overwrites(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli("template", "t.xlsx", "--lang", "en").exit_code == 0
+    assert bookio.looks_like_xlsx(tmp_path / "t.xlsx")
+    again = cli("template", "t.xlsx")
+    assert again.exit_code == 2 and "never overwrites" in again.stderr
+
+
+def test_bad_as_of_is_a_usage_error(cli, workspace):
+    result = cli("check", "--as-of", "someday")
+    assert result.exit_code == 2 and "--as-of" in result.stderr
+
+
+def test_demo_runs_and_reruns(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    first = cli("demo", "--as-of", "2026-03-01T09:00", "--json")
+    assert first.exit_code == 0
+    payload = json.loads(first.stdout)
+    assert payload["leads"] == 99 and payload["imports"]["leadkit import inbox/website_form.csv --source 官网表单"]["rejected"] == 2
+    assert cli("demo", "--as-of", "2026-03-01T09:00", "-q").exit_code == 0
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "important.txt").write_text("x")
+    refused = cli("demo", "mine")
+    assert refused.exit_code == 2 and (tmp_path / "mine" / "important.txt").exists()

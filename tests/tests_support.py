@@ -1,0 +1,16 @@
+"""Helpers for tests that need more than a fixture."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+
+def soffice_convert_csv_to_xlsx(csv: Path, outdir: Path, soffice) -> Path:
+    """Have LibreOffice open a UTF-8 CSV and save it as .xlsx (a file another writer made)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    staged = outdir / "src" / csv.name
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(csv, staged)
+    # 44 = comma, 34 = double quote, 76 = UTF-8
+    return soffice(staged, "xlsx:Calc MS Excel 2007 XML", outdir, infilter="CSV:44,34,76")
