@@ -176,7 +176,9 @@ def _table_from(frame: pd.DataFrame, header_at: int, path: Path, sheet: str | No
     return RawTable(file=path, sheet=sheet, headers=headers, frame=body)
 
 
-def read_input_tables(path: Path, known_headers: dict[str, str], sheet: str | None = None) -> list[RawTable]:
+def read_input_tables(
+    path: Path, known_headers: dict[str, str], sheet: str | None = None
+) -> list[RawTable]:
     """Every sheet of `path` with a recognisable header row (or the named sheet), as text."""
     suffix = path.suffix.lower()
     if not path.exists():
@@ -185,17 +187,24 @@ def read_input_tables(path: Path, known_headers: dict[str, str], sheet: str | No
         frame, encoding, delimiter = _read_csv(path)
         at = _find_header_row(frame, known_headers)
         if at is None:
-            raise InputFileError("no recognisable header row (see rules/columns.yaml aliases, or --map)", Where(file=path))
+            raise InputFileError(
+                "no recognisable header row (see rules/columns.yaml aliases, or --map)",
+                Where(file=path),
+            )
         table = _table_from(frame, at, path, None)
         table.encoding, table.delimiter = encoding, delimiter
         return [table]
     if suffix not in EXCEL_SUFFIXES:
-        raise InputFileError(f"unsupported file type {suffix or '(none)'}; use .xlsx, .xls or .csv", Where(file=path))
+        raise InputFileError(
+            f"unsupported file type {suffix or '(none)'}; use .xlsx, .xls or .csv", Where(file=path)
+        )
     reader = _excel_reader(path)
     names = reader.sheet_names
     if sheet is not None:
         if sheet not in names:
-            raise InputFileError(f"no sheet named {sheet!r} (sheets: {', '.join(names)})", Where(file=path))
+            raise InputFileError(
+                f"no sheet named {sheet!r} (sheets: {', '.join(names)})", Where(file=path)
+            )
         names = [sheet]
     tables = []
     for name in names:
@@ -205,7 +214,10 @@ def read_input_tables(path: Path, known_headers: dict[str, str], sheet: str | No
             tables.append(_table_from(frame, at, path, name))
     if not tables:
         where = Where(file=path, sheet=sheet) if sheet else Where(file=path)
-        raise InputFileError("no sheet with a recognisable header row (see rules/columns.yaml aliases, or --map)", where)
+        raise InputFileError(
+            "no sheet with a recognisable header row (see rules/columns.yaml aliases, or --map)",
+            where,
+        )
     return tables
 
 
@@ -261,9 +273,7 @@ class Book:
 def empty_sheet(spec: SheetSpec) -> pd.DataFrame:
     """A leadkit sheet with its template columns and no rows."""
     dtypes = {"datetime": "datetime64[ns]", "number": float, "money": float, "int": float}
-    return pd.DataFrame(
-        {c.key: pd.Series(dtype=dtypes.get(c.type, object)) for c in spec.columns}
-    )
+    return pd.DataFrame({c.key: pd.Series(dtype=dtypes.get(c.type, object)) for c in spec.columns})
 
 
 def new_book(path: Path, lang: str, columns: ColumnsRules) -> Book:
@@ -319,8 +329,11 @@ def _frame_from_sheet(
         if col.key in frame.columns:
             data[col.key] = _coerce_column(frame[col.key], col, columns, tz)
         else:
-            data[col.key] = pd.Series(np.nan, index=frame.index, dtype=empty_sheet(
-                SheetSpec(zh="", en="", columns=[col]))[col.key].dtype)
+            data[col.key] = pd.Series(
+                np.nan,
+                index=frame.index,
+                dtype=empty_sheet(SheetSpec(zh="", en="", columns=[col]))[col.key].dtype,
+            )
     for extra in frame.columns:
         if extra not in data:
             data[str(extra)] = frame[extra]
@@ -331,11 +344,13 @@ def _read_book_sheet(reader: Any, title: str, path: Path) -> pd.DataFrame:
     try:
         frame = reader.load_sheet(title).to_pandas()
     except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
-        raise BookError(f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=title)) from None
-    frame.columns = [
-        "" if str(c).startswith("__UNNAMED__") else str(c) for c in frame.columns
+        raise BookError(
+            f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=title)
+        ) from None
+    frame.columns = ["" if str(c).startswith("__UNNAMED__") else str(c) for c in frame.columns]
+    frame = frame.loc[
+        :, [bool(c) or not frame.iloc[:, i].isna().all() for i, c in enumerate(frame.columns)]
     ]
-    frame = frame.loc[:, [bool(c) or not frame.iloc[:, i].isna().all() for i, c in enumerate(frame.columns)]]
     frame.index = pd.RangeIndex(2, 2 + len(frame))
     return frame.dropna(how="all")
 
@@ -343,7 +358,9 @@ def _read_book_sheet(reader: Any, title: str, path: Path) -> pd.DataFrame:
 def load_book(path: Path, columns: ColumnsRules, lang: str, tz: str) -> Book:
     """Read a lead book: leadkit's sheets by key and type, the user's sheets verbatim."""
     if not path.exists():
-        raise BookError("no lead book here; run `leadkit init` or `leadkit import FILE` first", Where(file=path))
+        raise BookError(
+            "no lead book here; run `leadkit init` or `leadkit import FILE` first", Where(file=path)
+        )
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
     reader = _excel_reader(path)
@@ -378,7 +395,9 @@ def load_book(path: Path, columns: ColumnsRules, lang: str, tz: str) -> Book:
         if key not in sheets:
             sheets[key] = empty_sheet(columns.sheets[key])
             order.append(key)
-    return Book(path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing)
+    return Book(
+        path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -407,7 +426,9 @@ def _writable(values: pd.Series) -> pd.Series:
     return values.map(show, na_action="ignore")
 
 
-def _sheet_for_writing(frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str) -> pd.DataFrame:
+def _sheet_for_writing(
+    frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str
+) -> pd.DataFrame:
     out: dict[str, pd.Series] = {}
     for key in frame.columns:
         col = spec.by_key.get(key)
@@ -415,7 +436,11 @@ def _sheet_for_writing(frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRul
         if col is not None and col.type == "enum":
             labels = columns.enum_labels(col.enum, lang)
             values = values.map(lambda v, labels=labels: labels.get(v, v), na_action="ignore")
-        if col is not None and col.type == "datetime" and pd.api.types.is_datetime64_any_dtype(values.dtype):
+        if (
+            col is not None
+            and col.type == "datetime"
+            and pd.api.types.is_datetime64_any_dtype(values.dtype)
+        ):
             values = values.dt.floor("s")
         header = col.header(lang) if col is not None else str(key)
         while header in out:
@@ -520,7 +545,12 @@ def book_lock(book: Path, command: str, force: bool = False) -> Iterator[None]:
         )
     lock = _lock_path(book)
     lock.parent.mkdir(parents=True, exist_ok=True)
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time()}
+    info = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": command,
+        "since": time.time(),
+    }
     for _ in range(2):
         try:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

@@ -11,7 +11,16 @@ from leadkit.bookio import Book
 from leadkit.normalize import normalize_email, normalize_phone
 from leadkit.rules import ColumnsRules
 
-REQUIRED_LEAD_COLUMNS = ("lead_id", "created_at", "source", "company", "contact", "phone", "email", "status")
+REQUIRED_LEAD_COLUMNS = (
+    "lead_id",
+    "created_at",
+    "source",
+    "company",
+    "contact",
+    "phone",
+    "email",
+    "status",
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,9 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
         elif col.type == "phone":
             normal, ok = normalize_phone(values)
             add(present & ~ok, col.key, "not a usable phone number")
-            add(present & ok & (normal != values.astype(str)), col.key, "not in the normalised form")
+            add(
+                present & ok & (normal != values.astype(str)), col.key, "not in the normalised form"
+            )
         elif col.type == "email":
             normal, ok = normalize_email(values)
             add(present & ~ok, col.key, "not a valid e-mail address")
@@ -89,7 +100,11 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
     add(created > pd.Timestamp(now + timedelta(days=1)), "created_at", "in the future")
     add(closed < created, "closed_at", "before the lead was created")
     won_or_lost = leads["status"].isin(["won", "lost"])
-    add(leads["status"].notna() & ~won_or_lost & closed.notna(), "closed_at", "set on a lead that is not won or lost")
+    add(
+        leads["status"].notna() & ~won_or_lost & closed.notna(),
+        "closed_at",
+        "set on a lead that is not won or lost",
+    )
 
     activities = book.sheets["activities"]
     if not activities.empty:

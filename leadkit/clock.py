@@ -17,7 +17,9 @@ def now(tz: str, as_of: str | None = None) -> datetime:
     try:
         ts = pd.Timestamp(as_of)
     except (ValueError, TypeError):
-        raise UsageError(f"--as-of {as_of!r} is not a date or time (e.g. 2026-03-01T09:00)") from None
+        raise UsageError(
+            f"--as-of {as_of!r} is not a date or time (e.g. 2026-03-01T09:00)"
+        ) from None
     if ts is pd.NaT:
         raise UsageError(f"--as-of {as_of!r} is not a date or time")
     if ts.tzinfo is not None:

@@ -43,7 +43,9 @@ class DemoOutcome:
         for level in levels:
             table.add_column(level, justify="right")
         table.add_column("total", justify="right")
-        sources = leads["source"].map(lambda k: self.source_labels.get(k, k)) if not leads.empty else None
+        sources = (
+            leads["source"].map(lambda k: self.source_labels.get(k, k)) if not leads.empty else None
+        )
         counts = pd.crosstab(sources, leads["completeness"]) if not leads.empty else pd.DataFrame()
         for source, row in counts.iterrows():
             values = [int(row.get(level, 0)) for level in levels]
@@ -68,7 +70,13 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     samples = packaged_dir("samples")
     inbox = folder / "inbox"
     inbox.mkdir()
-    for name in ("website_form.csv", "trade_show.xlsx", "partner_referral.xlsx", "trade_show_map.yaml", "roster.yaml"):
+    for name in (
+        "website_form.csv",
+        "trade_show.xlsx",
+        "partner_referral.xlsx",
+        "trade_show_map.yaml",
+        "roster.yaml",
+    ):
         shutil.copy2(samples / name, inbox / name)
     ctx = pipeline.context(as_of=as_of, cwd=folder)
     outcome = DemoOutcome(
@@ -76,7 +84,9 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         source_labels=ctx.rules.columns.enum_labels("source", ctx.lang),
     )  # fmt: skip
     for name, source, map_name in SAMPLES:
-        step = f"leadkit import inbox/{name} --source {source}" + (f" --map inbox/{map_name}" if map_name else "")
+        step = f"leadkit import inbox/{name} --source {source}" + (
+            f" --map inbox/{map_name}" if map_name else ""
+        )
         result = pipeline.import_files(
             ctx, [inbox / name], source=source, map_file=inbox / map_name if map_name else None
         )

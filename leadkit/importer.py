@@ -261,9 +261,10 @@ def import_tables(
 
         if rejected.any():
             raw = table.frame.loc[frame.index[rejected]]
+            headers = table.headers
             data = raw.apply(
-                lambda r: "; ".join(
-                    f"{table.headers[i]}={v}" for i, v in enumerate(r.tolist()) if pd.notna(v)
+                lambda r, headers=headers: "; ".join(
+                    f"{headers[i]}={v}" for i, v in enumerate(r.tolist()) if pd.notna(v)
                 ),
                 axis=1,
             )
@@ -364,4 +365,3 @@ def apply_import(book: Book, result: ImportResult) -> None:
     book.append("rejects", result.rejects)
     book.append("imports", result.imports)
     book.append_log(result.log)
-

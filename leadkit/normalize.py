@@ -262,7 +262,7 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
 # --------------------------------------------------------------------------------------------
 # E-mail
 
-_EMAIL = r"^[a-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,}$"  # noqa: E501
+_EMAIL = r"^[a-z0-9!#$%&'*+/=?^_`{|}~.\-]+@[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?)*\.[a-z]{2,}$"
 
 
 def normalize_email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -328,7 +328,9 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
     if is_ts.any():
         stamps = values[is_ts].map(_in_range_timestamp).dropna()
         if len(stamps):
-            result.loc[stamps.index] = pd.to_datetime(stamps.astype(object)).astype("datetime64[ns]")
+            result.loc[stamps.index] = pd.to_datetime(stamps.astype(object)).astype(
+                "datetime64[ns]"
+            )
     text = to_halfwidth(values.where(~is_ts))
     text = (
         text.str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
@@ -354,7 +356,9 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
     if rest.any():
         parsed = text[rest].map(lambda t: _parse_one_datetime(t, tz)).dropna()
         if len(parsed):
-            result.loc[parsed.index] = pd.to_datetime(parsed.astype(object)).astype("datetime64[ns]")
+            result.loc[parsed.index] = pd.to_datetime(parsed.astype(object)).astype(
+                "datetime64[ns]"
+            )
     result = result.where((result.dt.year >= 1900) & (result.dt.year <= 2200))
     return result, result.notna()
 

@@ -94,7 +94,9 @@ class ColumnsRules(Strict):
         for sname, sheet in self.sheets.items():
             for col in sheet.columns:
                 if col.enum is not None and col.enum not in self.enums:
-                    problems.append(f"sheets.{sname}: column {col.key!r} names unknown enum {col.enum!r}")
+                    problems.append(
+                        f"sheets.{sname}: column {col.key!r} names unknown enum {col.enum!r}"
+                    )
         leads = self.sheets.get("leads")
         if leads is not None:
             for group in (*self.completeness.complete, *self.completeness.basic):

@@ -30,8 +30,37 @@ WORDS = ["智联", "华信", "远航", "恒通", "博创", "新锐", "天成", "
 TRADES = [("科技", "软件/IT"), ("制造", "制造业"), ("医疗器械", "医疗健康"), ("物流", "物流"),
           ("电子", "电子制造"), ("教育科技", "教育培训"), ("新能源", "能源电力"), ("化工", "精细化工")]  # fmt: skip
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "磊", "强", "洋", "艳", "杰", "涛", "明", "超", "霞", "平", "刚", "晨", "悦"]
-TITLES = ["总经理", "采购经理", "IT总监", "技术负责人", "运营主管", "CEO", "采购专员", "财务总监", "工程师"]
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "磊",
+    "强",
+    "洋",
+    "艳",
+    "杰",
+    "涛",
+    "明",
+    "超",
+    "霞",
+    "平",
+    "刚",
+    "晨",
+    "悦",
+]
+TITLES = [
+    "总经理",
+    "采购经理",
+    "IT总监",
+    "技术负责人",
+    "运营主管",
+    "CEO",
+    "采购专员",
+    "财务总监",
+    "工程师",
+]
 NEEDS = [
     "想了解CRM系统报价，计划本季度上线", "需要销售管理工具，和竞品对比中", "咨询线索管理功能，预算有限，价格敏感",
     "要做渠道管理，涉及多个部门审批", "希望演示一下报表功能", "现有系统到期，1个月内要替换", "先了解一下，暂无计划",
@@ -47,7 +76,11 @@ def company(i: int) -> tuple[str, str, tuple[str, str, str]]:
 
 
 def person(i: int) -> str:
-    return SURNAMES[i % len(SURNAMES)] + GIVEN[(i * 5) % len(GIVEN)] + ("" if i % 3 else GIVEN[i % len(GIVEN)])
+    return (
+        SURNAMES[i % len(SURNAMES)]
+        + GIVEN[(i * 5) % len(GIVEN)]
+        + ("" if i % 3 else GIVEN[i % len(GIVEN)])
+    )
 
 
 def mobile(i: int) -> str:
@@ -63,7 +96,7 @@ def email(i: int, name_en: str) -> str:
 def website_rows(start: datetime) -> list[list[str]]:
     rows = []
     for i in range(40):
-        name, industry, place = company(i)
+        name, _industry, place = company(i)
         when = start + timedelta(hours=7 * i + 3)
         phone = mobile(i)
         if i % 5 == 1:
@@ -71,19 +104,53 @@ def website_rows(start: datetime) -> list[list[str]]:
         if i % 7 == 2:
             phone = f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
         rows.append([
-            when.strftime("%Y/%m/%d %H:%M"), name, person(i), phone, email(i, f"user").upper() if i % 6 == 0 else email(i, "user"),
+            when.strftime("%Y/%m/%d %H:%M"), name, person(i), phone, email(i, "user").upper() if i % 6 == 0 else email(i, "user"),
             place[1] + "市", NEEDS[i % len(NEEDS)], f"{rng.choice([5, 10, 20, 50])}万" if i % 3 else "", "官网表单",
         ])  # fmt: skip
     # bad rows: no way to reach them; nobody named; a formula; a bad phone beside a good e-mail
-    rows.append([start.strftime("%Y/%m/%d %H:%M"), "某某贸易有限公司", "赵先生", "", "", "上海市", "咨询", "", "官网表单"])
-    rows.append([start.strftime("%Y/%m/%d %H:%M"), "", "", "13900001111", "", "", "随便看看", "", "官网表单"])
+    rows.append(
+        [
+            start.strftime("%Y/%m/%d %H:%M"),
+            "某某贸易有限公司",
+            "赵先生",
+            "",
+            "",
+            "上海市",
+            "咨询",
+            "",
+            "官网表单",
+        ]
+    )
+    rows.append(
+        [
+            start.strftime("%Y/%m/%d %H:%M"),
+            "",
+            "",
+            "13900001111",
+            "",
+            "",
+            "随便看看",
+            "",
+            "官网表单",
+        ]
+    )
     rows.append([start.strftime("%Y/%m/%d %H:%M"), "=HYPERLINK(\"http://x.example\",\"点我\")", "钱女士", "13911112222", "", "北京市", "@SUM(1+1)", "", "官网表单"])  # fmt: skip
     rows.append([start.strftime("%Y/%m/%d %H:%M"), "远景咨询有限公司", "孙经理", "12345", "sun@yuanjing.cn", "杭州市", "要报价", "3万", "官网表单"])  # fmt: skip
     return rows
 
 
 def write_website(path: Path, start: datetime) -> None:
-    headers = ["提交时间", "公司名称", "姓名", "手机号", "电子邮箱", "所在城市", "咨询内容", "预算", "来源"]
+    headers = [
+        "提交时间",
+        "公司名称",
+        "姓名",
+        "手机号",
+        "电子邮箱",
+        "所在城市",
+        "咨询内容",
+        "预算",
+        "来源",
+    ]
     with open(path, "w", encoding="gbk", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(headers)
@@ -94,7 +161,19 @@ def write_trade_show(path: Path, start: datetime) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "展会登记"
-    headers = ["序号", "客户名称", "联系人", "职务", "联系电话", "展位号", "洽谈时长(分钟)", "意向", "需求描述", "员工人数", "登记日期"]
+    headers = [
+        "序号",
+        "客户名称",
+        "联系人",
+        "职务",
+        "联系电话",
+        "展位号",
+        "洽谈时长(分钟)",
+        "意向",
+        "需求描述",
+        "员工人数",
+        "登记日期",
+    ]
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(headers))
     ws.cell(1, 1, "2026 上海国际工业自动化展 · 展位来访登记表").font = Font(bold=True, size=14)
     ws.cell(1, 1).alignment = Alignment(horizontal="center")

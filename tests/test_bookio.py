@@ -13,7 +13,10 @@ from leadkit import bookio
 from leadkit.errors import BookBusyError, BookError, InputFileError, UsageError
 
 HEADERS = ["公司名称", "联系人", "手机号", "邮箱"]
-ROWS = [["上海智联科技有限公司", "王伟", "13812345678", "wang@zhilian.cn"], ["北京华信制造有限公司", "李娜", "13912345678", ""]]
+ROWS = [
+    ["上海智联科技有限公司", "王伟", "13812345678", "wang@zhilian.cn"],
+    ["北京华信制造有限公司", "李娜", "13912345678", ""],
+]
 
 
 @pytest.fixture
@@ -112,7 +115,9 @@ def make_book(tmp_path: Path, rules, lang="zh") -> bookio.Book:
 
 
 def save(book, rules, state, command="test"):
-    return bookio.save_book(book, rules.columns, state_dir=state, command=command, as_of=dt.datetime(2026, 3, 3))
+    return bookio.save_book(
+        book, rules.columns, state_dir=state, command=command, as_of=dt.datetime(2026, 3, 3)
+    )
 
 
 def test_round_trip_keeps_types_user_columns_and_sheets(tmp_path, rules):
@@ -124,7 +129,10 @@ def test_round_trip_keeps_types_user_columns_and_sheets(tmp_path, rules):
     back = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai")
     leads = back.leads
     assert leads["lead_id"].tolist() == ["LX2026000001", "LX2026000002"]
-    assert leads["created_at"].tolist() == [pd.Timestamp("2026-03-01 09:30"), pd.Timestamp("2026-03-02 14:05")]
+    assert leads["created_at"].tolist() == [
+        pd.Timestamp("2026-03-01 09:30"),
+        pd.Timestamp("2026-03-02 14:05"),
+    ]
     assert leads["source"].tolist() == ["trade_show", "website"]
     assert leads["status"].tolist() == ["won", "new"]
     assert leads["phone"].tolist() == ["13812345678", "010-88886666"]
@@ -167,16 +175,25 @@ def test_backups_are_bounded(tmp_path, rules):
     state = tmp_path / ".leadkit"
     book = make_book(tmp_path, rules)
     for _ in range(5):
-        bookio.save_book(book, rules.columns, state_dir=state, command="t", as_of=dt.datetime(2026, 3, 3), keep_backups=2)
+        bookio.save_book(
+            book,
+            rules.columns,
+            state_dir=state,
+            command="t",
+            as_of=dt.datetime(2026, 3, 3),
+            keep_backups=2,
+        )
     assert len(list((state / "backups").glob("leads.*.xlsx"))) == 2
 
 
 def test_lock_refuses_a_second_writer(tmp_path):
     book = tmp_path / "leads.xlsx"
-    with bookio.book_lock(book, "import"):
-        with pytest.raises(BookBusyError, match="leadkit import"):
-            with bookio.book_lock(book, "score"):
-                pass
+    with (
+        bookio.book_lock(book, "import"),
+        pytest.raises(BookBusyError, match="leadkit import"),
+        bookio.book_lock(book, "score"),
+    ):
+        pass
     with bookio.book_lock(book, "score"):  # released afterwards
         pass
 
@@ -186,7 +203,9 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
     import json
     import socket
 
-    (tmp_path / ".leads.xlsx.leadkit-lock").write_text(json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname()}))
+    (tmp_path / ".leads.xlsx.leadkit-lock").write_text(
+        json.dumps({"pid": 2**22 + 12345, "host": socket.gethostname()})
+    )
     with bookio.book_lock(book, "import"):
         assert json.loads((tmp_path / ".leads.xlsx.leadkit-lock").read_text())["pid"] == os.getpid()
 
@@ -194,9 +213,8 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path):
 def test_excel_owner_file_blocks_unless_forced(tmp_path):
     book = tmp_path / "leads.xlsx"
     (tmp_path / "~$leads.xlsx").write_bytes(b"owner")
-    with pytest.raises(BookBusyError, match="Excel/WPS"):
-        with bookio.book_lock(book, "import"):
-            pass
+    with pytest.raises(BookBusyError, match="Excel/WPS"), bookio.book_lock(book, "import"):
+        pass
     with bookio.book_lock(book, "import", force=True):
         pass
 

@@ -48,4 +48,6 @@ def test_missing_required_header_is_reported(tmp_path, rules):
     book = bookio.new_book(tmp_path / "leads.xlsx", "zh", rules.columns)
     book.missing_headers = {"leads": ["phone", "notes"]}
     findings = check_book(book, rules.columns, dt.datetime(2026, 3, 10))
-    assert [(f.row, f.column, f.problem) for f in findings] == [(1, "联系电话", "required column is missing")]
+    assert [(f.row, f.column, f.problem) for f in findings] == [
+        (1, "联系电话", "required column is missing")
+    ]

@@ -36,7 +36,17 @@ def test_workspace_is_found_from_a_subfolder(cli, workspace, data_dir, monkeypat
     result = cli("import", data_dir / "web_small.csv", AS_OF, "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["totals"]["imported"] == 4
-    assert len(bookio.load_book(workspace / "leads.xlsx", __import__("leadkit.rules").rules.Rules().columns, "zh", "Asia/Shanghai").leads) == 4
+    assert (
+        len(
+            bookio.load_book(
+                workspace / "leads.xlsx",
+                __import__("leadkit.rules").rules.Rules().columns,
+                "zh",
+                "Asia/Shanghai",
+            ).leads
+        )
+        == 4
+    )
 
 
 def test_import_exit_codes_and_warning_line(cli, workspace, data_dir):
@@ -65,7 +75,15 @@ def test_check_exit_codes(cli, workspace, data_dir):
     result = cli("check", AS_OF, "--json")
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["problems"]
-    assert problems == [{"sheet": "线索", "row": 4, "column": "联系电话", "problem": "not a usable phone number", "value": "12345"}]
+    assert problems == [
+        {
+            "sheet": "线索",
+            "row": 4,
+            "column": "联系电话",
+            "problem": "not a usable phone number",
+            "value": "12345",
+        }
+    ]
 
 
 def test_undo_restores_the_previous_book(cli, workspace, data_dir):
@@ -107,7 +125,7 @@ def test_bad_rule_file_exits_2_with_file_and_line_and_book_untouched(cli, worksp
     ("name", "content", "message"),
     [
         ("corrupt.xlsx", b"PK\x03\x04garbage", "not a readable spreadsheet"),
-        ("noheader.csv", "a,b\n1,2\n".encode(), "no recognisable header"),
+        ("noheader.csv", b"a,b\n1,2\n", "no recognisable header"),
         ("undecodable.csv", bytes(range(128, 256)) * 40, "cannot decode"),
         ("notes.pdf", b"%PDF", "unsupported file type"),
     ],
@@ -129,7 +147,9 @@ def test_dry_run_changes_nothing(cli, workspace, data_dir):
     result = cli("import", data_dir / "web_small.csv", AS_OF, "--dry-run")
     assert result.exit_code == 0 and "dry run" in result.stderr
     assert book.read_bytes() == before
-    assert not (workspace / ".leadkit" / "backups").exists() or not any((workspace / ".leadkit" / "backups").iterdir())
+    assert not (workspace / ".leadkit" / "backups").exists() or not any(
+        (workspace / ".leadkit" / "backups").iterdir()
+    )
 
 
 def test_template_never_overwrites(cli, tmp_path, monkeypatch):
@@ -150,7 +170,13 @@ def test_demo_runs_and_reruns(cli, tmp_path, monkeypatch):
     first = cli("demo", "--as-of", "2026-03-01T09:00", "--json")
     assert first.exit_code == 0
     payload = json.loads(first.stdout)
-    assert payload["leads"] == 99 and payload["imports"]["leadkit import inbox/website_form.csv --source 官网表单"]["rejected"] == 2
+    assert (
+        payload["leads"] == 99
+        and payload["imports"]["leadkit import inbox/website_form.csv --source 官网表单"][
+            "rejected"
+        ]
+        == 2
+    )
     assert cli("demo", "--as-of", "2026-03-01T09:00", "-q").exit_code == 0
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "important.txt").write_text("x")

@@ -18,7 +18,7 @@ def run_import(workspace: Path, *files: Path, **kw):
 
 
 def test_rows_are_normalised_and_placed(workspace, data_dir):
-    ctx, result = run_import(workspace, data_dir / "web_small.csv", source="官网表单")
+    ctx, _result = run_import(workspace, data_dir / "web_small.csv", source="官网表单")
     leads = pipeline.load(ctx).leads.set_index("company")
     wang = leads.loc["上海智联科技有限公司"]
     assert wang["lead_id"] == "LX2026000001"
@@ -70,7 +70,7 @@ def test_formulas_from_outside_cannot_run(workspace, data_dir):
 
 
 def test_reimport_adds_nothing(workspace, data_dir, tmp_path):
-    ctx, first = run_import(workspace, data_dir / "web_small.csv")
+    ctx, _first = run_import(workspace, data_dir / "web_small.csv")
     before = pipeline.load(ctx)
     renamed = tmp_path / "renamed.csv"
     renamed.write_bytes((data_dir / "web_small.csv").read_bytes())
@@ -78,13 +78,20 @@ def test_reimport_adds_nothing(workspace, data_dir, tmp_path):
     after = pipeline.load(ctx)
     assert again.totals["imported"] == 0 and again.totals["rejected"] == 0
     assert again.totals["already"] == 6
-    assert len(after.leads) == len(before.leads) and len(after.sheets["rejects"]) == len(before.sheets["rejects"])
+    assert len(after.leads) == len(before.leads) and len(after.sheets["rejects"]) == len(
+        before.sheets["rejects"]
+    )
 
 
 def test_changed_row_is_new(workspace, data_dir, tmp_path):
     run_import(workspace, data_dir / "web_small.csv")
     edited = tmp_path / "edited.csv"
-    edited.write_text((data_dir / "web_small.csv").read_text(encoding="utf-8").replace("想了解报价", "想要报价单"), encoding="utf-8")
+    edited.write_text(
+        (data_dir / "web_small.csv")
+        .read_text(encoding="utf-8")
+        .replace("想了解报价", "想要报价单"),
+        encoding="utf-8",
+    )
     _, again = run_import(workspace, edited)
     assert again.totals["imported"] == 1 and again.totals["already"] == 5
 
@@ -99,10 +106,16 @@ def test_ids_continue_the_sequence(workspace, data_dir, tmp_path):
 
 def test_one_off_map_and_extra_columns(workspace, tmp_path, data_dir):
     src = tmp_path / "booth.csv"
-    src.write_text("客户,联系人,电话,展位号,洽谈时长\n甲公司,王,13812345678,A12,15\n", encoding="utf-8")
+    src.write_text(
+        "客户,联系人,电话,展位号,洽谈时长\n甲公司,王,13812345678,A12,15\n", encoding="utf-8"
+    )
     ctx, _ = run_import(workspace, src, map_file=data_dir / "map_booth.yaml", source="trade_show")
     lead = pipeline.load(ctx).leads.iloc[0]
-    assert (lead["company"], lead["source_detail"], lead["source"]) == ("甲公司", "A12", "trade_show")
+    assert (lead["company"], lead["source_detail"], lead["source"]) == (
+        "甲公司",
+        "A12",
+        "trade_show",
+    )
     assert lead["洽谈时长"] in ("15", 15)
 
 

@@ -7,16 +7,23 @@ import zipfile
 
 import fastexcel
 import pandas as pd
+from tests_support import soffice_convert_csv_to_xlsx
 
 from leadkit import demo, pipeline
-from tests_support import soffice_convert_csv_to_xlsx
 
 
 def test_demo_book_opens_in_libreoffice_with_its_values(tmp_path, soffice):
     outcome = demo.run(tmp_path / "d", as_of="2026-03-01T09:00")
     converted = soffice(outcome.book, "xlsx", tmp_path / "lo")
     reader = fastexcel.read_excel(str(converted))
-    assert reader.sheet_names[:6] == ["线索", "跟进记录", "行为记录", "操作日志", "导入拒绝", "导入记录"]
+    assert reader.sheet_names[:6] == [
+        "线索",
+        "跟进记录",
+        "行为记录",
+        "操作日志",
+        "导入拒绝",
+        "导入记录",
+    ]
     theirs = reader.load_sheet("线索").to_pandas()
     ours = outcome.leads
     assert theirs["线索编号"].tolist() == ours["lead_id"].tolist()

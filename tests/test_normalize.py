@@ -15,7 +15,10 @@ column = st.lists(junk, min_size=0, max_size=20).map(lambda xs: pd.Series(xs, dt
 
 
 def same(a: pd.Series, b: pd.Series) -> bool:
-    return a.astype(object).where(a.notna(), None).tolist() == b.astype(object).where(b.notna(), None).tolist()
+    return (
+        a.astype(object).where(a.notna(), None).tolist()
+        == b.astype(object).where(b.notna(), None).tolist()
+    )
 
 
 @pytest.mark.parametrize(
@@ -49,14 +52,20 @@ def test_bad_phone_is_kept_and_flagged(raw):
 
 
 def test_phone_location_from_prefix_table():
-    province, city = n.phone_location(pd.Series(["13812345678", "010-88886666", "0755-88889999", None]))
+    province, city = n.phone_location(
+        pd.Series(["13812345678", "010-88886666", "0755-88889999", None])
+    )
     assert province.tolist()[:3] == ["江苏", "北京", "广东"]
     assert city.tolist()[:3] == ["连云港", "北京", "深圳"]
     assert pd.isna(province[3])
 
 
 def test_province_of_city():
-    assert n.province_of_city(pd.Series(["深圳市", "上海", "杭州", "不存在市"])).tolist()[:3] == ["广东", "上海", "浙江"]
+    assert n.province_of_city(pd.Series(["深圳市", "上海", "杭州", "不存在市"])).tolist()[:3] == [
+        "广东",
+        "上海",
+        "浙江",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -105,30 +114,53 @@ def test_money_in_wan(raw, wan):
     assert value[0] == pytest.approx(wan)
 
 
-@pytest.mark.parametrize(("raw", "count"), [("100-500人", 300), ("1.2万", 12000), ("1000人以上", 1000), ("35", 35)])
+@pytest.mark.parametrize(
+    ("raw", "count"), [("100-500人", 300), ("1.2万", 12000), ("1000人以上", 1000), ("35", 35)]
+)
 def test_counts(raw, count):
     value, ok = n.parse_count(pd.Series([raw], dtype=object))
     assert ok[0] and value[0] == count
 
 
 def test_company_display_and_key_are_apart():
-    names = pd.Series(["  华为技术有限公司(深圳) ", "北京华为技术有限公司", "Acme  Co., Ltd.", "某某科技上海分公司"])
-    assert n.company_display(names).tolist() == ["华为技术有限公司（深圳）", "北京华为技术有限公司", "Acme Co., Ltd.", "某某科技上海分公司"]
+    names = pd.Series(
+        [
+            "  华为技术有限公司(深圳) ",
+            "北京华为技术有限公司",
+            "Acme  Co., Ltd.",
+            "某某科技上海分公司",
+        ]
+    )
+    assert n.company_display(names).tolist() == [
+        "华为技术有限公司（深圳）",
+        "北京华为技术有限公司",
+        "Acme Co., Ltd.",
+        "某某科技上海分公司",
+    ]
     keys = n.company_key(names).tolist()
     assert keys[0] == keys[1] == "华为技术"
     assert keys[2] == "acme"
-    assert keys[3] == "某某科技上海分公司", "the branch marker must survive, or a branch matches its parent"
+    assert keys[3] == "某某科技上海分公司", (
+        "the branch marker must survive, or a branch matches its parent"
+    )
 
 
 def test_formulas_are_neutralised_but_numbers_are_not():
-    out = n.neutralize_formulas(pd.Series(["=HYPERLINK(1)", "+SUM(A1)", "@cmd", "\tx", "-5", "+86 138 1234 5678", "ok", None], dtype=object))
+    out = n.neutralize_formulas(
+        pd.Series(
+            ["=HYPERLINK(1)", "+SUM(A1)", "@cmd", "\tx", "-5", "+86 138 1234 5678", "ok", None],
+            dtype=object,
+        )
+    )
     assert out.tolist()[:4] == ["'=HYPERLINK(1)", "'+SUM(A1)", "'@cmd", "'\tx"]
     assert out.tolist()[4:7] == ["-5", "+86 138 1234 5678", "ok"]
 
 
 def test_enum_labels_in_either_language(rules):
     lookup = rules.columns.enum_lookup["status"]
-    keys, known = n.map_enum(pd.Series(["成交", "Won", " won ", "谈判中", "奇怪"], dtype=object), lookup)
+    keys, known = n.map_enum(
+        pd.Series(["成交", "Won", " won ", "谈判中", "奇怪"], dtype=object), lookup
+    )
     assert keys.tolist() == ["won", "won", "won", "negotiation", "奇怪"]
     assert known.tolist() == [True, True, True, True, False]
 
@@ -162,8 +194,13 @@ def test_parsers_never_raise(values):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["{}", "+86 {}", "0086{}", "86{}", "{0}-{0}"]))
+@given(
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    st.sampled_from(["{}", "+86 {}", "0086{}", "86{}", "{0}-{0}"]),
+)
 def test_any_mobile_in_any_dress_normalises(number, dress):
-    text = dress.format(number) if dress != "{0}-{0}" else f"{number[:3]}-{number[3:7]}-{number[7:]}"
+    text = (
+        dress.format(number) if dress != "{0}-{0}" else f"{number[:3]}-{number[3:7]}-{number[7:]}"
+    )
     value, ok = n.normalize_phone(pd.Series([text], dtype=object))
     assert ok[0] and value[0] == number

@@ -36,7 +36,11 @@ def test_yaml_syntax_error_has_a_line(tmp_path):
 def test_semantic_problem_is_reported(tmp_path):
     folder = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), folder)
-    text = (folder / "columns.yaml").read_text(encoding="utf-8").replace("basic: [company,", "basic: [companyx,")
+    text = (
+        (folder / "columns.yaml")
+        .read_text(encoding="utf-8")
+        .replace("basic: [company,", "basic: [companyx,")
+    )
     (folder / "columns.yaml").write_text(text, encoding="utf-8")
     with pytest.raises(RuleError, match="unknown lead column 'companyx'"):
         _ = Rules(folder).columns
@@ -47,6 +51,14 @@ def test_workspace_config_is_validated():
         WorkspaceConfig(timezone="Mars/Olympus")
 
 
-@pytest.mark.parametrize(("a", "b"), [("公司名称", " 公司 名称 "), ("Company Name", "company_name"), ("ＥＭＡＩＬ", "email"), ("邮箱：", "邮箱*")])
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("公司名称", " 公司 名称 "),
+        ("Company Name", "company_name"),
+        ("ＥＭＡＩＬ", "email"),
+        ("邮箱：", "邮箱*"),
+    ],
+)
 def test_header_folding(a, b):
     assert fold_header(a) == fold_header(b)

@@ -28,7 +28,9 @@ def register(app: typer.Typer) -> None:
         if not findings:
             ui.say(f"{ctx.book_path.name}: no problems")
             return ExitStatus.OK
-        table = Table(title=f"{ctx.book_path.name}: {len(findings)} problem(s)", title_justify="left")
+        table = Table(
+            title=f"{ctx.book_path.name}: {len(findings)} problem(s)", title_justify="left"
+        )
         for name in ("sheet", "row", "column", "problem", "value"):
             table.add_column(name, justify="right" if name == "row" else "left")
         for f in findings[:SHOWN]:

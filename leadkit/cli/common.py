@@ -74,9 +74,13 @@ def boundary(fn: Callable[..., int | None]) -> Callable[..., None]:
 
 BookArg = Annotated[
     Path | None,
-    typer.Argument(help="The lead book (default: the workspace's, from leadkit.yaml).", show_default=False),
+    typer.Argument(
+        help="The lead book (default: the workspace's, from leadkit.yaml).", show_default=False
+    ),
 ]
-BookOpt = Annotated[Path | None, typer.Option("--book", help="The lead book; overrides the workspace's.")]
+BookOpt = Annotated[
+    Path | None, typer.Option("--book", help="The lead book; overrides the workspace's.")
+]
 AsOf = Annotated[
     str | None,
     typer.Option("--as-of", help="The clock for this run, e.g. 2026-03-01T09:00 (default: now)."),

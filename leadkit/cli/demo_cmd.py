@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     @boundary
     def demo_(
-        folder: Annotated[Path, typer.Argument(help="A fresh folder for the demo workspace.")] = Path("leadkit-demo"),
+        folder: Annotated[
+            Path, typer.Argument(help="A fresh folder for the demo workspace.")
+        ] = Path("leadkit-demo"),
         as_of: AsOf = None,
         json_out: Json = False,
         quiet: Quiet = False,
@@ -33,7 +35,9 @@ def register(app: typer.Typer) -> None:
             ui.say(f"$ {step}")
             ui.show(summary_table(result))
         ui.say("$ leadkit check")
-        ui.say(f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)")
+        ui.say(
+            f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"
+        )
         ui.show(outcome.overview)
         ui.say(f"open {outcome.book} in Excel, WPS or LibreOffice to see the result")
         ui.emit_json(outcome.as_json())

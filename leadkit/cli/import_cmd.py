@@ -15,13 +15,30 @@ from leadkit.importer import ImportResult
 def summary_table(result: ImportResult) -> Table:
     """Read / imported / rejected / already imported / warnings, per file and in total."""
     table = Table(title="import", title_justify="left")
-    for name in ("file", "encoding", "read", "imported", "rejected", "already imported", "warnings"):
+    for name in (
+        "file",
+        "encoding",
+        "read",
+        "imported",
+        "rejected",
+        "already imported",
+        "warnings",
+    ):
         table.add_column(name, justify="left" if name in ("file", "encoding") else "right")
     for f in result.files:
         label = Path(f.file).name + (f" [{f.sheet}]" if f.sheet else "")
-        table.add_row(label, f.encoding or "xlsx/xls", *(str(v) for v in (f.read, f.imported, f.rejected, f.already, f.warnings)))
+        table.add_row(
+            label,
+            f.encoding or "xlsx/xls",
+            *(str(v) for v in (f.read, f.imported, f.rejected, f.already, f.warnings)),
+        )
     t = result.totals
-    table.add_row("total", "", *(str(t[k]) for k in ("read", "imported", "rejected", "already", "warnings")), style="bold")
+    table.add_row(
+        "total",
+        "",
+        *(str(t[k]) for k in ("read", "imported", "rejected", "already", "warnings")),
+        style="bold",
+    )
     return table
 
 
@@ -39,10 +56,24 @@ def register(app: typer.Typer) -> None:
     @boundary
     def import_(
         files: Annotated[list[Path], typer.Argument(help="Sheets to import: .xlsx, .xls or .csv.")],
-        source: Annotated[str | None, typer.Option("--source", help="Channel for rows that name none, e.g. 展会 or trade_show.")] = None,
-        map_file: Annotated[Path | None, typer.Option("--map", help="YAML with a one-off header mapping (columns: {header: key}).")] = None,
-        sheet: Annotated[str | None, typer.Option("--sheet", help="Only this sheet of a workbook.")] = None,
-        strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any row is rejected.")] = False,
+        source: Annotated[
+            str | None,
+            typer.Option(
+                "--source", help="Channel for rows that name none, e.g. 展会 or trade_show."
+            ),
+        ] = None,
+        map_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--map", help="YAML with a one-off header mapping (columns: {header: key})."
+            ),
+        ] = None,
+        sheet: Annotated[
+            str | None, typer.Option("--sheet", help="Only this sheet of a workbook.")
+        ] = None,
+        strict: Annotated[
+            bool, typer.Option("--strict", help="Exit 1 when any row is rejected.")
+        ] = False,
         book: BookOpt = None,
         as_of: AsOf = None,
         dry_run: DryRun = False,
@@ -65,7 +96,9 @@ def register(app: typer.Typer) -> None:
             ui.say("dry run: the book was not changed")
         if rejected:
             sheet_name = ctx.rules.columns.sheets["rejects"].title(ctx.lang)
-            ui.warn(f"{rejected} row(s) rejected; reasons are in sheet {sheet_name!r} of {ctx.book_path}")
+            ui.warn(
+                f"{rejected} row(s) rejected; reasons are in sheet {sheet_name!r} of {ctx.book_path}"
+            )
             if strict:
                 return ExitStatus.DATA_PROBLEMS
         return ExitStatus.OK

@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
     @boundary
     def template(
         out: Annotated[Path, typer.Argument(help="Where to write the empty book (.xlsx).")],
-        lang: Annotated[str | None, typer.Option("--lang", help="zh or en (default: the workspace's).")] = None,
+        lang: Annotated[
+            str | None, typer.Option("--lang", help="zh or en (default: the workspace's).")
+        ] = None,
         quiet: Quiet = False,
     ) -> int:
         """Write an empty lead book with the template's sheets, headers and dropdowns."""
