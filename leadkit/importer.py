@@ -8,7 +8,6 @@ whose content changed is new.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -73,13 +72,16 @@ class ImportResult:
 
 
 def _row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:
+    """Content key of each row: two independent 64-bit hashes of its mapped cells (128 bits)."""
     if not mapped:
         return pd.Series([], dtype=object)
-    parts = [(key + "=") + frame[key].fillna("").astype(str).str.strip() for key in sorted(mapped)]
-    joined = parts[0]
-    for p in parts[1:]:
-        joined = joined + "\x1f" + p
-    return joined.map(lambda s: hashlib.sha1(s.encode("utf-8")).hexdigest()[:20])
+    # The key is part of each cell, so the same text under another column is another row.
+    cells = pd.DataFrame(
+        {k: f"{k}=" + frame[k].fillna("").astype(str).str.strip() for k in sorted(mapped)}
+    )
+    high = pd.util.hash_pandas_object(cells, index=False, hash_key="leadkit-rowkey-a")
+    low = pd.util.hash_pandas_object(cells, index=False, hash_key="leadkit-rowkey-b")
+    return high.map("{:016x}".format) + low.map("{:016x}".format)
 
 
 def _map_headers(
@@ -350,7 +352,7 @@ def _complete_new_leads(
     text_columns = [c.key for c in spec.columns if c.type in ("text", "timeline", "phone", "email")]
     extras = [c for c in leads.columns if c not in spec.by_key and not c.startswith("_")]
     for key in text_columns + extras:
-        leads[key] = neutralize_formulas(leads[key].astype(object))
+        leads[key] = neutralize_formulas(leads[key])
     return leads
 
 

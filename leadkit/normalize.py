@@ -37,16 +37,28 @@ def as_text(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+_NEEDS_HALFWIDTH = "[\uff01-\uff5e\u3000\u200b-\u200d\ufeff\u00a0]"
+_NEEDS_CLEAN = "[\u200b-\u200d\ufeff\u00a0]"
+
+
+def _translate(text: pd.Series, table: dict[int, int | None], needs: str) -> pd.Series:
+    # str.translate runs in Python per cell; most cells need nothing, and finding those is vectorised.
+    todo = text.str.contains(needs, regex=True, na=False)
+    if todo.any():
+        text = text.copy()
+        text[todo] = text[todo].str.translate(table)
+    text = text.str.strip()
+    return text.mask(text == "")
+
+
 def to_halfwidth(values: pd.Series) -> pd.Series:
     """Full-width letters, digits, punctuation and spaces to their ASCII forms; trimmed."""
-    text = as_text(values).str.translate(_HALF_AND_CLEAN).str.strip()
-    return text.mask(text == "")
+    return _translate(as_text(values), _HALF_AND_CLEAN, _NEEDS_HALFWIDTH)
 
 
 def clean_text(values: pd.Series) -> pd.Series:
     """Free text trimmed, invisible characters dropped, blank as missing; wording untouched."""
-    text = as_text(values).str.translate(_CLEAN).str.strip()
-    return text.mask(text == "")
+    return _translate(as_text(values), _CLEAN, _NEEDS_CLEAN)
 
 
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
@@ -59,13 +71,17 @@ def neutralize_formulas(values: pd.Series) -> pd.Series:
     Plain numbers and phone-like values (`+86 138…`, `-5`) are left alone: they cannot call
     functions, and an apostrophe would corrupt them.
     """
-    text = values.astype("str").where(values.notna())
-    risky = text.str.match(_FORMULA_START.pattern, na=False) & ~text.str.match(
-        _NUMBERLIKE, na=False
-    )
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        text = values
+    else:
+        text = values.astype("str").where(values.notna())
+    risky = text.str.match(_FORMULA_START.pattern, na=False)
     if not risky.any():
         return values
-    out = values.copy() if values.dtype == object else values.astype(object)
+    risky &= ~text.str.match(_NUMBERLIKE, na=False)
+    if not risky.any():
+        return values
+    out = values.copy()
     out[risky] = "'" + text[risky]
     return out
 
@@ -130,6 +146,7 @@ def company_key(values: pd.Series) -> pd.Series:
 # Phones
 
 _MOBILE = r"^(?:\+?86|0086)?(1[3-9]\d{9})$"
+_LANDLINE = r"^(?:(?:\+?86|0086)0?)?(0(?:10|2\d|[3-9]\d\d))([2-9]\d{6,7})$"
 _EXCEL_FLOAT = r"^\d+(?:\.0+)?$|^\d(?:\.\d+)?[eE]\+?\d+$"
 _EXTENSION = re.compile(r"\s*(?:转|分机|ext\.?|extn\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
 
@@ -182,7 +199,13 @@ def normalize_phone(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     compact = text.str.replace(r"[\s\-().]", "", regex=True)
     mobile = compact.str.extract(_MOBILE, expand=False)
     result = mobile.copy()
-    rest = mobile.isna() & text.notna()
+    # The common landline shapes (area code + 7-8 digits, no extension) by pattern; the library
+    # takes the rest. 010/02x have 3-digit area codes, the others 4.
+    landline = compact.str.extract(_LANDLINE)
+    is_landline = landline[0].notna() & mobile.isna()
+    if is_landline.any():
+        result[is_landline] = landline[0][is_landline] + "-" + landline[1][is_landline]
+    rest = result.isna() & text.notna()
     if rest.any():
         parsed = text[rest].map(_parse_other_phone)
         result[rest] = parsed
@@ -332,20 +355,36 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
                 "datetime64[ns]"
             )
     text = to_halfwidth(values.where(~is_ts))
-    text = (
-        text.str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
-        .str.replace(r"(\d)\s*月\s*(\d)", r"\1-\2", regex=True)
-        .str.replace(r"(\d)\s*[日号]", r"\1", regex=True)
-        .str.replace(r"(\d)\s*[时点:]\s*(\d)", r"\1:\2", regex=True)
-        .str.replace(r"(\d)\s*分", r"\1", regex=True)
-        .str.replace(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})", r"\1-\2-\3", regex=True)
-        .str.strip()
-    )
+    # Replacements with back-references run in Python per cell, so only where they can apply.
+    chinese = text.str.contains(r"\d\s*[年月日号时点分]", na=False)
+    if chinese.any():
+        text = text.copy()
+        text[chinese] = (
+            text[chinese]
+            .str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
+            .str.replace(r"(\d)\s*月\s*(\d)", r"\1-\2", regex=True)
+            .str.replace(r"(\d)\s*[日号]", r"\1", regex=True)
+            .str.replace(r"(\d)\s*[时点:]\s*(\d)", r"\1:\2", regex=True)
+            .str.replace(r"(\d)\s*分", r"\1", regex=True)
+            .str.strip()
+        )
+    text = text.str.replace("/", "-", regex=False)
+    dotted = text.str.match(r"^\d{4}\.\d{1,2}\.\d{1,2}(?:\s|$)", na=False)
+    if dotted.any():
+        text[dotted] = text[dotted].str.replace(".", "-", n=2, regex=False)
     serial = text.str.fullmatch(r"\d{5}(?:\.\d+)?", na=False)
     if serial.any():
         days = pd.to_numeric(text[serial], errors="coerce").astype(float)
         days = days[days.between(1, 2958465)]
         result.loc[days.index] = _EXCEL_EPOCH + pd.to_timedelta(days, unit="D").dt.round("s")
+    iso = text.where(
+        ~serial & text.str.match(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$", na=False)
+    )
+    if iso.notna().any():
+        fast = pd.to_datetime(iso, format="ISO8601", errors="coerce")
+        fast = fast[fast.notna() & (fast.dt.year >= 1900) & (fast.dt.year <= 2200)]
+        result.loc[fast.index] = fast.astype("datetime64[ns]")
+        serial = serial | result.notna()
     parts = text.where(~serial).str.extract(_YMD)
     matched = parts["year"].notna()
     if matched.any():
@@ -383,7 +422,7 @@ def parse_quantity(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         return values.astype(float), pd.Series(np.nan, index=values.index)
     text = (
         to_halfwidth(values)
-        .str.casefold()
+        .str.lower()
         .str.replace(r"[¥￥,，\s]|^(?:rmb|cny|人民币)", "", regex=True)
     )
     parts = text.str.extract(_QUANTITY)
