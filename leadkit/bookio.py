@@ -29,6 +29,7 @@ import pandas as pd
 from leadkit.errors import BookBusyError, BookError, InputFileError, UsageError, Where
 from leadkit.normalize import (
     as_text,
+    keep_unparsed,
     map_enum,
     parse_count,
     parse_datetime,
@@ -287,23 +288,13 @@ def _coerce_column(values: pd.Series, col: Any, columns: ColumnsRules, tz: str) 
     if values.isna().all():
         return empty_sheet(SheetSpec(zh="", en="", columns=[col]))[col.key].reindex(values.index)
     if col.type == "datetime":
-        parsed, ok = parse_datetime(values, tz)
-        bad = values.notna() & ~ok
-        if bad.any():
-            mixed = parsed.astype(object)
-            mixed[bad] = values[bad]
-            return mixed
-        return parsed
+        return keep_unparsed(values, *parse_datetime(values, tz))[0]
     if col.type in ("number", "money", "int"):
         if pd.api.types.is_numeric_dtype(values.dtype):
             return values.astype(float)
-        parsed, ok = (parse_count if col.type == "int" else parse_money)(values)
-        bad = values.notna() & ~ok
-        if bad.any():
-            mixed = parsed.astype(object)
-            mixed[bad] = values[bad]
-            return mixed
-        return parsed
+        return keep_unparsed(values, *(parse_count if col.type == "int" else parse_money)(values))[
+            0
+        ]
     if col.type == "enum":
         keys, _ = map_enum(values, columns.enum_lookup[col.enum])
         return keys.astype(object)

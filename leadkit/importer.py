@@ -18,6 +18,7 @@ from leadkit.bookio import Book, RawTable, header_lookup
 from leadkit.normalize import (
     clean_text,
     company_display,
+    keep_unparsed,
     map_enum,
     neutralize_formulas,
     normalize_email,
@@ -157,25 +158,12 @@ def _normalise(
             out[col.key], email_ok = normalize_email(values)
             warn(present & ~email_ok, col.key, "not a valid e-mail address; kept as written")
         elif col.type == "datetime":
-            parsed, ok = parse_datetime(values, tz)
-            bad = present & ~ok
-            if bad.any():
-                mixed = parsed.astype(object)
-                mixed[bad] = clean_text(values)[bad]
-                out[col.key] = mixed
-                warn(bad, col.key, "not a date; kept as written")
-            else:
-                out[col.key] = parsed
+            out[col.key], bad = keep_unparsed(values, *parse_datetime(values, tz))
+            warn(bad, col.key, "not a date; kept as written")
         elif col.type in ("money", "int", "number"):
-            parsed, ok = (parse_count if col.type == "int" else parse_money)(values)
-            bad = present & ~ok
-            if bad.any():
-                mixed = parsed.astype(object)
-                mixed[bad] = clean_text(values)[bad]
-                out[col.key] = mixed
-                warn(bad, col.key, "not a number; kept as written")
-            else:
-                out[col.key] = parsed
+            parser = parse_count if col.type == "int" else parse_money
+            out[col.key], bad = keep_unparsed(values, *parser(values))
+            warn(bad, col.key, "not a number; kept as written")
         elif col.type == "enum":
             keys, known = map_enum(values, columns.enum_lookup[col.enum])
             out[col.key] = keys

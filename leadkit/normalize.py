@@ -449,6 +449,21 @@ def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return absolute.round(), absolute.notna() | ~present
 
 
+def keep_unparsed(
+    values: pd.Series, parsed: pd.Series, ok: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Parsed values, with the original text wherever parsing failed (a cell is never blanked).
+
+    Returns (values, failed).
+    """
+    failed = as_text(values).notna() & ~ok
+    if not failed.any():
+        return parsed, failed
+    mixed = parsed.astype(object)
+    mixed[failed] = clean_text(values)[failed]
+    return mixed, failed
+
+
 # --------------------------------------------------------------------------------------------
 # Enums
 
