@@ -399,12 +399,12 @@ def _writable(values: pd.Series) -> pd.Series:
     """A column the writer accepts: one type per column; mixed cells become text."""
     if values.dtype != object:
         return values
-    kinds = set(values.dropna().map(type).unique())
-    if not kinds or kinds <= {str}:
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("string", "empty"):
         return values
-    if kinds <= {int, float, np.int64, np.float64, bool}:
+    if kind in ("integer", "floating", "mixed-integer-float", "boolean", "decimal"):
         return pd.to_numeric(values, errors="coerce")
-    if kinds <= {pd.Timestamp, datetime}:
+    if kind in ("datetime", "datetime64", "date"):
         return pd.to_datetime(values, errors="coerce")
 
     def show(v: Any) -> Any:
@@ -426,7 +426,7 @@ def _sheet_for_writing(
         values = frame[key]
         if col is not None and col.type == "enum":
             labels = columns.enum_labels(col.enum, lang)
-            values = values.map(lambda v, labels=labels: labels.get(v, v), na_action="ignore")
+            values = values.map(labels).astype(object).where(values.isin(labels.keys()), values)
         if (
             col is not None
             and col.type == "datetime"

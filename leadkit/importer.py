@@ -281,10 +281,15 @@ def import_tables(
             "row_key": leads["_key"], "time": now, "file": leads["_file"],
             "row": leads["_row"].astype(float), "outcome": "imported", "lead_id": leads["lead_id"],
         }))  # fmt: skip
+        # One Log row per file; the Imports sheet has each source row -> lead_id.
+        per_file = leads.groupby("_file", sort=False)["lead_id"].agg(["first", "last", "size"])
         log = pd.DataFrame({
-            "time": now, "command": "import", "lead_id": leads["lead_id"], "column": "*",
-            "old": np.nan, "new": "imported from " + leads["_file"] + " row " + leads["_row"].astype(str),
-        })  # fmt: skip
+            "time": now, "command": "import",
+            "lead_id": per_file["first"].where(per_file["size"] == 1,
+                                               per_file["first"] + "…" + per_file["last"]),
+            "column": "*", "old": np.nan,
+            "new": [f"{n} lead(s) imported from {f}" for f, n in per_file["size"].items()],
+        }).reset_index(drop=True)  # fmt: skip
         leads = leads.drop(columns=["_file", "_row", "_key"])
     else:
         log = pd.DataFrame()

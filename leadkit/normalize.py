@@ -86,6 +86,27 @@ def neutralize_formulas(values: pd.Series) -> pd.Series:
     return out
 
 
+def extract(text: pd.Series, pattern: str, numeric: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Named groups of `pattern` per cell, vectorised in Arrow (pandas' own extract loops in Python).
+
+    Groups in `numeric` come back as floats; a missing match or an empty group is missing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.astype(object).where(text.notna(), None).tolist(), type=pa.string())
+    found = pc.extract_regex(arr, pattern)
+    out: dict[str, object] = {}
+    for i, field in enumerate(found.type):
+        col = pc.struct_field(found, [i])
+        col = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+        if field.name in numeric:
+            out[field.name] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+        else:
+            out[field.name] = col.to_numpy(zero_copy_only=False).astype(object)
+    return pd.DataFrame(out, index=text.index)
+
+
 # --------------------------------------------------------------------------------------------
 # Company names
 
@@ -145,8 +166,8 @@ def company_key(values: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 # Phones
 
-_MOBILE = r"^(?:\+?86|0086)?(1[3-9]\d{9})$"
-_LANDLINE = r"^(?:(?:\+?86|0086)0?)?(0(?:10|2\d|[3-9]\d\d))([2-9]\d{6,7})$"
+_MOBILE = r"^(?:\+?86|0086)?(?P<mobile>1[3-9]\d{9})$"
+_LANDLINE = r"^(?:(?:\+?86|0086)0?)?(?P<area>0(?:10|2\d|[3-9]\d\d))(?P<number>[2-9]\d{6,7})$"
 _EXCEL_FLOAT = r"^\d+(?:\.0+)?$|^\d(?:\.\d+)?[eE]\+?\d+$"
 _EXTENSION = re.compile(r"\s*(?:转|分机|ext\.?|extn\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
 
@@ -197,14 +218,14 @@ def normalize_phone(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     if floaty.any():
         text[floaty] = text[floaty].map(_excel_number_to_digits)
     compact = text.str.replace(r"[\s\-().]", "", regex=True)
-    mobile = compact.str.extract(_MOBILE, expand=False)
+    mobile = extract(compact, _MOBILE)["mobile"]
     result = mobile.copy()
     # The common landline shapes (area code + 7-8 digits, no extension) by pattern; the library
     # takes the rest. 010/02x have 3-digit area codes, the others 4.
-    landline = compact.str.extract(_LANDLINE)
-    is_landline = landline[0].notna() & mobile.isna()
+    landline = extract(compact, _LANDLINE)
+    is_landline = landline["area"].notna() & mobile.isna()
     if is_landline.any():
-        result[is_landline] = landline[0][is_landline] + "-" + landline[1][is_landline]
+        result[is_landline] = landline["area"][is_landline] + "-" + landline["number"][is_landline]
     rest = result.isna() & text.notna()
     if rest.any():
         parsed = text[rest].map(_parse_other_phone)
@@ -307,8 +328,9 @@ def normalize_email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _YMD = (
-    r"^(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})"
-    r"(?:[ T]+(?P<hour>\d{1,2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:\.\d+)?)?)?$"
+    r"^(?P<year>\d{4})\s*[-/.年]\s*(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*[日号]?"
+    r"(?:(?:\s+|T|\s*)(?P<hour>\d{1,2})\s*[:时点]\s*(?P<minute>\d{1,2})\s*分?"
+    r"(?:\s*:?\s*(?P<second>\d{1,2})(?:\.\d+)?\s*秒?)?)?$"
 )
 
 
@@ -346,8 +368,10 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
         out = out.astype("datetime64[ns]")
         return out, out.notna()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    is_ts = values.map(lambda v: isinstance(v, datetime | np.datetime64) and not pd.isna(v))
-    is_ts = is_ts.astype(bool)
+    is_ts = pd.Series(False, index=values.index)
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        is_ts = values.map(lambda v: isinstance(v, datetime | np.datetime64) and not pd.isna(v))
+        is_ts = is_ts.astype(bool)
     if is_ts.any():
         stamps = values[is_ts].map(_in_range_timestamp).dropna()
         if len(stamps):
@@ -355,40 +379,18 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
                 "datetime64[ns]"
             )
     text = to_halfwidth(values.where(~is_ts))
-    # Replacements with back-references run in Python per cell, so only where they can apply.
-    chinese = text.str.contains(r"\d\s*[年月日号时点分]", na=False)
-    if chinese.any():
-        text = text.copy()
-        text[chinese] = (
-            text[chinese]
-            .str.replace(r"(\d)\s*年\s*(\d)", r"\1-\2", regex=True)
-            .str.replace(r"(\d)\s*月\s*(\d)", r"\1-\2", regex=True)
-            .str.replace(r"(\d)\s*[日号]", r"\1", regex=True)
-            .str.replace(r"(\d)\s*[时点:]\s*(\d)", r"\1:\2", regex=True)
-            .str.replace(r"(\d)\s*分", r"\1", regex=True)
-            .str.strip()
-        )
-    text = text.str.replace("/", "-", regex=False)
-    dotted = text.str.match(r"^\d{4}\.\d{1,2}\.\d{1,2}(?:\s|$)", na=False)
-    if dotted.any():
-        text[dotted] = text[dotted].str.replace(".", "-", n=2, regex=False)
     serial = text.str.fullmatch(r"\d{5}(?:\.\d+)?", na=False)
     if serial.any():
         days = pd.to_numeric(text[serial], errors="coerce").astype(float)
         days = days[days.between(1, 2958465)]
         result.loc[days.index] = _EXCEL_EPOCH + pd.to_timedelta(days, unit="D").dt.round("s")
-    iso = text.where(
-        ~serial & text.str.match(r"^\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$", na=False)
-    )
-    if iso.notna().any():
-        fast = pd.to_datetime(iso, format="ISO8601", errors="coerce")
-        fast = fast[fast.notna() & (fast.dt.year >= 1900) & (fast.dt.year <= 2200)]
-        result.loc[fast.index] = fast.astype("datetime64[ns]")
-        serial = serial | result.notna()
-    parts = text.where(~serial).str.extract(_YMD)
+    # One vectorised pattern for the written forms (2026-03-01, 2026/3/1 14:05, 2026.3.1,
+    # 2026年3月1日 9点30分); everything else (offsets, month names) goes to a parser per value.
+    fields = ("year", "month", "day", "hour", "minute", "second")
+    parts = extract(text.where(~serial), _YMD, numeric=fields)
     matched = parts["year"].notna()
     if matched.any():
-        nums = parts[matched].apply(pd.to_numeric).fillna(0).astype("int64")
+        nums = parts[matched].fillna(0).astype("int64")
         nums = nums[nums["year"].between(1900, 2200)]
         result.loc[nums.index] = pd.to_datetime(nums, errors="coerce").astype("datetime64[ns]")
     rest = text.notna() & ~serial & ~matched
@@ -425,9 +427,8 @@ def parse_quantity(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         .str.lower()
         .str.replace(r"[¥￥,，\s]|^(?:rmb|cny|人民币)", "", regex=True)
     )
-    parts = text.str.extract(_QUANTITY)
-    a = pd.to_numeric(parts["a"], errors="coerce").astype(float)
-    b = pd.to_numeric(parts["b"], errors="coerce").astype(float)
+    parts = extract(text, _QUANTITY, numeric=("a", "b"))
+    a, b = parts["a"], parts["b"]
     number = ((a + b) / 2).where(b.notna(), a)
     factor = parts["unit"].map(_UNIT_FACTOR).astype(float)
     absolute = number * factor.fillna(1.0)

@@ -146,10 +146,14 @@ def test_import_writes_log_and_provenance(workspace, data_dir):
     ctx, _ = run_import(workspace, data_dir / "web_small.csv")
     book = pipeline.load(ctx)
     log = book.sheets["log"]
-    assert len(log) == 4 and set(log["command"]) == {"import"}
-    assert log["new"].iloc[0] == "imported from web_small.csv row 2"
+    # the Log gets one line per file; the Imports sheet ties each source row to its lead
+    assert log[["command", "lead_id", "new"]].values.tolist() == [
+        ["import", "LX2026000001…LX2026000004", "4 lead(s) imported from web_small.csv"]
+    ]
     imports = book.sheets["imports"]
     assert sorted(imports["outcome"].tolist()) == ["imported"] * 4 + ["rejected"] * 2
+    imported = imports[imports["outcome"] == "imported"]
+    assert imported[["row", "lead_id"]].values.tolist()[0] == [2, "LX2026000001"]
 
 
 def test_import_into_a_missing_book_creates_it(tmp_path, monkeypatch, data_dir):

@@ -156,6 +156,15 @@ def test_formulas_are_neutralised_but_numbers_are_not():
     assert out.tolist()[4:7] == ["-5", "+86 138 1234 5678", "ok"]
 
 
+def test_extract_keeps_the_index():
+    text = pd.Series(["2026-03-01", None, "x", "1999/1/2"], index=[7, 3, 9, 2])
+    parts = n.extract(text, r"^(?P<year>\d{4})[-/](?P<rest>.*)$", numeric=("year",))
+    assert parts.index.tolist() == [7, 3, 9, 2]
+    assert parts["year"].tolist()[0] == 2026 and parts["year"].tolist()[3] == 1999
+    assert parts["rest"].tolist()[3] == "1/2"
+    assert parts.loc[[3, 9]].isna().all().all()
+
+
 def test_enum_labels_in_either_language(rules):
     lookup = rules.columns.enum_lookup["status"]
     keys, known = n.map_enum(
