@@ -19,6 +19,7 @@ from leadkit.normalize import (
     clean_text,
     company_display,
     keep_unparsed,
+    map_distinct,
     map_enum,
     neutralize_formulas,
     normalize_email,
@@ -85,6 +86,17 @@ def _row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:
     return high.map("{:016x}".format) + low.map("{:016x}".format)
 
 
+def _describe_rows(raw: pd.DataFrame, headers: list[str]) -> pd.Series:
+    """Each raw row as `header=value; header=value` (blank cells left out), for the Rejects sheet."""
+    joined = pd.Series("", index=raw.index, dtype=object)
+    for pos, header in enumerate(headers):
+        cell = raw[pos].astype("str")
+        piece = (header + "=" + cell).where(raw[pos].notna(), "")
+        joined = joined + "\x1f" + piece.astype(object)
+    joined = joined.astype("str").str.replace("\x1f+", "; ", regex=True).str.strip("; ")
+    return joined.astype(object)
+
+
 def _map_headers(
     table: RawTable, lookup: dict[str, str], one_off: dict[str, str]
 ) -> tuple[dict[int, str], list[str]]:
@@ -127,7 +139,7 @@ def _next_ids(book: Book, count: int, prefix: str, year: int) -> list[str]:
     stem = f"{prefix}{year}"
     existing = book.leads["lead_id"].dropna().astype(str)
     seqs = existing[existing.str.startswith(stem)].str.slice(len(stem))
-    seqs = pd.to_numeric(seqs[seqs.str.fullmatch(r"\d+")], errors="coerce")
+    seqs = pd.to_numeric(seqs[seqs.str.fullmatch(r"[0-9]+")], errors="coerce")
     start = int(seqs.max()) + 1 if len(seqs) else 1
     return [f"{stem}{n:06d}" for n in range(start, start + count)]
 
@@ -180,7 +192,7 @@ def _normalise(
         if key in out.columns:
             out[key] = clean_text(out[key])
     if "province" in out.columns:
-        out["province"] = out["province"].map(short_province, na_action="ignore")
+        out["province"] = map_distinct(out["province"], short_province)
     if "city" in out.columns:
         out["city"] = out["city"].str.replace(r"市$", "", regex=True)
     return out, warnings, phone_ok, email_ok
@@ -247,17 +259,12 @@ def import_tables(
         rejected = reasons != ""
         summary.rejected = int(rejected.sum())
         summary.imported = int((~rejected).sum())
-        summary.warnings = sum(1 for r, _, _ in row_warnings if not rejected.get(r, False))
+        rejected_rows = set(frame.index[rejected])
+        summary.warnings = sum(1 for r, _, _ in row_warnings if r not in rejected_rows)
 
         if rejected.any():
             raw = table.frame.loc[frame.index[rejected]]
-            headers = table.headers
-            data = raw.apply(
-                lambda r, headers=headers: "; ".join(
-                    f"{headers[i]}={v}" for i, v in enumerate(r.tolist()) if pd.notna(v)
-                ),
-                axis=1,
-            )
+            data = _describe_rows(raw, table.headers)
             reject_parts.append(pd.DataFrame({
                 "time": now, "file": table.file.name, "sheet": table.sheet,
                 "row": frame.index[rejected].astype(float), "reason": reasons[rejected],

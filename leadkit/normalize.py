@@ -20,6 +20,8 @@ import pandas as pd
 # --------------------------------------------------------------------------------------------
 # Text
 
+# Patterns given to pandas' .str methods avoid \s, \d and \w: with them pandas runs Python's re
+# per cell on non-ASCII (Chinese) text instead of Arrow's vectorised RE2.
 _HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _HALFWIDTH[0x3000] = 0x20  # ideographic space
 _INVISIBLE = {0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None, 0x00A0: 0x20}
@@ -62,7 +64,7 @@ def clean_text(values: pd.Series) -> pd.Series:
 
 
 _FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-_NUMBERLIKE = r"^[+\-]?[\d\s\-().,]+$"
+_NUMBERLIKE = r"^[+\-]?[0-9 \t\-().,]+$"
 
 
 def neutralize_formulas(values: pd.Series) -> pd.Series:
@@ -132,13 +134,13 @@ def company_display(values: pd.Series) -> pd.Series:
 
     Chinese names get full-width brackets （）, the form used on business licences; others ASCII.
     """
-    text = to_halfwidth(values).str.replace(r"\s+", " ", regex=True)
+    text = to_halfwidth(values).str.replace(r"[ \t\r\n]+", " ", regex=True)
     # to_halfwidth turned （） into (); put them back where the name is Chinese.
     cjk = text.str.contains(_CJK, na=False)
     unified = text.str.replace("【", "(").str.replace("】", ")")
     chinese = unified.str.replace("(", "（").str.replace(")", "）")
-    chinese = chinese.str.replace(r"\s*（\s*", "（", regex=True).str.replace(
-        r"\s*）\s*", "）", regex=True
+    chinese = chinese.str.replace(r" *（ *", "（", regex=True).str.replace(
+        r" *） *", "）", regex=True
     )
     return chinese.where(cjk, unified).str.strip()
 
@@ -156,7 +158,7 @@ def company_key(values: pd.Series) -> pd.Series:
     for form in _LEGAL_FORMS:
         # 分公司 is a branch: keep it, so a branch never matches its parent company.
         guard = r"(?<!分)" if form.startswith("公司") else ""
-        text = text.str.replace(guard + re.escape(form) + r"\s*$", "", regex=True)
+        text = text.str.replace(guard + re.escape(form) + r" *$", "", regex=True)
     text = text.str.replace(_BRACKETED_REGION.pattern, "", regex=True)
     text = text.str.replace(_LEADING_REGION.pattern, "", regex=True)
     text = text.str.replace(_KEY_DROP.pattern, "", regex=True)
@@ -168,7 +170,7 @@ def company_key(values: pd.Series) -> pd.Series:
 
 _MOBILE = r"^(?:\+?86|0086)?(?P<mobile>1[3-9]\d{9})$"
 _LANDLINE = r"^(?:(?:\+?86|0086)0?)?(?P<area>0(?:10|2\d|[3-9]\d\d))(?P<number>[2-9]\d{6,7})$"
-_EXCEL_FLOAT = r"^\d+(?:\.0+)?$|^\d(?:\.\d+)?[eE]\+?\d+$"
+_EXCEL_FLOAT = r"^[0-9]+(?:\.0+)?$|^[0-9](?:\.[0-9]+)?[eE]\+?[0-9]+$"
 _EXTENSION = re.compile(r"\s*(?:转|分机|ext\.?|extn\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
 
 
@@ -217,7 +219,7 @@ def normalize_phone(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     floaty = text.str.match(_EXCEL_FLOAT, na=False) & text.str.contains(r"[.eE]", na=False)
     if floaty.any():
         text[floaty] = text[floaty].map(_excel_number_to_digits)
-    compact = text.str.replace(r"[\s\-().]", "", regex=True)
+    compact = text.str.replace(r"[ \t\r\n\-().]", "", regex=True)
     mobile = extract(compact, _MOBILE)["mobile"]
     result = mobile.copy()
     # The common landline shapes (area code + 7-8 digits, no extension) by pattern; the library
@@ -282,8 +284,8 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
     province = pd.Series(np.nan, index=phones.index, dtype=object)
     city = pd.Series(np.nan, index=phones.index, dtype=object)
     text = phones.astype("str").where(phones.notna())
-    mobile = text.str.fullmatch(r"1[3-9]\d{9}", na=False)
-    landline = text.str.match(r"^0\d{2,3}-", na=False)
+    mobile = text.str.fullmatch(r"1[3-9][0-9]{9}", na=False)
+    landline = text.str.match(r"^0[0-9]{2,3}-", na=False)
     keys = pd.Series(np.nan, index=phones.index, dtype=object)
     keys[mobile] = "86" + text[mobile]
     keys[landline] = "86" + text[landline].str.slice(1).str.replace("-", "", regex=False)
@@ -297,10 +299,18 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
         if not pending.any():
             break
         found[pending] = keys[pending].str.slice(0, length).map(table)
-    places = found.dropna().map(_split_place)
-    province[places.index] = places.map(lambda p: p[0])
-    city[places.index] = places.map(lambda p: p[1])
+    found = found.dropna()
+    distinct = {d: _split_place(d) for d in found.unique()}
+    province[found.index] = found.map({d: p for d, (p, _) in distinct.items()})
+    city[found.index] = found.map({d: c for d, (_, c) in distinct.items()})
     return province, city
+
+
+def map_distinct(values: pd.Series, fn: Any) -> pd.Series:
+    """`fn` applied once per distinct value, then mapped back (for Python-only transforms)."""
+    present = values.dropna()
+    table = {v: fn(v) for v in present.unique()}
+    return values.map(table).astype(object).where(values.notna())
 
 
 # --------------------------------------------------------------------------------------------
@@ -317,7 +327,7 @@ def normalize_email(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         .str.replace(r"^mailto:", "", regex=True)
         .str.replace(r"^.*<([^<>]+)>$", r"\1", regex=True)
         .str.replace("。", ".")
-        .str.replace(r"\s+", "", regex=True)
+        .str.replace(r"[ \t\r\n]+", "", regex=True)
     )
     valid = cleaned.str.fullmatch(_EMAIL, na=False) & ~cleaned.str.contains("..", regex=False)
     return cleaned.where(valid, text), valid
@@ -379,7 +389,7 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
                 "datetime64[ns]"
             )
     text = to_halfwidth(values.where(~is_ts))
-    serial = text.str.fullmatch(r"\d{5}(?:\.\d+)?", na=False)
+    serial = text.str.fullmatch(r"[0-9]{5}(?:\.[0-9]+)?", na=False)
     if serial.any():
         days = pd.to_numeric(text[serial], errors="coerce").astype(float)
         days = days[days.between(1, 2958465)]
@@ -425,7 +435,7 @@ def parse_quantity(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     text = (
         to_halfwidth(values)
         .str.lower()
-        .str.replace(r"[¥￥,，\s]|^(?:rmb|cny|人民币)", "", regex=True)
+        .str.replace(r"[¥￥,， \t\r\n]|^(?:rmb|cny|人民币)", "", regex=True)
     )
     parts = extract(text, _QUANTITY, numeric=("a", "b"))
     a, b = parts["a"], parts["b"]
