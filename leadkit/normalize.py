@@ -239,9 +239,39 @@ def normalize_phone(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 @cache
 def _geocode_table() -> dict[str, str]:
+    """Mainland prefix -> 中文 place, from libphonenumber's offline geocoder.
+
+    Importing the geocoder's data costs ~0.5 s a run, so the mainland part is kept in a per-user
+    cache keyed by the library's version; any problem with the cache falls back to the library.
+    """
+    import os
+    import pickle
+    import tempfile
+    from pathlib import Path
+
+    import phonenumbers
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cached = base / "leadkit" / f"geocode-cn-{phonenumbers.__version__}.pickle"
+    try:
+        with open(cached, "rb") as fh:
+            table = pickle.load(fh)
+        if isinstance(table, dict) and table:
+            return table
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        pass
     from phonenumbers.geodata import GEOCODE_DATA
 
-    return {k: v["zh"] for k, v in GEOCODE_DATA.items() if k.startswith("86") and "zh" in v}
+    table = {k: v["zh"] for k, v in GEOCODE_DATA.items() if k.startswith("86") and "zh" in v}
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+    except OSError:
+        pass
+    return table
 
 
 _MUNICIPALITIES = {"北京市", "上海市", "天津市", "重庆市"}
