@@ -1,0 +1,85 @@
+"""Shared by the bench scripts: whole-process timing with peak RSS, medians, floors and tables."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+AS_OF = "2026-11-01T09:00"
+
+_MEASURE = """
+import resource, subprocess, sys, time, json
+t = time.perf_counter()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - t
+print(json.dumps({"rc": rc, "wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+# The floor for reading and writing a book: fastexcel reads every sheet of it, rustpy-xlsxwriter
+# writes the same sheets back, nothing in between.
+BOOK_READ_WRITE = """
+import sys, fastexcel, rustpy_xlsxwriter as rx
+reader = fastexcel.read_excel(sys.argv[1])
+sheets = [(n, reader.load_sheet(n).to_pandas()) for n in reader.sheet_names]
+if len(sys.argv) > 2:
+    rx.write_worksheets(sheets, sys.argv[2])
+"""
+
+
+def leadkit() -> str:
+    return shutil.which("leadkit") or "leadkit"
+
+
+def measure(cmd: list[str], cwd: Path, before: Callable[[], None] | None = None) -> dict:
+    """One whole-process run: wall seconds and peak RSS (MB); exit codes 0 and 1 are fine."""
+    if before:
+        before()
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] not in (0, 1):
+        raise SystemExit(f"{cmd} exited {result['rc']}")
+    return result
+
+
+def median_run(
+    cmd: list[str], cwd: Path, repeat: int, before: Callable[[], None] | None = None
+) -> dict:
+    """Median wall time and the largest peak RSS over `repeat` runs."""
+    runs = [measure(cmd, cwd, before) for _ in range(repeat)]
+    return {
+        "wall": statistics.median(r["wall"] for r in runs),
+        "rss_mb": max(r["rss_mb"] for r in runs),
+    }
+
+
+def fresh_workspace(folder: Path, book: Path | None = None) -> None:
+    """An empty workspace folder; with `book`, a copy of it as the workspace's book."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "leadkit.yaml").write_text("book: leads.xlsx\n", encoding="utf-8")
+    if book is not None:
+        shutil.copy(book, folder / "leads.xlsx")
+
+
+def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """Rows as a fixed-width table: (key, heading, format) per column."""
+    heads = [f"{h:>{max(len(h), 8)}}" for _, h, _ in columns]
+    lines = [" ".join(heads)]
+    for r in rows:
+        cells = [f"{format(r[k], f):>{max(len(h), 8)}}" for k, h, f in columns]
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def save(name: str, rows: list[dict]) -> None:
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
