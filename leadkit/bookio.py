@@ -37,7 +37,7 @@ from leadkit.normalize import (
 )
 from leadkit.rules import ColumnsRules, SheetSpec, fold_header
 
-LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports")
+LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports", "decisions")
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 BLANK_ROWS = 1000  # dropdowns and highlights reach this far below the data, for rows typed by hand
@@ -497,6 +497,37 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
         rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
     except (ValueError, TypeError) as exc:
         raise BookError(f"cannot write the book: {exc}", Where(file=book.path)) from exc
+
+
+def write_table(
+    path: Path, title: str, frame: pd.DataFrame, *, dropdowns: dict[str, list[str]] | None = None
+) -> None:
+    """A one-sheet workbook leadkit hands to a person (a review list, a report), written atomically."""
+    import rustpy_xlsxwriter as rx
+
+    header_fmt = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
+    data = frame.reset_index(drop=True)
+    data = pd.DataFrame({c: _writable(data[c]) for c in data.columns})
+    data = data.reindex(pd.RangeIndex(len(data) + (BLANK_ROWS if dropdowns else 0)))
+    validations = {c: {"type": "list", "values": v} for c, v in (dropdowns or {}).items()}
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        rx.write_worksheets(
+            [(title, data)], str(tmp), freeze_panes={title: {"row": 1, "col": 0}},
+            header_format={title: header_fmt}, column_width={title: 16},
+            data_validations={title: validations}, datetime_format="yyyy-mm-dd hh:mm",
+        )  # fmt: skip
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """The first sheet of a workbook leadkit wrote for a person, header in row 1."""
+    reader = _excel_reader(path)
+    frame = reader.load_sheet(reader.sheet_names[0], dtypes="string").to_pandas()
+    frame.index = pd.RangeIndex(2, 2 + len(frame))
+    return frame.dropna(how="all")
 
 
 # ---------------------------------------------------------------------------------------------

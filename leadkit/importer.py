@@ -66,11 +66,14 @@ class ImportResult:
     log: pd.DataFrame
     files: list[FileSummary]
     warnings: list[Warning_]
+    linked: int = 0  # new leads found to be an existing customer, merged into it
 
     @property
     def totals(self) -> dict[str, int]:
         keys = ("read", "imported", "rejected", "already", "warnings")
-        return {k: sum(getattr(f, k) for f in self.files) for k in keys}
+        totals = {k: sum(getattr(f, k) for f in self.files) for k in keys}
+        totals["linked"] = self.linked
+        return totals
 
 
 def _row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:

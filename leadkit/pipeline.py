@@ -1,6 +1,7 @@
 """The lead pipeline, in the order a team runs it:
 
-    init -> import -> check -> (dedupe -> score -> assign -> recycle -> due -> report)
+    init -> import (with matching on arrival) -> check -> dedupe
+         -> (score -> assign -> recycle -> due -> report)
 
 Each function here opens the book (under the lock when it writes), calls one pipeline step (a plain
 module of DataFrame functions), and saves atomically with a backup unless it is a dry run. The CLI
@@ -16,10 +17,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+import pandas as pd
+
 from leadkit import bookio, clock
 from leadkit.bookio import Book
 from leadkit.check import Finding, check_book
-from leadkit.errors import RuleError, UsageError
+from leadkit.dedupe import (
+    REVIEW_DECISIONS,
+    DedupeResult,
+    DedupeRules,
+    find_duplicates,
+    merge,
+    read_decisions,
+    review_table,
+)
+from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.importer import ImportResult, apply_import, import_tables
 from leadkit.rules import Rules, Strict, fold_header
 from leadkit.workspace import Workspace, find_workspace, init_workspace
@@ -167,9 +179,108 @@ def import_files(
             id_prefix=ctx.workspace.config.id_prefix, source=source, mapping=mapping,
         )  # fmt: skip
         apply_import(book, result)
+        if not result.leads.empty:
+            result.linked = _link_on_arrival(ctx, book, set(result.leads["lead_id"]))
         return result
 
     return update_book(ctx, "import", step, create=True)
+
+
+def _keep_apart(book: Book) -> set[frozenset[str]]:
+    decisions = book.sheets["decisions"]
+    apart = decisions[decisions["decision"] == "keep_apart"]
+    return {frozenset((str(a), str(b))) for a, b in zip(apart["left_id"], apart["right_id"], strict=True)}
+
+
+def _link_on_arrival(ctx: Context, book: Book, new_ids: set[str]) -> int:
+    """New leads that are an existing customer are merged into it (existing records survive)."""
+    rules = ctx.rules.dedupe
+    if rules.sheet != "leads":
+        return 0
+    leads = book.leads
+    is_new = leads["lead_id"].isin(new_ids)
+    found = find_duplicates(
+        leads, rules, keep_apart=_keep_apart(book), only=is_new, priority=is_new.astype(int)
+    )
+    labels = ctx.rules.columns.enum_labels("source", ctx.lang)
+    book.sheets["leads"], log = merge(
+        leads, found, rules, now=ctx.now, command="import", source_labels=labels
+    )
+    book.append_log(log)
+    return sum(len(others) for _, others in found.clusters.merges)
+
+
+@dataclass
+class DedupeOutcome:
+    """What `leadkit dedupe` did (or would do, on a dry run)."""
+
+    result: DedupeResult
+    rules: DedupeRules
+    merged: int
+    review_pairs: int
+    review_file: Path | None = None
+    decisions: int = 0
+
+
+def dedupe(
+    ctx: Context,
+    *,
+    review_file: Path | None = None,
+    apply_review: Path | None = None,
+    rules_file: Path | None = None,
+) -> DedupeOutcome:
+    """Find and merge duplicates; uncertain pairs go to `review_file` for a person."""
+    rules = ctx.rules.dedupe if rules_file is None else ctx.rules.load(rules_file, DedupeRules)
+    where = rules_file or ctx.rules.folder / "dedupe.yaml"
+    decisions: list[tuple[str, str, str]] = []
+    if apply_review is not None:
+        try:
+            decisions = read_decisions(bookio.read_table(apply_review))
+        except ValueError as exc:
+            raise InputFileError(str(exc), Where(file=apply_review)) from None
+
+    def step(book: Book) -> DedupeOutcome:
+        if rules.sheet in book.sheets:
+            sheet = book.sheets[rules.sheet]
+        elif rules.sheet in book.user_sheets:
+            sheet = book.user_sheets[rules.sheet]
+        else:
+            raise RuleError(where, [(None, f"sheet: the book has no sheet {rules.sheet!r}")])
+        needed = {rules.id_column, *(f.column for f in rules.fields)}
+        absent = sorted(c for c in needed if c not in sheet.columns)
+        if absent:
+            raise RuleError(where, [(None, f"sheet {rules.sheet!r} has no column(s) {', '.join(absent)}")])
+        keep_apart = _keep_apart(book) | {frozenset((a, b)) for a, b, d in decisions if d == "keep_apart"}
+        forced = [(a, b) for a, b, d in decisions if d == "merge"]
+        found = find_duplicates(sheet, rules, keep_apart=keep_apart, forced=forced)
+        labels = ctx.rules.columns.enum_labels("source", ctx.lang)
+        merged_sheet, log = merge(sheet, found, rules, now=ctx.now, source_labels=labels)
+        if rules.sheet in book.sheets:
+            book.sheets[rules.sheet] = merged_sheet
+        else:
+            book.user_sheets[rules.sheet] = merged_sheet
+        book.append_log(log)
+        if decisions:
+            book.append("decisions", pd.DataFrame(
+                [(ctx.now, a, b, d) for a, b, d in decisions],
+                columns=["time", "left_id", "right_id", "decision"],
+            ))  # fmt: skip
+        return DedupeOutcome(
+            result=found, rules=rules,
+            merged=sum(len(o) for _, o in found.clusters.merges),
+            review_pairs=len(found.clusters.review), decisions=len(decisions),
+        )  # fmt: skip
+
+    outcome = update_book(ctx, "dedupe", step)
+    if review_file is not None and not ctx.dry_run:
+        table = review_table(outcome.result, rules, ctx.lang)
+        choices = [zh if ctx.lang == "zh" else en for zh, en in REVIEW_DECISIONS.values()]
+        bookio.write_table(
+            review_file, "待确认" if ctx.lang == "zh" else "Review", table,
+            dropdowns={table.columns[0]: choices},
+        )  # fmt: skip
+        outcome.review_file = review_file
+    return outcome
 
 
 def check(ctx: Context) -> list[Finding]:

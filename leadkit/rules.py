@@ -88,7 +88,7 @@ class ColumnsRules(Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ColumnsRules:
         problems = []
-        for name in ("leads", "activities", "events", "log", "rejects", "imports"):
+        for name in ("leads", "activities", "events", "log", "rejects", "imports", "decisions"):
             if name not in self.sheets:
                 problems.append(f"sheets: the {name!r} sheet is missing")
         for sname, sheet in self.sheets.items():
@@ -261,6 +261,13 @@ class Rules:
     @cached_property
     def regions(self) -> RegionsRules:
         return load_yaml_model(self._file("regions.yaml"), RegionsRules)
+
+    @cached_property
+    def dedupe(self) -> Any:
+        """`dedupe.yaml` as a `leadkit.dedupe.DedupeRules`."""
+        from leadkit.dedupe import DedupeRules
+
+        return load_yaml_model(self._file("dedupe.yaml"), DedupeRules)
 
     def load(self, path: Path, model: type[M]) -> M:
         """Load an extra rule file (e.g. a one-off `--map`)."""
