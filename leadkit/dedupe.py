@@ -25,7 +25,9 @@ from leadkit.normalize import clean_text, company_key, normalize_email, normaliz
 from leadkit.rules import Strict, fold_header
 
 Comparator = Literal["exact", "normalized", "fuzzy", "phone", "email", "company", "number", "date"]
-Scorer = Literal["ratio", "partial_ratio", "token_sort_ratio", "token_set_ratio", "WRatio", "QRatio"]
+Scorer = Literal[
+    "ratio", "partial_ratio", "token_sort_ratio", "token_set_ratio", "WRatio", "QRatio"
+]
 
 AGREE, PARTIAL, DISAGREE, MISSING = 2, 1, 0, -1
 BRANCH = re.compile(r"分公司|分部|办事处|分厂|分院|分店|分行|支行|branch", re.IGNORECASE)
@@ -68,7 +70,9 @@ class SurvivorRule(Strict):
     def _one_kind(self) -> SurvivorRule:
         kinds = [k for k in ("prefer_filled", "rank", "earliest", "latest") if getattr(self, k)]
         if len(kinds) != 1:
-            raise ValueError("each survivor rule has exactly one of prefer_filled, rank, earliest, latest")
+            raise ValueError(
+                "each survivor rule has exactly one of prefer_filled, rank, earliest, latest"
+            )
         if (self.rank is None) != (self.order is None):
             raise ValueError("rank needs order (and order needs rank)")
         return self
@@ -133,14 +137,20 @@ def prepare(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     free = {d.lower() for d in rules.free_mail_domains}
     for f in rules.fields:
-        values = records[f.column] if f.column in records.columns else pd.Series(np.nan, index=records.index)
+        values = (
+            records[f.column]
+            if f.column in records.columns
+            else pd.Series(np.nan, index=records.index)
+        )
         if f.comparator == "phone":
             normal, ok = normalize_phone(values)
             prepared = normal.where(ok)
         elif f.comparator == "email":
             normal, ok = normalize_email(values)
             prepared = normal.where(ok)
-            domain = prepared.astype("str").str.replace(r"^.*@", "", regex=True).where(prepared.notna())
+            domain = (
+                prepared.astype("str").str.replace(r"^.*@", "", regex=True).where(prepared.notna())
+            )
             out["email_domain"] = _array(domain.where(~domain.isin(free)))
         elif f.comparator == "company":
             prepared = company_key(values)
@@ -155,7 +165,9 @@ def prepare(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndarray]:
             prepared = pd.to_datetime(values, errors="coerce")
         else:
             prepared = clean_text(values)
-        out[f.name] = _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
+        out[f.name] = (
+            _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
+        )
     for key in DERIVED_KEYS:
         out.setdefault(key, np.full(len(records), None, dtype=object))
     return out
@@ -297,7 +309,9 @@ def compare(
         level[missing] = MISSING
         levels[f.name] = level
         score += np.select(
-            [level == AGREE, level == PARTIAL, level == DISAGREE], [f.agree, f.partial, f.disagree], 0.0
+            [level == AGREE, level == PARTIAL, level == DISAGREE],
+            [f.agree, f.partial, f.disagree],
+            0.0,
         )
     frame = pd.DataFrame(levels)
     frame.insert(0, "right", right)
@@ -334,7 +348,9 @@ class _UnionFind:
         return out
 
 
-def survivor_order(records: pd.DataFrame, rules: DedupeRules, priority: pd.Series | None = None) -> pd.Series:
+def survivor_order(
+    records: pd.DataFrame, rules: DedupeRules, priority: pd.Series | None = None
+) -> pd.Series:
     """Rank of every record as a survivor (lower survives); ties go to the earlier row."""
     keys: list[pd.Series] = []
     if priority is not None:
@@ -342,7 +358,9 @@ def survivor_order(records: pd.DataFrame, rules: DedupeRules, priority: pd.Serie
     for r in rules.survivor:
         if r.prefer_filled:
             col = records.get(r.prefer_filled)
-            keys.append(pd.Series(0.0 if col is None else col.isna().astype(float), index=records.index))
+            keys.append(
+                pd.Series(0.0 if col is None else col.isna().astype(float), index=records.index)
+            )
         elif r.rank:
             rank = {v: i for i, v in enumerate(r.order or [])}
             col = records.get(r.rank, pd.Series(np.nan, index=records.index))
@@ -350,7 +368,9 @@ def survivor_order(records: pd.DataFrame, rules: DedupeRules, priority: pd.Serie
         else:
             column = r.earliest or r.latest
             col = records.get(column, pd.Series(np.nan, index=records.index))
-            when = pd.to_datetime(col.where(col.map(lambda v: isinstance(v, datetime))), errors="coerce")
+            when = pd.to_datetime(
+                col.where(col.map(lambda v: isinstance(v, datetime))), errors="coerce"
+            )
             seconds = (when - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
             keys.append((seconds if r.earliest else -seconds).fillna(np.inf))
     keys.append(pd.Series(np.arange(len(records), dtype=float), index=records.index))
@@ -377,21 +397,29 @@ def cluster(
     if forced is not None and not forced.empty:
         matched = pd.concat([matched, forced], ignore_index=True)
     strong = matched[matched["score"] >= rules.strong]
-    review_parts = [scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(why="uncertain")]
+    review_parts = [
+        scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(
+            why="uncertain"
+        )
+    ]
 
     every, links = _UnionFind(), _UnionFind()
     for a, b in zip(matched["left"].to_numpy(), matched["right"].to_numpy(), strict=True):
         every.union(int(a), int(b))
     for a, b in zip(strong["left"].to_numpy(), strong["right"].to_numpy(), strict=True):
         links.union(int(a), int(b))
-    direct = set(zip(matched["left"].to_numpy().tolist(), matched["right"].to_numpy().tolist(), strict=True))
+    direct = set(
+        zip(matched["left"].to_numpy().tolist(), matched["right"].to_numpy().tolist(), strict=True)
+    )
 
     merges: list[tuple[int, list[int]]] = []
     members_all = set(matched["left"].tolist()) | set(matched["right"].tolist())
     for members in every.groups(members_all).values():
         if len(members) > rules.max_cluster:
             inside = matched["left"].isin(members) & matched["right"].isin(members)
-            review_parts.append(matched[inside].assign(why=f"cluster of {len(members)} (> max_cluster)"))
+            review_parts.append(
+                matched[inside].assign(why=f"cluster of {len(members)} (> max_cluster)")
+            )
             continue
         survivor = min(members, key=lambda m: rank[m])
         kept, chained = [], []
@@ -445,7 +473,11 @@ def find_duplicates(
     matching); `priority` (lower first) goes before the survivorship rules; `forced` pairs of ids
     are merged whatever their score (a person decided).
     """
-    active_mask = sheet[rules.mark_column].isna() if rules.mark_column in sheet.columns else pd.Series(True, index=sheet.index)
+    active_mask = (
+        sheet[rules.mark_column].isna()
+        if rules.mark_column in sheet.columns
+        else pd.Series(True, index=sheet.index)
+    )
     records = sheet[active_mask]
     n = len(records)
     prepared = prepare(records, rules)
@@ -456,16 +488,25 @@ def find_duplicates(
         left, right = left[keep], right[keep]
     ids = records[rules.id_column].astype(str).to_numpy()
     if keep_apart and left.size:
-        apart = np.array([frozenset((ids[a], ids[b])) in keep_apart for a, b in zip(left, right, strict=True)], dtype=bool)
+        apart = np.array(
+            [frozenset((ids[a], ids[b])) in keep_apart for a, b in zip(left, right, strict=True)],
+            dtype=bool,
+        )
         left, right = left[~apart], right[~apart]
     scored = compare(prepared, rules, left, right)
     forced_frame = None
     if forced:
         pos = {v: i for i, v in enumerate(ids)}
-        rows = [(min(pos[a], pos[b]), max(pos[a], pos[b])) for a, b in forced if a in pos and b in pos and a != b]
+        rows = [
+            (min(pos[a], pos[b]), max(pos[a], pos[b]))
+            for a, b in forced
+            if a in pos and b in pos and a != b
+        ]
         if rows:
             forced_frame = pd.DataFrame(rows, columns=["left", "right"]).assign(score=rules.strong)
-    rank = survivor_order(records, rules, None if priority is None else priority.reindex(records.index)).to_numpy()
+    rank = survivor_order(
+        records, rules, None if priority is None else priority.reindex(records.index)
+    ).to_numpy()
     return DedupeResult(records, scored, cluster(scored, rules, rank, forced_frame), stats)
 
 
@@ -512,11 +553,20 @@ def merge(
         new = pd.Series(firsts[column].to_numpy(), index=survivor_rows)
         filled = old.isna().to_numpy() & new.notna().to_numpy()
         if filled.any():
-            if out[column].dtype != object and not pd.api.types.is_dtype_equal(out[column].dtype, new.dtype):
+            if out[column].dtype != object and not pd.api.types.is_dtype_equal(
+                out[column].dtype, new.dtype
+            ):
                 out[column] = out[column].astype(object)
             out.loc[survivor_rows[filled], column] = new[filled].to_numpy()
             for r in survivor_rows[filled]:
-                log.append({"lead_id": out.at[r, idc], "column": column, "old": None, "new": _text(out.at[r, column])})
+                log.append(
+                    {
+                        "lead_id": out.at[r, idc],
+                        "column": column,
+                        "old": None,
+                        "new": _text(out.at[r, column]),
+                    }
+                )
 
     labels = source_labels or {}
 
@@ -544,12 +594,18 @@ def merge(
                 if out[column].dtype != object:
                     out[column] = out[column].astype(object)
                 out.at[surv_row, column] = new
-                log.append({"lead_id": out.at[surv_row, idc], "column": column, "old": old, "new": new})
+                log.append(
+                    {"lead_id": out.at[surv_row, idc], "column": column, "old": old, "new": new}
+                )
 
     merged = plan[plan["order"] > 0]
-    out.loc[merged["row"].to_numpy(), mark] = out.loc[merged["survivor_row"].to_numpy(), idc].to_numpy()
+    out.loc[merged["row"].to_numpy(), mark] = out.loc[
+        merged["survivor_row"].to_numpy(), idc
+    ].to_numpy()
     for row, surv in zip(merged["row"], merged["survivor_row"], strict=True):
-        log.append({"lead_id": out.at[row, idc], "column": mark, "old": None, "new": out.at[surv, idc]})
+        log.append(
+            {"lead_id": out.at[row, idc], "column": mark, "old": None, "new": out.at[surv, idc]}
+        )
     log_frame = pd.DataFrame(log)
     log_frame.insert(0, "command", command)
     log_frame.insert(0, "time", pd.Timestamp(now))
@@ -589,7 +645,9 @@ def review_table(result: DedupeResult, rules: DedupeRules, lang: str) -> pd.Data
     cols: dict[str, Any] = {
         ("决定" if lang == "zh" else "Decision"): [None] * len(pairs),
         ("得分" if lang == "zh" else "Score"): pairs["score"].round(3).to_numpy(),
-        ("原因" if lang == "zh" else "Why"): pairs.get("why", pd.Series("", index=pairs.index)).to_numpy(),
+        ("原因" if lang == "zh" else "Why"): pairs.get(
+            "why", pd.Series("", index=pairs.index)
+        ).to_numpy(),
         "left_id": records[rules.id_column].iloc[pairs["left"]].to_numpy(),
         "right_id": records[rules.id_column].iloc[pairs["right"]].to_numpy(),
     }
@@ -604,7 +662,9 @@ def read_decisions(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(left_id, right_id, merge|keep_apart) for every decided row of a review table."""
     decision_col = next((c for c in frame.columns if fold_header(c) in ("决定", "decision")), None)
     if decision_col is None or "left_id" not in frame.columns or "right_id" not in frame.columns:
-        raise ValueError("not a leadkit review file: it needs the columns 决定/Decision, left_id, right_id")
+        raise ValueError(
+            "not a leadkit review file: it needs the columns 决定/Decision, left_id, right_id"
+        )
     lookup = {fold_header(k): k for k in REVIEW_DECISIONS}
     for key, (zh, en) in REVIEW_DECISIONS.items():
         lookup[fold_header(zh)] = key
@@ -616,6 +676,8 @@ def read_decisions(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
             continue
         decision = lookup.get(fold_header(str(raw)))
         if decision is None:
-            raise ValueError(f"row {_ + 2}: decision {raw!r} is neither merge (合并) nor keep apart (分开)")
+            raise ValueError(
+                f"row {_ + 2}: decision {raw!r} is neither merge (合并) nor keep apart (分开)"
+            )
         out.append((str(row["left_id"]), str(row["right_id"]), decision))
     return out

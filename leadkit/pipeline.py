@@ -189,7 +189,10 @@ def import_files(
 def _keep_apart(book: Book) -> set[frozenset[str]]:
     decisions = book.sheets["decisions"]
     apart = decisions[decisions["decision"] == "keep_apart"]
-    return {frozenset((str(a), str(b))) for a, b in zip(apart["left_id"], apart["right_id"], strict=True)}
+    return {
+        frozenset((str(a), str(b)))
+        for a, b in zip(apart["left_id"], apart["right_id"], strict=True)
+    }
 
 
 def _link_on_arrival(ctx: Context, book: Book, new_ids: set[str]) -> int:
@@ -249,8 +252,12 @@ def dedupe(
         needed = {rules.id_column, *(f.column for f in rules.fields)}
         absent = sorted(c for c in needed if c not in sheet.columns)
         if absent:
-            raise RuleError(where, [(None, f"sheet {rules.sheet!r} has no column(s) {', '.join(absent)}")])
-        keep_apart = _keep_apart(book) | {frozenset((a, b)) for a, b, d in decisions if d == "keep_apart"}
+            raise RuleError(
+                where, [(None, f"sheet {rules.sheet!r} has no column(s) {', '.join(absent)}")]
+            )
+        keep_apart = _keep_apart(book) | {
+            frozenset((a, b)) for a, b, d in decisions if d == "keep_apart"
+        }
         forced = [(a, b) for a, b, d in decisions if d == "merge"]
         found = find_duplicates(sheet, rules, keep_apart=keep_apart, forced=forced)
         labels = ctx.rules.columns.enum_labels("source", ctx.lang)

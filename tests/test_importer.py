@@ -46,7 +46,14 @@ def test_rows_are_normalised_and_placed(workspace, data_dir):
 
 def test_rejects_keep_file_row_and_reason(workspace, data_dir):
     ctx, result = run_import(workspace, data_dir / "web_small.csv")
-    assert result.totals == {"read": 6, "imported": 4, "rejected": 2, "already": 0, "warnings": 1, "linked": 0}
+    assert result.totals == {
+        "read": 6,
+        "imported": 4,
+        "rejected": 2,
+        "already": 0,
+        "warnings": 1,
+        "linked": 0,
+    }
     rejects = pipeline.load(ctx).sheets["rejects"]
     assert rejects[["file", "row", "reason"]].values.tolist() == [
         ["web_small.csv", 4, "no usable phone or e-mail"],

@@ -31,9 +31,17 @@ def _root(
     """A small sales team's lead pipeline over the Excel/CSV sheets it already keeps."""
 
 
-from leadkit.cli import check_cmd, demo_cmd, import_cmd, init_cmd, template_cmd, undo_cmd  # noqa: E402
+from leadkit.cli import (  # noqa: E402
+    check_cmd,
+    dedupe_cmd,
+    demo_cmd,
+    import_cmd,
+    init_cmd,
+    template_cmd,
+    undo_cmd,
+)
 
-for module in (init_cmd, template_cmd, import_cmd, check_cmd, undo_cmd, demo_cmd):
+for module in (init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, undo_cmd, demo_cmd):
     module.register(app)
 
 
