@@ -196,14 +196,15 @@ def _block_key(prepared: dict[str, np.ndarray], rule: str) -> pd.Series:
     for term in rule.split("+"):
         term = term.strip()
         name, _, cut = term.partition("[:")
-        values = pd.Series(prepared[name], dtype=object)
+        raw = pd.Series(prepared[name], dtype=object)
+        values = raw.astype("str").where(raw.notna())
         if cut:
-            values = values.astype("str").str.slice(0, int(cut.rstrip("]"))).where(values.notna())
+            values = values.str.slice(0, int(cut.rstrip("]")))
             values = values.where(values.str.len() > 0)
         parts.append(values)
-    key = parts[0].astype(object)
+    key = parts[0]
     for p in parts[1:]:
-        key = (key + "\x1f" + p).where(key.notna() & p.notna())
+        key = (key.fillna("") + "\x1f" + p.fillna("")).where(key.notna() & p.notna())
     return key
 
 
@@ -324,28 +325,24 @@ def compare(
 # Cluster
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[int, int] = {}
-
-    def find(self, x: int) -> int:
-        root = x
-        while self.parent.get(root, root) != root:
-            root = self.parent[root]
-        while self.parent.get(x, x) != root:
-            self.parent[x], x = root, self.parent[x]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def groups(self, members: set[int]) -> dict[int, list[int]]:
-        out: dict[int, list[int]] = {}
-        for m in sorted(members):
-            out.setdefault(self.find(m), []).append(m)
-        return out
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Connected-component label (the smallest member) of each of n nodes, vectorised."""
+    labels = np.arange(n)
+    if left.size == 0:
+        return labels
+    while True:
+        lowest = np.minimum(labels[left], labels[right])
+        new = labels.copy()
+        np.minimum.at(new, left, lowest)
+        np.minimum.at(new, right, lowest)
+        while True:  # pointer jumping: follow labels to their root
+            jumped = new[new]
+            if np.array_equal(jumped, new):
+                break
+            new = jumped
+        if np.array_equal(new, labels):
+            return labels
+        labels = new
 
 
 def survivor_order(
@@ -392,51 +389,56 @@ class Clusters:
 def cluster(
     scored: pd.DataFrame, rules: DedupeRules, rank: np.ndarray, forced: pd.DataFrame | None = None
 ) -> Clusters:
-    """Matched pairs into clusters, each around its survivor, guarded against weak chains."""
+    """Matched pairs into clusters, each around its survivor, guarded against weak chains.
+
+    A record joins its cluster's survivor only if it matches the survivor directly, or is tied
+    to it by strong links alone; a record reached only through a chain of ordinary matches is
+    listed for review instead. A cluster above max_cluster is listed for review whole.
+    """
+    n = len(rank)
     matched = scored[scored["score"] >= rules.match]
     if forced is not None and not forced.empty:
         matched = pd.concat([matched, forced], ignore_index=True)
-    strong = matched[matched["score"] >= rules.strong]
+    left = matched["left"].to_numpy(dtype=np.int64)
+    right = matched["right"].to_numpy(dtype=np.int64)
+    strong = matched["score"].to_numpy() >= rules.strong
     review_parts = [
-        scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(
-            why="uncertain"
-        )
+        scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(why="uncertain")
     ]
-
-    every, links = _UnionFind(), _UnionFind()
-    for a, b in zip(matched["left"].to_numpy(), matched["right"].to_numpy(), strict=True):
-        every.union(int(a), int(b))
-    for a, b in zip(strong["left"].to_numpy(), strong["right"].to_numpy(), strict=True):
-        links.union(int(a), int(b))
-    direct = set(
-        zip(matched["left"].to_numpy().tolist(), matched["right"].to_numpy().tolist(), strict=True)
-    )
-
+    comp = _components(n, left, right)
+    strong_comp = _components(n, left[strong], right[strong])
+    in_edge = np.zeros(n, dtype=bool)
+    in_edge[left] = in_edge[right] = True
+    nodes = np.flatnonzero(in_edge)
     merges: list[tuple[int, list[int]]] = []
-    members_all = set(matched["left"].tolist()) | set(matched["right"].tolist())
-    for members in every.groups(members_all).values():
-        if len(members) > rules.max_cluster:
-            inside = matched["left"].isin(members) & matched["right"].isin(members)
-            review_parts.append(
-                matched[inside].assign(why=f"cluster of {len(members)} (> max_cluster)")
-            )
-            continue
-        survivor = min(members, key=lambda m: rank[m])
-        kept, chained = [], []
-        for m in members:
-            if m == survivor:
-                continue
-            pair = (min(m, survivor), max(m, survivor))
-            if pair in direct or links.find(m) == links.find(survivor):
-                kept.append(m)
-            else:
-                chained.append(m)
-        if kept:
-            merges.append((survivor, sorted(kept, key=lambda m: rank[m])))
-        if chained:
-            inside = matched["left"].isin(chained) | matched["right"].isin(chained)
-            review_parts.append(matched[inside].assign(why="linked only through weaker matches"))
-    review = pd.concat(review_parts, ignore_index=True) if review_parts else scored.iloc[:0]
+    if nodes.size:
+        order = np.lexsort((rank[nodes], comp[nodes]))
+        by_comp, by_node = comp[nodes][order], nodes[order]
+        first = np.r_[True, by_comp[1:] != by_comp[:-1]]
+        survivor = np.full(n, -1, dtype=np.int64)
+        survivor[by_comp[first]] = by_node[first]
+        size = np.bincount(comp[nodes], minlength=n)
+        big = size[comp] > rules.max_cluster
+        direct = np.zeros(n, dtype=bool)
+        direct[right[left == survivor[comp[left]]]] = True
+        direct[left[right == survivor[comp[right]]]] = True
+        other = in_edge & (survivor[comp] != np.arange(n))
+        kept = other & ~big & (direct | (strong_comp == strong_comp[np.maximum(survivor[comp], 0)]))
+        chained = other & ~big & ~kept
+        if big.any():
+            inside = big[left]
+            review_parts.append(matched[inside].assign(why="cluster too large (> max_cluster)"))
+        if chained.any():
+            touching = chained[left] | chained[right]
+            review_parts.append(matched[touching].assign(why="linked only through weaker matches"))
+        members = np.flatnonzero(kept)
+        members = members[np.lexsort((rank[members], survivor[comp[members]]))]
+        owners = survivor[comp[members]]
+        cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        for group in np.split(members, cuts[1:]):
+            if group.size:
+                merges.append((int(survivor[comp[group[0]]]), group.tolist()))
+    review = pd.concat(review_parts, ignore_index=True)
     review = review.drop_duplicates(subset=["left", "right"]).sort_values("score", ascending=False)
     return Clusters(merges=merges, review=review.reset_index(drop=True))
 
@@ -455,7 +457,10 @@ class DedupeResult:
     blocking: BlockingStats
 
     def ids(self, positions: list[int] | np.ndarray, rules: DedupeRules) -> list[str]:
-        return self.records[rules.id_column].iloc[list(positions)].astype(str).tolist()
+        """The ids of records at these positions."""
+        if getattr(self, "_ids", None) is None:
+            self._ids = self.records[rules.id_column].astype(str).to_numpy()
+        return self._ids[np.asarray(positions, dtype=np.int64)].tolist()
 
 
 def find_duplicates(
@@ -521,95 +526,86 @@ def merge(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Apply the clusters: the survivor fills its blanks and joins values; others are marked.
 
-    Returns the updated sheet (same rows, same order) and the Log rows.
+    Returns the updated sheet (same rows, same order) and the Log rows (time, command, lead_id,
+    column, old, new). Vectorised over clusters: no per-record Python work.
     """
     if not result.clusters.merges:
         return sheet, pd.DataFrame()
-    records = result.records
-    index = records.index
+    index = result.records.index
     idc, mark = rules.id_column, rules.mark_column
     out = sheet.copy()
     if mark not in out.columns:
         out[mark] = pd.Series(np.nan, index=out.index, dtype=object)
     out[mark] = out[mark].astype(object)
 
-    rows = []
-    for cluster_no, (survivor, others) in enumerate(result.clusters.merges):
-        for order, pos in enumerate([survivor, *others]):
-            rows.append((cluster_no, order, index[pos], index[survivor]))
-    plan = pd.DataFrame(rows, columns=["cluster", "order", "row", "survivor_row"])
-    members = out.loc[plan["row"]].reset_index(drop=True)
-    members["_cluster"] = plan["cluster"].to_numpy()  # rows in survivor order within a cluster
+    sizes = np.array([1 + len(o) for _, o in result.clusters.merges])
+    positions = np.concatenate([[s, *o] for s, o in result.clusters.merges])
+    cluster_of = np.repeat(np.arange(len(sizes)), sizes)
+    is_survivor = np.zeros(len(positions), dtype=bool)
+    is_survivor[np.r_[0, np.cumsum(sizes)[:-1]]] = True
+    rows = index[positions]  # members in survivor order within each cluster
+    survivor_rows = rows[is_survivor]
+    members = out.loc[rows].reset_index(drop=True)
+    members["_cluster"] = cluster_of
+    logs: list[pd.DataFrame] = []
 
-    log: list[dict[str, Any]] = []
-    survivor_rows = plan.loc[plan["order"] == 0, "row"].to_numpy()
+    def logged(target_rows: Any, column: str, old: pd.Series, new: pd.Series) -> None:
+        logs.append(pd.DataFrame({
+            "lead_id": out.loc[target_rows, idc].to_numpy(), "column": column,
+            "old": old.map(_text).to_numpy(), "new": new.map(_text).to_numpy(),
+        }))  # fmt: skip
+
+    joined_columns = [c for c in rules.join if c in out.columns]
+    if rules.sources_into and rules.sources_into in out.columns:
+        joined_columns.append(rules.sources_into)
     fill_columns = [
-        c for c in out.columns
-        if c not in (idc, mark, *rules.join, rules.sources_into or "") and not str(c).startswith("_")
-    ]  # fmt: skip
+        c for c in out.columns if c not in (idc, mark, *joined_columns) and not str(c).startswith("_")
+    ]
     firsts = members.groupby("_cluster", sort=True)[fill_columns].first()
     for column in fill_columns:
         old = out.loc[survivor_rows, column]
         new = pd.Series(firsts[column].to_numpy(), index=survivor_rows)
         filled = old.isna().to_numpy() & new.notna().to_numpy()
         if filled.any():
-            if out[column].dtype != object and not pd.api.types.is_dtype_equal(
-                out[column].dtype, new.dtype
-            ):
+            if out[column].dtype != object and new.dtype != out[column].dtype:
                 out[column] = out[column].astype(object)
             out.loc[survivor_rows[filled], column] = new[filled].to_numpy()
-            for r in survivor_rows[filled]:
-                log.append(
-                    {
-                        "lead_id": out.at[r, idc],
-                        "column": column,
-                        "old": None,
-                        "new": _text(out.at[r, column]),
-                    }
-                )
+            logged(survivor_rows[filled], column, old[filled], new[filled])
 
     labels = source_labels or {}
+    for column in joined_columns:
+        values = members[column].astype(object)
+        if column == rules.sources_into and "source" in members.columns:
+            # each merged record's channel and detail, as kept on the survivor: 展会: A40
+            src = members["source"]
+            label = src.map(labels).astype(object).where(src.isin(labels.keys()), src)
+            detail = values.map(_text)
+            channel = (label.astype(str) + ": " + detail.astype(str)).where(detail.notna(), label)
+            channel = channel.where(src.notna(), detail)
+            values = values.where(is_survivor, channel)
+        pieces = pd.DataFrame({"_cluster": cluster_of, "v": values.map(_text)}).dropna()
+        pieces["v"] = pieces["v"].str.split(";")
+        pieces = pieces.explode("v")
+        pieces["v"] = pieces["v"].str.strip()
+        pieces = pieces[pieces["v"] != ""].drop_duplicates()
+        joined = pieces.groupby("_cluster", sort=True)["v"].agg(";".join)
+        new = pd.Series(joined.reindex(range(len(sizes))).to_numpy(), index=survivor_rows)
+        old = out.loc[survivor_rows, column]
+        changed = new.notna().to_numpy() & (new.to_numpy() != old.map(_text).to_numpy())
+        if changed.any():
+            out[column] = out[column].astype(object)
+            out.loc[survivor_rows[changed], column] = new[changed].to_numpy()
+            logged(survivor_rows[changed], column, old[changed], new[changed])
 
-    def channel(row: pd.Series) -> str | None:
-        """A merged record's channel and detail, as kept on the survivor: 展会: A40."""
-        src, detail = row.get("source"), row.get(rules.sources_into)
-        if src is None or pd.isna(src):
-            return _text(detail)
-        label = labels.get(src, src)
-        return f"{label}: {detail}" if _text(detail) else str(label)
-
-    joined_columns = [c for c in rules.join if c in out.columns]
-    if rules.sources_into and rules.sources_into in out.columns:
-        joined_columns.append(rules.sources_into)
-    for surv_row, group in plan.groupby("survivor_row", sort=False)["row"]:
-        others = [r for r in group.tolist() if r != surv_row]
-        for column in joined_columns:
-            if column == rules.sources_into:
-                values = [out.at[surv_row, column], *(channel(out.loc[r]) for r in others)]
-            else:
-                values = [out.at[surv_row, column], *(out.at[r, column] for r in others)]
-            new = _join_unique(pd.Series(values, dtype=object))
-            old = _text(out.at[surv_row, column])
-            if new and new != old:
-                if out[column].dtype != object:
-                    out[column] = out[column].astype(object)
-                out.at[surv_row, column] = new
-                log.append(
-                    {"lead_id": out.at[surv_row, idc], "column": column, "old": old, "new": new}
-                )
-
-    merged = plan[plan["order"] > 0]
-    out.loc[merged["row"].to_numpy(), mark] = out.loc[
-        merged["survivor_row"].to_numpy(), idc
-    ].to_numpy()
-    for row, surv in zip(merged["row"], merged["survivor_row"], strict=True):
-        log.append(
-            {"lead_id": out.at[row, idc], "column": mark, "old": None, "new": out.at[surv, idc]}
-        )
-    log_frame = pd.DataFrame(log)
-    log_frame.insert(0, "command", command)
-    log_frame.insert(0, "time", pd.Timestamp(now))
-    return out, log_frame
+    merged_rows = rows[~is_survivor]
+    their_survivor = survivor_rows[cluster_of[~is_survivor]]
+    survivor_ids = out.loc[their_survivor, idc].to_numpy()
+    out.loc[merged_rows, mark] = survivor_ids
+    logged(merged_rows, mark, pd.Series([None] * len(merged_rows)), pd.Series(survivor_ids))
+    log = pd.concat(logs, ignore_index=True)
+    log.insert(0, "command", command)
+    log.insert(0, "time", pd.Timestamp(now))
+    return out, log
 
 
 def _text(value: Any) -> str | None:
@@ -620,16 +616,6 @@ def _text(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
-
-
-def _join_unique(values: pd.Series) -> str | None:
-    seen: list[str] = []
-    for v in values.dropna():
-        for part in str(v).split(";"):
-            part = part.strip()
-            if part and part not in seen:
-                seen.append(part)
-    return ";".join(seen) if seen else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -124,9 +124,14 @@ _REGION_WORDS = (
     "深圳|广州|杭州|南京|苏州|成都|武汉|西安|青岛|厦门|宁波|无锡|大连|沈阳|长沙|郑州|济南|合肥|"
     "福州|昆明|东莞|佛山|天津|中国"
 )
-_LEADING_REGION = re.compile(rf"^(?:{_REGION_WORDS})(?:省|市|自治区)?(?=.{{2,}})")
-_BRACKETED_REGION = re.compile(rf"[(\[](?:{_REGION_WORDS})(?:省|市|自治区)?[)\]]")
-_KEY_DROP = re.compile(r"[\s\W_]+")
+_LEADING_REGION = rf"^(?:{_REGION_WORDS})(?:省|市|自治区)?"
+_BRACKETED_REGION = rf"[(\[](?:{_REGION_WORDS})(?:省|市|自治区)?[)\]]"
+# One pass strips one trailing legal form; longest first so 股份有限公司 is not read as 公司.
+_TRAILING_FORM = (
+    "(?:" + "|".join(re.escape(f) for f in sorted(_LEGAL_FORMS, key=len, reverse=True)) + ") *$"
+)
+_KEY_DROP = r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+"
+_BRANCH_HOLD = "\u0001"  # stands in for 分公司 while legal forms are stripped
 
 
 def company_display(values: pd.Series) -> pd.Series:
@@ -152,16 +157,18 @@ def company_key(values: pd.Series) -> pd.Series:
     ignores case, width, spaces and punctuation. Branch markers (分公司) stay, so a branch does not
     match its parent.
     """
-    text = to_halfwidth(values).str.casefold()
+    text = to_halfwidth(values).str.lower()
     text = text.str.replace("【", "(").str.replace("】", ")")
-    text = text.str.replace(_BRACKETED_REGION.pattern, "", regex=True)
-    for form in _LEGAL_FORMS:
-        # 分公司 is a branch: keep it, so a branch never matches its parent company.
-        guard = r"(?<!分)" if form.startswith("公司") else ""
-        text = text.str.replace(guard + re.escape(form) + r" *$", "", regex=True)
-    text = text.str.replace(_BRACKETED_REGION.pattern, "", regex=True)
-    text = text.str.replace(_LEADING_REGION.pattern, "", regex=True)
-    text = text.str.replace(_KEY_DROP.pattern, "", regex=True)
+    text = text.str.replace(_BRACKETED_REGION, "", regex=True)
+    # 分公司 is a branch: it must survive, so a branch never matches its parent company.
+    text = text.str.replace("分公司", _BRANCH_HOLD, regex=False)
+    for _ in range(2):  # 集团股份有限公司: two forms stacked
+        text = text.str.replace(_TRAILING_FORM, "", regex=True)
+    text = text.str.replace(_BRANCH_HOLD, "分公司", regex=False)
+    text = text.str.replace(_BRACKETED_REGION, "", regex=True)
+    stripped = text.str.replace(_LEADING_REGION, "", regex=True)
+    text = stripped.where(stripped.str.len() >= 2, text)
+    text = text.str.replace(_KEY_DROP, "", regex=True)
     return text.mask(text == "")
 
 

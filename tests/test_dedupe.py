@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from leadkit import bookio, pipeline
+from leadkit.dedupe import (
+    AGREE,
+    DISAGREE,
+    MISSING,
+    PARTIAL,
+    DedupeRules,
+    candidate_pairs,
+    compare,
+    find_duplicates,
+    merge,
+    prepare,
+)
+from leadkit.errors import RuleError
+from leadkit.rules import load_yaml_model
+
+NOW = dt.datetime(2026, 3, 10, 9, 0)
+
+
+@pytest.fixture
+def drules(rules) -> DedupeRules:
+    return rules.dedupe
+
+
+def sheet(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    if "lead_id" not in frame:
+        frame["lead_id"] = [f"L{i + 1}" for i in range(len(frame))]
+    for col in ("duplicate_of", "owner", "status", "created_at", "source", "source_detail", "tags", "notes", "city", "email", "phone", "contact", "company"):
+        if col not in frame:
+            frame[col] = None
+    frame.index = pd.RangeIndex(2, 2 + len(frame))
+    return frame
+
+
+def levels_of(drules, rows, field):
+    frame = sheet(rows)
+    prepared = prepare(frame, drules)
+    scored = compare(prepared, drules, np.array([0]), np.array([1]))
+    return int(scored[field].iloc[0]), float(scored["score"].iloc[0])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("+86 138-1234-5678", "13812345678", AGREE),
+        ("0086 138 1234 5678", "138 1234 5678", AGREE),
+        ("13812345678", "13912345678", DISAGREE),
+        ("13812345678", None, MISSING),
+        ("12345", "12345", MISSING),  # unusable numbers are no evidence
+    ],
+)
+def test_phone_comparator(drules, a, b, level):
+    assert levels_of(drules, [{"phone": a}, {"phone": b}], "phone")[0] == level
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("Wang@ZhiLian.cn", "wang@zhilian.cn", AGREE),
+        ("wang@zhilian.cn", "li@zhilian.cn", PARTIAL),  # same corporate domain: weak evidence
+        ("wang@qq.com", "li@qq.com", DISAGREE),  # a free-mail domain says nothing
+    ],
+)
+def test_email_comparator(drules, a, b, level):
+    assert levels_of(drules, [{"email": a}, {"email": b}], "email")[0] == level
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("上海智联科技有限公司", "智联科技股份有限公司", AGREE),  # legal form and leading region
+        ("智联科技（上海）有限公司", "上海智联科技有限公司", AGREE),  # region in brackets
+        ("Acme Co., Ltd.", "ACME Inc.", AGREE),
+        ("智联恒通科技有限公司", "智联恒通科枝有限公司", PARTIAL),  # a typo
+        ("华信科技有限公司", "华信终端有限公司", DISAGREE),  # the group's other company
+        ("华信科技有限公司", "华信科技上海分公司", DISAGREE),  # a branch is not its parent
+        ("华信科技北京分公司", "华信科技上海分公司", DISAGREE),  # nor another branch
+    ],
+)
+def test_company_comparator(drules, a, b, level):
+    assert levels_of(drules, [{"company": a}, {"company": b}], "company")[0] == level
+
+
+def test_number_and_date_comparators():
+    rules = DedupeRules(
+        fields=[
+            {"name": "budget", "column": "budget", "comparator": "number", "tolerance": 1, "agree": 0.5},
+            {"name": "born", "column": "born", "comparator": "date", "tolerance": 0, "agree": 0.5},
+        ],
+        blocking=["budget"], match=0.8, review=0.4, strong=1.0,
+    )  # fmt: skip
+    frame = pd.DataFrame({"lead_id": ["a", "b", "c"], "budget": [10, 10.5, 13], "born": pd.to_datetime(["1990-01-01", "1990-01-01", "1991-01-01"])})
+    prepared = prepare(frame, rules)
+    scored = compare(prepared, rules, np.array([0, 0]), np.array([1, 2]))
+    assert scored["budget"].tolist() == [AGREE, DISAGREE]
+    assert scored["born"].tolist() == [AGREE, DISAGREE]
+    assert scored["score"].tolist() == [1.0, 0.0]
+
+
+def test_blocking_pairs_only_share_a_key_and_skip_switchboards(drules):
+    rows = [{"company": f"公司{i}号", "phone": "010-88886666", "contact": f"人{i}"} for i in range(60)]
+    rows += [{"company": "甲乙丙科技", "phone": "13812345678"}, {"company": "丁戊科技", "phone": "13812345678"}]
+    frame = sheet(rows)
+    prepared = prepare(frame, drules)
+    left, right, stats = candidate_pairs(prepared, drules, len(frame))
+    assert {(int(a), int(b)) for a, b in zip(left, right, strict=True)} == {(60, 61)}
+    assert stats.skipped["phone"] == 1  # 60 records on one switchboard number: ignored
+
+
+def chain_rules(strong: float) -> DedupeRules:
+    return DedupeRules(
+        fields=[{"name": "f1", "column": "f1", "agree": 0.8}, {"name": "f2", "column": "f2", "agree": 0.8}],
+        blocking=["f1", "f2"], match=0.8, review=0.5, strong=strong,
+    )  # fmt: skip
+
+
+def test_chaining_guard_does_not_merge_through_weak_links():
+    # A~B share f1, B~C share f2, A and C share nothing: a chain of two ordinary links
+    frame = pd.DataFrame({"lead_id": ["A", "B", "C"], "f1": ["x", "x", "y"], "f2": ["p", "q", "q"], "duplicate_of": None})
+    result = find_duplicates(frame, chain_rules(strong=0.95))
+    assert [(result.ids([s], chain_rules(0.95)), result.ids(o, chain_rules(0.95))) for s, o in result.clusters.merges] == [(["A"], ["B"])]
+    review = result.clusters.review
+    assert set(review["why"]) == {"linked only through weaker matches"}
+    # when the links are strong, the chain holds the cluster together
+    strong = find_duplicates(frame, chain_rules(strong=0.8))
+    assert [sorted(strong.ids([s, *o], chain_rules(0.8))) for s, o in strong.clusters.merges] == [["A", "B", "C"]]
+
+
+def test_big_cluster_goes_to_review(drules):
+    rows = [{"company": "大集团有限公司", "email": "boss@bigcorp.cn", "contact": f"人{i}"} for i in range(8)]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == []
+    assert (result.clusters.review["why"].str.contains("max_cluster")).any()
+
+
+def test_survivor_owned_then_status_then_earliest(drules):
+    base = {"company": "智联科技有限公司", "phone": "13812345678", "contact": "王伟"}
+    rows = [
+        {**base, "created_at": pd.Timestamp("2026-01-01"), "status": "new"},
+        {**base, "created_at": pd.Timestamp("2026-02-01"), "status": "proposal"},
+        {**base, "created_at": pd.Timestamp("2026-03-01"), "status": "new", "owner": "李娜"},
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    survivor, others = result.clusters.merges[0]
+    assert result.ids([survivor], drules) == ["L3"]  # the owned one keeps the customer
+    rows[2]["owner"] = None
+    result = find_duplicates(sheet(rows), drules)
+    assert result.ids([result.clusters.merges[0][0]], drules) == ["L2"]  # most advanced status
+    rows[1]["status"] = "new"
+    result = find_duplicates(sheet(rows), drules)
+    assert result.ids([result.clusters.merges[0][0]], drules) == ["L1"]  # earliest
+
+
+def test_merge_fills_blanks_joins_and_keeps_every_row(drules):
+    rows = [
+        {"company": "智联科技有限公司", "phone": "13812345678", "contact": "王伟", "source": "website",
+         "created_at": pd.Timestamp("2026-01-01"), "tags": "价格敏感", "owner": "李娜"},
+        {"company": "上海智联科技股份有限公司", "phone": "+86 138 1234 5678", "contact": "王伟", "source": "trade_show",
+         "source_detail": "A12", "email": "wang@zhilian.cn", "city": "上海", "tags": "竞品对比中;价格敏感",
+         "created_at": pd.Timestamp("2026-02-01")},
+    ]  # fmt: skip
+    frame = sheet(rows)
+    result = find_duplicates(frame, drules)
+    out, log = merge(frame, result, drules, now=NOW, source_labels={"trade_show": "展会"})
+    assert len(out) == 2 and out.index.tolist() == frame.index.tolist()
+    survivor = out.loc[2]
+    assert survivor["owner"] == "李娜"
+    assert survivor["email"] == "wang@zhilian.cn" and survivor["city"] == "上海"  # filled blanks
+    assert survivor["company"] == "智联科技有限公司"  # its own values stay
+    assert survivor["tags"] == "价格敏感;竞品对比中"
+    assert survivor["source_detail"] == "展会: A12"
+    merged = out.loc[3]
+    assert merged["duplicate_of"] == "L1"
+    assert merged["company"] == "上海智联科技股份有限公司"  # the merged row keeps its own data
+    assert set(log["column"]) >= {"email", "city", "tags", "source_detail", "duplicate_of"}
+    assert (log["command"] == "dedupe").all()
+
+
+def test_already_merged_rows_are_left_alone(drules):
+    rows = [{"company": "智联科技", "phone": "13812345678"}, {"company": "智联科技", "phone": "13812345678", "duplicate_of": "L9"}]
+    assert find_duplicates(sheet(rows), drules).clusters.merges == []
+
+
+def test_import_links_a_returning_customer_to_its_owner(workspace, tmp_path):
+    ctx = pipeline.context(as_of="2026-03-10T09:00", cwd=workspace)
+    first = tmp_path / "web.csv"
+    first.write_text("公司名称,联系人,手机号\n上海智联科技有限公司,王伟,13812345678\n", encoding="utf-8")
+    pipeline.import_files(ctx, [first])
+
+    def assign(book):
+        book.leads["owner"] = book.leads["owner"].astype(object)
+        book.leads.loc[book.leads.index[0], "owner"] = "李娜"
+
+    pipeline.update_book(ctx, "test", assign)
+    show = tmp_path / "show.csv"
+    show.write_text("客户名称,联系人,电话,展位号\n智联科技（上海）股份有限公司,王伟,+86 138-1234-5678,A12\n新客户有限公司,赵六,13900009999,B1\n", encoding="utf-8")
+    result = pipeline.import_files(ctx, [show], source="展会")
+    assert result.totals["linked"] == 1
+    leads = pipeline.load(ctx).leads.set_index("lead_id")
+    assert leads.loc["LX2026000002", "duplicate_of"] == "LX2026000001"
+    assert pd.isna(leads.loc["LX2026000003", "duplicate_of"])
+    assert leads.loc["LX2026000001", "owner"] == "李娜"
+    assert "展会" in leads.loc["LX2026000001", "source_detail"]
+
+
+def test_review_round_trip_and_keep_apart_is_remembered(workspace, cli, tmp_path):
+    src = tmp_path / "in.csv"
+    # same company name and city, different people and numbers: uncertain
+    src.write_text("公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n", encoding="utf-8")
+    assert cli("import", src, "--as-of", "2026-03-10", "-q").exit_code == 0
+    review = tmp_path / "review.xlsx"
+    result = cli("dedupe", "--review", review, "--as-of", "2026-03-10")
+    assert result.exit_code == 0 and "1 uncertain pair(s) written" in result.stderr
+    wb = openpyxl.load_workbook(review)  # a person edits it (in another program)
+    ws = wb.active
+    assert [c.value for c in ws[1]][:5] == ["决定", "得分", "原因", "left_id", "right_id"]
+    ws.cell(2, 1, "分开")
+    wb.save(review)
+    assert cli("dedupe", "--apply-review", review, "--as-of", "2026-03-10", "-q").exit_code == 0
+    again = cli("dedupe", "--review", tmp_path / "again.xlsx", "--as-of", "2026-03-10")
+    assert "0 uncertain pair(s)" in again.stderr
+    book = pipeline.load(pipeline.context(cwd=workspace))
+    assert book.sheets["decisions"]["decision"].tolist() == ["keep_apart"]
+
+
+def test_review_decision_merge_merges(workspace, cli, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n", encoding="utf-8")
+    cli("import", src, "--as-of", "2026-03-10", "-q")
+    review = tmp_path / "review.xlsx"
+    cli("dedupe", "--review", review, "-q")
+    wb = openpyxl.load_workbook(review)
+    wb.active.cell(2, 1, "合并")
+    wb.save(review)
+    result = cli("dedupe", "--apply-review", review, "--json")
+    assert result.exit_code == 0
+    leads = pipeline.load(pipeline.context(cwd=workspace)).leads
+    assert leads["duplicate_of"].tolist()[1] == "LX2026000001"
+
+
+def test_bad_review_file_is_a_clear_error(workspace, cli, tmp_path):
+    bad = tmp_path / "bad.xlsx"
+    bookio.write_table(bad, "x", pd.DataFrame({"a": [1]}))
+    result = cli("dedupe", "--apply-review", bad)
+    assert result.exit_code == 2 and "not a leadkit review file" in result.stderr
+
+
+def test_dry_run_lists_merges_and_writes_nothing(workspace, cli, data_dir):
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-10", "-q")
+    book = workspace / "leads.xlsx"
+
+    def add_copy(b):
+        first = b.leads.iloc[[0]].copy()
+        first["lead_id"] = "MANUAL1"
+        b.append("leads", first)
+
+    pipeline.update_book(pipeline.context(cwd=workspace), "test", add_copy)
+    before = book.read_bytes()
+    result = cli("dedupe", "--dry-run", "--json")
+    assert result.exit_code == 0
+    import json
+
+    payload = json.loads(result.stdout)
+    assert payload["clusters"] == [{"survivor": "LX2026000001", "merged": ["MANUAL1"]}]
+    assert book.read_bytes() == before
+
+
+def test_dedupe_on_the_samples_keeps_every_row(tmp_path):
+    from leadkit import demo
+
+    outcome = demo.run(tmp_path / "d", as_of="2026-03-01T09:00")
+    leads = outcome.leads
+    imported = sum(r.totals["imported"] for _, r in outcome.imports)
+    assert len(leads) == imported  # nothing deleted
+    merged = leads[leads["duplicate_of"].notna()]
+    assert len(merged) >= 10
+    survivors = leads.set_index("lead_id").loc[merged["duplicate_of"]]
+    # each merged row is the same phone as its survivor
+    assert (merged["phone"].to_numpy() == survivors["phone"].to_numpy()).all()
+
+
+def test_rule_file_errors_name_file_and_line(tmp_path):
+    bad = tmp_path / "dedupe.yaml"
+    bad.write_text(
+        "fields:\n  - {name: phone, column: phone, comparator: phonetic, agree: 0.9}\n"
+        "blocking: [nosuch]\nmatch: 0.5\nreview: 0.8\nstrong: 0.9\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleError) as exc:
+        load_yaml_model(bad, DedupeRules)
+    text = str(exc.value)
+    assert "line 2" in text and "comparator" in text
+
+
+def test_generic_sheet_of_people(workspace, tmp_path, cli):
+    """The engine on a user's own sheet: a customer list of people with addresses and birth dates."""
+    ctx = pipeline.context(cwd=workspace)
+
+    def add_people(book):
+        book.user_sheets["客户名单"] = pd.DataFrame({
+            "编号": ["P1", "P2", "P3"], "姓名": ["王伟", "王 伟", "李娜"],
+            "地址": ["上海市浦东新区张江路1号", "上海浦东新区张江路1号", "北京市海淀区"],
+            "生日": pd.to_datetime(["1990-05-01", "1990-05-01", "1988-01-01"]),
+        })  # fmt: skip
+        book.order.append("客户名单")
+
+    pipeline.update_book(ctx, "test", add_people)
+    rules = tmp_path / "people.yaml"
+    rules.write_text(Path(__file__).with_name("data").joinpath("dedupe_people.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = cli("dedupe", "--rules", rules, "--json")
+    assert result.exit_code == 0, result.stderr
+    people = pipeline.load(pipeline.context(cwd=workspace)).user_sheets["客户名单"]
+    assert people["重复于"].tolist()[:3] == [None, "P1", None] or people["重复于"].fillna("").tolist() == ["", "P1", ""]
