@@ -31,7 +31,13 @@ def build_book(frame: pd.DataFrame, path) -> None:
         status="new", source="website",
     )  # fmt: skip
     book.append("leads", leads)
-    bookio.save_book(book, columns, state_dir=path.parent / ".leadkit", command="bench", as_of=dt.datetime(2026, 11, 1))
+    bookio.save_book(
+        book,
+        columns,
+        state_dir=path.parent / ".leadkit",
+        command="bench",
+        as_of=dt.datetime(2026, 11, 1),
+    )
 
 
 def main() -> None:
@@ -46,7 +52,11 @@ def main() -> None:
         master = OUT / f"dupes_{n}.xlsx"
         build_book(frame, master)
         ws = OUT / f"dedupe_ws_{n}"
-        floor = median_run([sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")], OUT, args.repeat)
+        floor = median_run(
+            [sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")],
+            OUT,
+            args.repeat,
+        )
         run = median_run(
             [leadkit(), "dedupe", "--as-of", AS_OF, "-q"], ws, args.repeat,
             before=lambda ws=ws, master=master: fresh_workspace(ws, master),

@@ -403,7 +403,9 @@ def cluster(
     right = matched["right"].to_numpy(dtype=np.int64)
     strong = matched["score"].to_numpy() >= rules.strong
     review_parts = [
-        scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(why="uncertain")
+        scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(
+            why="uncertain"
+        )
     ]
     comp = _components(n, left, right)
     strong_comp = _components(n, left[strong], right[strong])
@@ -552,14 +554,16 @@ def merge(
     def logged(target_rows: Any, column: str, old: pd.Series, new: pd.Series) -> None:
         logs.append(pd.DataFrame({
             "lead_id": out.loc[target_rows, idc].to_numpy(), "column": column,
-            "old": old.map(_text).to_numpy(), "new": new.map(_text).to_numpy(),
+            "old": _texts(old).to_numpy(), "new": _texts(new).to_numpy(),
         }))  # fmt: skip
 
     joined_columns = [c for c in rules.join if c in out.columns]
     if rules.sources_into and rules.sources_into in out.columns:
         joined_columns.append(rules.sources_into)
     fill_columns = [
-        c for c in out.columns if c not in (idc, mark, *joined_columns) and not str(c).startswith("_")
+        c
+        for c in out.columns
+        if c not in (idc, mark, *joined_columns) and not str(c).startswith("_")
     ]
     firsts = members.groupby("_cluster", sort=True)[fill_columns].first()
     for column in fill_columns:
@@ -579,11 +583,11 @@ def merge(
             # each merged record's channel and detail, as kept on the survivor: 展会: A40
             src = members["source"]
             label = src.map(labels).astype(object).where(src.isin(labels.keys()), src)
-            detail = values.map(_text)
+            detail = _texts(values)
             channel = (label.astype(str) + ": " + detail.astype(str)).where(detail.notna(), label)
             channel = channel.where(src.notna(), detail)
             values = values.where(is_survivor, channel)
-        pieces = pd.DataFrame({"_cluster": cluster_of, "v": values.map(_text)}).dropna()
+        pieces = pd.DataFrame({"_cluster": cluster_of, "v": _texts(values).to_numpy()}).dropna()
         pieces["v"] = pieces["v"].str.split(";")
         pieces = pieces.explode("v")
         pieces["v"] = pieces["v"].str.strip()
@@ -591,7 +595,7 @@ def merge(
         joined = pieces.groupby("_cluster", sort=True)["v"].agg(";".join)
         new = pd.Series(joined.reindex(range(len(sizes))).to_numpy(), index=survivor_rows)
         old = out.loc[survivor_rows, column]
-        changed = new.notna().to_numpy() & (new.to_numpy() != old.map(_text).to_numpy())
+        changed = new.notna().to_numpy() & (new.to_numpy() != _texts(old).to_numpy())
         if changed.any():
             out[column] = out[column].astype(object)
             out.loc[survivor_rows[changed], column] = new[changed].to_numpy()
@@ -606,6 +610,16 @@ def merge(
     log.insert(0, "command", command)
     log.insert(0, "time", pd.Timestamp(now))
     return out, log
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    """A column as text for joining and logging (vectorised where the column is plain text)."""
+    if pd.api.types.is_string_dtype(values.dtype) or (
+        values.dtype == object
+        and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    ):
+        return values.astype("str").where(values.notna()).astype(object)
+    return values.map(_text).astype(object)
 
 
 def _text(value: Any) -> str | None:

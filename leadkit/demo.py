@@ -32,6 +32,7 @@ class DemoOutcome:
     problems: list[Finding] = field(default_factory=list)
     leads: pd.DataFrame | None = None
     source_labels: dict[str, str] = field(default_factory=dict)
+    dedupe: pipeline.DedupeOutcome | None = None
 
     @property
     def overview(self) -> Table:
@@ -43,14 +44,19 @@ class DemoOutcome:
         for level in levels:
             table.add_column(level, justify="right")
         table.add_column("total", justify="right")
+        table.add_column("merged into another", justify="right")
         sources = (
             leads["source"].map(lambda k: self.source_labels.get(k, k)) if not leads.empty else None
         )
         counts = pd.crosstab(sources, leads["completeness"]) if not leads.empty else pd.DataFrame()
+        merged = leads["duplicate_of"].notna().groupby(sources).sum() if not leads.empty else {}
         for source, row in counts.iterrows():
             values = [int(row.get(level, 0)) for level in levels]
-            table.add_row(str(source), *map(str, values), str(sum(values)))
-        table.add_row("total", "", "", "", str(len(leads)), style="bold")
+            table.add_row(
+                str(source), *map(str, values), str(sum(values)), str(int(merged.get(source, 0)))
+            )
+        total_merged = int(leads["duplicate_of"].notna().sum()) if not leads.empty else 0
+        table.add_row("total", "", "", "", str(len(leads)), str(total_merged), style="bold")
         return table
 
     def as_json(self) -> dict[str, object]:
@@ -58,6 +64,9 @@ class DemoOutcome:
             "workspace": str(self.workspace),
             "book": str(self.book),
             "imports": {step: r.totals for step, r in self.imports},
+            "linked_on_import": sum(r.linked for _, r in self.imports),
+            "dedupe_merged": self.dedupe.merged if self.dedupe else 0,
+            "dedupe_review_pairs": self.dedupe.review_pairs if self.dedupe else 0,
             "problems": len(self.problems),
             "leads": 0 if self.leads is None else len(self.leads),
         }
@@ -91,6 +100,7 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
             ctx, [inbox / name], source=source, map_file=inbox / map_name if map_name else None
         )
         outcome.imports.append((step, result))
+    outcome.dedupe = pipeline.dedupe(ctx, review_file=folder / "dedupe_review.xlsx")
     outcome.problems = pipeline.check(ctx)
     outcome.leads = pipeline.load(ctx).leads
     return outcome

@@ -504,7 +504,10 @@ def keep_unparsed(
 
     Returns (values, failed).
     """
-    failed = as_text(values).notna() & ~ok
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        failed = as_text(values).notna() & ~ok
+    else:
+        failed = values.notna() & ~ok
     if not failed.any():
         return parsed, failed
     mixed = parsed.astype(object)

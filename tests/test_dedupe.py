@@ -36,7 +36,21 @@ def sheet(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if "lead_id" not in frame:
         frame["lead_id"] = [f"L{i + 1}" for i in range(len(frame))]
-    for col in ("duplicate_of", "owner", "status", "created_at", "source", "source_detail", "tags", "notes", "city", "email", "phone", "contact", "company"):
+    for col in (
+        "duplicate_of",
+        "owner",
+        "status",
+        "created_at",
+        "source",
+        "source_detail",
+        "tags",
+        "notes",
+        "city",
+        "email",
+        "phone",
+        "contact",
+        "company",
+    ):
         if col not in frame:
             frame[col] = None
     frame.index = pd.RangeIndex(2, 2 + len(frame))
@@ -100,7 +114,13 @@ def test_number_and_date_comparators():
         ],
         blocking=["budget"], match=0.8, review=0.4, strong=1.0,
     )  # fmt: skip
-    frame = pd.DataFrame({"lead_id": ["a", "b", "c"], "budget": [10, 10.5, 13], "born": pd.to_datetime(["1990-01-01", "1990-01-01", "1991-01-01"])})
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["a", "b", "c"],
+            "budget": [10, 10.5, 13],
+            "born": pd.to_datetime(["1990-01-01", "1990-01-01", "1991-01-01"]),
+        }
+    )
     prepared = prepare(frame, rules)
     scored = compare(prepared, rules, np.array([0, 0]), np.array([1, 2]))
     assert scored["budget"].tolist() == [AGREE, DISAGREE]
@@ -109,8 +129,13 @@ def test_number_and_date_comparators():
 
 
 def test_blocking_pairs_only_share_a_key_and_skip_switchboards(drules):
-    rows = [{"company": f"公司{i}号", "phone": "010-88886666", "contact": f"人{i}"} for i in range(60)]
-    rows += [{"company": "甲乙丙科技", "phone": "13812345678"}, {"company": "丁戊科技", "phone": "13812345678"}]
+    rows = [
+        {"company": f"公司{i}号", "phone": "010-88886666", "contact": f"人{i}"} for i in range(60)
+    ]
+    rows += [
+        {"company": "甲乙丙科技", "phone": "13812345678"},
+        {"company": "丁戊科技", "phone": "13812345678"},
+    ]
     frame = sheet(rows)
     prepared = prepare(frame, drules)
     left, right, stats = candidate_pairs(prepared, drules, len(frame))
@@ -127,18 +152,33 @@ def chain_rules(strong: float) -> DedupeRules:
 
 def test_chaining_guard_does_not_merge_through_weak_links():
     # A~B share f1, B~C share f2, A and C share nothing: a chain of two ordinary links
-    frame = pd.DataFrame({"lead_id": ["A", "B", "C"], "f1": ["x", "x", "y"], "f2": ["p", "q", "q"], "duplicate_of": None})
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["A", "B", "C"],
+            "f1": ["x", "x", "y"],
+            "f2": ["p", "q", "q"],
+            "duplicate_of": None,
+        }
+    )
     result = find_duplicates(frame, chain_rules(strong=0.95))
-    assert [(result.ids([s], chain_rules(0.95)), result.ids(o, chain_rules(0.95))) for s, o in result.clusters.merges] == [(["A"], ["B"])]
+    assert [
+        (result.ids([s], chain_rules(0.95)), result.ids(o, chain_rules(0.95)))
+        for s, o in result.clusters.merges
+    ] == [(["A"], ["B"])]
     review = result.clusters.review
     assert set(review["why"]) == {"linked only through weaker matches"}
     # when the links are strong, the chain holds the cluster together
     strong = find_duplicates(frame, chain_rules(strong=0.8))
-    assert [sorted(strong.ids([s, *o], chain_rules(0.8))) for s, o in strong.clusters.merges] == [["A", "B", "C"]]
+    assert [sorted(strong.ids([s, *o], chain_rules(0.8))) for s, o in strong.clusters.merges] == [
+        ["A", "B", "C"]
+    ]
 
 
 def test_big_cluster_goes_to_review(drules):
-    rows = [{"company": "大集团有限公司", "email": "boss@bigcorp.cn", "contact": f"人{i}"} for i in range(8)]
+    rows = [
+        {"company": "大集团有限公司", "email": "boss@bigcorp.cn", "contact": f"人{i}"}
+        for i in range(8)
+    ]
     result = find_duplicates(sheet(rows), drules)
     assert result.clusters.merges == []
     assert (result.clusters.review["why"].str.contains("max_cluster")).any()
@@ -188,14 +228,19 @@ def test_merge_fills_blanks_joins_and_keeps_every_row(drules):
 
 
 def test_already_merged_rows_are_left_alone(drules):
-    rows = [{"company": "智联科技", "phone": "13812345678"}, {"company": "智联科技", "phone": "13812345678", "duplicate_of": "L9"}]
+    rows = [
+        {"company": "智联科技", "phone": "13812345678"},
+        {"company": "智联科技", "phone": "13812345678", "duplicate_of": "L9"},
+    ]
     assert find_duplicates(sheet(rows), drules).clusters.merges == []
 
 
 def test_import_links_a_returning_customer_to_its_owner(workspace, tmp_path):
     ctx = pipeline.context(as_of="2026-03-10T09:00", cwd=workspace)
     first = tmp_path / "web.csv"
-    first.write_text("公司名称,联系人,手机号\n上海智联科技有限公司,王伟,13812345678\n", encoding="utf-8")
+    first.write_text(
+        "公司名称,联系人,手机号\n上海智联科技有限公司,王伟,13812345678\n", encoding="utf-8"
+    )
     pipeline.import_files(ctx, [first])
 
     def assign(book):
@@ -204,7 +249,10 @@ def test_import_links_a_returning_customer_to_its_owner(workspace, tmp_path):
 
     pipeline.update_book(ctx, "test", assign)
     show = tmp_path / "show.csv"
-    show.write_text("客户名称,联系人,电话,展位号\n智联科技（上海）股份有限公司,王伟,+86 138-1234-5678,A12\n新客户有限公司,赵六,13900009999,B1\n", encoding="utf-8")
+    show.write_text(
+        "客户名称,联系人,电话,展位号\n智联科技（上海）股份有限公司,王伟,+86 138-1234-5678,A12\n新客户有限公司,赵六,13900009999,B1\n",
+        encoding="utf-8",
+    )
     result = pipeline.import_files(ctx, [show], source="展会")
     assert result.totals["linked"] == 1
     leads = pipeline.load(ctx).leads.set_index("lead_id")
@@ -217,7 +265,10 @@ def test_import_links_a_returning_customer_to_its_owner(workspace, tmp_path):
 def test_review_round_trip_and_keep_apart_is_remembered(workspace, cli, tmp_path):
     src = tmp_path / "in.csv"
     # same company name and city, different people and numbers: uncertain
-    src.write_text("公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n", encoding="utf-8")
+    src.write_text(
+        "公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n",
+        encoding="utf-8",
+    )
     assert cli("import", src, "--as-of", "2026-03-10", "-q").exit_code == 0
     review = tmp_path / "review.xlsx"
     result = cli("dedupe", "--review", review, "--as-of", "2026-03-10")
@@ -236,7 +287,10 @@ def test_review_round_trip_and_keep_apart_is_remembered(workspace, cli, tmp_path
 
 def test_review_decision_merge_merges(workspace, cli, tmp_path):
     src = tmp_path / "in.csv"
-    src.write_text("公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n", encoding="utf-8")
+    src.write_text(
+        "公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n",
+        encoding="utf-8",
+    )
     cli("import", src, "--as-of", "2026-03-10", "-q")
     review = tmp_path / "review.xlsx"
     cli("dedupe", "--review", review, "-q")
@@ -317,8 +371,13 @@ def test_generic_sheet_of_people(workspace, tmp_path, cli):
 
     pipeline.update_book(ctx, "test", add_people)
     rules = tmp_path / "people.yaml"
-    rules.write_text(Path(__file__).with_name("data").joinpath("dedupe_people.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    rules.write_text(
+        Path(__file__).with_name("data").joinpath("dedupe_people.yaml").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
     result = cli("dedupe", "--rules", rules, "--json")
     assert result.exit_code == 0, result.stderr
     people = pipeline.load(pipeline.context(cwd=workspace)).user_sheets["客户名单"]
-    assert people["重复于"].tolist()[:3] == [None, "P1", None] or people["重复于"].fillna("").tolist() == ["", "P1", ""]
+    assert people["重复于"].tolist()[:3] == [None, "P1", None] or people["重复于"].fillna(
+        ""
+    ).tolist() == ["", "P1", ""]

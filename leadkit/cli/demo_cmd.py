@@ -34,6 +34,16 @@ def register(app: typer.Typer) -> None:
         for step, result in outcome.imports:
             ui.say(f"$ {step}")
             ui.show(summary_table(result))
+        for step, result in outcome.imports:
+            if result.linked:
+                ui.say(
+                    f"  {step.split()[2]}: {result.linked} lead(s) linked on arrival to a customer already in the book"
+                )
+        if outcome.dedupe is not None:
+            ui.say("$ leadkit dedupe --review dedupe_review.xlsx")
+            ui.say(
+                f"  merged {outcome.dedupe.merged} more, {outcome.dedupe.review_pairs} uncertain pair(s) for a person in dedupe_review.xlsx"
+            )
         ui.say("$ leadkit check")
         ui.say(
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"

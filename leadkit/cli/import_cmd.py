@@ -90,6 +90,10 @@ def register(app: typer.Typer) -> None:
             ui.say(f"  {w.file} row {w.row}, {w.column}: {w.message}")
         if len(result.warnings) > 5:
             ui.say(f"  … {len(result.warnings) - 5} more warnings (--json lists them all)")
+        if result.linked:
+            ui.say(
+                f"{result.linked} new lead(s) were customers already in the book: linked to them (重复于/duplicate_of)"
+            )
         ui.emit_json(result_json(result))
         rejected = result.totals["rejected"]
         if dry_run:
