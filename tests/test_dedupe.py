@@ -192,7 +192,7 @@ def test_survivor_owned_then_status_then_earliest(drules):
         {**base, "created_at": pd.Timestamp("2026-03-01"), "status": "new", "owner": "李娜"},
     ]
     result = find_duplicates(sheet(rows), drules)
-    survivor, others = result.clusters.merges[0]
+    survivor, _ = result.clusters.merges[0]
     assert result.ids([survivor], drules) == ["L3"]  # the owned one keeps the customer
     rows[2]["owner"] = None
     result = find_duplicates(sheet(rows), drules)
