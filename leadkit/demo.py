@@ -33,6 +33,9 @@ class DemoOutcome:
     leads: pd.DataFrame | None = None
     source_labels: dict[str, str] = field(default_factory=dict)
     dedupe: pipeline.DedupeOutcome | None = None
+    events: pipeline.EventsOutcome | None = None
+    training: pipeline.Training | None = None
+    score: pipeline.ScoreOutcome | None = None
 
     @property
     def overview(self) -> Table:
@@ -67,6 +70,11 @@ class DemoOutcome:
             "linked_on_import": sum(r.linked for _, r in self.imports),
             "dedupe_merged": self.dedupe.merged if self.dedupe else 0,
             "dedupe_review_pairs": self.dedupe.review_pairs if self.dedupe else 0,
+            "events_added": self.events.added if self.events else 0,
+            "model_auc": round(self.training.auc, 3) if self.training else None,
+            "grades": {k: int(v) for k, v in self.score.scored.grade.value_counts().items()}
+            if self.score
+            else {},
             "problems": len(self.problems),
             "leads": 0 if self.leads is None else len(self.leads),
         }
@@ -85,6 +93,8 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         "partner_referral.xlsx",
         "trade_show_map.yaml",
         "roster.yaml",
+        "events.csv",
+        "history.xlsx",
     ):
         shutil.copy2(samples / name, inbox / name)
     ctx = pipeline.context(as_of=as_of, cwd=folder)
@@ -101,6 +111,11 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         )
         outcome.imports.append((step, result))
     outcome.dedupe = pipeline.dedupe(ctx, review_file=folder / "dedupe_review.xlsx")
+    outcome.events = pipeline.import_event_files(ctx, [inbox / "events.csv"])
+    outcome.training = pipeline.train(
+        pipeline.context(inbox / "history.xlsx", as_of=as_of, cwd=folder)
+    )
+    outcome.score = pipeline.score(ctx)
     outcome.problems = pipeline.check(ctx)
     outcome.leads = pipeline.load(ctx).leads
     return outcome

@@ -359,6 +359,44 @@ def _complete_new_leads(
     return leads
 
 
+def import_events(
+    book: Book, tables: list[RawTable], columns: ColumnsRules, *, now: datetime, tz: str
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Rows for the Events sheet (behaviour: page views, downloads …) and their provenance.
+
+    Returns (events, imports rows, rows already imported). Rows without a time or an event, or
+    with no lead_id, phone or e-mail to tie them to a lead, are skipped and counted as rejects.
+    """
+    lookup = header_lookup(columns, "events")
+    seen = set(book.sheets["imports"]["row_key"].dropna().astype(str))
+    parts, provenance, already = [], [], 0
+    for table in tables:
+        names, _ = _map_headers(table, lookup, {})
+        frame = table.frame.rename(columns=names)
+        mapped = [k for k in names.values() if k in columns.sheets["events"].by_key]
+        keys = _row_keys(frame, mapped)
+        fresh = ~keys.duplicated() & ~keys.isin(seen)
+        already += int((~fresh).sum())
+        frame, keys = frame[fresh], keys[fresh]
+        seen.update(keys)
+        events = pd.DataFrame(index=frame.index)
+        events["time"] = parse_datetime(frame["time"], tz)[0] if "time" in frame else pd.NaT
+        for key, normaliser in (("phone", normalize_phone), ("email", normalize_email)):
+            events[key] = normaliser(frame[key])[0] if key in frame else np.nan
+        for key in ("lead_id", "event", "detail"):
+            events[key] = clean_text(frame[key]) if key in frame else np.nan
+        usable = events["time"].notna() & events["event"].notna()
+        usable &= events[["lead_id", "phone", "email"]].notna().any(axis=1)
+        parts.append(events[usable])
+        provenance.append(pd.DataFrame({
+            "row_key": keys, "time": now, "file": table.file.name, "row": frame.index.astype(float),
+            "outcome": np.where(usable, "imported", "rejected"), "lead_id": np.nan,
+        }))  # fmt: skip
+    events = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    imports = pd.concat(provenance, ignore_index=True) if provenance else pd.DataFrame()
+    return events, imports, already
+
+
 def apply_import(book: Book, result: ImportResult) -> None:
     """Add an import's rows to the book's sheets."""
     if not result.leads.empty:

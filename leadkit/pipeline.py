@@ -1,7 +1,8 @@
 """The lead pipeline, in the order a team runs it:
 
-    init -> import (with matching on arrival) -> check -> dedupe
-         -> (score -> assign -> recycle -> due -> report)
+    init -> import (with matching on arrival; --events for behaviour) -> check -> dedupe
+         -> train (from closed leads, when there are enough) -> score
+         -> (assign -> recycle -> due -> report)
 
 Each function here opens the book (under the lock when it writes), calls one pipeline step (a plain
 module of DataFrame functions), and saves atomically with a backup unless it is a dry run. The CLI
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -32,8 +33,11 @@ from leadkit.dedupe import (
     review_table,
 )
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
-from leadkit.importer import ImportResult, apply_import, import_tables
+from leadkit.importer import ImportResult, apply_import, import_events, import_tables
 from leadkit.rules import Rules, Strict, fold_header
+from leadkit.score import Scored, apply_scores, explain, score_leads
+from leadkit.train import Training, load_model, save_model
+from leadkit.train import train as train_model
 from leadkit.workspace import Workspace, find_workspace, init_workspace
 
 T = TypeVar("T")
@@ -288,6 +292,118 @@ def dedupe(
         )  # fmt: skip
         outcome.review_file = review_file
     return outcome
+
+
+@dataclass
+class EventsOutcome:
+    """What `leadkit import --events` added."""
+
+    added: int
+    skipped: int
+    already: int
+
+
+def import_event_files(
+    ctx: Context, files: list[Path], *, sheet: str | None = None
+) -> EventsOutcome:
+    """Append behaviour events (page views, downloads, inquiries …) to the Events sheet."""
+    columns = ctx.rules.columns
+    known = bookio.header_lookup(columns, "events")
+    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet)]
+
+    def step(book: Book) -> EventsOutcome:
+        events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
+        book.append("events", events)
+        book.append("imports", imports)
+        if len(events):
+            book.append_log(pd.DataFrame([{
+                "time": ctx.now, "command": "import", "lead_id": None, "column": "*", "old": None,
+                "new": f"{len(events)} event(s) added to the Events sheet",
+            }]))  # fmt: skip
+        return EventsOutcome(
+            added=len(events),
+            skipped=int((imports["outcome"] == "rejected").sum()) if len(imports) else 0,
+            already=already,
+        )
+
+    return update_book(ctx, "import", step, create=True)
+
+
+@dataclass
+class ScoreOutcome:
+    """What `leadkit score` did."""
+
+    scored: Scored
+    model: dict[str, Any] | None
+    grade_changes: int
+    explanation: list[tuple[str, str, str]] | None = None
+
+
+def score(ctx: Context) -> ScoreOutcome:
+    """Score, grade and tag every active lead; grade changes go to the Log."""
+    rules = ctx.rules.scoring
+    model = load_model(ctx.workspace.state_dir)
+
+    def step(book: Book) -> ScoreOutcome:
+        scored = score_leads(
+            book.leads,
+            book.sheets["events"],
+            rules,
+            now=ctx.now,
+            tz=ctx.tz,
+            lang=ctx.lang,
+            model=model,
+        )
+        book.sheets["leads"], log = apply_scores(book.leads, scored, now=ctx.now)
+        book.append_log(log)
+        changes = (
+            int((log["column"] == "grade").sum() - (log["lead_id"].isna()).sum()) if len(log) else 0
+        )
+        return ScoreOutcome(scored=scored, model=model, grade_changes=changes)
+
+    return update_book(ctx, "score", step)
+
+
+def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
+    """Every rule that fired for one lead (reads the book, writes nothing)."""
+    rules = ctx.rules.scoring
+    model = load_model(ctx.workspace.state_dir)
+    book = load(ctx)
+    try:
+        lines = explain(
+            lead_id,
+            book.leads,
+            book.sheets["events"],
+            rules,
+            now=ctx.now,
+            tz=ctx.tz,
+            lang=ctx.lang,
+            model=model,
+        )
+    except KeyError:
+        raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}") from None
+    row = book.leads[book.leads["lead_id"].astype(str) == lead_id]
+    scored = score_leads(
+        row.assign(duplicate_of=None),
+        book.sheets["events"],
+        rules,
+        now=ctx.now,
+        tz=ctx.tz,
+        lang=ctx.lang,
+        model=model,
+    )
+    return ScoreOutcome(scored=scored, model=model, grade_changes=0, explanation=lines)
+
+
+def train(ctx: Context) -> Training:
+    """Learn the predictive score from the book's closed leads; save it in the workspace."""
+    book = load(ctx)
+    training = train_model(
+        book.leads, book.sheets["events"], ctx.rules.scoring, now=ctx.now, tz=ctx.tz
+    )
+    if not ctx.dry_run:
+        save_model(training.model, ctx.workspace.state_dir)
+    return training
 
 
 def check(ctx: Context) -> list[Finding]:

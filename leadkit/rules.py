@@ -269,6 +269,13 @@ class Rules:
 
         return load_yaml_model(self._file("dedupe.yaml"), DedupeRules)
 
+    @cached_property
+    def scoring(self) -> Any:
+        """`scoring.yaml` as a `leadkit.score.ScoringRules`."""
+        from leadkit.score import ScoringRules
+
+        return load_yaml_model(self._file("scoring.yaml"), ScoringRules)
+
     def load(self, path: Path, model: type[M]) -> M:
         """Load an extra rule file (e.g. a one-off `--map`)."""
         return load_yaml_model(path, model)

@@ -5,6 +5,8 @@ channels and a few bad rows. Deterministic (fixed seed); run `python samples/gen
 - trade_show.xlsx: a booth sign-up sheet with a merged title row, booth numbers and talk minutes
 - partner_referral.xlsx: a partner's list with English headers
 - roster.yaml: the sales team, for routing
+- events.csv: website behaviour (page views, pricing page, downloads …) tied to leads by phone
+- history.xlsx: a lead book of 420 closed leads whose outcomes follow a hidden pattern, to train on
 """
 
 from __future__ import annotations
@@ -234,12 +236,90 @@ team:
 """
 
 
+def write_events(path: Path, start: datetime) -> None:
+    """Behaviour events from the website's analytics, tied to leads by phone or e-mail."""
+    kinds = ["浏览页面", "查看价格", "下载资料", "参加直播", "咨询", "打开邮件", "退订", "预约演示"]
+    weights = [40, 15, 10, 5, 6, 15, 2, 4]
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["时间", "手机号", "邮箱", "行为", "页面"])
+        for i in range(0, 40, 2):
+            for _ in range(rng.randint(1, 6)):
+                when = start + timedelta(
+                    days=rng.randint(0, 26), hours=rng.randint(8, 22), minutes=rng.randint(0, 59)
+                )
+                kind = rng.choices(kinds, weights)[0]
+                page = {"查看价格": "/pricing", "下载资料": "/whitepaper.pdf"}.get(kind, "/")
+                w.writerow([when.strftime("%Y-%m-%d %H:%M"), mobile(i), "", kind, page])
+        w.writerow(
+            [start.strftime("%Y-%m-%d %H:%M"), "", "", "浏览页面", "/"]
+        )  # nobody to tie it to
+
+
+def write_history(path: Path) -> None:
+    """A lead book of closed leads (won 成交 / lost 流失) whose outcomes follow a hidden pattern:
+    bigger budgets, senior titles, partner referrals and near purchase dates win more often."""
+    import math
+
+    import pandas as pd
+
+    from leadkit import bookio
+    from leadkit.rules import Rules
+
+    hist = random.Random(7)
+    rows = []
+    for n in range(420):
+        name, industry, place = company(n + 200)
+        created = datetime(2025, 1, 6) + timedelta(
+            days=hist.randint(0, 330), hours=hist.randint(8, 18)
+        )
+        source = hist.choices(
+            ["website", "trade_show", "partner", "social", "phone"], [35, 20, 15, 20, 10]
+        )[0]
+        budget = hist.choice([None, 3, 5, 8, 10, 20, 30, 50, 80, 120])
+        title = hist.choice(TITLES)
+        employees = hist.choice([None, 15, 60, 150, 400, 1200, 3000])
+        timeline = hist.choice(["1个月内", "本季度", "半年内", "今年", "暂无计划", None])
+        senior = title in ("总经理", "CEO", "IT总监", "财务总监")
+        logit = (-2.2 + 0.025 * min(budget or 0, 100) + 1.3 * senior + 0.9 * (source == "partner")
+                 - 0.7 * (source == "social") + 1.0 * (timeline in ("1个月内", "本季度"))
+                 - 0.8 * (timeline == "暂无计划") + 0.5 * ((employees or 0) >= 300))  # fmt: skip
+        won = hist.random() < 1 / (1 + math.exp(-logit))
+        closed = created + timedelta(days=hist.randint(10, 120))
+        rows.append({
+            "lead_id": f"LX{created.year}{n + 1:06d}", "created_at": created, "source": source,
+            "company": name, "industry": industry, "province": place[0], "city": place[1],
+            "region": None, "employees": employees, "budget": budget, "contact": person(n + 200),
+            "title": title, "phone": mobile(n + 200), "purchase_timeline": timeline,
+            "decision_maker": person(n + 300) if senior else None,
+            "status": "won" if won else "lost", "closed_at": closed,
+            "deal_amount": (budget or 5) * hist.uniform(0.6, 1.1) if won else None,
+            "lost_reason": None if won else hist.choice(["价格太高", "选择了竞品", "需求取消", "联系不上"]),
+            "owner": hist.choice(["王经理", "李娜", "张伟", "陈静", "刘洋"]),
+        })  # fmt: skip
+    columns = Rules().columns
+    book = bookio.new_book(path, "zh", columns)
+    book.append("leads", pd.DataFrame(rows))
+    bookio.save_book(
+        book,
+        columns,
+        state_dir=HERE / ".leadkit-tmp",
+        command="samples",
+        as_of=datetime(2026, 1, 1),
+    )
+    import shutil
+
+    shutil.rmtree(HERE / ".leadkit-tmp", ignore_errors=True)
+
+
 def main() -> None:
     start = datetime(2026, 2, 2, 9, 0)
     write_website(HERE / "website_form.csv", start)
     write_trade_show(HERE / "trade_show.xlsx", start)
     write_partner(HERE / "partner_referral.xlsx", start)
     (HERE / "roster.yaml").write_text(ROSTER, encoding="utf-8")
+    write_events(HERE / "events.csv", start)
+    write_history(HERE / "history.xlsx")
     (HERE / "trade_show_map.yaml").write_text(
         "# One-off mapping for the trade-show sheet: the booth number is where the lead came from.\n"
         "columns:\n  展位号: source_detail\n",

@@ -37,11 +37,15 @@ from leadkit.cli import (  # noqa: E402
     demo_cmd,
     import_cmd,
     init_cmd,
+    score_cmd,
     template_cmd,
+    train_cmd,
     undo_cmd,
 )
 
-for module in (init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, undo_cmd, demo_cmd):
+for module in (
+    init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd, undo_cmd, demo_cmd,
+):  # fmt: skip
     module.register(app)
 
 

@@ -44,6 +44,25 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"  merged {outcome.dedupe.merged} more, {outcome.dedupe.review_pairs} uncertain pair(s) for a person in dedupe_review.xlsx"
             )
+        if outcome.events is not None:
+            ui.say("$ leadkit import --events inbox/events.csv")
+            ui.say(
+                f"  {outcome.events.added} behaviour event(s) added; {outcome.events.skipped} with no lead to tie to"
+            )
+        if outcome.training is not None:
+            t = outcome.training
+            ui.say("$ leadkit train inbox/history.xlsx")
+            ui.say(
+                f"  learnt from {t.won} won / {t.lost} lost closed leads: cross-validated ROC AUC {t.auc:.3f}"
+            )
+        if outcome.score is not None:
+            ui.say("$ leadkit score")
+            counts = outcome.score.scored.grade.value_counts()
+            ui.say(
+                "  "
+                + ", ".join(f"{g}: {int(counts.get(g, 0))}" for g in ("S", "A", "B", "C"))
+                + " (using the trained model)"
+            )
         ui.say("$ leadkit check")
         ui.say(
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"

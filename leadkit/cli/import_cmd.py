@@ -74,6 +74,13 @@ def register(app: typer.Typer) -> None:
         strict: Annotated[
             bool, typer.Option("--strict", help="Exit 1 when any row is rejected.")
         ] = False,
+        events: Annotated[
+            bool,
+            typer.Option(
+                "--events",
+                help="The files hold behaviour events (page views, downloads …) for the Events sheet.",
+            ),
+        ] = False,
         book: BookOpt = None,
         as_of: AsOf = None,
         dry_run: DryRun = False,
@@ -84,6 +91,19 @@ def register(app: typer.Typer) -> None:
         """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects."""
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = pipeline.context(book, as_of=as_of, dry_run=dry_run, force=force)
+        if events:
+            added = pipeline.import_event_files(ctx, files, sheet=sheet)
+            ui.say(
+                f"{added.added} event(s) added to the Events sheet; {added.already} already there; {added.skipped} without a time, an event or a lead to tie to"
+            )
+            ui.emit_json(vars(added))
+            if added.skipped:
+                ui.warn(
+                    f"{added.skipped} event row(s) skipped (no time, event, or lead_id/phone/e-mail)"
+                )
+                if strict:
+                    return ExitStatus.DATA_PROBLEMS
+            return ExitStatus.OK
         result = pipeline.import_files(ctx, files, source=source, map_file=map_file, sheet=sheet)
         ui.show(summary_table(result))
         for w in result.warnings[:5]:

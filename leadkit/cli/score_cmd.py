@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadkit import pipeline
+from leadkit.cli.common import (
+    AsOf,
+    BookArg,
+    BookOpt,
+    DryRun,
+    Force,
+    Json,
+    Quiet,
+    boundary,
+    pick_book,
+    ui,
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("score")
+    @boundary
+    def score(
+        book: BookArg = None,
+        book_opt: BookOpt = None,
+        explain: Annotated[
+            str | None,
+            typer.Option(
+                "--explain", help="Print every rule that fired for this lead ID (writes nothing)."
+            ),
+        ] = None,
+        as_of: AsOf = None,
+        dry_run: DryRun = False,
+        force: Force = False,
+        json_out: Json = False,
+        quiet: Quiet = False,
+    ) -> int:
+        """Score every lead 0-100 (attributes, behaviour, prediction); grade S/A/B/C and say what to do."""
+        ui.configure(quiet=quiet, json_out=json_out)
+        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force)
+        labels = ctx.rules.columns
+        if explain is not None:
+            outcome = pipeline.explain_score(ctx, explain)
+            table = Table(
+                title=f"{explain}: score {outcome.scored.score.iloc[0]:g}, grade {outcome.scored.grade.iloc[0]}",
+                title_justify="left",
+            )
+            for name in ("part", "rule", "points / result"):
+                table.add_column(name)
+            for part, rule, points in outcome.explanation or []:
+                table.add_row(part, rule, points)
+            ui.show(table)
+            ui.emit_json(
+                {
+                    "lead_id": explain,
+                    "rules": [
+                        {"part": p, "rule": r, "result": v} for p, r, v in outcome.explanation or []
+                    ],
+                }
+            )
+            return 0
+        outcome = pipeline.score(ctx)
+        scored = outcome.scored
+        if outcome.model is not None:
+            m = outcome.model["metrics"]
+            ui.say(
+                f"using the model trained {outcome.model['trained_at'][:10]} (ROC AUC {m['auc']:.2f} on {m['won']} won / {m['lost']} lost)"
+            )
+        else:
+            ui.say(
+                "no trained model: the score blends attributes and behaviour only (run `leadkit train`)"
+            )
+        grade_names = labels.enum_labels("grade", ctx.lang)
+        action_names = labels.enum_labels("next_action", ctx.lang)
+        table = Table(
+            title=f"{'would score' if dry_run else 'scored'} {len(scored.score)} lead(s)",
+            title_justify="left",
+        )
+        for name in ("grade", "leads", "mean score", "next action"):
+            table.add_column(name, justify="left" if name in ("grade", "next action") else "right")
+        counts = scored.grade.value_counts()
+        for cut in ctx.rules.scoring.grades:
+            g = cut.grade
+            mask = scored.grade == g
+            action = scored.action[mask].mode()
+            table.add_row(
+                grade_names.get(g, g),
+                str(int(counts.get(g, 0))),
+                f"{scored.score[mask].mean():.1f}" if mask.any() else "",
+                action_names.get(action.iloc[0], action.iloc[0]) if len(action) else "",
+            )
+        ui.show(table)
+        ui.say(f"{outcome.grade_changes} grade change(s) since the last run (in the Log sheet)")
+        if dry_run:
+            ui.say("dry run: the book was not changed")
+        ui.emit_json(
+            {
+                "scored": len(scored.score),
+                "grades": {k: int(v) for k, v in counts.items()},
+                "grade_changes": outcome.grade_changes,
+                "model": outcome.model["metrics"] if outcome.model else None,
+                "weights": scored.weights,
+            }
+        )
+        return 0
