@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from leadkit.normalize import clean_text, normalize_email, normalize_phone, parse_datetime
+from leadkit.normalize import (
+    clean_text,
+    map_distinct,
+    normalize_email,
+    normalize_phone,
+    parse_datetime,
+)
 from leadkit.rules import Strict, fold_header
 
 # ---------------------------------------------------------------------------------------------
@@ -348,13 +354,16 @@ def events_by_lead(
     for key, normaliser in (("phone", normalize_phone), ("email", normalize_email)):
         if key not in events or key not in leads:
             continue
-        lead_norm, ok = normaliser(leads[key])
-        table = dict(zip(lead_norm[ok], survivor[ok], strict=True))
-        ev_norm, ev_ok = normaliser(events[key])
-        lead_id = lead_id.where(lead_id.notna(), ev_norm.where(ev_ok).map(table))
-    kind = (
-        clean_text(events["event"]).map(fold_header, na_action="ignore").map(rules.event_lookup())
-    )
+        # the book's phones and e-mails were normalised on import; the events' may not be
+        known = leads[key].notna()
+        table = dict(zip(leads.loc[known, key].astype(str), survivor[known], strict=True))
+        todo = lead_id.isna() & events[key].notna()
+        if todo.any():
+            ev_norm, ev_ok = normaliser(events.loc[todo, key])
+            lead_id = lead_id.astype(object)
+            lead_id[todo] = ev_norm.where(ev_ok).map(table).to_numpy()
+    lookup = rules.event_lookup()
+    kind = map_distinct(clean_text(events["event"]), lambda e: lookup.get(fold_header(e)))
     points = kind.map({k: r.points for k, r in rules.behaviour.events.items()})
     when, _ = parse_datetime(events["time"], tz)
     frame = pd.DataFrame({"lead_id": lead_id, "time": when, "event": kind, "points": points})
@@ -393,6 +402,13 @@ def ladder(scores: pd.Series, cuts: list[Cut]) -> pd.Series:
 
 def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+
+
+def _fmt_all(values: pd.Series) -> pd.Series:
+    """`_fmt` for a whole column: whole numbers without decimals, others with one."""
+    rounded = values.astype(float).round(1)
+    whole = (rounded - rounded.round(0)).abs() < 0.05
+    return rounded.round(0).astype("int64").astype("str").where(whole, rounded.astype("str"))
 
 
 @dataclass
@@ -480,10 +496,11 @@ def score_leads(
     labels = [d.label(lang) for d in rules.attributes]
     detail = pd.Series("", index=active.index, dtype="str")
     for label, dim in zip(labels, rules.attributes, strict=True):
-        detail = detail + label + attrs[dim.key].map(_fmt) + "/"
-    detail = detail + ("行为" if lang == "zh" else "Behaviour ") + behaviour.map(_fmt)
+        detail = detail + label + _fmt_all(attrs[dim.key]) + "/"
+    detail = detail + ("行为" if lang == "zh" else "Behaviour ") + _fmt_all(behaviour)
     if predicted is not None:
-        sign = adjustment.map(lambda v: f"+{_fmt(v)}" if v >= 0 else f"-{_fmt(-v)}")
+        magnitude = _fmt_all(adjustment.abs())
+        sign = ("+" + magnitude).where(adjustment >= 0, "-" + magnitude)
         detail = detail + "/" + ("预测" if lang == "zh" else "Predicted ") + sign
     return Scored(
         attributes=attrs, behaviour=behaviour, predicted=predicted, score=score,

@@ -1,0 +1,104 @@
+"""Time `leadkit score` on a book of N leads with 3N events, beside the book's read+write floor.
+
+python bench/bench_score.py --sizes 10000 100000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+from common import (
+    AS_OF,
+    BOOK_READ_WRITE,
+    HERE,
+    OUT,
+    fresh_workspace,
+    leadkit,
+    median_run,
+    save,
+    table,
+)
+
+from leadkit import bookio
+from leadkit.rules import Rules
+
+EVENTS = [
+    "浏览页面",
+    "查看价格",
+    "下载资料",
+    "参加直播",
+    "咨询",
+    "打开邮件",
+    "点击邮件",
+    "退订",
+    "预约演示",
+]
+
+
+def build_book(n: int) -> bookio.Path:
+    """Import the generated CSV (untimed) and add 3n behaviour events tied by lead ID or phone."""
+    master = OUT / f"score_{n}.xlsx"
+    if master.exists():
+        return master
+    src = OUT / f"leads_{n}.csv"
+    if not src.exists():
+        subprocess.run([sys.executable, str(HERE / "gen_leads.py"), str(n), str(src)], check=True)
+    ws = OUT / f"score_build_{n}"
+    fresh_workspace(ws)
+    subprocess.run([leadkit(), "import", str(src), "--as-of", AS_OF, "-q"], cwd=ws, check=True)
+    columns = Rules().columns
+    book = bookio.load_book(ws / "leads.xlsx", columns, "zh", "Asia/Shanghai")
+    rng = np.random.default_rng(5)
+    ids = book.leads["lead_id"].to_numpy()
+    phones = book.leads["phone"].to_numpy()
+    pick = rng.integers(0, len(ids), 3 * n)
+    by_phone = rng.random(3 * n) < 0.3
+    events = pd.DataFrame({
+        "time": pd.Timestamp("2026-08-01") + pd.to_timedelta(rng.integers(0, 90 * 86400, 3 * n), unit="s"),
+        "lead_id": np.where(by_phone, None, ids[pick]), "phone": np.where(by_phone, phones[pick], None),
+        "email": None, "event": np.asarray(EVENTS, dtype=object)[rng.integers(0, len(EVENTS), 3 * n)],
+        "detail": "/",
+    })  # fmt: skip
+    book.append("events", events)
+    bookio.save_book(
+        book, columns, state_dir=ws / ".leadkit", command="bench", as_of=dt.datetime(2026, 11, 1)
+    )
+    (ws / "leads.xlsx").replace(master)
+    return master
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        master = build_book(n)
+        ws = OUT / f"score_ws_{n}"
+        floor = median_run(
+            [sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")],
+            OUT,
+            args.repeat,
+        )
+        run = median_run(
+            [leadkit(), "score", "--as-of", AS_OF, "-q"], ws, args.repeat,
+            before=lambda ws=ws, master=master: fresh_workspace(ws, master),
+        )  # fmt: skip
+        rows.append({"leads": n, "events": 3 * n, "floor_s": floor["wall"], "score_s": run["wall"],
+                     "ratio": run["wall"] / floor["wall"], "score_mb": run["rss_mb"]})  # fmt: skip
+    print(table(rows, [
+        ("leads", "leads", "d"), ("events", "events", "d"), ("floor_s", "floor s", ".2f"),
+        ("score_s", "score s", ".2f"), ("ratio", "ratio", ".2f"), ("score_mb", "score MB", ".0f"),
+    ]))  # fmt: skip
+    save("bench_score", rows)
+
+
+if __name__ == "__main__":
+    main()
