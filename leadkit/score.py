@@ -404,6 +404,17 @@ def _fmt(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
 
 
+def _show(value: Any) -> str:
+    """A cell as a person would read it in an explanation."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "(blank)"
+    if isinstance(value, float):
+        return _fmt(value)
+    if isinstance(value, pd.Timestamp):
+        return f"{value:%Y-%m-%d}"
+    return str(value)
+
+
 def _fmt_all(values: pd.Series) -> pd.Series:
     """`_fmt` for a whole column: whole numbers without decimals, others with one."""
     rounded = values.astype(float).round(1)
@@ -574,10 +585,10 @@ def explain(
             if s.kind == "timeline":
                 days = timeline_days(row, s, reference, tz).iloc[0]
                 value = (
-                    f"{row[s.column].iloc[0]!s} -> {'?' if pd.isna(days) else f'{days:.0f} days'}"
+                    f"{_show(row[s.column].iloc[0])} -> {'no date' if pd.isna(days) else f'{days:.0f} days'}"
                 )
             elif s.kind in ("bands", "filled") and s.column in row:
-                value = str(row[s.column].iloc[0])
+                value = _show(row[s.column].iloc[0])
             elif s.kind == "keywords":
                 text = _text_of(row, s.columns or []).iloc[0]
                 hit = next((w for r in s.rules or [] for w in r.any if w.lower() in text), None)

@@ -50,8 +50,12 @@ def register(app: typer.Typer) -> None:
             )
             for name in ("part", "rule", "points / result"):
                 table.add_column(name)
+            names = {
+                "grade": labels.enum_labels("grade", ctx.lang),
+                "action": labels.enum_labels("next_action", ctx.lang),
+            }
             for part, rule, points in outcome.explanation or []:
-                table.add_row(part, rule, points)
+                table.add_row(part, rule, names.get(part, {}).get(points, points))
             ui.show(table)
             ui.emit_json(
                 {
