@@ -2,7 +2,7 @@
 
     init -> import (with matching on arrival; --events for behaviour) -> check -> dedupe
          -> train (from closed leads, when there are enough) -> score
-         -> (assign -> recycle -> due -> report)
+         -> assign -> recycle (and claim, by hand) -> (due -> report)
 
 Each function here opens the book (under the lock when it writes), calls one pipeline step (a plain
 module of DataFrame functions), and saves atomically with a backup unless it is a dry run. The CLI
@@ -34,6 +34,10 @@ from leadkit.dedupe import (
 )
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.importer import ImportResult, apply_import, import_events, import_tables
+from leadkit.pool import Neglect, apply_recycle, find_neglected
+from leadkit.pool import claim as claim_lead
+from leadkit.routing import BY, Assignment, RotationState, apply_assignment
+from leadkit.routing import assign as route
 from leadkit.rules import Rules, Strict, fold_header
 from leadkit.score import Scored, apply_scores, explain, score_leads
 from leadkit.train import Training, load_model, save_model
@@ -404,6 +408,61 @@ def train(ctx: Context) -> Training:
     if not ctx.dry_run:
         save_model(training.model, ctx.workspace.state_dir)
     return training
+
+
+@dataclass
+class AssignOutcome:
+    """What `leadkit assign` did."""
+
+    assignment: Assignment
+    leads: pd.DataFrame  # the Leads sheet after assignment
+    capacity: dict[str, int]
+
+
+def assign(ctx: Context, by: str) -> AssignOutcome:
+    """Route unowned open leads to reps (--by strategy); fairness state kept in the workspace."""
+    if by not in BY:
+        raise UsageError(f"--by {by!r}: use one of {', '.join(BY)}")
+    routing = ctx.rules.routing
+    state = RotationState.from_json(ctx.workspace.read_state("routing"))
+
+    def step(book: Book) -> AssignOutcome:
+        a = route(book.leads, routing, state, by=by, now=ctx.now, log=book.sheets["log"])
+        book.sheets["leads"], log = apply_assignment(book.leads, a, now=ctx.now)
+        book.append_log(log)
+        return AssignOutcome(a, book.sheets["leads"], {r.name: r.capacity for r in routing.team})
+
+    outcome = update_book(ctx, "assign", step)
+    if not ctx.dry_run:
+        ctx.workspace.write_state("routing", outcome.assignment.state.to_json())
+    return outcome
+
+
+def recycle(ctx: Context) -> Neglect:
+    """Return neglected leads to the pool; tag repeat offenders for the manager."""
+    rules = ctx.rules.pool
+
+    def step(book: Book) -> Neglect:
+        found = find_neglected(book.leads, rules, now=ctx.now)
+        book.sheets["leads"], log = apply_recycle(book.leads, found, rules, now=ctx.now)
+        book.append_log(log)
+        return found
+
+    return update_book(ctx, "recycle", step)
+
+
+def claim(ctx: Context, lead_id: str, owner: str) -> pd.Series:
+    """A rep takes a lead from the pool, within the daily claim limit."""
+    routing, rules = ctx.rules.routing, ctx.rules.pool
+
+    def step(book: Book) -> pd.Series:
+        book.sheets["leads"], log = claim_lead(
+            book.leads, book.sheets["log"], lead_id, owner, routing, rules, now=ctx.now
+        )
+        book.append_log(log)
+        return book.leads[book.leads["lead_id"].astype(str) == lead_id].iloc[0]
+
+    return update_book(ctx, "claim", step)
 
 
 def check(ctx: Context) -> list[Finding]:

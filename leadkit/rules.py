@@ -276,6 +276,20 @@ class Rules:
 
         return load_yaml_model(self._file("scoring.yaml"), ScoringRules)
 
+    @cached_property
+    def routing(self) -> Any:
+        """`routing.yaml` as a `leadkit.routing.RoutingRules`."""
+        from leadkit.routing import RoutingRules
+
+        return load_yaml_model(self._file("routing.yaml"), RoutingRules)
+
+    @cached_property
+    def pool(self) -> Any:
+        """`pool.yaml` as a `leadkit.pool.PoolRules`."""
+        from leadkit.pool import PoolRules
+
+        return load_yaml_model(self._file("pool.yaml"), PoolRules)
+
     def load(self, path: Path, model: type[M]) -> M:
         """Load an extra rule file (e.g. a one-off `--map`)."""
         return load_yaml_model(path, model)

@@ -584,9 +584,7 @@ def explain(
             value = ""
             if s.kind == "timeline":
                 days = timeline_days(row, s, reference, tz).iloc[0]
-                value = (
-                    f"{_show(row[s.column].iloc[0])} -> {'no date' if pd.isna(days) else f'{days:.0f} days'}"
-                )
+                value = f"{_show(row[s.column].iloc[0])} -> {'no date' if pd.isna(days) else f'{days:.0f} days'}"
             elif s.kind in ("bands", "filled") and s.column in row:
                 value = _show(row[s.column].iloc[0])
             elif s.kind == "keywords":

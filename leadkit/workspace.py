@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -56,6 +58,27 @@ class Workspace:
 
     def rules(self) -> Rules:
         return Rules(self.rules_dir)
+
+    def read_state(self, name: str) -> dict[str, Any]:
+        """A small JSON state file of the workspace (e.g. the routing rotation); {} if none yet."""
+        path = self.state_dir / f"{name}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise UsageError(
+                f"{path}: unreadable state file ({exc}); delete it to start afresh"
+            ) from None
+        return data if isinstance(data, dict) else {}
+
+    def write_state(self, name: str, data: dict[str, Any]) -> None:
+        """Write a state file atomically (temp file + rename)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / f"{name}.json"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
 
     def book_path(self, override: Path | None = None) -> Path:
         """The book a command works on: the argument if given, else the configured one."""

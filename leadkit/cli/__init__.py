@@ -32,11 +32,14 @@ def _root(
 
 
 from leadkit.cli import (  # noqa: E402
+    assign_cmd,
     check_cmd,
+    claim_cmd,
     dedupe_cmd,
     demo_cmd,
     import_cmd,
     init_cmd,
+    recycle_cmd,
     score_cmd,
     template_cmd,
     train_cmd,
@@ -44,7 +47,8 @@ from leadkit.cli import (  # noqa: E402
 )
 
 for module in (
-    init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd, undo_cmd, demo_cmd,
+    init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd,
+    assign_cmd, recycle_cmd, claim_cmd, undo_cmd, demo_cmd,
 ):  # fmt: skip
     module.register(app)
 

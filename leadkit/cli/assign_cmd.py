@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadkit import pipeline
+from leadkit.cli.common import (
+    AsOf,
+    BookArg,
+    BookOpt,
+    DryRun,
+    Force,
+    Json,
+    Quiet,
+    boundary,
+    pick_book,
+    ui,
+)
+
+SHOWN = 20
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("assign")
+    @boundary
+    def assign(
+        book: BookArg = None,
+        book_opt: BookOpt = None,
+        by: Annotated[
+            str, typer.Option("--by", help="region | industry | grade | round-robin | load | rules")
+        ] = "rules",
+        as_of: AsOf = None,
+        dry_run: DryRun = False,
+        force: Force = False,
+        json_out: Json = False,
+        quiet: Quiet = False,
+    ) -> int:
+        """Route unowned leads to reps fairly, within capacity, with first-contact deadlines."""
+        ui.configure(quiet=quiet, json_out=json_out)
+        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force)
+        outcome = pipeline.assign(ctx, by)
+        a = outcome.assignment
+        given = a.owners.value_counts()
+        table = Table(
+            title=f"{'would assign' if dry_run else 'assigned'} {len(a.owners)} lead(s) --by {by}",
+            title_justify="left",
+        )
+        for name in ("rep", "new now", "open", "capacity"):
+            table.add_column(name, justify="left" if name == "rep" else "right")
+        for rep, capacity in outcome.capacity.items():
+            table.add_row(
+                rep, str(int(given.get(rep, 0))), str(a.open_after.get(rep, 0)), str(capacity)
+            )
+        ui.show(table)
+        if not a.pool.empty:
+            ui.say(
+                f"{len(a.pool)} lead(s) stay in the pool: "
+                + "; ".join(f"{r.lead_id} ({r.reason})" for r in a.pool.head(SHOWN).itertuples())
+            )
+        if dry_run:
+            ui.say("dry run: the book was not changed")
+        leads = outcome.leads
+        ui.emit_json(
+            {
+                "assigned": [
+                    {
+                        "lead_id": leads.at[row, "lead_id"],
+                        "owner": owner,
+                        "why": a.why.get(row),
+                        "first_contact_due": leads.at[row, "first_contact_due"],
+                    }
+                    for row, owner in a.owners.items()
+                ],
+                "pool": a.pool.to_dict(orient="records"),
+            }
+        )
+        return 0

@@ -1,0 +1,224 @@
+"""The lead pool (线索池): recycle neglected leads, warn owners before, and let reps claim."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import pandas as pd
+from pydantic import Field
+
+from leadkit.errors import ExitStatus, LeadkitError
+from leadkit.routing import RoutingRules, first_contact_due
+from leadkit.rules import Strict
+
+Grade = Literal["S", "A", "B", "C"]
+
+
+class PoolRules(Strict):
+    """`pool.yaml`."""
+
+    first_contact_grace_hours: float = Field(ge=0)
+    no_follow_up_days: dict[Grade, float]
+    exempt_status: list[str] = Field(default_factory=lambda: ["won", "lost"])
+    max_recycles: int = Field(default=3, ge=1)
+    manager_tag: str = "需经理处理"
+    warn_days: float = Field(default=2, ge=0)
+    cooldown: bool = True
+    claim_limit_per_day: int = Field(default=5, ge=0)
+
+
+class ClaimRefused(LeadkitError):
+    """A claim the pool rules do not allow."""
+
+    exit_status = ExitStatus.DATA_PROBLEMS
+
+
+@dataclass
+class Neglect:
+    """Leads to return to the pool, to hand to the manager, and whose owners to warn."""
+
+    recycle: pd.DataFrame  # row index; lead_id, owner, reason
+    escalate: pd.DataFrame  # row index; lead_id, owner, reason
+    warn: pd.DataFrame  # row index; lead_id, owner, reason, recycle_on
+
+
+def _dates(leads: pd.DataFrame, column: str) -> pd.Series:
+    values = leads[column] if column in leads else pd.Series(pd.NaT, index=leads.index)
+    return pd.to_datetime(
+        values.where(values.map(lambda v: isinstance(v, datetime))), errors="coerce"
+    )
+
+
+def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime) -> Neglect:
+    """Owned, open leads whose first contact is overdue or whose follow-up has lapsed."""
+    now_ts = pd.Timestamp(now)
+    owned = leads[
+        leads["duplicate_of"].isna()
+        & leads["owner"].notna()
+        & ~leads["status"].isin(rules.exempt_status)
+    ]
+    due = _dates(owned, "first_contact_due") + pd.Timedelta(hours=rules.first_contact_grace_hours)
+    first_at = _dates(owned, "first_contact_at")
+    overdue = first_at.isna() & due.notna() & (now_ts > due)
+    touches = pd.concat(
+        [_dates(owned, c) for c in ("last_contact_at", "first_contact_at", "assigned_at")], axis=1
+    )
+    last_touch = touches.max(axis=1)
+    grade = owned["grade"].where(owned["grade"].isin(list(rules.no_follow_up_days)), "C")
+    allowed = pd.to_timedelta(grade.map(rules.no_follow_up_days).astype(float), unit="D")
+    lapse_at = last_touch + allowed
+    # a lead still waiting for its first contact is judged by that deadline, not by follow-up
+    stale = last_touch.notna() & (now_ts > lapse_at) & ~(first_at.isna() & due.notna())
+    days = ((now_ts - last_touch) / pd.Timedelta(days=1)).round(1)
+    reason = pd.Series("", index=owned.index, dtype=object)
+    reason[stale] = "no follow-up for " + days[stale].astype(str) + " days"
+    reason[overdue] = "first contact overdue since " + (
+        due - pd.Timedelta(hours=rules.first_contact_grace_hours)
+    )[overdue].dt.strftime("%Y-%m-%d %H:%M")
+    neglected = overdue | stale
+    count = pd.to_numeric(owned["recycle_count"], errors="coerce").fillna(0)
+    tagged = owned["tags"].fillna("").astype(str).str.contains(rules.manager_tag, regex=False)
+    to_manager = neglected & (count >= rules.max_recycles) & ~tagged
+    to_pool = neglected & (count < rules.max_recycles)
+    recycle_on = pd.concat(
+        [due.where(first_at.isna()), lapse_at.where(~(first_at.isna() & due.notna()))], axis=1
+    ).min(axis=1)
+    soon = (
+        ~neglected
+        & recycle_on.notna()
+        & (recycle_on - now_ts <= pd.Timedelta(days=rules.warn_days))
+    )
+
+    def frame(mask: pd.Series, why: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "lead_id": owned.loc[mask, "lead_id"],
+                "owner": owned.loc[mask, "owner"],
+                "reason": why[mask],
+            }
+        )
+
+    warn = frame(soon, pd.Series("would be recycled soon", index=owned.index))
+    warn["recycle_on"] = recycle_on[soon]
+    return Neglect(recycle=frame(to_pool, reason), escalate=frame(to_manager, reason), warn=warn)
+
+
+def apply_recycle(
+    leads: pd.DataFrame, n: Neglect, rules: PoolRules, *, now: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return leads to the pool (owner cleared, recycle_count + 1) and tag the escalated ones."""
+    out = leads.copy()
+    logs = []
+    rows = n.recycle.index
+    if len(rows):
+        out["owner"] = out["owner"].astype(object)
+        out.loc[rows, "owner"] = None
+        out["recycle_count"] = pd.to_numeric(out["recycle_count"], errors="coerce")
+        out.loc[rows, "recycle_count"] = out.loc[rows, "recycle_count"].fillna(0) + 1
+        for column in ("assigned_at", "first_contact_due"):
+            out[column] = pd.to_datetime(
+                out[column].where(out[column].map(lambda v: isinstance(v, datetime))),
+                errors="coerce",
+            )
+            out.loc[rows, column] = pd.NaT
+        logs.append(pd.DataFrame({"lead_id": n.recycle["lead_id"], "column": "owner", "old": n.recycle["owner"],
+                                  "new": "pool: " + n.recycle["reason"]}))  # fmt: skip
+    rows = n.escalate.index
+    if len(rows):
+        out["tags"] = out["tags"].astype(object)
+        old = out.loc[rows, "tags"]
+        new = old.fillna("").astype(str).map(lambda t: f"{t};{rules.manager_tag}".lstrip(";"))
+        out.loc[rows, "tags"] = new.to_numpy()
+        logs.append(
+            pd.DataFrame(
+                {"lead_id": n.escalate["lead_id"], "column": "tags", "old": old, "new": new}
+            )
+        )
+    if not logs:
+        return out, pd.DataFrame()
+    log = pd.concat(logs, ignore_index=True)
+    log.insert(0, "command", "recycle")
+    log.insert(0, "time", pd.Timestamp(now))
+    return out, log
+
+
+def claim(
+    leads: pd.DataFrame, log: pd.DataFrame, lead_id: str, owner: str, routing: RoutingRules,
+    rules: PoolRules, *, now: datetime,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """A rep takes a pool lead: owner, assigned_at and first-contact deadline set, logged."""
+    rep = routing.rep(owner)
+    if rep is None:
+        raise ClaimRefused(f"{owner!r} is not in the team (routing.yaml)")
+    if not rep.available(now.date()):
+        raise ClaimRefused(f"{owner} is away or inactive today")
+    match = leads.index[leads["lead_id"].astype(str) == lead_id]
+    if len(match) == 0:
+        raise ClaimRefused(f"no lead {lead_id!r}")
+    row = match[0]
+    lead = leads.loc[row]
+    if pd.notna(lead.get("duplicate_of")):
+        raise ClaimRefused(f"{lead_id} was merged into {lead['duplicate_of']}; claim that one")
+    if pd.notna(lead.get("owner")):
+        raise ClaimRefused(f"{lead_id} belongs to {lead['owner']}, it is not in the pool")
+    if lead.get("status") in ("won", "lost"):
+        raise ClaimRefused(f"{lead_id} is closed")
+    if rules.cooldown and not log.empty:
+        recycled = log[
+            (log["command"] == "recycle")
+            & (log["column"] == "owner")
+            & (log["lead_id"].astype(str) == lead_id)
+        ]
+        if len(recycled) and str(recycled["old"].iloc[-1]) == owner:
+            raise ClaimRefused(
+                f"{lead_id} was recycled from {owner}; it goes to someone else first"
+            )
+    today = pd.Timestamp(now).normalize()
+    if not log.empty:
+        times = pd.to_datetime(log["time"], errors="coerce")
+        mine = (
+            (log["command"] == "claim")
+            & (log["new"] == owner)
+            & (times >= today)
+            & (times < today + pd.Timedelta(days=1))
+        )
+        if int(mine.sum()) >= rules.claim_limit_per_day:
+            raise ClaimRefused(
+                f"{owner} has claimed {int(mine.sum())} lead(s) today, the daily limit (pool.yaml)"
+            )
+    open_now = int(
+        (
+            (leads["owner"] == owner)
+            & leads["duplicate_of"].isna()
+            & ~leads["status"].isin(["won", "lost"])
+        ).sum()
+    )
+    if open_now >= rep.capacity:
+        raise ClaimRefused(
+            f"{owner} already has {open_now} open leads, the capacity in routing.yaml"
+        )
+    out = leads.copy()
+    out["owner"] = out["owner"].astype(object)
+    out.loc[row, "owner"] = owner
+    for column in ("assigned_at", "first_contact_due"):
+        out[column] = pd.to_datetime(
+            out[column].where(out[column].map(lambda v: isinstance(v, datetime))), errors="coerce"
+        )
+    out.loc[row, "assigned_at"] = pd.Timestamp(now)
+    grade = pd.Series([lead.get("grade") if isinstance(lead.get("grade"), str) else "C"])
+    out.loc[row, "first_contact_due"] = first_contact_due(pd.Timestamp(now), grade, routing).iloc[0]
+    entry = pd.DataFrame(
+        [
+            {
+                "time": pd.Timestamp(now),
+                "command": "claim",
+                "lead_id": lead_id,
+                "column": "owner",
+                "old": None,
+                "new": owner,
+            }
+        ]
+    )
+    return out, entry

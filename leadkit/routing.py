@@ -1,0 +1,418 @@
+"""Assign step: route unowned leads to reps, fairly, within capacity, with first-contact deadlines.
+
+Fairness lives in a small state (per rep: leads given, and when last) that the workspace keeps
+between runs, keyed by rep name, so cron runs add up and roster edits do not reset anyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from leadkit.normalize import company_key
+from leadkit.rules import Strict
+
+Level = Literal["manager", "senior", "junior"]
+Strategy = Literal["fair", "round-robin", "load"]
+BY = ("region", "industry", "grade", "round-robin", "load", "rules")
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CLOSED = ("won", "lost")
+GRADE_ORDER = {"S": 0, "A": 1, "B": 2, "C": 3}
+
+
+class Rep(Strict):
+    """A member of the sales team."""
+
+    name: str = Field(min_length=1)
+    email: str | None = None
+    chat: str | None = None
+    level: Level = "junior"
+    team: str | None = None
+    regions: list[str] = Field(default_factory=list)
+    provinces: list[str] = Field(default_factory=list)
+    industries: list[str] = Field(default_factory=list)
+    capacity: int = Field(default=50, ge=0)
+    weight: float = Field(default=1.0, gt=0)
+    active: bool = True
+    away_from: date | None = None
+    away_to: date | None = None
+
+    @model_validator(mode="after")
+    def _away(self) -> Rep:
+        if (self.away_from is None) != (self.away_to is None):
+            raise ValueError("give both away_from and away_to")
+        if self.away_from and self.away_to and self.away_to < self.away_from:
+            raise ValueError("away_to is before away_from")
+        return self
+
+    def available(self, on: date) -> bool:
+        if not self.active:
+            return False
+        return not (self.away_from and self.away_to and self.away_from <= on <= self.away_to)
+
+
+class Target(Strict):
+    reps: list[str] | None = None
+    level: Level | None = None
+    team: str | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        given = [k for k in ("reps", "level", "team") if getattr(self, k)] + (
+            ["all"] if self.all else []
+        )
+        if len(given) != 1:
+            raise ValueError("`to` names exactly one of reps, level, team or all")
+        return self
+
+
+class Rule(Strict):
+    name: str | None = None
+    when: dict[str, list[str] | float] = Field(default_factory=dict)
+    to: Target
+    strategy: Strategy = "fair"
+
+    @field_validator("when")
+    @classmethod
+    def _conditions(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key, value in v.items():
+            numeric = key.endswith("_at_least")
+            if numeric and isinstance(value, list):
+                raise ValueError(f"{key} takes a number")
+            if not numeric and not isinstance(value, list):
+                raise ValueError(f"{key} takes a list of values, e.g. [华东, 华北]")
+        return v
+
+
+class WorkingHours(Strict):
+    start: time
+    end: time
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError("working hours end before they start")
+        return self
+
+
+class RoutingRules(Strict):
+    """`routing.yaml`."""
+
+    team: list[Rep] = Field(min_length=1)
+    rules: list[Rule] = Field(default_factory=list)
+    sla_hours: dict[Literal["S", "A", "B", "C"], float]
+    working_hours: WorkingHours | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RoutingRules:
+        names = [r.name for r in self.team]
+        if len(set(names)) != len(names):
+            raise ValueError("rep names must be unique")
+        teams = {r.team for r in self.team}
+        for i, rule in enumerate(self.rules):
+            unknown = [n for n in rule.to.reps or [] if n not in names]
+            if unknown:
+                raise ValueError(f"rule {i + 1}: unknown rep(s) {', '.join(unknown)}")
+            if rule.to.team and rule.to.team not in teams:
+                raise ValueError(f"rule {i + 1}: no rep is in team {rule.to.team!r}")
+        missing = [g for g in ("S", "A", "B", "C") if g not in self.sla_hours]
+        if missing:
+            raise ValueError(f"sla_hours needs every grade (missing {', '.join(missing)})")
+        return self
+
+    def rep(self, name: str) -> Rep | None:
+        return next((r for r in self.team if r.name == name), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Deadlines
+
+
+def add_working_hours(start: pd.Timestamp, hours: float, wh: WorkingHours | None) -> pd.Timestamp:
+    """`start` plus `hours`, counting only working time when working hours are set."""
+    if wh is None:
+        return start + pd.Timedelta(hours=hours)
+    open_days = {DAYS.index(d) for d in wh.days}
+    left = pd.Timedelta(hours=hours)
+    current = pd.Timestamp(start)
+    for _ in range(3660):  # ten years of days: a bound, never reached with any open day
+        day_start = current.normalize() + pd.Timedelta(hours=wh.start.hour, minutes=wh.start.minute)
+        day_end = current.normalize() + pd.Timedelta(hours=wh.end.hour, minutes=wh.end.minute)
+        if current.weekday() in open_days and current < day_end:
+            begin = max(current, day_start)
+            if left <= day_end - begin:
+                return begin + left
+            left -= day_end - begin
+        current = current.normalize() + pd.Timedelta(days=1)
+    raise ValueError("working hours never open")
+
+
+def first_contact_due(assigned: pd.Timestamp, grades: pd.Series, rules: RoutingRules) -> pd.Series:
+    """Deadline per lead: assigned time plus its grade's SLA (in working time if set)."""
+    hours = grades.where(grades.isin(list(rules.sla_hours)), "C").map(rules.sla_hours).astype(float)
+    if rules.working_hours is None:
+        return pd.Timestamp(assigned) + pd.to_timedelta(hours, unit="h")
+    table = {
+        h: add_working_hours(pd.Timestamp(assigned), h, rules.working_hours) for h in hours.unique()
+    }
+    return hours.map(table).astype("datetime64[ns]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Fair picking
+
+
+@dataclass
+class RotationState:
+    """Per rep: leads given by leadkit and the sequence number of the last one."""
+
+    given: dict[str, float] = field(default_factory=dict)
+    last: dict[str, int] = field(default_factory=dict)
+    seq: int = 0
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> RotationState:
+        data = data or {}
+        return cls(
+            given=dict(data.get("given", {})),
+            last=dict(data.get("last", {})),
+            seq=int(data.get("seq", 0)),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"given": self.given, "last": self.last, "seq": self.seq}
+
+    def join(self, team: list[Rep]) -> None:
+        """A rep new to the roster starts level with the least-served rep, not at zero."""
+        known = [self.given[r.name] / r.weight for r in team if r.name in self.given]
+        floor = min(known) if known else 0.0
+        for r in team:
+            if r.name not in self.given:
+                self.given[r.name] = floor * r.weight
+                self.last.setdefault(r.name, -1)
+
+    def record(self, name: str) -> None:
+        self.seq += 1
+        self.given[name] = self.given.get(name, 0.0) + 1
+        self.last[name] = self.seq
+
+
+def _tiebreak(name: str, state: RotationState) -> tuple[int, str]:
+    # Least recently served first; among never-served reps a hash that changes every pick, so
+    # roster order never decides.
+    digest = hashlib.sha1(f"{name}:{state.seq}".encode()).hexdigest()
+    return (state.last.get(name, -1), digest)
+
+
+def pick(
+    candidates: list[Rep], strategy: Strategy, state: RotationState, open_count: dict[str, int]
+) -> Rep:
+    """One rep from the candidates (all under capacity and available)."""
+    if strategy == "round-robin":
+        return min(candidates, key=lambda r: _tiebreak(r.name, state))
+    if strategy == "load":
+        return min(
+            candidates,
+            key=lambda r: (
+                open_count.get(r.name, 0) / max(r.capacity * r.weight, 1e-9),
+                *_tiebreak(r.name, state),
+            ),
+        )
+    return min(
+        candidates,
+        key=lambda r: (state.given.get(r.name, 0.0) / r.weight, *_tiebreak(r.name, state)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Assign
+
+
+@dataclass
+class Assignment:
+    """What `leadkit assign` decided."""
+
+    owners: pd.Series  # lead row -> rep name (only the leads assigned now)
+    due: pd.Series
+    why: pd.Series  # lead row -> how the rep was chosen
+    pool: pd.DataFrame  # leads that fit nobody (lead_id, reason)
+    state: RotationState
+    open_after: dict[str, int]
+
+
+def _matches(lead: dict[str, Any], rule: Rule) -> bool:
+    for key, wanted in rule.when.items():
+        if key.endswith("_at_least"):
+            column = key.removesuffix("_at_least")
+            value = pd.to_numeric(pd.Series([lead.get(column)]), errors="coerce").iloc[0]
+            if pd.isna(value) or value < float(wanted):  # type: ignore[arg-type]
+                return False
+        else:
+            value = lead.get(key)
+            if key == "grade" and (value is None or (isinstance(value, float) and np.isnan(value))):
+                value = "C"
+            if value not in wanted:  # type: ignore[operator]
+                return False
+    return True
+
+
+def _targets(rule: Rule, team: list[Rep]) -> list[Rep]:
+    t = rule.to
+    if t.all:
+        return team
+    if t.reps:
+        return [r for r in team if r.name in t.reps]
+    if t.level:
+        return [r for r in team if r.level == t.level]
+    return [r for r in team if r.team == t.team]
+
+
+def _eligible(by: str, lead: dict[str, Any], team: list[Rep]) -> list[Rep]:
+    if by == "region":
+        return [
+            r
+            for r in team
+            if lead.get("region") in r.regions or lead.get("province") in r.provinces
+        ]
+    if by == "industry":
+        return [r for r in team if lead.get("industry") in r.industries]
+    if by == "grade":
+        grade = lead.get("grade") if lead.get("grade") in GRADE_ORDER else "C"
+        level = {"S": "manager", "A": "senior"}.get(grade, "junior")
+        return [r for r in team if r.level == level]
+    return list(team)
+
+
+def _previous_owners(log: pd.DataFrame) -> dict[str, str]:
+    """Lead -> the rep it was last recycled from (for the cool-down)."""
+    if log.empty:
+        return {}
+    recycled = log[(log["command"] == "recycle") & (log["column"] == "owner") & log["old"].notna()]
+    return dict(zip(recycled["lead_id"].astype(str), recycled["old"].astype(str), strict=True))
+
+
+def _returning_owners(leads: pd.DataFrame, todo: pd.DataFrame) -> dict[Any, str]:
+    """Unowned leads whose customer is already someone's: a merged record or the same company."""
+    owned = leads[leads["owner"].notna()]
+    if owned.empty:
+        return {}
+    out: dict[Any, str] = {}
+    by_survivor = owned[owned["duplicate_of"].notna()].groupby("duplicate_of")["owner"].first()
+    ids = todo["lead_id"].astype(str)
+    hit = ids.map(by_survivor)
+    for row, owner in hit.dropna().items():
+        out[row] = owner
+    keys_owned = company_key(owned["company"]) if "company" in owned else pd.Series(dtype=object)
+    table = pd.Series(owned["owner"].to_numpy(), index=keys_owned.to_numpy())
+    table = table[table.index.notna() & ~table.index.duplicated()]
+    keys = (
+        company_key(todo["company"]) if "company" in todo else pd.Series(np.nan, index=todo.index)
+    )
+    for row, owner in keys.map(table).dropna().items():
+        out.setdefault(row, owner)
+    return out
+
+
+def assign(
+    leads: pd.DataFrame,
+    rules: RoutingRules,
+    state: RotationState,
+    *,
+    by: str,
+    now: datetime,
+    log: pd.DataFrame | None = None,
+) -> Assignment:
+    """Owners for the unowned, open, active leads; highest grade and score first."""
+    active = leads[leads["duplicate_of"].isna()]
+    is_open = ~active["status"].isin(CLOSED)
+    open_count = active[is_open & active["owner"].notna()]["owner"].value_counts().to_dict()
+    todo = active[is_open & active["owner"].isna()].copy()
+    grade_rank = todo["grade"].map(GRADE_ORDER).fillna(3)
+    score = pd.to_numeric(todo["score"], errors="coerce").fillna(-1)
+    created = pd.to_datetime(todo["created_at"], errors="coerce")
+    todo = todo.assign(_g=grade_rank, _s=-score, _c=created).sort_values(
+        ["_g", "_s", "_c"], kind="stable"
+    )
+    state.join(rules.team)
+    today = now.date()
+    available = [r for r in rules.team if r.available(today)]
+    returning = _returning_owners(leads, todo)
+    cooldown = _previous_owners(log if log is not None else pd.DataFrame())
+    owners: dict[Any, str] = {}
+    why: dict[Any, str] = {}
+    pool: list[tuple[str, str]] = []
+    records = todo.drop(columns=["_g", "_s", "_c"]).to_dict("index")
+    for row, lead in records.items():
+        under = [r for r in available if open_count.get(r.name, 0) < r.capacity]
+        previous = cooldown.get(str(lead.get("lead_id")))
+        under = [r for r in under if r.name != previous]
+        chosen, reason = None, ""
+        owner = returning.get(row)
+        if owner is not None and any(r.name == owner for r in under):
+            chosen, reason = next(r for r in under if r.name == owner), "returning customer"
+        elif by == "rules":
+            rule = next((r for r in rules.rules if _matches(lead, r)), None)
+            if rule is None:
+                pool.append((lead["lead_id"], "no routing rule matches"))
+                continue
+            candidates = [r for r in _targets(rule, rules.team) if r in under]
+            if candidates:
+                chosen, reason = (
+                    pick(candidates, rule.strategy, state, open_count),
+                    f"rule: {rule.name or rule.to}",
+                )
+        else:
+            candidates = [r for r in _eligible(by, lead, rules.team) if r in under]
+            strategy: Strategy = (
+                "round-robin" if by == "round-robin" else ("load" if by == "load" else "fair")
+            )
+            if candidates:
+                chosen, reason = pick(candidates, strategy, state, open_count), f"by {by}"
+        if chosen is None:
+            pool.append((lead["lead_id"], f"no available rep with room ({'by ' + by})"))
+            continue
+        owners[row] = chosen.name
+        why[row] = reason
+        state.record(chosen.name)
+        open_count[chosen.name] = open_count.get(chosen.name, 0) + 1
+    owner_series = pd.Series(owners, dtype=object)
+    grades = todo.loc[owner_series.index, "grade"] if len(owner_series) else pd.Series(dtype=object)
+    due = (
+        first_contact_due(pd.Timestamp(now), grades, rules)
+        if len(owner_series)
+        else pd.Series(dtype="datetime64[ns]")
+    )
+    return Assignment(
+        owners=owner_series, due=due, why=pd.Series(why, dtype=object),
+        pool=pd.DataFrame(pool, columns=["lead_id", "reason"]), state=state, open_after=open_count,
+    )  # fmt: skip
+
+
+def apply_assignment(
+    leads: pd.DataFrame, a: Assignment, *, now: datetime, command: str = "assign"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write owners, assigned_at and first_contact_due; returns the frame and the Log rows."""
+    out = leads.copy()
+    if a.owners.empty:
+        return out, pd.DataFrame()
+    rows = a.owners.index
+    out["owner"] = out["owner"].astype(object)
+    out.loc[rows, "owner"] = a.owners.to_numpy()
+    for column in ("assigned_at", "first_contact_due"):
+        if not pd.api.types.is_datetime64_any_dtype(out[column].dtype):
+            out[column] = pd.to_datetime(out[column], errors="coerce")
+    out.loc[rows, "assigned_at"] = pd.Timestamp(now)
+    out.loc[rows, "first_contact_due"] = a.due.reindex(rows).to_numpy()
+    log = pd.DataFrame({
+        "time": pd.Timestamp(now), "command": command, "lead_id": out.loc[rows, "lead_id"].to_numpy(),
+        "column": "owner", "old": None, "new": a.owners.to_numpy(),
+    })  # fmt: skip
+    return out, log
