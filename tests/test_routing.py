@@ -140,7 +140,7 @@ def test_fair_over_thirty_cron_runs_with_equal_and_weighted_shares(tmp_path):
     counts = Counter()
     state = RotationState()
     rules = routing(team=[{**t, "capacity": 1000} for t in TEAM[:3]])
-    for run in range(30):
+    for _run in range(30):
         frame = leads([{"region": "华东"} for _ in range(3)])  # 王经理 and 李娜 cover 华东
         a = assign(
             frame,
