@@ -207,9 +207,11 @@ class RotationState:
 
 def _tiebreak(name: str, state: RotationState) -> tuple[int, str]:
     # Least recently served first; among never-served reps a hash that changes every pick, so
-    # roster order never decides.
-    digest = hashlib.sha1(f"{name}:{state.seq}".encode()).hexdigest()
-    return (state.last.get(name, -1), digest)
+    # roster order never decides. (Served reps never tie: each pick has its own number.)
+    last = state.last.get(name, -1)
+    if last >= 0:
+        return (last, "")
+    return (last, hashlib.sha1(f"{name}:{state.seq}".encode()).hexdigest())
 
 
 def pick(
@@ -248,17 +250,24 @@ class Assignment:
     open_after: dict[str, int]
 
 
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
 def _matches(lead: dict[str, Any], rule: Rule) -> bool:
     for key, wanted in rule.when.items():
         if key.endswith("_at_least"):
-            column = key.removesuffix("_at_least")
-            value = pd.to_numeric(pd.Series([lead.get(column)]), errors="coerce").iloc[0]
-            if pd.isna(value) or value < float(wanted):  # type: ignore[arg-type]
+            value = _number(lead.get(key.removesuffix("_at_least")))
+            if value is None or value < float(wanted):  # type: ignore[arg-type]
                 return False
         else:
             value = lead.get(key)
-            if key == "grade" and (value is None or (isinstance(value, float) and np.isnan(value))):
-                value = "C"
+            if key == "grade" and not isinstance(value, str):
+                value = "C"  # ungraded leads are routed as C
             if value not in wanted:  # type: ignore[operator]
                 return False
     return True
@@ -350,39 +359,43 @@ def assign(
     why: dict[Any, str] = {}
     pool: list[tuple[str, str]] = []
     records = todo.drop(columns=["_g", "_s", "_c"]).to_dict("index")
+    # Reps are compared by name: pydantic's == on models is deep and far too slow per lead.
+    available_names = {r.name for r in available}
+    full = {r.name for r in available if open_count.get(r.name, 0) >= r.capacity}
+    rule_targets = [[r for r in _targets(rule, rules.team) if r.name in available_names] for rule in rules.rules]
+    eligible_cache: dict[Any, list[Rep]] = {}
+    strategy: Strategy = "round-robin" if by == "round-robin" else ("load" if by == "load" else "fair")
     for row, lead in records.items():
-        under = [r for r in available if open_count.get(r.name, 0) < r.capacity]
         previous = cooldown.get(str(lead.get("lead_id")))
-        under = [r for r in under if r.name != previous]
         chosen, reason = None, ""
         owner = returning.get(row)
-        if owner is not None and any(r.name == owner for r in under):
-            chosen, reason = next(r for r in under if r.name == owner), "returning customer"
+        if owner is not None and owner in available_names and owner not in full and owner != previous:
+            chosen, reason = rules.rep(owner), "returning customer"
         elif by == "rules":
-            rule = next((r for r in rules.rules if _matches(lead, r)), None)
-            if rule is None:
+            index = next((i for i, r in enumerate(rules.rules) if _matches(lead, r)), None)
+            if index is None:
                 pool.append((lead["lead_id"], "no routing rule matches"))
                 continue
-            candidates = [r for r in _targets(rule, rules.team) if r in under]
+            rule = rules.rules[index]
+            candidates = [r for r in rule_targets[index] if r.name not in full and r.name != previous]
             if candidates:
-                chosen, reason = (
-                    pick(candidates, rule.strategy, state, open_count),
-                    f"rule: {rule.name or rule.to}",
-                )
+                chosen, reason = pick(candidates, rule.strategy, state, open_count), f"rule: {rule.name or index + 1}"
         else:
-            candidates = [r for r in _eligible(by, lead, rules.team) if r in under]
-            strategy: Strategy = (
-                "round-robin" if by == "round-robin" else ("load" if by == "load" else "fair")
-            )
+            key = (lead.get("region"), lead.get("province")) if by == "region" else lead.get(by) if by in ("industry", "grade") else None
+            if key not in eligible_cache:
+                eligible_cache[key] = [r for r in _eligible(by, lead, rules.team) if r.name in available_names]
+            candidates = [r for r in eligible_cache[key] if r.name not in full and r.name != previous]
             if candidates:
                 chosen, reason = pick(candidates, strategy, state, open_count), f"by {by}"
         if chosen is None:
-            pool.append((lead["lead_id"], f"no available rep with room ({'by ' + by})"))
+            pool.append((lead["lead_id"], f"no available rep with room (by {by})"))
             continue
         owners[row] = chosen.name
         why[row] = reason
         state.record(chosen.name)
         open_count[chosen.name] = open_count.get(chosen.name, 0) + 1
+        if open_count[chosen.name] >= chosen.capacity:
+            full.add(chosen.name)
     owner_series = pd.Series(owners, dtype=object)
     grades = todo.loc[owner_series.index, "grade"] if len(owner_series) else pd.Series(dtype=object)
     due = (

@@ -1,0 +1,84 @@
+"""Time `leadkit assign --by rules` of N pool leads to 50 reps, beside the book's read+write floor.
+
+    python bench/bench_assign.py --sizes 10000 100000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+
+from common import AS_OF, BOOK_READ_WRITE, HERE, OUT, fresh_workspace, leadkit, median_run, save, table
+
+REGIONS = ["华东", "华北", "华南", "华中", "西南", "西北", "东北"]
+INDUSTRIES = ["软件/IT", "制造业", "医疗健康", "物流", "电子制造", "能源电力", "教育培训"]
+
+
+def roster(n_reps: int = 50) -> str:
+    lines = ["team:"]
+    for i in range(n_reps):
+        level = "manager" if i < 5 else ("senior" if i < 20 else "junior")
+        lines.append(
+            f"  - {{name: rep{i:02d}, level: {level}, team: t{i % 5}, regions: [{REGIONS[i % 7]}, {REGIONS[(i + 3) % 7]}], "
+            f"industries: [{INDUSTRIES[i % 7]}], capacity: 100000, weight: {1 + i % 2}}}"
+        )
+    lines += [
+        "rules:",
+        "  - {when: {grade: [S]}, to: {level: manager}, strategy: load}",
+        "  - {when: {budget_at_least: 50}, to: {level: senior}, strategy: fair}",
+        "  - {when: {region: [华南, 西南]}, to: {team: t1}, strategy: fair}",
+        "  - {when: {region: [华北, 东北]}, to: {team: t2}, strategy: round-robin}",
+        "  - {to: {all: true}, strategy: load}",
+        "sla_hours: {S: 2, A: 2, B: 4, C: 24}",
+        'working_hours: {start: "09:00", end: "18:00", days: [mon, tue, wed, thu, fri]}',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_book(n: int):
+    master = OUT / f"assign_{n}.xlsx"
+    if master.exists():
+        return master
+    src = OUT / f"leads_{n}.csv"
+    if not src.exists():
+        subprocess.run([sys.executable, str(HERE / "gen_leads.py"), str(n), str(src)], check=True)
+    ws = OUT / f"assign_build_{n}"
+    fresh_workspace(ws)
+    subprocess.run([leadkit(), "import", str(src), "--as-of", AS_OF, "-q"], cwd=ws, check=True)
+    subprocess.run([leadkit(), "score", "--as-of", AS_OF, "-q"], cwd=ws, check=True)
+    shutil.copy(ws / "leads.xlsx", master)
+    return master
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        master = build_book(n)
+        ws = OUT / f"assign_ws_{n}"
+
+        def fresh(ws=ws, master=master):
+            fresh_workspace(ws, master)
+            (ws / "rules").mkdir()
+            (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
+            (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+
+        floor = median_run([sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")], OUT, args.repeat)
+        run = median_run([leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"], ws, args.repeat, before=fresh)
+        rows.append({"leads": n, "reps": 50, "floor_s": floor["wall"], "assign_s": run["wall"],
+                     "ratio": run["wall"] / floor["wall"], "assign_mb": run["rss_mb"]})  # fmt: skip
+    print(table(rows, [
+        ("leads", "leads", "d"), ("reps", "reps", "d"), ("floor_s", "floor s", ".2f"),
+        ("assign_s", "assign s", ".2f"), ("ratio", "ratio", ".2f"), ("assign_mb", "assign MB", ".0f"),
+    ]))  # fmt: skip
+    save("bench_assign", rows)
+
+
+if __name__ == "__main__":
+    main()
