@@ -205,33 +205,62 @@ class RotationState:
         self.last[name] = self.seq
 
 
-def _tiebreak(name: str, state: RotationState) -> tuple[int, str]:
-    # Least recently served first; among never-served reps a hash that changes every pick, so
-    # roster order never decides. (Served reps never tie: each pick has its own number.)
-    last = state.last.get(name, -1)
-    if last >= 0:
-        return (last, "")
-    return (last, hashlib.sha1(f"{name}:{state.seq}".encode()).hexdigest())
+class Picker:
+    """Chooses one rep per lead, fairly; the team's counters as arrays so a pick costs microseconds.
 
+    fair: fewest leads given relative to weight; load: fewest open leads relative to capacity x
+    weight; round-robin: the least recently served. Ties go to the least recently served, and
+    among reps never served to a hash that changes every pick, so roster order never decides.
+    """
 
-def pick(
-    candidates: list[Rep], strategy: Strategy, state: RotationState, open_count: dict[str, int]
-) -> Rep:
-    """One rep from the candidates (all under capacity and available)."""
-    if strategy == "round-robin":
-        return min(candidates, key=lambda r: _tiebreak(r.name, state))
-    if strategy == "load":
-        return min(
-            candidates,
-            key=lambda r: (
-                open_count.get(r.name, 0) / max(r.capacity * r.weight, 1e-9),
-                *_tiebreak(r.name, state),
-            ),
-        )
-    return min(
-        candidates,
-        key=lambda r: (state.given.get(r.name, 0.0) / r.weight, *_tiebreak(r.name, state)),
-    )
+    def __init__(self, team: list[Rep], state: RotationState, open_count: dict[str, int]) -> None:
+        self.team = team
+        self.index = {r.name: i for i, r in enumerate(team)}
+        self.weight = np.array([r.weight for r in team], dtype=float)
+        self.capacity = np.array([r.capacity for r in team], dtype=float)
+        self.given = np.array([state.given.get(r.name, 0.0) for r in team], dtype=float)
+        self.last = np.array([state.last.get(r.name, -1) for r in team], dtype=np.int64)
+        self.open = np.array([open_count.get(r.name, 0) for r in team], dtype=float)
+        self.seq = state.seq
+        self.state = state
+
+    def full(self) -> np.ndarray:
+        return self.open >= self.capacity
+
+    def pick(self, candidates: np.ndarray, strategy: Strategy) -> int:
+        if strategy == "round-robin":
+            primary = self.last[candidates].astype(float)
+        elif strategy == "load":
+            primary = self.open[candidates] / np.maximum(
+                self.capacity[candidates] * self.weight[candidates], 1e-9
+            )
+        else:
+            primary = self.given[candidates] / self.weight[candidates]
+        tied = candidates[primary <= primary.min() + 1e-12]
+        if tied.size > 1:
+            lasts = self.last[tied]
+            tied = tied[lasts == lasts.min()]
+        if tied.size > 1:
+            names = [self.team[i].name for i in tied]
+            salt = [hashlib.sha1(f"{n}:{self.seq}".encode()).hexdigest() for n in names]
+            return int(tied[int(np.argmin(salt))])
+        return int(tied[0])
+
+    def record(self, i: int) -> None:
+        self.seq += 1
+        self.given[i] += 1
+        self.last[i] = self.seq
+        self.open[i] += 1
+
+    def save(self) -> None:
+        """Write the counters back into the rotation state."""
+        for i, r in enumerate(self.team):
+            self.state.given[r.name] = float(self.given[i])
+            self.state.last[r.name] = int(self.last[i])
+        self.state.seq = self.seq
+
+    def open_counts(self) -> dict[str, int]:
+        return {r.name: int(self.open[i]) for i, r in enumerate(self.team)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,50 +381,73 @@ def assign(
     )
     state.join(rules.team)
     today = now.date()
-    available = [r for r in rules.team if r.available(today)]
     returning = _returning_owners(leads, todo)
     cooldown = _previous_owners(log if log is not None else pd.DataFrame())
     owners: dict[Any, str] = {}
     why: dict[Any, str] = {}
     pool: list[tuple[str, str]] = []
-    records = todo.drop(columns=["_g", "_s", "_c"]).to_dict("index")
-    # Reps are compared by name: pydantic's == on models is deep and far too slow per lead.
-    available_names = {r.name for r in available}
-    full = {r.name for r in available if open_count.get(r.name, 0) >= r.capacity}
-    rule_targets = [[r for r in _targets(rule, rules.team) if r.name in available_names] for rule in rules.rules]
-    eligible_cache: dict[Any, list[Rep]] = {}
-    strategy: Strategy = "round-robin" if by == "round-robin" else ("load" if by == "load" else "fair")
+    # only the columns routing looks at, as plain dicts
+    wanted = {"lead_id", "grade", "region", "province", "industry"}
+    for rule in rules.rules:
+        wanted |= {k.removesuffix("_at_least") for k in rule.when}
+    columns = [c for c in todo.columns if c in wanted]
+    records = dict(zip(todo.index, todo[columns].to_dict("records"), strict=True))
+    picker = Picker(rules.team, state, open_count)
+    available_mask = np.array([r.available(today) for r in rules.team])
+    by_name = picker.index
+    rule_targets = [
+        np.array(
+            [
+                by_name[r.name]
+                for r in _targets(rule, rules.team)
+                if available_mask[by_name[r.name]]
+            ],
+            dtype=np.int64,
+        )
+        for rule in rules.rules
+    ]
+    eligible_cache: dict[Any, np.ndarray] = {}
+    strategy: Strategy = (
+        "round-robin" if by == "round-robin" else ("load" if by == "load" else "fair")
+    )
+    full = picker.full() | ~available_mask
     for row, lead in records.items():
-        previous = cooldown.get(str(lead.get("lead_id")))
-        chosen, reason = None, ""
-        owner = returning.get(row)
-        if owner is not None and owner in available_names and owner not in full and owner != previous:
-            chosen, reason = rules.rep(owner), "returning customer"
-        elif by == "rules":
-            index = next((i for i, r in enumerate(rules.rules) if _matches(lead, r)), None)
-            if index is None:
-                pool.append((lead["lead_id"], "no routing rule matches"))
-                continue
-            rule = rules.rules[index]
-            candidates = [r for r in rule_targets[index] if r.name not in full and r.name != previous]
-            if candidates:
-                chosen, reason = pick(candidates, rule.strategy, state, open_count), f"rule: {rule.name or index + 1}"
+        previous = by_name.get(cooldown.get(str(lead.get("lead_id"))), -1)
+        chosen, reason = -1, ""
+        owner = by_name.get(returning.get(row), -1)
+        if owner >= 0 and not full[owner] and owner != previous:
+            chosen, reason = owner, "returning customer"
         else:
-            key = (lead.get("region"), lead.get("province")) if by == "region" else lead.get(by) if by in ("industry", "grade") else None
-            if key not in eligible_cache:
-                eligible_cache[key] = [r for r in _eligible(by, lead, rules.team) if r.name in available_names]
-            candidates = [r for r in eligible_cache[key] if r.name not in full and r.name != previous]
-            if candidates:
-                chosen, reason = pick(candidates, strategy, state, open_count), f"by {by}"
-        if chosen is None:
+            if by == "rules":
+                index = next((i for i, r in enumerate(rules.rules) if _matches(lead, r)), None)
+                if index is None:
+                    pool.append((lead["lead_id"], "no routing rule matches"))
+                    continue
+                base, how, reason = (
+                    rule_targets[index],
+                    rules.rules[index].strategy,
+                    f"rule: {rules.rules[index].name or index + 1}",
+                )
+            else:
+                key = (lead.get("region"), lead.get("province")) if by == "region" else lead.get(by)
+                if key not in eligible_cache:
+                    eligible_cache[key] = np.array(
+                        [by_name[r.name] for r in _eligible(by, lead, rules.team)], dtype=np.int64
+                    )
+                base, how, reason = eligible_cache[key], strategy, f"by {by}"
+            candidates = base[~full[base] & (base != previous)] if base.size else base
+            if candidates.size:
+                chosen = picker.pick(candidates, how)
+        if chosen < 0:
             pool.append((lead["lead_id"], f"no available rep with room (by {by})"))
             continue
-        owners[row] = chosen.name
+        owners[row] = rules.team[chosen].name
         why[row] = reason
-        state.record(chosen.name)
-        open_count[chosen.name] = open_count.get(chosen.name, 0) + 1
-        if open_count[chosen.name] >= chosen.capacity:
-            full.add(chosen.name)
+        picker.record(chosen)
+        if picker.open[chosen] >= picker.capacity[chosen]:
+            full[chosen] = True
+    picker.save()
+    open_count = picker.open_counts()
     owner_series = pd.Series(owners, dtype=object)
     grades = todo.loc[owner_series.index, "grade"] if len(owner_series) else pd.Series(dtype=object)
     due = (
