@@ -279,27 +279,29 @@ class Assignment:
     open_after: dict[str, int]
 
 
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number
-
-
-def _matches(lead: dict[str, Any], rule: Rule) -> bool:
-    for key, wanted in rule.when.items():
-        if key.endswith("_at_least"):
-            value = _number(lead.get(key.removesuffix("_at_least")))
-            if value is None or value < float(wanted):  # type: ignore[arg-type]
-                return False
-        else:
-            value = lead.get(key)
-            if key == "grade" and not isinstance(value, str):
-                value = "C"  # ungraded leads are routed as C
-            if value not in wanted:  # type: ignore[operator]
-                return False
-    return True
+def matching_rule(leads: pd.DataFrame, rules: RoutingRules) -> dict[Any, int]:
+    """Row -> index of the first routing rule whose conditions all hold (vectorised)."""
+    chosen = pd.Series(-1, index=leads.index)
+    for i in range(len(rules.rules) - 1, -1, -1):
+        ok = pd.Series(True, index=leads.index)
+        for key, wanted in rules.rules[i].when.items():
+            if key.endswith("_at_least"):
+                column = key.removesuffix("_at_least")
+                values = (
+                    pd.to_numeric(leads[column], errors="coerce")
+                    if column in leads
+                    else pd.Series(np.nan, index=leads.index)
+                )
+                ok &= (values >= float(wanted)).fillna(False)  # type: ignore[arg-type]
+            else:
+                values = leads[key] if key in leads else pd.Series(None, index=leads.index)
+                if key == "grade":
+                    values = values.where(
+                        values.isin(list(GRADE_ORDER)), "C"
+                    )  # ungraded leads are routed as C
+                ok &= values.isin(list(wanted))  # type: ignore[arg-type]
+        chosen[ok.to_numpy()] = i
+    return {row: int(i) for row, i in chosen.items() if i >= 0}
 
 
 def _targets(rule: Rule, team: list[Rep]) -> list[Rep]:
@@ -392,6 +394,7 @@ def assign(
         wanted |= {k.removesuffix("_at_least") for k in rule.when}
     columns = [c for c in todo.columns if c in wanted]
     records = dict(zip(todo.index, todo[columns].to_dict("records"), strict=True))
+    rule_of = matching_rule(todo, rules) if by == "rules" else {}
     picker = Picker(rules.team, state, open_count)
     available_mask = np.array([r.available(today) for r in rules.team])
     by_name = picker.index
@@ -419,7 +422,7 @@ def assign(
             chosen, reason = owner, "returning customer"
         else:
             if by == "rules":
-                index = next((i for i, r in enumerate(rules.rules) if _matches(lead, r)), None)
+                index = rule_of.get(row)
                 if index is None:
                     pool.append((lead["lead_id"], "no routing rule matches"))
                     continue

@@ -66,7 +66,11 @@ def register(app: typer.Typer) -> None:
             assigned = [
                 {"lead_id": lid, "owner": owner, "why": a.why.get(row), "first_contact_due": due}
                 for row, lid, owner, due in zip(
-                    a.owners.index, chosen["lead_id"], a.owners, chosen["first_contact_due"], strict=True
+                    a.owners.index,
+                    chosen["lead_id"],
+                    a.owners,
+                    chosen["first_contact_due"],
+                    strict=True,
                 )
             ]
             ui.emit_json({"assigned": assigned, "pool": a.pool.to_dict(orient="records")})
