@@ -36,6 +36,8 @@ class DemoOutcome:
     events: pipeline.EventsOutcome | None = None
     training: pipeline.Training | None = None
     score: pipeline.ScoreOutcome | None = None
+    assign: pipeline.AssignOutcome | None = None
+    recycle: pipeline.Neglect | None = None
 
     @property
     def overview(self) -> Table:
@@ -75,6 +77,10 @@ class DemoOutcome:
             "grades": {k: int(v) for k, v in self.score.scored.grade.value_counts().items()}
             if self.score
             else {},
+            "assigned": {k: int(v) for k, v in self.assign.assignment.owners.value_counts().items()}
+            if self.assign
+            else {},
+            "recycled": len(self.recycle.recycle) if self.recycle else 0,
             "problems": len(self.problems),
             "leads": 0 if self.leads is None else len(self.leads),
         }
@@ -116,6 +122,10 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         pipeline.context(inbox / "history.xlsx", as_of=as_of, cwd=folder)
     )
     outcome.score = pipeline.score(ctx)
+    outcome.assign = pipeline.assign(ctx, "rules")
+    # three working days later nobody has called: the neglected leads go back to the pool
+    later = pipeline.context(as_of=str(pd.Timestamp(ctx.now) + pd.Timedelta(days=3)), cwd=folder)
+    outcome.recycle = pipeline.recycle(later)
     outcome.problems = pipeline.check(ctx)
     outcome.leads = pipeline.load(ctx).leads
     return outcome

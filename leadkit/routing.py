@@ -442,7 +442,19 @@ def assign(
             if candidates.size:
                 chosen = picker.pick(candidates, how)
         if chosen < 0:
-            pool.append((lead["lead_id"], f"no available rep with room (by {by})"))
+            only_previous = (
+                previous >= 0
+                and base.size
+                and bool(np.all(full[base] | (base == previous)) and (base == previous).any())
+            )
+            pool.append(
+                (
+                    lead["lead_id"],
+                    "only the rep it was recycled from could take it (cool-down)"
+                    if only_previous
+                    else f"no available rep with room (by {by})",
+                )
+            )
             continue
         owners[row] = rules.team[chosen].name
         why[row] = reason

@@ -63,6 +63,19 @@ def register(app: typer.Typer) -> None:
                 + ", ".join(f"{g}: {int(counts.get(g, 0))}" for g in ("S", "A", "B", "C"))
                 + " (using the trained model)"
             )
+        if outcome.assign is not None:
+            given = outcome.assign.assignment.owners.value_counts()
+            ui.say("$ leadkit assign --by rules")
+            ui.say(
+                "  "
+                + ", ".join(f"{rep}: {int(n)}" for rep, n in given.items())
+                + f"; {len(outcome.assign.assignment.pool)} left in the pool"
+            )
+        if outcome.recycle is not None:
+            ui.say("$ leadkit recycle --as-of (three days later)")
+            ui.say(
+                f"  {len(outcome.recycle.recycle)} lead(s) back to the pool (first contact overdue), {len(outcome.recycle.warn)} owner warning(s)"
+            )
         ui.say("$ leadkit check")
         ui.say(
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"
