@@ -1,6 +1,6 @@
 """Time `leadkit assign --by rules` of N pool leads to 50 reps, beside the book's read+write floor.
 
-    python bench/bench_assign.py --sizes 10000 100000 --repeat 3
+python bench/bench_assign.py --sizes 10000 100000 --repeat 3
 """
 
 from __future__ import annotations
@@ -10,7 +10,17 @@ import shutil
 import subprocess
 import sys
 
-from common import AS_OF, BOOK_READ_WRITE, HERE, OUT, fresh_workspace, leadkit, median_run, save, table
+from common import (
+    AS_OF,
+    BOOK_READ_WRITE,
+    HERE,
+    OUT,
+    fresh_workspace,
+    leadkit,
+    median_run,
+    save,
+    table,
+)
 
 REGIONS = ["华东", "华北", "华南", "华中", "西南", "西北", "东北"]
 INDUSTRIES = ["软件/IT", "制造业", "医疗健康", "物流", "电子制造", "能源电力", "教育培训"]
@@ -69,8 +79,17 @@ def main() -> None:
             (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
             (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
 
-        floor = median_run([sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")], OUT, args.repeat)
-        run = median_run([leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"], ws, args.repeat, before=fresh)
+        floor = median_run(
+            [sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")],
+            OUT,
+            args.repeat,
+        )
+        run = median_run(
+            [leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"],
+            ws,
+            args.repeat,
+            before=fresh,
+        )
         rows.append({"leads": n, "reps": 50, "floor_s": floor["wall"], "assign_s": run["wall"],
                      "ratio": run["wall"] / floor["wall"], "assign_mb": run["rss_mb"]})  # fmt: skip
     print(table(rows, [

@@ -14,6 +14,7 @@ class ExitStatus(IntEnum):
     DATA_PROBLEMS = 1
     USAGE = 2
     BOOK_BUSY = 3
+    NOT_DELIVERED = 4  # some reminders could not be sent
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,12 @@ class InputFileError(LeadkitError):
 
 class BookError(LeadkitError):
     """The lead book cannot be read or written as it is."""
+
+
+class NotDeliveredError(LeadkitError):
+    """Some reminders were not delivered (the others were)."""
+
+    exit_status = ExitStatus.NOT_DELIVERED
 
 
 class BookBusyError(LeadkitError):

@@ -2,7 +2,7 @@
 
     init -> import (with matching on arrival; --events for behaviour) -> check -> dedupe
          -> train (from closed leads, when there are enough) -> score
-         -> assign -> recycle (and claim, by hand) -> (due -> report)
+         -> assign -> recycle (and claim, by hand) -> log (by hand) -> due (--notify) -> (report)
 
 Each function here opens the book (under the lock when it writes), calls one pipeline step (a plain
 module of DataFrame functions), and saves atomically with a backup unless it is a dry run. The CLI
@@ -33,7 +33,16 @@ from leadkit.dedupe import (
     review_table,
 )
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
+from leadkit.followup import KINDS, apply_activities, due_items, kind_label
 from leadkit.importer import ImportResult, apply_import, import_events, import_tables
+from leadkit.notify import (
+    Delivery,
+    NotifyReport,
+    build_reminders,
+    safe_url,
+    send_email,
+    send_webhooks,
+)
 from leadkit.pool import Neglect, apply_recycle, find_neglected
 from leadkit.pool import claim as claim_lead
 from leadkit.routing import BY, Assignment, RotationState, apply_assignment
@@ -463,6 +472,142 @@ def claim(ctx: Context, lead_id: str, owner: str) -> pd.Series:
         return book.leads[book.leads["lead_id"].astype(str) == lead_id].iloc[0]
 
     return update_book(ctx, "claim", step)
+
+
+def log_activity(
+    ctx: Context,
+    lead_id: str,
+    *,
+    note: str,
+    status: str | None = None,
+    next_follow_up: str | None = None,
+    channel: str | None = None,
+    owner: str | None = None,
+    person: str | None = None,
+) -> pd.Series:
+    """Append a follow-up to the Activities sheet; the lead's dates, status and plan follow."""
+    columns = ctx.rules.columns
+    status_key = None
+    if status is not None:
+        status_key = columns.enum_lookup["status"].get(fold_header(status))
+        if status_key is None:
+            choices = ", ".join(f"{o.zh}/{o.en}" for o in columns.enums["status"])
+            raise UsageError(f"--status {status!r} is not a status; use one of {choices}")
+    channel_key = None
+    if channel is not None:
+        channel_key = columns.enum_lookup["preferred_channel"].get(fold_header(channel))
+        if channel_key is None:
+            raise UsageError(
+                f"--channel {channel!r}: use 电话/Phone, 邮件/Email, 面谈/Meeting or 微信/WeChat"
+            )
+    planned = clock.now(ctx.tz, next_follow_up) if next_follow_up else None
+
+    def step(book: Book) -> pd.Series:
+        leads = book.leads
+        match = leads[leads["lead_id"].astype(str) == lead_id]
+        if match.empty:
+            raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}")
+        if pd.notna(match["duplicate_of"].iloc[0]):
+            raise UsageError(
+                f"{lead_id} was merged into {match['duplicate_of'].iloc[0]}; log on that lead"
+            )
+        book.append("activities", pd.DataFrame([{
+            "date": pd.Timestamp(ctx.now), "lead_id": lead_id, "channel": channel_key, "person": person,
+            "summary": note, "status_after": status_key, "todo": None,
+            "owner": owner or match["owner"].iloc[0], "next_follow_up": planned,
+        }]))  # fmt: skip
+        applied = apply_activities(
+            book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now
+        )
+        book.sheets["leads"] = applied.leads
+        book.append_log(applied.log)
+        return applied.leads[applied.leads["lead_id"].astype(str) == lead_id].iloc[0]
+
+    return update_book(ctx, "log", step)
+
+
+@dataclass
+class DueOutcome:
+    """What `leadkit due` found."""
+
+    items: pd.DataFrame
+    unknown_activities: pd.DataFrame
+    report: NotifyReport | None = None
+
+
+def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
+    """Each rep's to-dos for today, most urgent first (reads the book, writes nothing)."""
+    book = load(ctx)
+    applied = apply_activities(
+        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now
+    )
+    warn = find_neglected(applied.leads, ctx.rules.pool, now=ctx.now).warn
+    items = due_items(applied.leads, ctx.rules.followup, now=ctx.now, recycle_warn=warn)
+    if owner is not None:
+        items = items[items["owner"] == owner].reset_index(drop=True)
+    return DueOutcome(items=items, unknown_activities=applied.unknown)
+
+
+def send_reminders(
+    ctx: Context, outcome: DueOutcome, channels: str, *, force: bool = False
+) -> NotifyReport:
+    """E-mail and/or webhook reminders, once a day per channel and recipient unless forced."""
+    import os
+
+    config = ctx.workspace.config.notify
+    if (
+        config is None
+        or (channels in ("email", "both") and config.email is None)
+        or (channels in ("webhook", "both") and not config.webhooks)
+    ):
+        raise UsageError(
+            f"--notify {channels}: configure it under notify: in leadkit.yaml (see README, Reminders)"
+        )
+    roster = {r.name: {"email": r.email, "chat": r.chat} for r in ctx.rules.routing.team}
+    labels = {k: kind_label(k, ctx.lang) for k in KINDS}
+    reminders = build_reminders(
+        outcome.items, roster, lang=ctx.lang, now=pd.Timestamp(ctx.now), labels=labels
+    )
+    day = f"{ctx.now:%Y-%m-%d}"
+    state = ctx.workspace.read_state("notified")
+    done = set(state.get(day, []))
+    report = NotifyReport()
+
+    def fresh(channel: str) -> list:
+        todo = []
+        for r in reminders:
+            key = f"{channel}|{r.recipient}"
+            if key in done and not force:
+                report.skipped.append(Delivery(channel, r.recipient, True, "already sent today"))
+            else:
+                todo.append(r)
+        return todo
+
+    def record(channel: str, results: list[Delivery]) -> None:
+        for d in results:
+            (report.sent if d.ok else report.failed).append(d)
+            if d.ok:
+                done.add(f"{channel}|{d.recipient}")
+
+    if channels in ("email", "both") and config.email is not None:
+        password = os.environ.get(config.email.password_env)
+        record("email", send_email(config.email, fresh("email"), password))
+    if channels in ("webhook", "both"):
+        secrets = {
+            h.secret_env: os.environ.get(h.secret_env) for h in config.webhooks if h.secret_env
+        }
+        for hook in config.webhooks:
+            channel = f"webhook {hook.name or hook.kind + ' ' + safe_url(hook.url)}"
+            record(channel, send_webhooks([hook], fresh(channel), secrets))
+    if not ctx.dry_run:
+        keep = {
+            k: v
+            for k, v in state.items()
+            if k >= f"{(pd.Timestamp(ctx.now) - pd.Timedelta(days=14)):%Y-%m-%d}"
+        }
+        keep[day] = sorted(done)
+        ctx.workspace.write_state("notified", keep)
+    return report
 
 
 def check(ctx: Context) -> list[Finding]:

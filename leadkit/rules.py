@@ -290,6 +290,13 @@ class Rules:
 
         return load_yaml_model(self._file("pool.yaml"), PoolRules)
 
+    @cached_property
+    def followup(self) -> Any:
+        """`followup.yaml` as a `leadkit.followup.FollowupRules`."""
+        from leadkit.followup import FollowupRules
+
+        return load_yaml_model(self._file("followup.yaml"), FollowupRules)
+
     def load(self, path: Path, model: type[M]) -> M:
         """Load an extra rule file (e.g. a one-off `--map`)."""
         return load_yaml_model(path, model)

@@ -14,6 +14,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from leadkit.errors import UsageError
+from leadkit.notify import NotifyConfig
 from leadkit.rules import Rules, Strict, default_rules_dir, load_yaml_model
 
 CONFIG_NAME = "leadkit.yaml"
@@ -28,6 +29,7 @@ class WorkspaceConfig(Strict):
     timezone: str = "Asia/Shanghai"
     id_prefix: str = Field(default="LX", pattern=r"^[A-Za-z]{1,8}$")
     backups: int = Field(default=20, ge=1, le=1000)
+    notify: NotifyConfig | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -37,8 +37,10 @@ from leadkit.cli import (  # noqa: E402
     claim_cmd,
     dedupe_cmd,
     demo_cmd,
+    due_cmd,
     import_cmd,
     init_cmd,
+    log_cmd,
     recycle_cmd,
     score_cmd,
     template_cmd,
@@ -48,7 +50,7 @@ from leadkit.cli import (  # noqa: E402
 
 for module in (
     init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd,
-    assign_cmd, recycle_cmd, claim_cmd, undo_cmd, demo_cmd,
+    assign_cmd, recycle_cmd, claim_cmd, log_cmd, due_cmd, undo_cmd, demo_cmd,
 ):  # fmt: skip
     module.register(app)
 

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from leadkit import bookio, pipeline
+from leadkit.cli.common import AsOf, BookArg, BookOpt, DryRun, Json, Quiet, boundary, pick_book, ui
+from leadkit.errors import ExitStatus
+from leadkit.followup import kind_label
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("due")
+    @boundary
+    def due(
+        book: BookArg = None,
+        book_opt: BookOpt = None,
+        owner: Annotated[
+            str | None, typer.Option("--owner", help="Only this rep's to-dos.")
+        ] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Also write the list to this .xlsx.")
+        ] = None,
+        notify: Annotated[
+            str | None,
+            typer.Option(
+                "--notify", help="Send reminders: email, webhook or both (see leadkit.yaml)."
+            ),
+        ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Send again although today's reminder went out.")
+        ] = False,
+        as_of: AsOf = None,
+        dry_run: DryRun = False,
+        json_out: Json = False,
+        quiet: Quiet = False,
+    ) -> int:
+        """What each rep must do today: overdue first contacts and follow-ups, S/A leads untouched."""
+        ui.configure(quiet=quiet, json_out=json_out)
+        if notify not in (None, "email", "webhook", "both"):
+            raise typer.BadParameter("--notify takes email, webhook or both")
+        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run)
+        outcome = pipeline.due(ctx, owner=owner)
+        items = outcome.items
+        for rep, mine in items.groupby("owner", sort=True):
+            table = Table(title=f"{rep}: {len(mine)}", title_justify="left")
+            for name in (
+                "what",
+                "lead",
+                "company",
+                "contact",
+                "phone",
+                "grade",
+                "when",
+                "hours over",
+            ):
+                table.add_column(name, justify="right" if name == "hours over" else "left")
+            for r in mine.itertuples():
+                style = "red" if r.escalate else None
+                table.add_row(kind_label(r.kind, ctx.lang), str(r.lead_id), str(r.company or ""), str(r.contact or ""),
+                              str(r.phone or ""), str(r.grade or ""), "" if r.when != r.when else f"{r.when:%m-%d %H:%M}",
+                              f"{r.hours_overdue:g}" if r.hours_overdue else "", style=style)  # fmt: skip
+            ui.show(table)
+        if items.empty:
+            ui.say("nothing due")
+        if len(outcome.unknown_activities):
+            ui.warn(f"{len(outcome.unknown_activities)} follow-up record(s) name a lead ID the book does not have: "
+                    + ", ".join(sorted(set(outcome.unknown_activities["lead_id"].astype(str)))[:10]))  # fmt: skip
+        if out is not None:
+            frame = items.assign(kind=items["kind"].map(lambda k: kind_label(k, ctx.lang)))
+            bookio.write_table(out, "待办" if ctx.lang == "zh" else "Due", frame)
+            ui.say(f"wrote {out}")
+        status = ExitStatus.OK
+        report = None
+        if notify is not None:
+            report = pipeline.send_reminders(ctx, outcome, notify, force=force)
+            ui.say(
+                f"reminders: {len(report.sent)} sent, {len(report.skipped)} already sent today, {len(report.failed)} failed"
+            )
+            for d in report.failed:
+                ui.warn(f"not delivered: {d.channel} to {d.recipient}: {d.detail}")
+            if report.failed:
+                status = ExitStatus.NOT_DELIVERED
+        ui.emit_json(
+            {
+                "items": items.to_dict(orient="records"),
+                "unknown_activities": outcome.unknown_activities["lead_id"].astype(str).tolist()
+                if len(outcome.unknown_activities)
+                else [],
+                "notify": None
+                if report is None
+                else {
+                    k: [vars(d) for d in getattr(report, k)] for k in ("sent", "skipped", "failed")
+                },
+            }
+        )
+        return status

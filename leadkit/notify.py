@@ -1,0 +1,349 @@
+"""Reminders: e-mail over SMTP and chat webhooks (WeCom, DingTalk, Feishu/Lark, Slack, generic).
+
+Secrets (the SMTP password, robot signing secrets) come from environment variables named in
+leadkit.yaml, never from files, and are never printed; webhook URLs are shown without their query.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import json
+import smtplib
+import ssl
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field
+
+from leadkit.rules import Strict
+
+# The most a service takes in one message (bytes of UTF-8 for the CN services); longer text is split.
+LIMITS = {"wecom": 4000, "dingtalk": 18000, "feishu": 18000, "slack": 3000, "generic": 60000}
+
+
+class EmailConfig(Strict):
+    host: str
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    password_env: str = "LEADKIT_SMTP_PASSWORD"
+    sender: str
+    manager: str | None = None  # gets the digest, and a copy of escalated reminders
+    timeout: float = Field(default=20, gt=0)
+
+
+class WebhookConfig(Strict):
+    kind: Literal["wecom", "dingtalk", "feishu", "slack", "generic"]
+    url: str
+    secret_env: str | None = None  # DingTalk / Feishu signing secret, from the environment
+    name: str | None = None
+
+
+class NotifyConfig(Strict):
+    """The `notify:` section of leadkit.yaml."""
+
+    email: EmailConfig | None = None
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+
+
+@dataclass
+class Reminder:
+    """One rep's reminder (or the manager's digest)."""
+
+    recipient: str  # rep name, or "manager"
+    address: str | None  # e-mail address
+    handle: str | None  # chat handle
+    title: str
+    markdown: str
+    html: str
+    escalate: bool = False
+
+
+@dataclass
+class Delivery:
+    channel: str
+    recipient: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class NotifyReport:
+    sent: list[Delivery] = field(default_factory=list)
+    skipped: list[Delivery] = field(default_factory=list)  # already sent today
+    failed: list[Delivery] = field(default_factory=list)
+
+
+def safe_url(url: str) -> str:
+    """A webhook URL without its query (where WeCom and DingTalk keep the token)."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+# ---------------------------------------------------------------------------------------------
+# Building messages
+
+
+def build_reminders(items: pd.DataFrame, roster: dict[str, dict[str, Any]], *, lang: str, now: pd.Timestamp,
+                    labels: dict[str, str]) -> list[Reminder]:  # fmt: skip
+    """One reminder per rep with something to do, plus a digest for the manager."""
+    out: list[Reminder] = []
+    day = f"{now:%Y-%m-%d}"
+    for owner, mine in items.groupby("owner", sort=True):
+        info = roster.get(str(owner), {})
+        title = (
+            f"{day} {owner} 待办 {len(mine)} 项"
+            if lang == "zh"
+            else f"{day}: {len(mine)} to-do(s) for {owner}"
+        )
+        md, rows = [f"### {title}"], []
+        for kind, group in mine.groupby("kind", sort=False):
+            md.append(f"**{labels.get(kind, kind)}** ({len(group)})")
+            for r in group.itertuples():
+                when = "" if pd.isna(r.when) else f" · {r.when:%m-%d %H:%M}"
+                md.append(
+                    f"- {r.lead_id} {r.company or ''} {r.contact or ''} {r.phone or ''} [{r.grade or '-'}]{when}"
+                )
+                rows.append(
+                    (
+                        labels.get(kind, kind),
+                        r.lead_id,
+                        r.company,
+                        r.contact,
+                        r.phone,
+                        r.grade,
+                        when.strip(" ·"),
+                    )
+                )
+        out.append(Reminder(
+            recipient=str(owner), address=info.get("email"), handle=info.get("chat"), title=title,
+            markdown="\n".join(md), html=_html(title, rows), escalate=bool(mine["escalate"].any()),
+        ))  # fmt: skip
+    if out:
+        counts = items.groupby(["owner", "kind"]).size().unstack(fill_value=0)
+        title = f"{day} 团队跟进汇总" if lang == "zh" else f"{day}: team follow-up digest"
+        md = [f"### {title}"]
+        rows = []
+        for owner, row in counts.iterrows():
+            parts = ", ".join(f"{labels.get(k, k)} {int(v)}" for k, v in row.items() if v)
+            md.append(f"- {owner}: {parts}")
+            rows.append((str(owner), parts))
+        escalated = items[items["escalate"]]
+        if not escalated.empty:
+            md.append(
+                "**" + ("超时需关注" if lang == "zh" else "escalated") + f"** ({len(escalated)})"
+            )
+            md += [
+                f"- {r.owner}: {r.lead_id} {r.company or ''} +{r.hours_overdue:g}h"
+                for r in escalated.itertuples()
+            ]
+        out.append(
+            Reminder(
+                "manager",
+                None,
+                None,
+                title,
+                "\n".join(md),
+                _html(title, rows),
+                bool(len(escalated)),
+            )
+        )
+    return out
+
+
+def _html(title: str, rows: list[tuple[Any, ...]]) -> str:
+    cells = "".join(
+        "<tr>"
+        + "".join(f"<td>{html.escape('' if v is None or v != v else str(v))}</td>" for v in row)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<html><body><h3>{html.escape(title)}</h3><table border='1' cellpadding='4'>{cells}</table></body></html>"
+
+
+def split_markdown(text: str, limit: int) -> list[str]:
+    """Text in pieces of at most `limit` UTF-8 bytes, cut at line ends (a long line is cut too)."""
+    pieces, current = [], ""
+    for line in text.split("\n"):
+        while len(line.encode("utf-8")) > limit:
+            cut = limit
+            while len(line[:cut].encode("utf-8")) > limit:
+                cut -= 1
+            pieces.append(line[:cut])
+            line = line[cut:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate.encode("utf-8")) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+# ---------------------------------------------------------------------------------------------
+# E-mail
+
+
+def send_email(
+    config: EmailConfig, reminders: list[Reminder], password: str | None
+) -> list[Delivery]:
+    """One message per reminder over one SMTP connection; a refused recipient does not stop others."""
+    results: list[Delivery] = []
+    wanted = [r for r in reminders if (r.address if r.recipient != "manager" else config.manager)]
+    for r in reminders:
+        if r not in wanted:
+            results.append(
+                Delivery(
+                    "email",
+                    r.recipient,
+                    False,
+                    "no e-mail address in routing.yaml / notify.email.manager",
+                )
+            )
+    if not wanted:
+        return results
+    try:
+        if config.security == "ssl":
+            server: smtplib.SMTP = smtplib.SMTP_SSL(
+                config.host,
+                config.port,
+                timeout=config.timeout,
+                context=ssl.create_default_context(),
+            )
+        else:
+            server = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+            if config.security == "starttls":
+                server.starttls(context=ssl.create_default_context())
+        with server:
+            if config.user:
+                server.login(config.user, password or "")
+            for r in wanted:
+                msg = EmailMessage()
+                msg["Subject"] = r.title
+                msg["From"] = config.sender
+                to = r.address if r.recipient != "manager" else config.manager
+                msg["To"] = to
+                if r.escalate and config.manager and r.recipient != "manager":
+                    msg["Cc"] = config.manager
+                msg.set_content(r.markdown)
+                msg.add_alternative(r.html, subtype="html")
+                try:
+                    server.send_message(msg)
+                    results.append(Delivery("email", r.recipient, True))
+                except smtplib.SMTPException as exc:
+                    results.append(
+                        Delivery("email", r.recipient, False, f"{type(exc).__name__}: {exc}")
+                    )
+    except (OSError, smtplib.SMTPException) as exc:
+        done = {d.recipient for d in results}
+        results += [Delivery("email", r.recipient, False, f"{config.host}:{config.port}: {type(exc).__name__}: {exc}")
+                    for r in wanted if r.recipient not in done]  # fmt: skip
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks
+
+
+def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
+    """DingTalk robot signature: base64(HMAC-SHA256(key=secret, msg=f"{timestamp}\\n{secret}"))."""
+    digest = hmac.new(
+        secret.encode("utf-8"), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256
+    ).digest()
+    return base64.b64encode(digest).decode()
+
+
+def feishu_sign(secret: str, timestamp_s: int) -> str:
+    """Feishu/Lark bot signature: base64(HMAC-SHA256(key=f"{timestamp}\\n{secret}", msg=b""))."""
+    digest = hmac.new(f"{timestamp_s}\n{secret}".encode(), b"", hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def webhook_requests(
+    hook: WebhookConfig, r: Reminder, secret: str | None, now_s: float | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """(url, JSON body) for each piece of one reminder on one webhook."""
+    now_s = time.time() if now_s is None else now_s
+    mention = f" @{r.handle}" if r.handle else ""
+    pieces = split_markdown(r.markdown + mention, LIMITS[hook.kind])
+    out = []
+    for piece in pieces:
+        url = hook.url
+        if hook.kind == "wecom":
+            body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": piece}}
+        elif hook.kind == "dingtalk":
+            body = {"msgtype": "markdown", "markdown": {"title": r.title, "text": piece}}
+            if secret:
+                ts = int(now_s * 1000)
+                sep = "&" if "?" in url else "?"
+                url = f"{url}{sep}timestamp={ts}&sign={urllib.parse.quote_plus(dingtalk_sign(secret, ts))}"
+        elif hook.kind == "feishu":
+            body = {
+                "msg_type": "interactive",
+                "card": {"elements": [{"tag": "markdown", "content": piece}]},
+            }
+            if secret:
+                ts = int(now_s)
+                body = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
+        elif hook.kind == "slack":
+            body = {"text": piece}
+        else:
+            body = {"title": r.title, "recipient": r.recipient, "text": piece}
+        out.append((url, body))
+    return out
+
+
+def post_json(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[bool, str]:
+    """POST JSON; success is HTTP 2xx and, where the service answers JSON, errcode/code 0."""
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            text = response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return False, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        return False, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return True, ""
+    code = (
+        answer.get("errcode", answer.get("code", answer.get("StatusCode", 0)))
+        if isinstance(answer, dict)
+        else 0
+    )
+    return (code in (0, None)), (
+        ""
+        if code in (0, None)
+        else f"service answered {code}: {answer.get('errmsg') or answer.get('msg')}"
+    )
+
+
+def send_webhooks(
+    hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None]
+) -> list[Delivery]:
+    results = []
+    for hook in hooks:
+        label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
+        for r in reminders:
+            ok, detail = True, ""
+            for url, body in webhook_requests(hook, r, secrets.get(hook.secret_env or "")):
+                ok, detail = post_json(url, body)
+                if not ok:
+                    break
+            results.append(Delivery(f"webhook {label}", r.recipient, ok, detail))
+    return results

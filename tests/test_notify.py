@@ -1,0 +1,229 @@
+"""Reminders end to end: a real SMTP server and a real HTTP server on 127.0.0.1, started here."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import urllib.parse
+from email import message_from_bytes
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from leadkit.notify import LIMITS, Reminder, WebhookConfig, split_markdown, webhook_requests
+
+DING_SECRET = "SECdingtalk-test-secret"
+FEISHU_SECRET = "feishu-test-secret"
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default_policy))
+        )
+        return "250 OK"
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == b"bot"
+        and auth_data.password == b"s3cret"
+    )
+    return AuthResult(success=ok)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=_authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield controller, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def web():
+    received = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.path, json.loads(body), self.headers.get("Content-Type")))
+            if self.path.startswith("/fail"):
+                self.send_response(500)
+                self.end_headers()
+                return
+            answer = {
+                "/wecom": {"errcode": 0},
+                "/ding": {"errcode": 0},
+                "/feishu": {"code": 0},
+            }.get(self.path.split("?")[0], {})
+            data = json.dumps(answer).encode() if answer else b"ok"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def configure(workspace, notify: dict) -> None:
+    cfg = yaml.safe_load((workspace / "leadkit.yaml").read_text(encoding="utf-8"))
+    cfg["notify"] = notify
+    (workspace / "leadkit.yaml").write_text(
+        yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8"
+    )
+
+
+def prepare_book(cli, data_dir):
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    cli("assign", "--by", "round-robin", "--as-of", "2026-03-09T09:00", "-q")
+
+
+DUE_AT = "2026-03-12T09:00"  # first contacts due Wednesday 15:00 are overdue by 9 working... 18 clock hours
+
+
+def test_email_per_rep_and_manager_digest_with_escalation(
+    workspace, cli, data_dir, smtp, monkeypatch
+):
+    controller, inbox = smtp
+    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
+                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
+    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "email", "--as-of", DUE_AT)
+    assert result.exit_code == 0, result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+    by_to = {msg["To"]: (rcpts, msg) for rcpts, msg in inbox.messages}
+    assert "boss@example.com" in by_to  # the digest
+    reps = [to for to in by_to if to != "boss@example.com"]
+    assert len(reps) == 4 and all(to.endswith("@example.com") for to in reps)
+    rcpts, msg = by_to[reps[0]]
+    assert (
+        msg["Cc"] == "boss@example.com" and "boss@example.com" in rcpts
+    )  # overdue > 4 h: escalated
+    assert msg.get_body(("plain",)).get_content().startswith("### 2026-03-12")
+    assert "<table" in msg.get_body(("html",)).get_content()
+    assert "首次跟进已超时" in msg.get_body(("plain",)).get_content()
+    # the same reminder is not sent twice a day; --force sends it again
+    again = cli("due", "--notify", "email", "--as-of", "2026-03-12T11:00")
+    assert "0 sent, 5 already sent today" in again.stderr and len(inbox.messages) == 5
+    cli("due", "--notify", "email", "--as-of", "2026-03-12T11:00", "--force", "-q")
+    assert len(inbox.messages) == 10
+
+
+def test_wrong_password_fails_clearly_with_exit_4(workspace, cli, data_dir, smtp, monkeypatch):
+    controller, inbox = smtp
+    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
+                                    "sender": "leadkit@example.com"}})  # fmt: skip
+    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "wrong")
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "email", "--as-of", DUE_AT)
+    assert result.exit_code == 4
+    assert "not delivered" in result.stderr and "wrong" not in result.stderr
+    assert inbox.messages == []
+
+
+def test_webhooks_with_signatures_and_partial_failure(workspace, cli, data_dir, web, monkeypatch):
+    base, received = web
+    monkeypatch.setenv("DING_SECRET", DING_SECRET)
+    monkeypatch.setenv("FEISHU_SECRET", FEISHU_SECRET)
+    configure(workspace, {"webhooks": [
+        {"kind": "wecom", "url": f"{base}/wecom?key=TOPSECRETKEY"},
+        {"kind": "dingtalk", "url": f"{base}/ding?access_token=TOKEN", "secret_env": "DING_SECRET"},
+        {"kind": "feishu", "url": f"{base}/feishu", "secret_env": "FEISHU_SECRET"},
+        {"kind": "slack", "url": f"{base}/slack"},
+        {"kind": "generic", "url": f"{base}/fail", "name": "ops-bot"},
+    ]})  # fmt: skip
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT)
+    assert result.exit_code == 4  # the generic hook failed ...
+    assert "ops-bot" in result.stderr and "HTTP 500" in result.stderr
+    assert "TOPSECRETKEY" not in result.stderr and "TOKEN" not in result.stderr
+    paths = [p.split("?")[0] for p, _, _ in received]
+    assert (
+        paths.count("/wecom") == 5 and paths.count("/slack") == 5
+    )  # ... the others were not stopped
+    wecom = next(b for p, b, _ in received if p.startswith("/wecom"))
+    assert wecom["msgtype"] == "markdown" and wecom["markdown"]["content"].startswith(
+        "### 2026-03-12"
+    )
+    ding_path, ding, _ = next(r for r in received if r[0].startswith("/ding"))
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(ding_path).query)
+    ts = query["timestamp"][0]
+    expected = base64.b64encode(
+        hmac.new(DING_SECRET.encode(), f"{ts}\n{DING_SECRET}".encode(), hashlib.sha256).digest()
+    ).decode()
+    assert query["sign"][0] == expected and query["access_token"] == ["TOKEN"]
+    assert ding["msgtype"] == "markdown" and ding["markdown"]["title"]
+    feishu = next(b for p, b, _ in received if p.startswith("/feishu"))
+    expected = base64.b64encode(
+        hmac.new(f"{feishu['timestamp']}\n{FEISHU_SECRET}".encode(), b"", hashlib.sha256).digest()
+    ).decode()
+    assert feishu["sign"] == expected and feishu["card"]["elements"][0]["tag"] == "markdown"
+    # a rerun sends only what failed before
+    before = len(received)
+    cli("due", "--notify", "webhook", "--as-of", "2026-03-12T10:00", "-q")
+    assert {p.split("?")[0] for p, _, _ in received[before:]} == {"/fail"}
+
+
+def test_long_reminders_are_split_within_each_service_limit():
+    text = "\n".join(
+        f"- LX2026{i:06d} 上海智联科技有限公司 王伟 13812345678 [A] · 03-10 09:00"
+        for i in range(400)
+    )
+    r = Reminder("李娜", None, "lina", "title", text, "")
+    for kind in ("wecom", "dingtalk", "slack"):
+        requests = webhook_requests(
+            WebhookConfig(kind=kind, url="http://127.0.0.1/x"), r, None, now_s=0
+        )
+        assert len(requests) > 1
+        for _, body in requests:
+            content = json.dumps(body, ensure_ascii=False)
+            assert len(content.encode()) < LIMITS[kind] + 300
+    pieces = split_markdown(text, 4000)
+    assert "\n".join(pieces) == text
+    assert all(len(p.encode()) <= 4000 for p in pieces)
+
+
+def test_notify_without_configuration_is_a_usage_error(workspace, cli, data_dir):
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "email", "--as-of", DUE_AT)
+    assert result.exit_code == 2 and "leadkit.yaml" in result.stderr
