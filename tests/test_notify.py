@@ -152,7 +152,7 @@ def test_email_per_rep_and_manager_digest_with_escalation(
 def test_wrong_password_fails_clearly_with_exit_4(workspace, cli, data_dir, smtp, monkeypatch):
     controller, inbox = smtp
     configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
-                                    "sender": "leadkit@example.com"}})  # fmt: skip
+                                    "sender": "leadkit@example.com", "timeout": 3}})  # fmt: skip
     monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "wrong")
     prepare_book(cli, data_dir)
     result = cli("due", "--notify", "email", "--as-of", DUE_AT)
