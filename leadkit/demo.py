@@ -38,6 +38,7 @@ class DemoOutcome:
     score: pipeline.ScoreOutcome | None = None
     assign: pipeline.AssignOutcome | None = None
     recycle: pipeline.Neglect | None = None
+    due: pipeline.DueOutcome | None = None
 
     @property
     def overview(self) -> Table:
@@ -81,6 +82,7 @@ class DemoOutcome:
             if self.assign
             else {},
             "recycled": len(self.recycle.recycle) if self.recycle else 0,
+            "due_items": len(self.due.items) if self.due else 0,
             "problems": len(self.problems),
             "leads": 0 if self.leads is None else len(self.leads),
         }
@@ -124,7 +126,14 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     outcome.score = pipeline.score(ctx)
     outcome.assign = pipeline.assign(ctx, "rules")
     # three working days later nobody has called: the neglected leads go back to the pool
+    first = outcome.assign.assignment.owners.index[:1]
+    if len(first):
+        lead_id = str(pipeline.load(ctx).leads.loc[first[0], "lead_id"])
+        pipeline.log_activity(
+            ctx, lead_id, note="电话沟通：需求明确，下周演示", status="qualified", channel="电话"
+        )
     later = pipeline.context(as_of=str(pd.Timestamp(ctx.now) + pd.Timedelta(days=3)), cwd=folder)
+    outcome.due = pipeline.due(later)
     outcome.recycle = pipeline.recycle(later)
     outcome.problems = pipeline.check(ctx)
     outcome.leads = pipeline.load(ctx).leads

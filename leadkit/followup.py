@@ -53,14 +53,20 @@ def apply_activities(
     *,
     now: datetime,
     command: str = "log",
+    with_log: bool = True,
 ) -> Applied:
-    """First/last contact, status, closed date and next follow-up from the Activities sheet."""
+    """First/last contact, status, closed date and next follow-up from the Activities sheet.
+
+    `with_log=False` skips the Log rows (for readers such as `due`, which save nothing).
+    """
     out = leads.copy()
-    known_ids = set(out["lead_id"].dropna().astype(str))
+    known_ids = pd.Index(out["lead_id"].dropna().astype(str).unique())
     acts = activities.copy()
     acts["_date"] = _dates(acts["date"])
     acts = acts[acts["_date"].notna() & acts["lead_id"].notna()]
-    acts["lead_id"] = acts["lead_id"].astype(str)
+    acts["lead_id"] = (
+        acts["lead_id"].astype(str).astype(object)
+    )  # object isin is 4x faster than Arrow's
     unknown = acts[~acts["lead_id"].isin(known_ids)]
     acts = acts[acts["lead_id"].isin(known_ids)]
     if acts.empty:
@@ -78,7 +84,7 @@ def apply_activities(
         else pd.Series(pd.NaT, index=latest.index)
     )
 
-    ids = out["lead_id"].astype(str)
+    ids = out["lead_id"].astype(str).astype(object)
     rows = ids.isin(first.index)
     for column in ("first_contact_at", "last_contact_at", "next_follow_up", "closed_at"):
         out[column] = _dates(out[column]) if column in out else pd.Series(pd.NaT, index=out.index)
@@ -115,6 +121,8 @@ def apply_activities(
     is_open = ~out.loc[rows, "status"].isin(CLOSED)
     out.loc[rows, "next_follow_up"] = next_follow.where(is_open, pd.NaT)
 
+    if not with_log:
+        return Applied(out, pd.DataFrame(), unknown)
     after = out.loc[rows, before.columns]
     logs = []
     for column in before.columns:

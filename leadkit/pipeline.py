@@ -539,7 +539,7 @@ def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
     """Each rep's to-dos for today, most urgent first (reads the book, writes nothing)."""
     book = load(ctx)
     applied = apply_activities(
-        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now
+        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
     warn = find_neglected(applied.leads, ctx.rules.pool, now=ctx.now).warn
     items = due_items(applied.leads, ctx.rules.followup, now=ctx.now, recycle_warn=warn)

@@ -10,6 +10,7 @@ from leadkit import demo
 from leadkit.cli.common import AsOf, Json, Quiet, boundary, ui
 from leadkit.cli.import_cmd import summary_table
 from leadkit.errors import UsageError
+from leadkit.followup import kind_label
 
 
 def register(app: typer.Typer) -> None:
@@ -70,6 +71,16 @@ def register(app: typer.Typer) -> None:
                 "  "
                 + ", ".join(f"{rep}: {int(n)}" for rep, n in given.items())
                 + f"; {len(outcome.assign.assignment.pool)} left in the pool"
+            )
+        if outcome.due is not None:
+            items = outcome.due.items
+            ui.say("$ leadkit log LEAD --note … --status 需求明确   (one rep calls back)")
+            ui.say("$ leadkit due --as-of (three days later)")
+            counts = items.groupby("kind").size()
+            ui.say(
+                "  "
+                + ", ".join(f"{kind_label(k, 'zh')}: {int(v)}" for k, v in counts.items())
+                + f" across {items['owner'].nunique()} rep(s)"
             )
         if outcome.recycle is not None:
             ui.say("$ leadkit recycle --as-of (three days later)")

@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
         ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run)
         outcome = pipeline.due(ctx, owner=owner)
         items = outcome.items
-        for rep, mine in items.groupby("owner", sort=True):
+        for rep, mine in items.groupby("owner", sort=True) if ui.chatty else ():
             table = Table(title=f"{rep}: {len(mine)}", title_justify="left")
             for name in (
                 "what",

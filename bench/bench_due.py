@@ -1,0 +1,86 @@
+"""Time `leadkit due` on a book of N assigned leads with 5N activities, beside the book's read floor.
+
+`due` writes nothing, so its floor is reading the same book (every sheet) with fastexcel.
+
+    python bench/bench_due.py --sizes 10000 100000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+from bench_assign import build_book as build_assign_book
+from bench_assign import roster
+from common import AS_OF, BOOK_READ_WRITE, OUT, fresh_workspace, leadkit, median_run, save, table
+
+from leadkit import bookio
+from leadkit.rules import Rules
+
+
+def build_book(n: int):
+    master = OUT / f"due_{n}.xlsx"
+    if master.exists():
+        return master
+    ws = OUT / f"due_build_{n}"
+    fresh_workspace(ws, build_assign_book(n))
+    (ws / "rules").mkdir()
+    (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
+    (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+    subprocess.run(
+        [leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"], cwd=ws, check=True
+    )
+    columns = Rules().columns
+    book = bookio.load_book(ws / "leads.xlsx", columns, "zh", "Asia/Shanghai")
+    rng = np.random.default_rng(11)
+    ids = book.leads["lead_id"].to_numpy()
+    owners = book.leads["owner"].to_numpy()
+    pick = rng.integers(0, len(ids), 5 * n)
+    when = pd.Timestamp("2026-11-01 09:00") - pd.to_timedelta(
+        rng.integers(0, 60 * 86400, 5 * n), unit="s"
+    )
+    acts = pd.DataFrame({
+        "date": when, "lead_id": ids[pick], "channel": rng.choice(["phone", "wechat", "email"], 5 * n),
+        "person": None, "summary": "跟进", "status_after": rng.choice([None, "contacted", "qualified", "proposal"], 5 * n),
+        "todo": None, "owner": owners[pick], "next_follow_up": None,
+    })  # fmt: skip
+    book.append("activities", acts)
+    bookio.save_book(
+        book, columns, state_dir=ws / ".leadkit", command="bench", as_of=dt.datetime(2026, 11, 1)
+    )
+    shutil.copy(ws / "leads.xlsx", master)
+    return master
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        master = build_book(n)
+        ws = OUT / f"due_ws_{n}"
+        fresh_workspace(ws, master)
+        (ws / "rules").mkdir()
+        (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
+        (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+        floor = median_run([sys.executable, "-c", BOOK_READ_WRITE, str(master)], OUT, args.repeat)
+        run = median_run([leadkit(), "due", "--as-of", "2026-11-03T09:00", "-q"], ws, args.repeat)
+        rows.append({"leads": n, "activities": 5 * n, "floor_s": floor["wall"], "due_s": run["wall"],
+                     "ratio": run["wall"] / floor["wall"], "due_mb": run["rss_mb"]})  # fmt: skip
+    print(table(rows, [
+        ("leads", "leads", "d"), ("activities", "activities", "d"), ("floor_s", "read floor s", ".2f"),
+        ("due_s", "due s", ".2f"), ("ratio", "ratio", ".2f"), ("due_mb", "due MB", ".0f"),
+    ]))  # fmt: skip
+    save("bench_due", rows)
+
+
+if __name__ == "__main__":
+    main()
