@@ -2,7 +2,7 @@
 
     init -> import (with matching on arrival; --events for behaviour) -> check -> dedupe
          -> train (from closed leads, when there are enough) -> score
-         -> assign -> recycle (and claim, by hand) -> log (by hand) -> due (--notify) -> (report)
+         -> assign -> recycle (and claim, by hand) -> log (by hand) -> due (--notify) -> report
 
 Each function here opens the book (under the lock when it writes), calls one pipeline step (a plain
 module of DataFrame functions), and saves atomically with a backup unless it is a dry run. The CLI
@@ -38,6 +38,7 @@ from leadkit.importer import ImportResult, apply_import, import_events, import_t
 from leadkit.notify import (
     Delivery,
     NotifyReport,
+    Reminder,
     build_reminders,
     safe_url,
     send_email,
@@ -45,6 +46,8 @@ from leadkit.notify import (
 )
 from leadkit.pool import Neglect, apply_recycle, find_neglected
 from leadkit.pool import claim as claim_lead
+from leadkit.report import Report, build_report
+from leadkit.report import markdown as report_markdown
 from leadkit.routing import BY, Assignment, RotationState, apply_assignment
 from leadkit.routing import assign as route
 from leadkit.rules import Rules, Strict, fold_header
@@ -608,6 +611,79 @@ def send_reminders(
         keep[day] = sorted(done)
         ctx.workspace.write_state("notified", keep)
     return report
+
+
+def report(
+    ctx: Context,
+    *,
+    period: str = "month",
+    previous: bool = False,
+    start: str | None = None,
+    end: str | None = None,
+    by: list[str] | None = None,
+) -> Report:
+    """The period's metrics, funnel, breakdowns, per-rep table, grade check, trend and forecast."""
+    if period not in ("week", "month", "quarter", "year"):
+        raise UsageError(f"--period {period!r}: use week, month, quarter or year")
+    columns = set(ctx.rules.columns.sheets["leads"].keys)
+    unknown = [b for b in by or [] if b not in columns]
+    if unknown:
+        raise UsageError(
+            f"--by {', '.join(unknown)}: not lead columns (e.g. source, grade, owner, industry, region)"
+        )
+    bounds = None
+    if start or end:
+        if not (start and end):
+            raise UsageError("give both --from and --to")
+        bounds = (pd.Timestamp(clock.now(ctx.tz, start)), pd.Timestamp(clock.now(ctx.tz, end)))
+        if bounds[1] <= bounds[0]:
+            raise UsageError("--to must be after --from")
+    book = load(ctx)
+    applied = apply_activities(
+        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
+    )
+    return build_report(
+        applied.leads, book.sheets["activities"], book.sheets["log"], kind=period, now=ctx.now,  # type: ignore[arg-type]
+        rules=ctx.rules.report, cadence=ctx.rules.followup.cadence_days, by=by or [],
+        channels=ctx.rules.channels, previous=previous,
+        start=bounds[0] if bounds else None, end=bounds[1] if bounds else None,
+    )  # fmt: skip
+
+
+def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
+    """The report's Markdown to the chat webhooks and/or the manager's e-mail."""
+    import os
+
+    config = ctx.workspace.config.notify
+    if (
+        config is None
+        or (channels in ("email", "both") and (config.email is None or not config.email.manager))
+        or (channels in ("webhook", "both") and not config.webhooks)
+    ):
+        raise UsageError(
+            f"--notify {channels}: configure notify: (with email.manager for e-mail) in leadkit.yaml"
+        )
+    text = report_markdown(rep, ctx.lang)
+    message = Reminder(
+        "manager",
+        config.email.manager if config.email else None,
+        None,
+        text.splitlines()[0].lstrip("# "),
+        text,
+        "<pre>" + text + "</pre>",
+    )
+    result = NotifyReport()
+    deliveries = []
+    if channels in ("email", "both") and config.email is not None:
+        deliveries += send_email(config.email, [message], os.environ.get(config.email.password_env))
+    if channels in ("webhook", "both"):
+        secrets = {
+            h.secret_env: os.environ.get(h.secret_env) for h in config.webhooks if h.secret_env
+        }
+        deliveries += send_webhooks(config.webhooks, [message], secrets)
+    for d in deliveries:
+        (result.sent if d.ok else result.failed).append(d)
+    return result
 
 
 def check(ctx: Context) -> list[Finding]:

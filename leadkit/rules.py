@@ -297,6 +297,20 @@ class Rules:
 
         return load_yaml_model(self._file("followup.yaml"), FollowupRules)
 
+    @cached_property
+    def report(self) -> Any:
+        """`report.yaml` as a `leadkit.report.ReportRules`."""
+        from leadkit.report import ReportRules
+
+        return load_yaml_model(self._file("report.yaml"), ReportRules)
+
+    @cached_property
+    def channels(self) -> Any:
+        """`channels.yaml` as a `leadkit.report.ChannelsRules`."""
+        from leadkit.report import ChannelsRules
+
+        return load_yaml_model(self._file("channels.yaml"), ChannelsRules)
+
     def load(self, path: Path, model: type[M]) -> M:
         """Load an extra rule file (e.g. a one-off `--map`)."""
         return load_yaml_model(path, model)

@@ -1,0 +1,262 @@
+"""Every metric against numbers worked out by hand for a small book (written out below)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+
+import pandas as pd
+import pytest
+
+from leadkit import bookio
+from leadkit.report import period_bounds
+
+T = pd.Timestamp
+# March 2026 is the period (run on 2 April with --previous). By hand:
+#   new in March (active): L1 L2 L4 L5 L7 = 5   (L6 merged, L8 is April, L3 February, L9 January)
+#   contacted in March: L1 (1 h after assignment), L2 (6 h)            -> median 3.5 h, p90 5.5 h
+#   won in March: L1, L3 (created in February); lost: L2             -> win rate 2/3
+#   conversion of new: L1 only of the 5                               -> 0.2
+#   SLA: assigned in March L1 hit, L2 late, L4 never contacted        -> 1/3
+#   deals 20 + 50 -> 70, average 35; cycle L1 7.625 days, L3 11 days   -> median 9.3125
+#   completeness of the 5: 1 complete, 3 basic, 1 incomplete          -> 0.2 / 0.8
+#   pool now: unowned open L5 L7 L8 = 3; overdue first contacts: L4 = 1
+#   follow-ups: 2 done; expected L4 21.625 days/7 + L9 31 days/7 = 7.518 -> 0.2660
+ROWS = [
+    dict(lead_id="L1", created_at=T("2026-03-02 09:00"), source="website", grade="A", owner="李娜",
+         assigned_at=T("2026-03-02 10:00"), first_contact_due=T("2026-03-02 12:00"), first_contact_at=T("2026-03-02 11:00"),
+         status="won", closed_at=T("2026-03-10"), deal_amount=20.0, completeness="complete", budget=20.0),
+    dict(lead_id="L2", created_at=T("2026-03-05 08:00"), source="website", grade="B", owner="李娜",
+         assigned_at=T("2026-03-05 09:00"), first_contact_due=T("2026-03-05 13:00"), first_contact_at=T("2026-03-05 15:00"),
+         status="lost", closed_at=T("2026-03-15"), lost_reason="价格太高", completeness="basic"),
+    dict(lead_id="L3", created_at=T("2026-02-20 09:00"), source="trade_show", grade="S", owner="张伟",
+         assigned_at=T("2026-02-20 09:30"), first_contact_due=T("2026-02-20 11:00"), first_contact_at=T("2026-02-20 10:30"),
+         status="won", closed_at=T("2026-03-03 09:00"), deal_amount=50.0, completeness="complete"),
+    dict(lead_id="L4", created_at=T("2026-03-10 08:00"), source="trade_show", grade="C", owner="张伟",
+         assigned_at=T("2026-03-10 09:00"), first_contact_due=T("2026-03-11 09:00"), status="new", completeness="basic", budget=30.0),
+    dict(lead_id="L5", created_at=T("2026-03-12 08:00"), source="partner", grade="B", status="new", completeness="incomplete", budget=10.0),
+    dict(lead_id="L6", created_at=T("2026-03-15 08:00"), source="website", grade="A", status="new", duplicate_of="L1", completeness="basic"),
+    dict(lead_id="L7", created_at=T("2026-03-31 23:30"), source="social", status="new", completeness="basic"),
+    dict(lead_id="L8", created_at=T("2026-04-01 00:00"), source="social", status="new", completeness="basic"),
+    dict(lead_id="L9", created_at=T("2026-01-15 09:00"), source="partner", grade="B", owner="李娜", assigned_at=T("2026-01-15 10:00"),
+         first_contact_at=T("2026-01-16 10:00"), status="proposal", budget=40.0, completeness="basic"),
+]  # fmt: skip
+ACTIVITIES = [
+    dict(date=T("2026-03-02 11:00"), lead_id="L1", summary="call"),
+    dict(date=T("2026-03-05 15:00"), lead_id="L2", summary="call"),
+]
+
+
+@pytest.fixture
+def book(workspace, rules):
+    b = bookio.new_book(workspace / "leads.xlsx", "zh", rules.columns)
+    b.append("leads", pd.DataFrame(ROWS))
+    b.append("activities", pd.DataFrame(ACTIVITIES))
+    bookio.save_book(
+        b,
+        rules.columns,
+        state_dir=workspace / ".leadkit",
+        command="test",
+        as_of=dt.datetime(2026, 4, 2),
+    )
+    return workspace / "leads.xlsx"
+
+
+def run_report(cli, *args):
+    result = cli(
+        "report",
+        "--period",
+        "month",
+        "--previous",
+        "--as-of",
+        "2026-04-02T10:00",
+        "--format",
+        "json",
+        *args,
+    )
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_metrics_by_hand(book, cli):
+    r = run_report(cli)
+    assert r["period"] == "2026-03"
+    m = r["metrics"]
+    assert (m["new_leads"], m["contacted"], m["won"], m["lost"]) == (5, 2, 2, 1)
+    assert m["conversion_of_new"] == pytest.approx(0.2)
+    assert m["win_rate_of_closed"] == pytest.approx(2 / 3)
+    assert (m["response_hours_median"], m["response_hours_p90"]) == (
+        pytest.approx(3.5),
+        pytest.approx(5.5),
+    )
+    assert m["sla_hit_rate"] == pytest.approx(1 / 3)
+    assert (m["deal_amount_total"], m["average_deal"], m["sales_cycle_days_median"]) == (
+        70,
+        35,
+        pytest.approx(9.3125),
+    )
+    assert (m["complete_info_rate"], m["basic_info_rate"]) == (
+        pytest.approx(0.2),
+        pytest.approx(0.8),
+    )
+    assert (m["pool_unassigned"], m["pool_overdue_first_contacts"], m["recycled"]) == (3, 1, 0)
+    assert m["follow_ups_done"] == 2
+    assert m["follow_up_completion"] == pytest.approx(2 / (21.625 / 7 + 31 / 7), rel=1e-6)
+
+
+def test_funnel_breakdowns_grades_trend_forecast(book, cli):
+    r = run_report(cli, "--by", "source,owner")
+    funnel = {f["stage"]: (f["reached"], f["from_previous"]) for f in r["funnel"]}
+    assert funnel["new"] == (5, None)
+    assert funnel["contacted"] == (2, pytest.approx(0.4))
+    assert funnel["qualified"] == (1, pytest.approx(0.5))
+    assert funnel["won"][0] == 1 and funnel["lost"][0] == 1
+    source = {b["source"]: b for b in r["breakdowns"]["source"]}
+    assert (source["website"]["new"], source["website"]["won"], source["website"]["lost"]) == (
+        2,
+        1,
+        1,
+    )
+    assert source["website"]["conversion_of_new"] == pytest.approx(0.5)
+    assert source["website"]["cost_per_lead"] == pytest.approx(10000) and source["website"][
+        "cost_per_won"
+    ] == pytest.approx(20000)
+    assert (source["trade_show"]["new"], source["trade_show"]["won"]) == (
+        1,
+        1,
+    )  # L3 won in March, made in February
+    assert source["trade_show"]["cost_per_won"] == pytest.approx(150000)
+    assert source["partner"]["cost_per_lead"] is None  # no spend for partners in channels.yaml
+    owners = {o["owner"]: o for o in r["breakdowns"]["owner"]}
+    assert owners["李娜"]["won"] == 1 and owners["(blank)"]["new"] == 2
+    reps = {x["owner"]: x for x in r["reps"]}
+    assert (reps["李娜"]["assigned"], reps["李娜"]["contacted"], reps["李娜"]["sla_hit_rate"]) == (
+        2,
+        2,
+        pytest.approx(0.5),
+    )
+    assert reps["张伟"]["sla_hit_rate"] == 0.0
+    grades = {g["grade"]: g for g in r["grades"]}
+    assert (grades["S"]["won_rate"], grades["A"]["won_rate"], grades["B"]["won_rate"]) == (
+        1.0,
+        1.0,
+        0.0,
+    )
+    assert any("grade S" in w for w in r["warnings"])  # S did not convert better than A
+    trend = [(t["period"], t["new_leads"], t["won"]) for t in r["trend"]]
+    assert trend == [
+        ("2025-10", 0, 0),
+        ("2025-11", 0, 0),
+        ("2025-12", 0, 0),
+        ("2026-01", 1, 0),
+        ("2026-02", 1, 0),
+        ("2026-03", 5, 2),
+    ]
+    forecast = {f["status"]: f for f in r["forecast"]}
+    assert (forecast["new"]["leads"], forecast["new"]["budget"], forecast["new"]["expected"]) == (
+        4,
+        40,
+        pytest.approx(2.0),
+    )
+    assert forecast["proposal"]["expected"] == pytest.approx(18.0)
+    assert r["lost_reasons"] == [{"reason": "价格太高", "leads": 1}]
+
+
+def test_empty_period_and_time_zone_edges(book, cli):
+    r = cli("report", "--period", "month", "--as-of", "2025-11-15", "--format", "json")
+    m = json.loads(r.stdout)["metrics"]
+    assert (m["new_leads"], m["won"], m["conversion_of_new"], m["response_hours_median"]) == (
+        0,
+        0,
+        None,
+        None,
+    )
+    # an offset in --as-of is converted to the workspace zone: 2026-03-31T16:00Z is 1 April in Shanghai
+    april = json.loads(
+        cli(
+            "report",
+            "--period",
+            "month",
+            "--as-of",
+            "2026-03-31T16:00:00+00:00",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert april["period"] == "2026-04" and april["metrics"]["new_leads"] == 1  # L8 only
+    march = json.loads(
+        cli(
+            "report",
+            "--period",
+            "month",
+            "--as-of",
+            "2026-03-31T15:59:00+00:00",
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert march["period"] == "2026-03" and march["metrics"]["new_leads"] == 5  # L7 at 23:30 counts
+
+
+@pytest.mark.parametrize(("kind", "as_of", "start", "end"), [
+    ("week", "2026-03-04 10:00", "2026-03-02", "2026-03-09"),
+    ("quarter", "2026-05-20", "2026-04-01", "2026-07-01"),
+    ("year", "2026-05-20", "2026-01-01", "2027-01-01"),
+])  # fmt: skip
+def test_period_bounds(kind, as_of, start, end):
+    assert period_bounds(kind, T(as_of).to_pydatetime()) == (T(start), T(end))
+
+
+def test_custom_range_and_markdown(book, cli):
+    r = json.loads(
+        cli(
+            "report",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-06",
+            "--format",
+            "json",
+            "--as-of",
+            "2026-04-02",
+        ).stdout
+    )
+    assert r["metrics"]["new_leads"] == 2
+    md = cli("report", "--period", "month", "--previous", "--as-of", "2026-04-02", "--format", "md")
+    assert (
+        md.stdout.startswith("### leadkit 报告 2026-03")
+        and "| contacted | 2 | 40.0% |" in md.stdout
+    )
+    assert cli("report", "--period", "decade").exit_code == 2
+    assert cli("report", "--by", "nonsense").exit_code == 2
+
+
+def test_excel_report_has_charts_and_opens_in_libreoffice(book, cli, workspace, soffice, tmp_path):
+    out = workspace / "r.xlsx"
+    result = cli(
+        "report",
+        "--period",
+        "month",
+        "--previous",
+        "--as-of",
+        "2026-04-02",
+        "--by",
+        "source,grade,owner",
+        "--out",
+        out,
+        "-q",
+    )
+    assert result.exit_code == 0
+    with zipfile.ZipFile(out) as zf:
+        charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 4
+        assert "barChart" in zf.read(charts[0]).decode()
+    converted = soffice(out, "xlsx", tmp_path / "lo")
+    with zipfile.ZipFile(converted) as zf:
+        assert any(n.startswith("xl/charts/") for n in zf.namelist()), "LibreOffice kept the charts"
+    import fastexcel
+
+    summary = fastexcel.read_excel(str(converted)).load_sheet(0).to_pandas()
+    assert summary.iloc[0].tolist() == ["新增线索", 5, "5"]
+    assert summary.iloc[4].tolist() == ["新线索转化率", pytest.approx(0.2), "20.0%"]
