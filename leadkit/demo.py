@@ -12,6 +12,7 @@ from rich.table import Table
 from leadkit import pipeline
 from leadkit.check import Finding
 from leadkit.importer import ImportResult
+from leadkit.report import write_excel
 from leadkit.rules import packaged_dir
 
 MARKER = ".leadkit-demo"
@@ -39,6 +40,8 @@ class DemoOutcome:
     assign: pipeline.AssignOutcome | None = None
     recycle: pipeline.Neglect | None = None
     due: pipeline.DueOutcome | None = None
+    report: pipeline.Report | None = None
+    history_report: pipeline.Report | None = None
 
     @property
     def overview(self) -> Table:
@@ -83,6 +86,7 @@ class DemoOutcome:
             else {},
             "recycled": len(self.recycle.recycle) if self.recycle else 0,
             "due_items": len(self.due.items) if self.due else 0,
+            "report_2025": self.history_report.metrics if self.history_report else None,
             "problems": len(self.problems),
             "leads": 0 if self.leads is None else len(self.leads),
         }
@@ -135,6 +139,13 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     later = pipeline.context(as_of=str(pd.Timestamp(ctx.now) + pd.Timedelta(days=3)), cwd=folder)
     outcome.due = pipeline.due(later)
     outcome.recycle = pipeline.recycle(later)
+    # the month's numbers for the manager, and last year's from the history book
+    outcome.report = pipeline.report(later, period="month", by=["source", "grade", "owner"])
+    history = pipeline.context(inbox / "history.xlsx", as_of="2025-12-31T18:00", cwd=folder)
+    outcome.history_report = pipeline.report(
+        history, period="year", by=["source", "grade", "owner"]
+    )
+    write_excel(outcome.history_report, folder / "report_2025.xlsx", ctx.lang)
     outcome.problems = pipeline.check(ctx)
     outcome.leads = pipeline.load(ctx).leads
     return outcome

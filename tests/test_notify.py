@@ -227,3 +227,14 @@ def test_notify_without_configuration_is_a_usage_error(workspace, cli, data_dir)
     prepare_book(cli, data_dir)
     result = cli("due", "--notify", "email", "--as-of", DUE_AT)
     assert result.exit_code == 2 and "leadkit.yaml" in result.stderr
+
+
+def test_report_notify_posts_the_markdown(workspace, cli, data_dir, web):
+    base, received = web
+    configure(workspace, {"webhooks": [{"kind": "wecom", "url": f"{base}/wecom?key=K"}]})
+    prepare_book(cli, data_dir)
+    result = cli("report", "--period", "month", "--as-of", DUE_AT, "--notify", "webhook", "-q")
+    assert result.exit_code == 0, result.stderr
+    [(_, body, _)] = received
+    assert body["markdown"]["content"].startswith("### leadkit 报告 2026-03")
+    assert "新增线索: **4**" in body["markdown"]["content"]

@@ -87,6 +87,15 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"  {len(outcome.recycle.recycle)} lead(s) back to the pool (first contact overdue), {len(outcome.recycle.warn)} owner warning(s)"
             )
+        if outcome.history_report is not None:
+            m = outcome.history_report.metrics
+            ui.say(
+                "$ leadkit report inbox/history.xlsx --period year --as-of 2025-12-31 --out report_2025.xlsx"
+            )
+            ui.say(
+                f"  2025: {m['won']} won / {m['lost']} lost (win rate {m['win_rate_of_closed']:.0%}), deals {m['deal_amount_total']:,.0f} 万元, "
+                f"median cycle {m['sales_cycle_days_median']:.0f} days; charts in report_2025.xlsx"
+            )
         ui.say("$ leadkit check")
         ui.say(
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"
