@@ -251,6 +251,7 @@ class Book:
     order: list[str] = field(default_factory=list)  # sheet keys and user-sheet titles
     missing_headers: dict[str, list[str]] = field(default_factory=dict)
     existed: bool = True
+    partial: bool = False  # read with `only`: some sheets left out, never to be saved
 
     @property
     def leads(self) -> pd.DataFrame:
@@ -348,8 +349,14 @@ def _read_book_sheet(reader: Any, title: str, path: Path) -> pd.DataFrame:
     return frame.dropna(how="all")
 
 
-def load_book(path: Path, columns: ColumnsRules, lang: str, tz: str) -> Book:
-    """Read a lead book: leadkit's sheets by key and type, the user's sheets verbatim."""
+def load_book(
+    path: Path, columns: ColumnsRules, lang: str, tz: str, *, only: set[str] | None = None
+) -> Book:
+    """Read a lead book: leadkit's sheets by key and type, the user's sheets verbatim.
+
+    `only` (leadkit sheet keys) reads just those sheets, for commands that write nothing; such a
+    book is marked partial and `save_book` refuses it, so nothing can be lost that way.
+    """
     if not path.exists():
         raise BookError(
             "no lead book here; run `leadkit init` or `leadkit import FILE` first", Where(file=path)
@@ -368,6 +375,8 @@ def load_book(path: Path, columns: ColumnsRules, lang: str, tz: str) -> Book:
     missing: dict[str, list[str]] = {}
     for title in reader.sheet_names:
         key = titles.get(fold_header(title))
+        if only is not None and key not in only:
+            continue
         raw = _read_book_sheet(reader, title, path)
         if key is not None and key not in sheets:
             frame, absent = _frame_from_sheet(raw, columns.sheets[key], columns, tz)
@@ -389,8 +398,9 @@ def load_book(path: Path, columns: ColumnsRules, lang: str, tz: str) -> Book:
             sheets[key] = empty_sheet(columns.sheets[key])
             order.append(key)
     return Book(
-        path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing
-    )
+        path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing,
+        partial=only is not None,
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -630,6 +640,8 @@ def save_book(
     The caller holds `book_lock`. The new file is written beside the book and renamed over it,
     so a crash leaves either the old book or the new one, never half of one.
     """
+    if book.partial:
+        raise BookError("internal: a book read in part cannot be saved", Where(file=book.path))
     target = book.path
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")

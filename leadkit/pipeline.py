@@ -99,9 +99,12 @@ def context(
     )
 
 
-def load(ctx: Context) -> Book:
-    """Read the book (no lock: saves are atomic, so a reader never sees half a file)."""
-    return bookio.load_book(ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz)
+def load(ctx: Context, only: set[str] | None = None) -> Book:
+    """Read the book (no lock: saves are atomic, so a reader never sees half a file).
+
+    `only` reads just those sheets, for commands that write nothing.
+    """
+    return bookio.load_book(ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only)
 
 
 @contextmanager
@@ -384,7 +387,7 @@ def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
     """Every rule that fired for one lead (reads the book, writes nothing)."""
     rules = ctx.rules.scoring
     model = load_model(ctx.workspace.state_dir)
-    book = load(ctx)
+    book = load(ctx, only={"leads", "events"})
     try:
         lines = explain(
             lead_id,
@@ -413,7 +416,7 @@ def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
 
 def train(ctx: Context) -> Training:
     """Learn the predictive score from the book's closed leads; save it in the workspace."""
-    book = load(ctx)
+    book = load(ctx, only={"leads", "events"})
     training = train_model(
         book.leads, book.sheets["events"], ctx.rules.scoring, now=ctx.now, tz=ctx.tz
     )
@@ -540,7 +543,7 @@ class DueOutcome:
 
 def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
     """Each rep's to-dos for today, most urgent first (reads the book, writes nothing)."""
-    book = load(ctx)
+    book = load(ctx, only={"leads", "activities"})
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
@@ -638,7 +641,7 @@ def report(
         bounds = (pd.Timestamp(clock.now(ctx.tz, start)), pd.Timestamp(clock.now(ctx.tz, end)))
         if bounds[1] <= bounds[0]:
             raise UsageError("--to must be after --from")
-    book = load(ctx)
+    book = load(ctx, only={"leads", "activities", "log"})
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
@@ -688,7 +691,7 @@ def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
 
 def check(ctx: Context) -> list[Finding]:
     """Every problem in the book."""
-    return check_book(load(ctx), ctx.rules.columns, ctx.now)
+    return check_book(load(ctx, only={"leads", "activities"}), ctx.rules.columns, ctx.now)
 
 
 def undo(ctx: Context) -> Path:

@@ -240,3 +240,14 @@ def test_unparseable_cells_in_typed_columns_survive_a_save(tmp_path, rules):
     assert back.loc[2, "next_follow_up"] == "下周"
     assert back.loc[3, "budget"] == "待定"
     assert back.loc[2, "budget"] == 12.5
+
+
+def test_a_book_read_in_part_can_never_be_saved(tmp_path, rules):
+    book = make_book(tmp_path, rules)
+    save(book, rules, tmp_path / ".leadkit")
+    before = book.path.read_bytes()
+    part = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai", only={"leads"})
+    assert part.partial and len(part.leads) == 2 and part.sheets["log"].empty
+    with pytest.raises(BookError, match="read in part"):
+        save(part, rules, tmp_path / ".leadkit")
+    assert book.path.read_bytes() == before

@@ -1,0 +1,71 @@
+"""Time `leadkit report --period quarter --by source,grade,owner --out r.xlsx` on N leads with 5N
+activities, beside the floor: the book read with fastexcel plus the report's own sheets written
+with rustpy-xlsxwriter (the report file is read back beforehand, untimed).
+
+    python bench/bench_report.py --sizes 10000 100000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from bench_assign import roster
+from bench_due import build_book
+from common import OUT, fresh_workspace, leadkit, median_run, save, table
+
+FLOOR = """
+import logging, pickle, sys, fastexcel, rustpy_xlsxwriter as rx
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+reader = fastexcel.read_excel(sys.argv[1])
+sheets = [(n, reader.load_sheet(n).to_pandas()) for n in reader.sheet_names]
+with open(sys.argv[2], "rb") as fh:
+    report = pickle.load(fh)
+rx.write_worksheets(report, sys.argv[3])
+"""
+
+DUMP = """
+import logging, pickle, sys, fastexcel
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+reader = fastexcel.read_excel(sys.argv[1])
+with open(sys.argv[2], "wb") as fh:
+    pickle.dump([(n, reader.load_sheet(n).to_pandas()) for n in reader.sheet_names], fh)
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        master = build_book(n)
+        ws = OUT / f"report_ws_{n}"
+        fresh_workspace(ws, master)
+        (ws / "rules").mkdir()
+        (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
+        (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+        cmd = [leadkit(), "report", "--period", "quarter", "--by", "source,grade,owner", "--out", "r.xlsx",
+               "--as-of", "2026-11-03T09:00", "-q"]  # fmt: skip
+        run = median_run(cmd, ws, args.repeat)
+        dump = OUT / f"report_{n}.pickle"
+        subprocess.run([sys.executable, "-c", DUMP, str(ws / "r.xlsx"), str(dump)], check=True)
+        floor = median_run(
+            [sys.executable, "-c", FLOOR, str(master), str(dump), str(OUT / "floor_report.xlsx")],
+            OUT,
+            args.repeat,
+        )
+        rows.append({"leads": n, "activities": 5 * n, "floor_s": floor["wall"], "report_s": run["wall"],
+                     "ratio": run["wall"] / floor["wall"], "report_mb": run["rss_mb"]})  # fmt: skip
+    print(table(rows, [
+        ("leads", "leads", "d"), ("activities", "activities", "d"), ("floor_s", "floor s", ".2f"),
+        ("report_s", "report s", ".2f"), ("ratio", "ratio", ".2f"), ("report_mb", "report MB", ".0f"),
+    ]))  # fmt: skip
+    save("bench_report", rows)
+
+
+if __name__ == "__main__":
+    main()
