@@ -497,6 +497,18 @@ def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return absolute.round(), absolute.notna() | ~present
 
 
+def as_dates(values: pd.Series) -> pd.Series:
+    """A date column as datetimes for arithmetic; a cell that is not a date becomes NaT.
+
+    (In C: the per-cell isinstance test it replaces cost ~0.15 s per 100k rows.)
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    if values.isna().all():
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    return pd.to_datetime(values, errors="coerce", format="mixed")
+
+
 def keep_unparsed(
     values: pd.Series, parsed: pd.Series, ok: pd.Series
 ) -> tuple[pd.Series, pd.Series]:
@@ -520,12 +532,17 @@ def keep_unparsed(
 
 
 def map_enum(values: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, pd.Series]:
-    """Labels in either language (or an alias) to the option key; returns (key or raw, known)."""
+    """Labels in either language (or an alias) to the option key; returns (key or raw, known).
+
+    Work is per distinct value (an enum column has a handful), spread back with factorize.
+    """
     from leadkit.rules import fold_header
 
-    text = clean_text(values)
-    distinct = text.dropna().unique()
-    table: dict[Any, Any] = {v: lookup.get(fold_header(v)) for v in distinct}
-    keys = text.map(table)
-    known = keys.notna()
-    return keys.where(known, text), known | text.isna()
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    texts = [str(u).translate(_CLEAN).strip() or None for u in uniques]
+    keys = [lookup.get(fold_header(t)) if t else None for t in texts]
+    shown = np.array([k if k is not None else t for k, t in zip(keys, texts, strict=True)] + [None], dtype=object)
+    known_u = np.array([k is not None or t is None for k, t in zip(keys, texts, strict=True)] + [True])
+    # code -1 (missing) picks the trailing None / True
+    out = pd.Series(shown[codes], index=values.index, dtype=object)
+    return out, pd.Series(known_u[codes], index=values.index)

@@ -10,6 +10,7 @@ import pandas as pd
 from pydantic import Field
 
 from leadkit.errors import ExitStatus, LeadkitError
+from leadkit.normalize import as_dates
 from leadkit.routing import RoutingRules, first_contact_due
 from leadkit.rules import Strict
 
@@ -46,9 +47,7 @@ class Neglect:
 
 def _dates(leads: pd.DataFrame, column: str) -> pd.Series:
     values = leads[column] if column in leads else pd.Series(pd.NaT, index=leads.index)
-    return pd.to_datetime(
-        values.where(values.map(lambda v: isinstance(v, datetime))), errors="coerce"
-    )
+    return as_dates(values)
 
 
 def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime) -> Neglect:

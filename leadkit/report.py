@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from leadkit.normalize import as_dates
 from leadkit.rules import Strict
 
 Period = Literal["week", "month", "quarter", "year"]
@@ -65,11 +66,7 @@ def period_bounds(
 
 def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
     values = frame[column] if column in frame else pd.Series(pd.NaT, index=frame.index)
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values
-    return pd.to_datetime(
-        values.where(values.map(lambda v: isinstance(v, datetime))), errors="coerce"
-    )
+    return as_dates(values)
 
 
 def _within(values: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:

@@ -49,8 +49,13 @@ class Ui:
             self.out.print(renderable)
 
     def emit_json(self, payload: Any) -> None:
-        """The machine-readable summary (stdout) under --json."""
+        """The machine-readable summary (stdout) under --json.
+
+        Pass a function to build a large payload only when --json asked for it.
+        """
         if self.json:
+            if callable(payload):
+                payload = payload()
             sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str, indent=2) + "\n")
 
 

@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
         if dry_run:
             ui.say("dry run: the book was not changed")
         ui.emit_json(
-            {
+            lambda: {
                 "merged": outcome.merged,
                 "clusters": [
                     {"survivor": result.ids([s], rules)[0], "merged": result.ids(o, rules)}

@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
             if report.failed:
                 status = ExitStatus.NOT_DELIVERED
         ui.emit_json(
-            {
+            lambda: {
                 "items": items.to_dict(orient="records"),
                 "unknown_activities": outcome.unknown_activities["lead_id"].astype(str).tolist()
                 if len(outcome.unknown_activities)

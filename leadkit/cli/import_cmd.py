@@ -114,7 +114,7 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"{result.linked} new lead(s) were customers already in the book: linked to them (重复于/duplicate_of)"
             )
-        ui.emit_json(result_json(result))
+        ui.emit_json(lambda: result_json(result))
         rejected = result.totals["rejected"]
         if dry_run:
             ui.say("dry run: the book was not changed")

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         if dry_run:
             ui.say("dry run: the book was not changed")
         ui.emit_json(
-            {
+            lambda: {
                 "recycled": found.recycle.to_dict(orient="records"),
                 "escalated": found.escalate.to_dict(orient="records"),
                 "warn": found.warn.to_dict(orient="records"),
