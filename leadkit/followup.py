@@ -60,62 +60,74 @@ def apply_activities(
     `with_log=False` skips the Log rows (for readers such as `due`, which save nothing).
     """
     out = leads.copy()
-    known_ids = pd.Index(out["lead_id"].dropna().astype(str).unique())
-    acts = activities.copy()
+    acts = (
+        activities[["date", "lead_id", "status_after", "next_follow_up"]].copy()
+        if not activities.empty
+        else activities
+    )
+    if acts.empty:
+        return Applied(out, pd.DataFrame(), acts)
     acts["_date"] = _dates(acts["date"])
     acts = acts[acts["_date"].notna() & acts["lead_id"].notna()]
-    acts["lead_id"] = (
-        acts["lead_id"].astype(str).astype(object)
-    )  # object isin is 4x faster than Arrow's
-    unknown = acts[~acts["lead_id"].isin(known_ids)]
-    acts = acts[acts["lead_id"].isin(known_ids)]
+    # each activity's lead as a row position: integer work from here on, no string grouping
+    ids = out["lead_id"].astype(str).astype(object)
+    position = pd.Index(ids).get_indexer(acts["lead_id"].astype(str).astype(object))
+    unknown = activities.loc[acts.index[position < 0]]
+    acts, position = acts[position >= 0], position[position >= 0]
     if acts.empty:
         return Applied(out, pd.DataFrame(), unknown)
-    acts = acts.sort_values("_date", kind="stable")
-    grouped = acts.groupby("lead_id", sort=False)
-    first = grouped["_date"].min()
-    last = grouped["_date"].max()
-    latest = grouped.tail(1).set_index("lead_id")
-    with_status = acts[acts["status_after"].notna()]
-    status = with_status.groupby("lead_id", sort=False).tail(1).set_index("lead_id")
-    planned = (
-        _dates(latest["next_follow_up"])
-        if "next_follow_up" in latest
-        else pd.Series(pd.NaT, index=latest.index)
-    )
+    when = acts["_date"].to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((when.view("int64"), position))  # by lead, then time: the last is the latest
+    pos_sorted = position[order]
+    is_last = np.r_[pos_sorted[1:] != pos_sorted[:-1], True]
+    is_first = np.r_[True, pos_sorted[1:] != pos_sorted[:-1]]
+    n = len(out)
+    first_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    last_at = first_at.copy()
+    first_at[pos_sorted[is_first]] = when[order][is_first]
+    last_at[pos_sorted[is_last]] = when[order][is_last]
+    planned_all = _dates(acts["next_follow_up"]).to_numpy(dtype="datetime64[ns]")
+    planned = first_at.copy()
+    planned[pos_sorted[is_last]] = planned_all[order][is_last]
+    has_status = acts["status_after"].notna().to_numpy()[order]
+    st_pos = pos_sorted[has_status]
+    st_last = np.r_[st_pos[1:] != st_pos[:-1], True] if st_pos.size else np.array([], dtype=bool)
+    status_new = np.full(n, None, dtype=object)
+    status_when = first_at.copy()
+    status_new[st_pos[st_last]] = acts["status_after"].to_numpy(dtype=object)[order][has_status][
+        st_last
+    ]
+    status_when[st_pos[st_last]] = when[order][has_status][st_last]
 
-    ids = out["lead_id"].astype(str).astype(object)
-    rows = ids.isin(first.index)
+    rows_mask = np.zeros(n, dtype=bool)
+    rows_mask[pos_sorted] = True
+    rows = pd.Series(rows_mask, index=out.index)
     for column in ("first_contact_at", "last_contact_at", "next_follow_up", "closed_at"):
         out[column] = _dates(out[column]) if column in out else pd.Series(pd.NaT, index=out.index)
-    for column in ("status",):
-        out[column] = out[column].astype(object)
+    out["status"] = out["status"].astype(object)
     before = out.loc[
         rows, ["first_contact_at", "last_contact_at", "status", "next_follow_up", "closed_at"]
     ].copy()
-
-    lead_first = ids[rows].map(first)
-    lead_last = ids[rows].map(last)
+    idx = out.index[rows_mask]
+    lead_first = pd.Series(first_at[rows_mask], index=idx)
+    lead_last = pd.Series(last_at[rows_mask], index=idx)
     out.loc[rows, "first_contact_at"] = pd.concat(
         [before["first_contact_at"], lead_first], axis=1
     ).min(axis=1)
     out.loc[rows, "last_contact_at"] = pd.concat(
         [before["last_contact_at"], lead_last], axis=1
     ).max(axis=1)
-    new_status = (
-        ids[rows].map(status["status_after"])
-        if len(status)
-        else pd.Series(np.nan, index=ids[rows].index)
-    )
+    new_status = pd.Series(status_new[rows_mask], index=idx)
+    status_at = pd.Series(status_when, index=out.index)
     out.loc[rows, "status"] = new_status.where(new_status.notna(), before["status"])
     # a lead someone contacted is no longer untouched
     untouched = rows & (out["status"].isna() | (out["status"] == "new"))
     out.loc[untouched, "status"] = "contacted"
     closing = rows & out["status"].isin(CLOSED) & out["closed_at"].isna()
-    out.loc[closing, "closed_at"] = ids[closing].map(status["_date"]) if len(status) else pd.NaT
+    out.loc[closing, "closed_at"] = status_at[closing]
     grade = out.loc[rows, "grade"].where(out.loc[rows, "grade"].isin(list(rules.cadence_days)), "C")
     cadence = pd.to_timedelta(grade.map(rules.cadence_days).astype(float), unit="D")
-    next_plan = ids[rows].map(planned)
+    next_plan = pd.Series(planned[rows_mask], index=idx)
     next_auto = out.loc[rows, "last_contact_at"] + cadence
     next_follow = next_plan.where(next_plan.notna(), next_auto)
     is_open = ~out.loc[rows, "status"].isin(CLOSED)

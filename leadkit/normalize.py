@@ -541,8 +541,12 @@ def map_enum(values: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, pd.S
     codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
     texts = [str(u).translate(_CLEAN).strip() or None for u in uniques]
     keys = [lookup.get(fold_header(t)) if t else None for t in texts]
-    shown = np.array([k if k is not None else t for k, t in zip(keys, texts, strict=True)] + [None], dtype=object)
-    known_u = np.array([k is not None or t is None for k, t in zip(keys, texts, strict=True)] + [True])
+    shown = np.array(
+        [k if k is not None else t for k, t in zip(keys, texts, strict=True)] + [None], dtype=object
+    )
+    known_u = np.array(
+        [k is not None or t is None for k, t in zip(keys, texts, strict=True)] + [True]
+    )
     # code -1 (missing) picks the trailing None / True
     out = pd.Series(shown[codes], index=values.index, dtype=object)
     return out, pd.Series(known_u[codes], index=values.index)
