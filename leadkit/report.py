@@ -92,6 +92,7 @@ class Report:
     trend: pd.DataFrame
     forecast: pd.DataFrame
     lost_reasons: pd.DataFrame
+    sla_grades: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
 
 
@@ -342,7 +343,8 @@ def build_report(
         breakdowns={b: breakdown(active, b, start, end, channels) for b in by},
         reps=per_rep(active, start, end, now), grades=grades, trend=pd.DataFrame(trend_rows),
         forecast=forecast(active, rules.stage_weights),
-        lost_reasons=reasons.rename_axis("reason").reset_index(name="leads"), warnings=warnings,
+        lost_reasons=reasons.rename_axis("reason").reset_index(name="leads"),
+        sla_grades=sla_by_grade(active, start, end, now), warnings=warnings,
     )  # fmt: skip
 
 
@@ -428,7 +430,8 @@ def as_json(report: Report) -> dict[str, Any]:
         "period": report.period, "start": str(report.start), "end": str(report.end), "metrics": report.metrics,
         "funnel": records(report.funnel), "breakdowns": {k: records(v) for k, v in report.breakdowns.items()},
         "reps": records(report.reps), "grades": records(report.grades), "trend": records(report.trend),
-        "forecast": records(report.forecast), "lost_reasons": records(report.lost_reasons), "warnings": report.warnings,
+        "forecast": records(report.forecast), "lost_reasons": records(report.lost_reasons),
+        "sla_by_grade": records(report.sla_grades), "warnings": report.warnings,
     }  # fmt: skip
 
 
@@ -453,7 +456,8 @@ def write_excel(report: Report, path: Any, lang: str) -> None:
         sheets.append(((f"按{by}" if zh else f"By {by}")[:31], frame))
     sheets += [("销售" if zh else "Reps", report.reps), ("等级验证" if zh else "Grades", report.grades),
                ("趋势" if zh else "Trend", report.trend), ("预测" if zh else "Forecast", report.forecast),
-               ("流失原因" if zh else "Lost reasons", report.lost_reasons)]  # fmt: skip
+               ("流失原因" if zh else "Lost reasons", report.lost_reasons),
+               ("等级SLA" if zh else "SLA by grade", report.sla_grades)]  # fmt: skip
     entries = [(name, frame.reset_index(drop=True)) for name, frame in sheets]
     charts: dict[str, list[dict[str, Any]]] = {}
     formats: dict[str, dict[str, Any]] = {}

@@ -161,6 +161,12 @@ def test_funnel_breakdowns_grades_trend_forecast(book, cli):
     )
     assert forecast["proposal"]["expected"] == pytest.approx(18.0)
     assert r["lost_reasons"] == [{"reason": "价格太高", "leads": 1}]
+    sla = {g["grade"]: (g["decided"], g["hit"]) for g in r["sla_by_grade"]}
+    assert (sla["A"], sla["B"], sla["C"]) == (
+        (1, 1),
+        (1, 0),
+        (1, 0),
+    )  # L1 on time, L2 late, L4 never
 
 
 def test_empty_period_and_time_zone_edges(book, cli):

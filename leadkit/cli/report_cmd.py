@@ -127,6 +127,32 @@ def register(app: typer.Typer) -> None:
                     _bar(r.new_leads, top),
                 )
             ui.show(tr)
+            sla = Table(title="SLA by grade (assigned in the period)", title_justify="left")
+            for c in ("grade", "decided", "hit", "hit rate"):
+                sla.add_column(c, justify="left" if c == "grade" else "right")
+            for r in rep.sla_grades.itertuples():
+                sla.add_row(str(r.grade), _num(r.decided), _num(r.hit), _pct(r.sla_hit_rate))
+            ui.show(sla)
+            reps = Table(title="per rep", title_justify="left")
+            for c in rep.reps.columns:
+                reps.add_column(c, justify="left" if c == "owner" else "right")
+            for row in rep.reps.itertuples(index=False):
+                reps.add_row(
+                    *(
+                        str(v)
+                        if c == "owner"
+                        else (_pct(v) if c.endswith("rate") or c.endswith("closed") else _num(v))
+                        for c, v in zip(rep.reps.columns, row, strict=True)
+                    )
+                )
+            ui.show(reps)
+            if len(rep.lost_reasons):
+                lost = Table(title="top lost reasons", title_justify="left")
+                lost.add_column("reason")
+                lost.add_column("leads", justify="right")
+                for r in rep.lost_reasons.itertuples():
+                    lost.add_row(str(r.reason), str(r.leads))
+                ui.show(lost)
             fc = Table(title="pipeline forecast (open leads, stage-weighted)", title_justify="left")
             for c in ("status", "leads", "budget", "weight", "expected"):
                 fc.add_column(c, justify="left" if c == "status" else "right")
