@@ -18,6 +18,7 @@ from common import (
     fresh_workspace,
     leadkit,
     median_run,
+    roster_workspace,
     save,
     table,
 )
@@ -74,10 +75,7 @@ def main() -> None:
         ws = OUT / f"assign_ws_{n}"
 
         def fresh(ws=ws, master=master):
-            fresh_workspace(ws, master)
-            (ws / "rules").mkdir()
-            (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
-            (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+            roster_workspace(ws, master, roster())
 
         floor = median_run(
             [sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")],

@@ -17,7 +17,17 @@ import numpy as np
 import pandas as pd
 from bench_assign import build_book as build_assign_book
 from bench_assign import roster
-from common import AS_OF, BOOK_READ_WRITE, OUT, fresh_workspace, leadkit, median_run, save, table
+from common import (
+    AS_OF,
+    BOOK_READ_WRITE,
+    OUT,
+    fresh_workspace,
+    leadkit,
+    median_run,
+    roster_workspace,
+    save,
+    table,
+)
 
 from leadkit import bookio
 from leadkit.rules import Rules
@@ -67,10 +77,7 @@ def main() -> None:
     for n in args.sizes:
         master = build_book(n)
         ws = OUT / f"due_ws_{n}"
-        fresh_workspace(ws, master)
-        (ws / "rules").mkdir()
-        (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
-        (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+        roster_workspace(ws, master, roster())
         floor = median_run([sys.executable, "-c", BOOK_READ_WRITE, str(master)], OUT, args.repeat)
         run = median_run([leadkit(), "due", "--as-of", "2026-11-03T09:00", "-q"], ws, args.repeat)
         rows.append({"leads": n, "activities": 5 * n, "floor_s": floor["wall"], "due_s": run["wall"],

@@ -13,7 +13,7 @@ import sys
 
 from bench_assign import roster
 from bench_due import build_book
-from common import OUT, fresh_workspace, leadkit, median_run, save, table
+from common import OUT, leadkit, median_run, roster_workspace, save, table
 
 FLOOR = """
 import logging, pickle, sys, fastexcel, rustpy_xlsxwriter as rx
@@ -44,10 +44,7 @@ def main() -> None:
     for n in args.sizes:
         master = build_book(n)
         ws = OUT / f"report_ws_{n}"
-        fresh_workspace(ws, master)
-        (ws / "rules").mkdir()
-        (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
-        (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+        roster_workspace(ws, master, roster())
         cmd = [leadkit(), "report", "--period", "quarter", "--by", "source,grade,owner", "--out", "r.xlsx",
                "--as-of", "2026-11-03T09:00", "-q"]  # fmt: skip
         run = median_run(cmd, ws, args.repeat)

@@ -70,6 +70,14 @@ def fresh_workspace(folder: Path, book: Path | None = None) -> None:
         shutil.copy(book, folder / "leads.xlsx")
 
 
+def roster_workspace(folder: Path, book: Path, routing_yaml: str) -> None:
+    """A workspace holding a copy of `book` and its own routing.yaml (the 50-rep bench roster)."""
+    fresh_workspace(folder, book)
+    (folder / "rules").mkdir()
+    (folder / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
+    (folder / "rules" / "routing.yaml").write_text(routing_yaml, encoding="utf-8")
+
+
 def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     """Rows as a fixed-width table: (key, heading, format) per column."""
     heads = [f"{h:>{max(len(h), 8)}}" for _, h, _ in columns]
