@@ -344,10 +344,12 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def map_distinct(values: pd.Series, fn: Any) -> pd.Series:
-    """`fn` applied once per distinct value, then mapped back (for Python-only transforms)."""
-    present = values.dropna()
-    table = {v: fn(v) for v in present.unique()}
-    return values.map(table).astype(object).where(values.notna())
+    """`fn` applied once per distinct value, then spread back (for Python-only transforms)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)  # filled one by one: fn may return tuples
+    for i, u in enumerate(uniques):
+        mapped[i] = fn(u)
+    return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------

@@ -274,10 +274,8 @@ def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz:
         fold_header(k): (None if isinstance(v, str) or v is None else float(v))
         for k, v in (scorer.phrases or {}).items()
     }
-    folded = text.map(fold_header, na_action="ignore")
-    days_phrase = folded.map(
-        lambda t: phrases.get(t, np.nan) if t in phrases else np.nan, na_action="ignore"
-    )
+    folded = map_distinct(text, fold_header)
+    days_phrase = folded.map(phrases).astype(float)
     unmatched = folded.notna() & ~folded.isin(phrases.keys()) & ~is_date
     if unmatched.any() and phrases:
         pattern = "(" + "|".join(re.escape(k) for k in sorted(phrases, key=len, reverse=True)) + ")"
@@ -359,11 +357,16 @@ def events_by_lead(
         table = dict(zip(leads.loc[known, key].astype(str), survivor[known], strict=True))
         todo = lead_id.isna() & events[key].notna()
         if todo.any():
-            ev_norm, ev_ok = normaliser(events.loc[todo, key])
             lead_id = lead_id.astype(object)
-            lead_id[todo] = ev_norm.where(ev_ok).map(table).to_numpy()
+            # most events already carry the form the book has; normalise only the rest
+            direct = events.loc[todo, key].astype(str).map(table)
+            lead_id[todo] = direct.to_numpy()
+            rest = todo & lead_id.isna()
+            if rest.any():
+                ev_norm, ev_ok = normaliser(events.loc[rest, key])
+                lead_id[rest] = ev_norm.where(ev_ok).map(table).to_numpy()
     lookup = rules.event_lookup()
-    kind = map_distinct(clean_text(events["event"]), lambda e: lookup.get(fold_header(e)))
+    kind = map_distinct(events["event"], lambda e: lookup.get(fold_header(str(e))))
     points = kind.map({k: r.points for k, r in rules.behaviour.events.items()})
     when, _ = parse_datetime(events["time"], tz)
     frame = pd.DataFrame({"lead_id": lead_id, "time": when, "event": kind, "points": points})
