@@ -250,7 +250,6 @@ class Book:
     user_sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)  # sheet keys and user-sheet titles
     missing_headers: dict[str, list[str]] = field(default_factory=dict)
-    existed: bool = True
     partial: bool = False  # read with `only`: some sheets left out, never to be saved
 
     @property
@@ -281,7 +280,7 @@ def empty_sheet(spec: SheetSpec) -> pd.DataFrame:
 def new_book(path: Path, lang: str, columns: ColumnsRules) -> Book:
     """An empty book with leadkit's sheets, not yet on disk."""
     sheets = {k: empty_sheet(columns.sheets[k]) for k in LEADKIT_SHEETS}
-    return Book(path=path, lang=lang, sheets=sheets, order=list(LEADKIT_SHEETS), existed=False)
+    return Book(path=path, lang=lang, sheets=sheets, order=list(LEADKIT_SHEETS))
 
 
 def _coerce_column(values: pd.Series, col: Any, columns: ColumnsRules, tz: str) -> pd.Series:

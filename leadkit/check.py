@@ -11,17 +11,6 @@ from leadkit.bookio import Book
 from leadkit.normalize import normalize_email, normalize_phone
 from leadkit.rules import ColumnsRules
 
-REQUIRED_LEAD_COLUMNS = (
-    "lead_id",
-    "created_at",
-    "source",
-    "company",
-    "contact",
-    "phone",
-    "email",
-    "status",
-)
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -64,7 +53,7 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
             findings.append(Finding(title, row, header.get(key, key), problem, value))
 
     for key in book.missing_headers.get("leads", []):
-        if key in REQUIRED_LEAD_COLUMNS:
+        if leads_spec.by_key[key].required:
             findings.append(Finding(title, 1, header[key], "required column is missing"))
 
     ids = leads["lead_id"]

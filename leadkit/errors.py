@@ -83,12 +83,6 @@ class BookError(LeadkitError):
     """The lead book cannot be read or written as it is."""
 
 
-class NotDeliveredError(LeadkitError):
-    """Some reminders were not delivered (the others were)."""
-
-    exit_status = ExitStatus.NOT_DELIVERED
-
-
 class BookBusyError(LeadkitError):
     """Another leadkit process, or Excel/WPS, holds the book."""
 

@@ -39,8 +39,7 @@ class ColumnSpec(Strict):
     type: ColumnType = "text"
     enum: str | None = None
     width: float = 12
-    required: bool = False
-    computed: bool = False
+    required: bool = False  # `check` reports the column missing from a book
     highlight_overdue: bool = False
     aliases: list[str] = Field(default_factory=list)
 
