@@ -9,7 +9,7 @@ import pandas as pd
 
 from leadkit.bookio import Book
 from leadkit.normalize import normalize_email, normalize_phone
-from leadkit.rules import ColumnsRules
+from leadkit.rules import CLOSED_STATUSES, ColumnsRules
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
     closed = _dates_only(leads["closed_at"])
     add(created > pd.Timestamp(now + timedelta(days=1)), "created_at", "in the future")
     add(closed < created, "closed_at", "before the lead was created")
-    won_or_lost = leads["status"].isin(["won", "lost"])
+    won_or_lost = leads["status"].isin(list(CLOSED_STATUSES))
     add(
         leads["status"].notna() & ~won_or_lost & closed.notna(),
         "closed_at",

@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from leadkit.normalize import clean_text, company_key, normalize_email, normalize_phone
+from leadkit.normalize import (
+    cell_texts,
+    clean_text,
+    company_key,
+    normalize_email,
+    normalize_phone,
+)
 from leadkit.rules import Strict, fold_header
 
 Comparator = Literal["exact", "normalized", "fuzzy", "phone", "email", "company", "number", "date"]
@@ -554,7 +560,7 @@ def merge(
     def logged(target_rows: Any, column: str, old: pd.Series, new: pd.Series) -> None:
         logs.append(pd.DataFrame({
             "lead_id": out.loc[target_rows, idc].to_numpy(), "column": column,
-            "old": _texts(old).to_numpy(), "new": _texts(new).to_numpy(),
+            "old": cell_texts(old).to_numpy(), "new": cell_texts(new).to_numpy(),
         }))  # fmt: skip
 
     joined_columns = [c for c in rules.join if c in out.columns]
@@ -583,11 +589,11 @@ def merge(
             # each merged record's channel and detail, as kept on the survivor: 展会: A40
             src = members["source"]
             label = src.map(labels).astype(object).where(src.isin(labels.keys()), src)
-            detail = _texts(values)
+            detail = cell_texts(values)
             channel = (label.astype(str) + ": " + detail.astype(str)).where(detail.notna(), label)
             channel = channel.where(src.notna(), detail)
             values = values.where(is_survivor, channel)
-        pieces = pd.DataFrame({"_cluster": cluster_of, "v": _texts(values).to_numpy()}).dropna()
+        pieces = pd.DataFrame({"_cluster": cluster_of, "v": cell_texts(values).to_numpy()}).dropna()
         pieces["v"] = pieces["v"].str.split(";")
         pieces = pieces.explode("v")
         pieces["v"] = pieces["v"].str.strip()
@@ -595,7 +601,7 @@ def merge(
         joined = pieces.groupby("_cluster", sort=True)["v"].agg(";".join)
         new = pd.Series(joined.reindex(range(len(sizes))).to_numpy(), index=survivor_rows)
         old = out.loc[survivor_rows, column]
-        changed = new.notna().to_numpy() & (new.to_numpy() != _texts(old).to_numpy())
+        changed = new.notna().to_numpy() & (new.to_numpy() != cell_texts(old).to_numpy())
         if changed.any():
             out[column] = out[column].astype(object)
             out.loc[survivor_rows[changed], column] = new[changed].to_numpy()
@@ -610,26 +616,6 @@ def merge(
     log.insert(0, "command", command)
     log.insert(0, "time", pd.Timestamp(now))
     return out, log
-
-
-def _texts(values: pd.Series) -> pd.Series:
-    """A column as text for joining and logging (vectorised where the column is plain text)."""
-    if pd.api.types.is_string_dtype(values.dtype) or (
-        values.dtype == object
-        and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
-    ):
-        return values.astype("str").where(values.notna()).astype(object)
-    return values.map(_text).astype(object)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------

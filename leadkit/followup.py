@@ -15,11 +15,10 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from leadkit.normalize import parse_datetime
-from leadkit.rules import Strict
+from leadkit.normalize import as_dates, cell_texts
+from leadkit.rules import CLOSED_STATUSES, Strict
 
 Grade = Literal["S", "A", "B", "C"]
-CLOSED = ("won", "lost")
 
 
 class FollowupRules(Strict):
@@ -28,13 +27,6 @@ class FollowupRules(Strict):
     cadence_days: dict[Grade, float]
     due_soon_hours: float = Field(default=4, ge=0)
     escalate_after_hours: float = Field(default=4, ge=0)
-
-
-def _dates(values: pd.Series) -> pd.Series:
-    """Dates of a column (text a person typed is parsed; what is not a date is missing)."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values
-    return parse_datetime(values)[0]
 
 
 @dataclass
@@ -67,7 +59,7 @@ def apply_activities(
     )
     if acts.empty:
         return Applied(out, pd.DataFrame(), acts)
-    acts["_date"] = _dates(acts["date"])
+    acts["_date"] = as_dates(acts["date"])
     acts = acts[acts["_date"].notna() & acts["lead_id"].notna()]
     # each activity's lead as a row position: integer work from here on, no string grouping
     ids = out["lead_id"].astype(str).astype(object)
@@ -86,7 +78,7 @@ def apply_activities(
     last_at = first_at.copy()
     first_at[pos_sorted[is_first]] = when[order][is_first]
     last_at[pos_sorted[is_last]] = when[order][is_last]
-    planned_all = _dates(acts["next_follow_up"]).to_numpy(dtype="datetime64[ns]")
+    planned_all = as_dates(acts["next_follow_up"]).to_numpy(dtype="datetime64[ns]")
     planned = first_at.copy()
     planned[pos_sorted[is_last]] = planned_all[order][is_last]
     has_status = acts["status_after"].notna().to_numpy()[order]
@@ -103,7 +95,7 @@ def apply_activities(
     rows_mask[pos_sorted] = True
     rows = pd.Series(rows_mask, index=out.index)
     for column in ("first_contact_at", "last_contact_at", "next_follow_up", "closed_at"):
-        out[column] = _dates(out[column]) if column in out else pd.Series(pd.NaT, index=out.index)
+        out[column] = as_dates(out[column]) if column in out else pd.Series(pd.NaT, index=out.index)
     out["status"] = out["status"].astype(object)
     before = out.loc[
         rows, ["first_contact_at", "last_contact_at", "status", "next_follow_up", "closed_at"]
@@ -123,14 +115,14 @@ def apply_activities(
     # a lead someone contacted is no longer untouched
     untouched = rows & (out["status"].isna() | (out["status"] == "new"))
     out.loc[untouched, "status"] = "contacted"
-    closing = rows & out["status"].isin(CLOSED) & out["closed_at"].isna()
+    closing = rows & out["status"].isin(CLOSED_STATUSES) & out["closed_at"].isna()
     out.loc[closing, "closed_at"] = status_at[closing]
     grade = out.loc[rows, "grade"].where(out.loc[rows, "grade"].isin(list(rules.cadence_days)), "C")
     cadence = pd.to_timedelta(grade.map(rules.cadence_days).astype(float), unit="D")
     next_plan = pd.Series(planned[rows_mask], index=idx)
     next_auto = out.loc[rows, "last_contact_at"] + cadence
     next_follow = next_plan.where(next_plan.notna(), next_auto)
-    is_open = ~out.loc[rows, "status"].isin(CLOSED)
+    is_open = ~out.loc[rows, "status"].isin(CLOSED_STATUSES)
     out.loc[rows, "next_follow_up"] = next_follow.where(is_open, pd.NaT)
 
     if not with_log:
@@ -144,21 +136,13 @@ def apply_activities(
         if changed.any():
             logs.append(pd.DataFrame({
                 "lead_id": out.loc[changed[changed].index, "lead_id"], "column": column,
-                "old": before.loc[changed, column].map(_text), "new": after.loc[changed, column].map(_text),
+                "old": before.loc[changed, column].pipe(cell_texts), "new": after.loc[changed, column].pipe(cell_texts),
             }))  # fmt: skip
     log = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
     if not log.empty:
         log.insert(0, "command", command)
         log.insert(0, "time", pd.Timestamp(now))
     return Applied(out, log, unknown)
-
-
-def _text(value: object) -> str | None:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,11 +172,13 @@ def due_items(
     now_ts = pd.Timestamp(now)
     today = now_ts.normalize()
     mine = leads[
-        leads["duplicate_of"].isna() & leads["owner"].notna() & ~leads["status"].isin(CLOSED)
+        leads["duplicate_of"].isna()
+        & leads["owner"].notna()
+        & ~leads["status"].isin(CLOSED_STATUSES)
     ]
-    first_due = _dates(mine["first_contact_due"])
-    first_at = _dates(mine["first_contact_at"])
-    follow = _dates(mine["next_follow_up"])
+    first_due = as_dates(mine["first_contact_due"])
+    first_at = as_dates(mine["first_contact_at"])
+    follow = as_dates(mine["next_follow_up"])
     waiting = first_at.isna()
     parts = []
 

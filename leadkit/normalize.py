@@ -499,6 +499,34 @@ def parse_count(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return absolute.round(), absolute.notna() | ~present
 
 
+def cell_text(value: Any) -> str | None:
+    """One cell as text for the Log and joined values: blank -> None, 12.0 -> "12", dates to minutes."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp | datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def cell_texts(values: pd.Series) -> pd.Series:
+    """`cell_text` for a column (vectorised where the column is plain text already)."""
+    if pd.api.types.is_string_dtype(values.dtype) or (
+        values.dtype == object
+        and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    ):
+        return values.astype("str").where(values.notna()).astype(object)
+    return values.map(cell_text).astype(object)
+
+
+def column_dates(frame: pd.DataFrame, column: str) -> pd.Series:
+    """A column of a frame as datetimes (NaT where blank, not a date, or the column is absent)."""
+    if column not in frame:
+        return pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
+    return as_dates(frame[column])
+
+
 def as_dates(values: pd.Series) -> pd.Series:
     """A date column as datetimes for arithmetic; a cell that is not a date becomes NaT.
 

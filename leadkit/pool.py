@@ -10,9 +10,9 @@ import pandas as pd
 from pydantic import Field
 
 from leadkit.errors import ExitStatus, LeadkitError
-from leadkit.normalize import as_dates
+from leadkit.normalize import column_dates
 from leadkit.routing import RoutingRules, first_contact_due
-from leadkit.rules import Strict
+from leadkit.rules import CLOSED_STATUSES, Strict
 
 Grade = Literal["S", "A", "B", "C"]
 
@@ -22,7 +22,7 @@ class PoolRules(Strict):
 
     first_contact_grace_hours: float = Field(ge=0)
     no_follow_up_days: dict[Grade, float]
-    exempt_status: list[str] = Field(default_factory=lambda: ["won", "lost"])
+    exempt_status: list[str] = Field(default_factory=lambda: list(CLOSED_STATUSES))
     max_recycles: int = Field(default=3, ge=1)
     manager_tag: str = "需经理处理"
     warn_days: float = Field(default=2, ge=0)
@@ -45,11 +45,6 @@ class Neglect:
     warn: pd.DataFrame  # row index; lead_id, owner, reason, recycle_on
 
 
-def _dates(leads: pd.DataFrame, column: str) -> pd.Series:
-    values = leads[column] if column in leads else pd.Series(pd.NaT, index=leads.index)
-    return as_dates(values)
-
-
 def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime) -> Neglect:
     """Owned, open leads whose first contact is overdue or whose follow-up has lapsed."""
     now_ts = pd.Timestamp(now)
@@ -58,11 +53,14 @@ def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime) -> N
         & leads["owner"].notna()
         & ~leads["status"].isin(rules.exempt_status)
     ]
-    due = _dates(owned, "first_contact_due") + pd.Timedelta(hours=rules.first_contact_grace_hours)
-    first_at = _dates(owned, "first_contact_at")
+    due = column_dates(owned, "first_contact_due") + pd.Timedelta(
+        hours=rules.first_contact_grace_hours
+    )
+    first_at = column_dates(owned, "first_contact_at")
     overdue = first_at.isna() & due.notna() & (now_ts > due)
     touches = pd.concat(
-        [_dates(owned, c) for c in ("last_contact_at", "first_contact_at", "assigned_at")], axis=1
+        [column_dates(owned, c) for c in ("last_contact_at", "first_contact_at", "assigned_at")],
+        axis=1,
     )
     last_touch = touches.max(axis=1)
     grade = owned["grade"].where(owned["grade"].isin(list(rules.no_follow_up_days)), "C")
@@ -162,7 +160,7 @@ def claim(
         raise ClaimRefused(f"{lead_id} was merged into {lead['duplicate_of']}; claim that one")
     if pd.notna(lead.get("owner")):
         raise ClaimRefused(f"{lead_id} belongs to {lead['owner']}, it is not in the pool")
-    if lead.get("status") in ("won", "lost"):
+    if lead.get("status") in CLOSED_STATUSES:
         raise ClaimRefused(f"{lead_id} is closed")
     if rules.cooldown and not log.empty:
         recycled = log[
@@ -191,7 +189,7 @@ def claim(
         (
             (leads["owner"] == owner)
             & leads["duplicate_of"].isna()
-            & ~leads["status"].isin(["won", "lost"])
+            & ~leads["status"].isin(list(CLOSED_STATUSES))
         ).sum()
     )
     if open_now >= rep.capacity:

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from leadkit.normalize import as_dates
-from leadkit.rules import Strict
+from leadkit.normalize import column_dates
+from leadkit.rules import CLOSED_STATUSES, Strict
 
 Period = Literal["week", "month", "quarter", "year"]
 STAGES = ["new", "contacted", "qualified", "proposal", "negotiation", "won"]
@@ -64,11 +64,6 @@ def period_bounds(
     return p.start_time.normalize(), (p + 1).start_time.normalize()
 
 
-def _dates(frame: pd.DataFrame, column: str) -> pd.Series:
-    values = frame[column] if column in frame else pd.Series(pd.NaT, index=frame.index)
-    return as_dates(values)
-
-
 def _within(values: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
     return (values >= start) & (values < end)
 
@@ -99,11 +94,11 @@ class Report:
 def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
             *, now: datetime, cadence: dict[str, float]) -> dict[str, Any]:  # fmt: skip
     """The headline numbers of one period (see the README for each definition)."""
-    created, closed = _dates(leads, "created_at"), _dates(leads, "closed_at")
+    created, closed = column_dates(leads, "created_at"), column_dates(leads, "closed_at")
     first, assigned, due = (
-        _dates(leads, "first_contact_at"),
-        _dates(leads, "assigned_at"),
-        _dates(leads, "first_contact_due"),
+        column_dates(leads, "first_contact_at"),
+        column_dates(leads, "assigned_at"),
+        column_dates(leads, "first_contact_due"),
     )
     status = leads["status"]
     new = _within(created, start, end)
@@ -120,7 +115,7 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     cycle = ((closed - created) / pd.Timedelta(days=1))[won]
     completeness = leads["completeness"][new]
     # follow-up plan: the contacts the grade cadence asked for in the period, against those made
-    open_owned = leads["owner"].notna() & ~status.isin(["won", "lost"])
+    open_owned = leads["owner"].notna() & ~status.isin(list(CLOSED_STATUSES))
     span_start = pd.concat([assigned.where(assigned > start, start)], axis=1).max(axis=1)
     span_end = min(end, now_ts)
     days = ((span_end - span_start) / pd.Timedelta(days=1)).clip(lower=0)[
@@ -129,7 +124,9 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     grade = leads["grade"].where(leads["grade"].isin(list(cadence)), "C")[days.index]
     expected = float((days / grade.map(cadence).astype(float)).sum())
     act_dates = (
-        _dates(activities, "date") if not activities.empty else pd.Series(dtype="datetime64[ns]")
+        column_dates(activities, "date")
+        if not activities.empty
+        else pd.Series(dtype="datetime64[ns]")
     )
     done = int(_within(act_dates, start, end).sum()) if len(act_dates) else 0
     recycled = 0
@@ -142,7 +139,7 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
                 & _within(times, start, end)
             ).sum()
         )
-    open_now = ~status.isin(["won", "lost"])
+    open_now = ~status.isin(list(CLOSED_STATUSES))
     return {
         "new_leads": int(new.sum()),
         "contacted": int(contacted.sum()),
@@ -175,9 +172,9 @@ def sla_by_grade(
     leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, now: datetime
 ) -> pd.DataFrame:
     first, assigned, due = (
-        _dates(leads, "first_contact_at"),
-        _dates(leads, "assigned_at"),
-        _dates(leads, "first_contact_due"),
+        column_dates(leads, "first_contact_at"),
+        column_dates(leads, "assigned_at"),
+        column_dates(leads, "first_contact_due"),
     )
     assigned_in = _within(assigned, start, end) & due.notna()
     decided = assigned_in & (first.notna() | (due < min(end, pd.Timestamp(now))))
@@ -194,7 +191,7 @@ def sla_by_grade(
 
 def funnel(leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """Leads created in the period by the furthest stage they reached, with stage-to-stage rates."""
-    new = leads[_within(_dates(leads, "created_at"), start, end)]
+    new = leads[_within(column_dates(leads, "created_at"), start, end)]
     rank = new["status"].map(RANK)
     rank = rank.where(new["status"] != "lost", 1)  # a lost lead reached at least 初步接洽
     reached = [int((rank >= i).sum()) for i in range(len(STAGES))]
@@ -219,7 +216,7 @@ def breakdown(
     end: pd.Timestamp,
     channels: ChannelsRules | None,
 ) -> pd.DataFrame:
-    created, closed = _dates(leads, "created_at"), _dates(leads, "closed_at")
+    created, closed = column_dates(leads, "created_at"), column_dates(leads, "closed_at")
     key = (
         leads[by].astype(object).where(leads[by].notna(), "(blank)")
         if by in leads
@@ -255,7 +252,7 @@ def per_rep(
 ) -> pd.DataFrame:
     owned = leads[leads["owner"].notna()]
     first, assigned, due, closed = (
-        _dates(owned, c)
+        column_dates(owned, c)
         for c in ("first_contact_at", "assigned_at", "first_contact_due", "closed_at")
     )
     assigned_in = _within(assigned, start, end)
@@ -264,7 +261,7 @@ def per_rep(
         "owner": owned["owner"], "assigned": assigned_in, "contacted": _within(first, start, end),
         "won": (owned["status"] == "won") & _within(closed, start, end),
         "lost": (owned["status"] == "lost") & _within(closed, start, end),
-        "open": ~owned["status"].isin(["won", "lost"]),
+        "open": ~owned["status"].isin(list(CLOSED_STATUSES)),
         "sla_decided": decided, "sla_hit": decided & first.notna() & (first <= due),
         "response_hours": ((first - assigned) / pd.Timedelta(hours=1)).where(_within(first, start, end)),
     })  # fmt: skip
@@ -284,7 +281,9 @@ def grade_validation(
     leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.DataFrame, list[str]]:
     """Won rate by grade of the leads closed in the period; warns when a grade beats a higher one."""
-    closed = _within(_dates(leads, "closed_at"), start, end) & leads["status"].isin(["won", "lost"])
+    closed = _within(column_dates(leads, "closed_at"), start, end) & leads["status"].isin(
+        list(CLOSED_STATUSES)
+    )
     frame = pd.DataFrame(
         {"grade": leads["grade"][closed], "won": (leads["status"] == "won")[closed]}
     )
@@ -307,7 +306,7 @@ def grade_validation(
 
 def forecast(leads: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
     """Open leads by status: budget (万元) and the stage-weighted expected amount."""
-    open_ = leads[~leads["status"].isin(["won", "lost"])]
+    open_ = leads[~leads["status"].isin(list(CLOSED_STATUSES))]
     budget = pd.to_numeric(open_["budget"], errors="coerce").fillna(0)
     frame = pd.DataFrame({"status": open_["status"], "budget": budget})
     out = frame.groupby("status").agg(leads=("budget", "size"), budget=("budget", "sum"))
@@ -336,7 +335,9 @@ def build_report(
         trend_rows.append({"period": _label(kind, s), "new_leads": t["new_leads"], "won": t["won"],
                            "conversion_of_new": t["conversion_of_new"], "win_rate_of_closed": t["win_rate_of_closed"]})  # fmt: skip
     grades, warnings = grade_validation(active, start, end)
-    lost = active[(active["status"] == "lost") & _within(_dates(active, "closed_at"), start, end)]
+    lost = active[
+        (active["status"] == "lost") & _within(column_dates(active, "closed_at"), start, end)
+    ]
     reasons = lost["lost_reason"].fillna("(no reason)").value_counts().head(rules.top_lost_reasons)
     return Report(
         period=_label(kind, start), start=start, end=end, metrics=m, funnel=funnel(active, start, end),

@@ -16,13 +16,12 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from leadkit.normalize import company_key
-from leadkit.rules import Strict
+from leadkit.rules import CLOSED_STATUSES, Strict
 
 Level = Literal["manager", "senior", "junior"]
 Strategy = Literal["fair", "round-robin", "load"]
 BY = ("region", "industry", "grade", "round-robin", "load", "rules")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-CLOSED = ("won", "lost")
 GRADE_ORDER = {"S": 0, "A": 1, "B": 2, "C": 3}
 
 
@@ -372,7 +371,7 @@ def assign(
 ) -> Assignment:
     """Owners for the unowned, open, active leads; highest grade and score first."""
     active = leads[leads["duplicate_of"].isna()]
-    is_open = ~active["status"].isin(CLOSED)
+    is_open = ~active["status"].isin(CLOSED_STATUSES)
     open_count = active[is_open & active["owner"].notna()]["owner"].value_counts().to_dict()
     todo = active[is_open & active["owner"].isna()].copy()
     grade_rank = todo["grade"].map(GRADE_ORDER).fillna(3)

@@ -14,6 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from leadkit.errors import RuleError
 
+# Status keys (columns.yaml) of a closed lead: won (成交) and lost (流失).
+CLOSED_STATUSES = ("won", "lost")
+
 ColumnType = Literal[
     "text", "int", "number", "money", "datetime", "enum", "phone", "email", "timeline"
 ]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from leadkit.errors import ExitStatus, LeadkitError, Where
+from leadkit.rules import CLOSED_STATUSES
 from leadkit.score import (
     ScoringRules,
     attribute_points,
@@ -131,7 +132,7 @@ def train(
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
-    closed = active[active["status"].isin(["won", "lost"])]
+    closed = active[active["status"].isin(list(CLOSED_STATUSES))]
     won_mask = closed["status"] == "won"
     n_won, n_lost = int(won_mask.sum()), int((~won_mask).sum())
     need = rules.predictive.min_per_class

@@ -213,3 +213,18 @@ def test_any_mobile_in_any_dress_normalises(number, dress):
     )
     value, ok = n.normalize_phone(pd.Series([text], dtype=object))
     assert ok[0] and value[0] == number
+
+
+def test_cell_text_for_the_log():
+    values = pd.Series(
+        [12.0, 12.5, pd.Timestamp("2026-03-01 09:30"), None, "甲", float("nan")], dtype=object
+    )
+    assert n.cell_texts(values).tolist() == ["12", "12.5", "2026-03-01 09:30", None, "甲", None]
+    assert n.cell_texts(pd.Series(["a", None], dtype="str")).tolist() == ["a", None]
+
+
+def test_column_dates_never_invent_a_date():
+    frame = pd.DataFrame({"d": pd.Series([pd.Timestamp("2026-03-01"), "下周", None], dtype=object)})
+    got = n.column_dates(frame, "d")
+    assert got.iloc[0] == pd.Timestamp("2026-03-01") and got.iloc[1:].isna().all()
+    assert n.column_dates(frame, "missing").isna().all()
