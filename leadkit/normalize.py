@@ -512,12 +512,13 @@ def cell_text(value: Any) -> str | None:
 
 def cell_texts(values: pd.Series) -> pd.Series:
     """`cell_text` for a column (vectorised where the column is plain text already)."""
-    if pd.api.types.is_string_dtype(values.dtype) or (
-        values.dtype == object
-        and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
-    ):
-        return values.astype("str").where(values.notna()).astype(object)
-    return values.map(cell_text).astype(object)
+    if values.dtype == object:  # (is_string_dtype is true of every object column: look inside)
+        plain = pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+    else:
+        plain = pd.api.types.is_string_dtype(values.dtype)
+    out = values.astype("str") if plain else values.map(cell_text)
+    out = out.astype(object)
+    return out.where(values.notna() & out.notna(), None)
 
 
 def column_dates(frame: pd.DataFrame, column: str) -> pd.Series:
