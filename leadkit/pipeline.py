@@ -352,7 +352,7 @@ def import_event_files(
 class ScoreOutcome:
     """What `leadkit score` did."""
 
-    scored: Scored
+    scored: Scored | None  # None when --explain names a merged lead
     model: dict[str, Any] | None
     grade_changes: int
     explanation: list[tuple[str, str, str]] | None = None
@@ -389,28 +389,12 @@ def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
     model = load_model(ctx.workspace.state_dir)
     book = load(ctx, only={"leads", "events"})
     try:
-        lines = explain(
-            lead_id,
-            book.leads,
-            book.sheets["events"],
-            rules,
-            now=ctx.now,
-            tz=ctx.tz,
-            lang=ctx.lang,
-            model=model,
-        )
+        lines, scored = explain(
+            lead_id, book.leads, book.sheets["events"], rules,
+            now=ctx.now, tz=ctx.tz, lang=ctx.lang, model=model,
+        )  # fmt: skip
     except KeyError:
         raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}") from None
-    row = book.leads[book.leads["lead_id"].astype(str) == lead_id]
-    scored = score_leads(
-        row.assign(duplicate_of=None),
-        book.sheets["events"],
-        rules,
-        now=ctx.now,
-        tz=ctx.tz,
-        lang=ctx.lang,
-        model=model,
-    )
     return ScoreOutcome(scored=scored, model=model, grade_changes=0, explanation=lines)
 
 

@@ -570,13 +570,15 @@ def explain(
     tz: str,
     lang: str,
     model: Any | None = None,
-) -> list[tuple[str, str, str]]:
-    """Every rule that fired for one lead: (part, rule, points), computed by the scoring code."""
+) -> tuple[list[tuple[str, str, str]], Scored | None]:
+    """Every rule that fired for one lead: (part, rule, points) lines and its score (None if merged).
+
+    The lines are computed by the scoring code itself, so they are what `score` computed."""
     row = leads[leads["lead_id"].astype(str) == lead_id]
     if row.empty:
         raise KeyError(lead_id)
     if "duplicate_of" in row and row["duplicate_of"].notna().iloc[0]:
-        return [("merged", f"merged into {row['duplicate_of'].iloc[0]}; not scored", "")]
+        return [("merged", f"merged into {row['duplicate_of'].iloc[0]}; not scored", "")], None
     reference = pd.Series(pd.Timestamp(now), index=row.index)
     lines: list[tuple[str, str, str]] = []
     for dim in rules.attributes:
@@ -652,4 +654,4 @@ def explain(
     tags = scored.tags.iloc[0]
     if isinstance(tags, str):
         lines.append(("tags", "keywords in " + ", ".join(rules.tags.columns), tags))
-    return lines
+    return lines, scored

@@ -266,3 +266,15 @@ def test_workspace_rules_are_used(workspace, cli, data_dir):
     cli("import", data_dir / "web_small.csv", "-q")
     assert cli("score", "-q").exit_code == 2  # A 60 above S 1: not in order
     assert Rules(workspace / "rules").folder == workspace / "rules"
+
+
+def test_explain_a_merged_lead_says_so(workspace, cli, data_dir):
+    cli("import", data_dir / "web_small.csv", "-q")
+
+    def merge_one(book):
+        book.leads["duplicate_of"] = book.leads["duplicate_of"].astype(object)
+        book.leads.loc[book.leads.index[1], "duplicate_of"] = "LX2026000001"
+
+    pipeline.update_book(pipeline.context(cwd=workspace), "test", merge_one)
+    result = cli("score", "--explain", "LX2026000002")
+    assert result.exit_code == 0 and "merged, not scored" in result.stdout

@@ -44,10 +44,13 @@ def register(app: typer.Typer) -> None:
         labels = ctx.rules.columns
         if explain is not None:
             outcome = pipeline.explain_score(ctx, explain)
-            table = Table(
-                title=f"{explain}: score {outcome.scored.score.iloc[0]:g}, grade {outcome.scored.grade.iloc[0]}",
-                title_justify="left",
+            sc = outcome.scored
+            heading = (
+                f"{explain}: merged, not scored"
+                if sc is None
+                else f"{explain}: score {sc.score.iloc[0]:g}, grade {sc.grade.iloc[0]}"
             )
+            table = Table(title=heading, title_justify="left")
             for name in ("part", "rule", "points / result"):
                 table.add_column(name)
             names = {
