@@ -99,6 +99,19 @@ def context(
     )
 
 
+def output_file(ctx: Context, path: Path) -> Path:
+    """A file leadkit writes for a person (review list, to-do list, report): never the book itself.
+
+    Such files are replaced whole (temp file + rename) without a backup, so pointing one at the
+    lead book would lose it; that is refused.
+    """
+    if path.suffix.lower() != ".xlsx":
+        raise UsageError(f"{path}: leadkit writes .xlsx files")
+    if path.resolve() == ctx.book_path.resolve():
+        raise UsageError(f"{path} is the lead book; write the output to another file")
+    return path
+
+
 def load(ctx: Context, only: set[str] | None = None) -> Book:
     """Read the book (no lock: saves are atomic, so a reader never sees half a file).
 
@@ -257,6 +270,8 @@ def dedupe(
 ) -> DedupeOutcome:
     """Find and merge duplicates; uncertain pairs go to `review_file` for a person."""
     rules = ctx.rules.dedupe if rules_file is None else ctx.rules.load(rules_file, DedupeRules)
+    if review_file is not None:
+        output_file(ctx, review_file)
     where = rules_file or ctx.rules.folder / "dedupe.yaml"
     decisions: list[tuple[str, str, str]] = []
     if apply_review is not None:

@@ -182,3 +182,12 @@ def test_demo_runs_and_reruns(cli, tmp_path, monkeypatch):
     (tmp_path / "mine" / "important.txt").write_text("x")
     refused = cli("demo", "mine")
     assert refused.exit_code == 2 and (tmp_path / "mine" / "important.txt").exists()
+
+
+@pytest.mark.parametrize("args", [("due", "--out"), ("report", "--out"), ("dedupe", "--review")])
+def test_an_output_file_can_never_be_the_book(cli, workspace, data_dir, args):
+    cli("import", data_dir / "web_small.csv", "-q")
+    before = (workspace / "leads.xlsx").read_bytes()
+    result = cli(*args, workspace / "leads.xlsx")
+    assert result.exit_code == 2 and "is the lead book" in result.stderr
+    assert (workspace / "leads.xlsx").read_bytes() == before

@@ -56,8 +56,6 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Find the same customer entered twice and merge it; merged rows are kept and marked."""
         ui.configure(quiet=quiet, json_out=json_out)
-        if review is not None and review.suffix.lower() != ".xlsx":
-            raise typer.BadParameter("--review writes an .xlsx file")
         ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force)
         outcome = pipeline.dedupe(
             ctx, review_file=review, apply_review=apply_review, rules_file=rules_file

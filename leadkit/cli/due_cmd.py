@@ -70,6 +70,7 @@ def register(app: typer.Typer) -> None:
             ui.warn(f"{len(outcome.unknown_activities)} follow-up record(s) name a lead ID the book does not have: "
                     + ", ".join(sorted(set(outcome.unknown_activities["lead_id"].astype(str)))[:10]))  # fmt: skip
         if out is not None:
+            pipeline.output_file(ctx, out)
             frame = items.assign(kind=items["kind"].map(lambda k: kind_label(k, ctx.lang)))
             bookio.write_table(out, "待办" if ctx.lang == "zh" else "Due", frame)
             ui.say(f"wrote {out}")

@@ -164,9 +164,7 @@ def register(app: typer.Typer) -> None:
         for w in rep.warnings:
             ui.warn(w)
         if out is not None:
-            if out.suffix.lower() != ".xlsx":
-                raise typer.BadParameter("--out writes an .xlsx file")
-            write_excel(rep, out, ctx.lang)
+            write_excel(rep, pipeline.output_file(ctx, out), ctx.lang)
             ui.say(f"wrote {out}")
         if notify is not None:
             sent = pipeline.send_report(ctx, rep, notify)
