@@ -501,10 +501,13 @@ def find_duplicates(
         left, right = left[keep], right[keep]
     ids = records[rules.id_column].astype(str).to_numpy()
     if keep_apart and left.size:
-        apart = np.array(
-            [frozenset((ids[a], ids[b])) in keep_apart for a, b in zip(left, right, strict=True)],
-            dtype=bool,
+        # pairs as "smaller id|larger id" keys, matched against the decisions in one isin
+        a, b = ids[left].astype(str), ids[right].astype(str)
+        keys = pd.Series(np.where(a < b, a, b)).str.cat(
+            pd.Series(np.where(a < b, b, a)), sep="\x1f"
         )
+        decided = {"\x1f".join(sorted(pair)) for pair in keep_apart if len(pair) == 2}
+        apart = keys.isin(decided).to_numpy()
         left, right = left[~apart], right[~apart]
     scored = compare(prepared, rules, left, right)
     forced_frame = None
