@@ -299,7 +299,7 @@ def _coerce_column(values: pd.Series, col: Any, columns: ColumnsRules, tz: str) 
         keys, _ = map_enum(values, columns.enum_lookup[col.enum])
         return keys.astype(object)
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
-        return values.astype(object)  # text leadkit wrote itself: already clean
+        return values  # text leadkit wrote itself: already clean
     return as_text(values).astype(object)
 
 
