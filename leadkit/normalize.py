@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # --------------------------------------------------------------------------------------------
 # Text
@@ -93,10 +95,7 @@ def extract(text: pd.Series, pattern: str, numeric: tuple[str, ...] = ()) -> pd.
 
     Groups in `numeric` come back as floats; a missing match or an empty group is missing.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(text.astype(object).where(text.notna(), None).tolist(), type=pa.string())
+    arr = pa.array(text.astype("str"))
     found = pc.extract_regex(arr, pattern)
     out: dict[str, object] = {}
     for i, field in enumerate(found.type):
@@ -350,6 +349,28 @@ def map_distinct(values: pd.Series, fn: Any) -> pd.Series:
     for i, u in enumerate(uniques):
         mapped[i] = fn(u)
     return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
+    """Row position of the first key equal to each `wanted` text, -1 where none (Arrow hash join)."""
+    text = keys.astype("str")
+    first = (keys.notna() & ~text.duplicated()).to_numpy()
+    at = pc.index_in(pa.array(wanted.astype("str")), value_set=pa.array(text).filter(first))
+    at = at.to_numpy(zero_copy_only=False)
+    found = ~np.isnan(at)
+    out = np.full(len(wanted), -1, dtype=np.int64)
+    out[found] = np.flatnonzero(first)[at[found].astype(np.int64)]
+    return out
+
+
+def lookup(keys: pd.Series, values: pd.Series, wanted: pd.Series) -> pd.Series:
+    """`values` at the first row whose key equals each `wanted` text (NaN where none).
+
+    `Series.map(dict)` would call Python once per cell.
+    """
+    at = positions(keys, wanted)
+    found = np.append(values.to_numpy(dtype=object), np.nan)[at]  # -1 takes the NaN
+    return pd.Series(found, index=wanted.index, dtype=object)
 
 
 # --------------------------------------------------------------------------------------------

@@ -17,10 +17,12 @@ from pydantic import Field, field_validator, model_validator
 
 from leadkit.normalize import (
     clean_text,
+    lookup,
     map_distinct,
     normalize_email,
     normalize_phone,
     parse_datetime,
+    positions,
 )
 from leadkit.rules import Strict, fold_header
 
@@ -337,36 +339,33 @@ def events_by_lead(
     cols = ["lead_id", "time", "event", "points"]
     if events.empty:
         return pd.DataFrame(columns=cols)
-    ids = leads["lead_id"].astype(str)
+    ids = leads["lead_id"].astype(str).astype(object)
     survivor = (
         leads["duplicate_of"].astype(object).where(leads["duplicate_of"].notna(), ids)
         if "duplicate_of" in leads
         else ids
     )
-    by_id = dict(zip(ids, survivor, strict=True))
     lead_id = (
-        events["lead_id"].astype(object).map(by_id)
+        lookup(ids, survivor, events["lead_id"])
         if "lead_id" in events
-        else pd.Series(np.nan, index=events.index)
+        else pd.Series(np.nan, index=events.index, dtype=object)
     )
     for key, normaliser in (("phone", normalize_phone), ("email", normalize_email)):
         if key not in events or key not in leads:
             continue
         # the book's phones and e-mails were normalised on import; the events' may not be
         known = leads[key].notna()
-        table = dict(zip(leads.loc[known, key].astype(str), survivor[known], strict=True))
         todo = lead_id.isna() & events[key].notna()
         if todo.any():
-            lead_id = lead_id.astype(object)
             # most events already carry the form the book has; normalise only the rest
-            direct = events.loc[todo, key].astype(str).map(table)
-            lead_id[todo] = direct.to_numpy()
+            book_keys, owners = leads.loc[known, key], survivor[known]
+            lead_id[todo] = lookup(book_keys, owners, events.loc[todo, key]).to_numpy()
             rest = todo & lead_id.isna()
             if rest.any():
                 ev_norm, ev_ok = normaliser(events.loc[rest, key])
-                lead_id[rest] = ev_norm.where(ev_ok).map(table).to_numpy()
-    lookup = rules.event_lookup()
-    kind = map_distinct(events["event"], lambda e: lookup.get(fold_header(str(e))))
+                lead_id[rest] = lookup(book_keys, owners, ev_norm.where(ev_ok)).to_numpy()
+    by_name = rules.event_lookup()
+    kind = map_distinct(events["event"], lambda e: by_name.get(fold_header(str(e))))
     points = kind.map({k: r.points for k, r in rules.behaviour.events.items()})
     when, _ = parse_datetime(events["time"], tz)
     frame = pd.DataFrame({"lead_id": lead_id, "time": when, "event": kind, "points": points})
@@ -379,15 +378,15 @@ def behaviour_points(
     """Decayed event points per lead as of each lead's reference time, capped."""
     if matched.empty:
         return pd.Series(0.0, index=leads.index)
-    ref = pd.Series(reference.to_numpy(), index=leads["lead_id"].astype(str).to_numpy())
-    ref = ref[~ref.index.duplicated()]
-    at = matched["lead_id"].map(ref)
-    age = (at - matched["time"]) / pd.Timedelta(days=1)
-    decayed = matched["points"] * np.power(0.5, age / rules.behaviour.half_life_days)
-    decayed = decayed.where(age >= 0, 0.0)
-    total = decayed.groupby(matched["lead_id"]).sum()
+    at = positions(leads["lead_id"], matched["lead_id"])
+    known = at >= 0
+    when = matched["time"].to_numpy(dtype="datetime64[ns]")[known]
+    age = (reference.to_numpy(dtype="datetime64[ns]")[at[known]] - when) / np.timedelta64(1, "D")
+    points = matched["points"].to_numpy(dtype=float)[known]
+    decayed = np.where(age >= 0, points * np.power(0.5, age / rules.behaviour.half_life_days), 0.0)
+    total = np.bincount(at[known], weights=decayed, minlength=len(leads))
     cap = rules.behaviour.cap
-    per_lead = leads["lead_id"].astype(str).map(total).fillna(0.0)
+    per_lead = pd.Series(total, index=leads.index)
     return per_lead.clip(-cap, cap).astype(float)
 
 
@@ -420,9 +419,10 @@ def _show(value: Any) -> str:
 
 def _fmt_all(values: pd.Series) -> pd.Series:
     """`_fmt` for a whole column: whole numbers without decimals, others with one."""
-    rounded = values.astype(float).round(1)
-    whole = (rounded - rounded.round(0)).abs() < 0.05
-    return rounded.round(0).astype("int64").astype("str").where(whole, rounded.astype("str"))
+    # scores take few distinct values: format each once and spread back
+    codes, uniques = pd.factorize(values.astype(float).round(1))
+    text = np.array([_fmt(u) for u in uniques] + ["nan"], dtype=object)
+    return pd.Series(text[codes], index=values.index, dtype="str")
 
 
 @dataclass

@@ -228,3 +228,26 @@ def test_column_dates_never_invent_a_date():
     got = n.column_dates(frame, "d")
     assert got.iloc[0] == pd.Timestamp("2026-03-01") and got.iloc[1:].isna().all()
     assert n.column_dates(frame, "missing").isna().all()
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", "c", None]), st.integers(0, 9)), max_size=8),
+    st.lists(st.sampled_from(["a", "b", "c", "d", None]), max_size=8),
+)
+def test_lookup_is_a_first_wins_dict_lookup(pairs, wanted):
+    keys = pd.Series([k for k, _ in pairs], dtype=object)
+    values = pd.Series([v for _, v in pairs], dtype=object)
+    table: dict = {}
+    for k, v in pairs:
+        if k is not None:
+            table.setdefault(k, v)
+    got = n.lookup(keys, values, pd.Series(wanted, dtype=object))
+    expected = [table.get(w) if w is not None else None for w in wanted]
+    assert [None if pd.isna(g) else g for g in got] == expected
+
+
+def test_lookup_reads_arrow_text_and_keeps_the_wanted_index():
+    keys = pd.Series(["L1", "L2"], dtype="str")
+    got = n.lookup(keys, pd.Series(["x", "y"]), pd.Series(["L2", "L3"], index=[7, 9], dtype="str"))
+    assert got.index.tolist() == [7, 9]
+    assert got[7] == "y" and pd.isna(got[9])
