@@ -220,6 +220,9 @@ class Picker:
         self.given = np.array([state.given.get(r.name, 0.0) for r in team], dtype=float)
         self.last = np.array([state.last.get(r.name, -1) for r in team], dtype=np.int64)
         self.open = np.array([open_count.get(r.name, 0) for r in team], dtype=float)
+        # what each strategy compares, kept current by record(): a pick is then one take
+        self.fair = self.given / self.weight
+        self.load = self.open / np.maximum(self.capacity * self.weight, 1e-9)
         self.seq = state.seq
         self.state = state
 
@@ -229,12 +232,8 @@ class Picker:
     def pick(self, candidates: np.ndarray, strategy: Strategy) -> int:
         if strategy == "round-robin":
             primary = self.last[candidates].astype(float)
-        elif strategy == "load":
-            primary = self.open[candidates] / np.maximum(
-                self.capacity[candidates] * self.weight[candidates], 1e-9
-            )
         else:
-            primary = self.given[candidates] / self.weight[candidates]
+            primary = (self.load if strategy == "load" else self.fair)[candidates]
         tied = candidates[primary <= primary.min() + 1e-12]
         if tied.size > 1:
             lasts = self.last[tied]
@@ -250,6 +249,8 @@ class Picker:
         self.given[i] += 1
         self.last[i] = self.seq
         self.open[i] += 1
+        self.fair[i] = self.given[i] / self.weight[i]
+        self.load[i] = self.open[i] / max(self.capacity[i] * self.weight[i], 1e-9)
 
     def save(self) -> None:
         """Write the counters back into the rotation state."""
@@ -266,6 +267,9 @@ class Picker:
 # Assign
 
 
+_NOBODY = np.array([], dtype=np.int64)
+
+
 @dataclass
 class Assignment:
     """What `leadkit assign` decided."""
@@ -278,8 +282,8 @@ class Assignment:
     open_after: dict[str, int]
 
 
-def matching_rule(leads: pd.DataFrame, rules: RoutingRules) -> dict[Any, int]:
-    """Row -> index of the first routing rule whose conditions all hold (vectorised)."""
+def matching_rule(leads: pd.DataFrame, rules: RoutingRules) -> np.ndarray:
+    """Per row, the index of the first routing rule whose conditions all hold; -1 for none."""
     chosen = pd.Series(-1, index=leads.index)
     for i in range(len(rules.rules) - 1, -1, -1):
         ok = pd.Series(True, index=leads.index)
@@ -300,7 +304,7 @@ def matching_rule(leads: pd.DataFrame, rules: RoutingRules) -> dict[Any, int]:
                     )  # ungraded leads are routed as C
                 ok &= values.isin(list(wanted))  # type: ignore[arg-type]
         chosen[ok.to_numpy()] = i
-    return {row: int(i) for row, i in chosen.items() if i >= 0}
+    return chosen.to_numpy(dtype=np.int64)
 
 
 def _targets(rule: Rule, team: list[Rep]) -> list[Rep]:
@@ -382,81 +386,88 @@ def assign(
     )
     state.join(rules.team)
     today = now.date()
-    returning = _returning_owners(leads, todo)
-    cooldown = _previous_owners(log if log is not None else pd.DataFrame())
-    owners: dict[Any, str] = {}
-    why: dict[Any, str] = {}
-    pool: list[tuple[str, str]] = []
-    # only the columns routing looks at, as plain dicts
-    wanted = {"lead_id", "grade", "region", "province", "industry"}
-    for rule in rules.rules:
-        wanted |= {k.removesuffix("_at_least") for k in rule.when}
-    columns = [c for c in todo.columns if c in wanted]
-    records = dict(zip(todo.index, todo[columns].to_dict("records"), strict=True))
-    rule_of = matching_rule(todo, rules) if by == "rules" else {}
     picker = Picker(rules.team, state, open_count)
-    available_mask = np.array([r.available(today) for r in rules.team])
     by_name = picker.index
-    rule_targets = [
-        np.array(
-            [
-                by_name[r.name]
-                for r in _targets(rule, rules.team)
-                if available_mask[by_name[r.name]]
-            ],
-            dtype=np.int64,
-        )
-        for rule in rules.rules
-    ]
-    eligible_cache: dict[Any, np.ndarray] = {}
+
+    def rep_at(names: pd.Series) -> np.ndarray:
+        """Roster position of each named rep, -1 for none (or a name not on the roster)."""
+        return names.map(by_name).fillna(-1).to_numpy(dtype=np.int64)
+
+    # Everything the loop asks of a lead, as arrays: the loop itself touches only integers.
+    lead_ids = todo["lead_id"].astype(str).to_numpy(dtype=object)
+    returning = rep_at(pd.Series(_returning_owners(leads, todo), dtype=object).reindex(todo.index))
+    cooldown = _previous_owners(log if log is not None else pd.DataFrame())
+    previous = rep_at(pd.Series(lead_ids, dtype=object).map(cooldown))
+    available_mask = np.array([r.available(today) for r in rules.team])
     strategy: Strategy = (
         "round-robin" if by == "round-robin" else ("load" if by == "load" else "fair")
     )
+    if by == "rules":
+        group = matching_rule(todo, rules)
+        bases = [
+            np.array(
+                [by_name[r.name] for r in _targets(rule, rules.team)
+                 if available_mask[by_name[r.name]]],
+                dtype=np.int64,
+            )
+            for rule in rules.rules
+        ]  # fmt: skip
+        hows = [rule.strategy for rule in rules.rules]
+        reasons = [f"rule: {rule.name or i + 1}" for i, rule in enumerate(rules.rules)]
+    else:
+        # leads that look the same to routing share one list of eligible reps
+        looked_at = {"region": ["region", "province"], "industry": ["industry"], "grade": ["grade"]}
+        keys = todo.reindex(columns=looked_at.get(by, [])).astype(object)
+        if keys.columns.size:
+            group = keys.groupby(list(keys.columns), dropna=False, sort=False).ngroup().to_numpy()
+            first = pd.Series(np.arange(len(keys))).groupby(group).first().to_numpy()
+            samples = keys.iloc[first]
+            samples = samples.where(samples.notna(), None).to_dict("records")
+        else:
+            group, samples = np.zeros(len(todo), dtype=np.int64), [{}]
+        bases = [
+            np.array([by_name[r.name] for r in _eligible(by, lead, rules.team)], dtype=np.int64)
+            for lead in samples
+        ]
+        hows = [strategy] * len(bases)
+        reasons = [f"by {by}"] * len(bases)
+    owners: dict[Any, str] = {}
+    why: dict[Any, str] = {}
+    pool: list[tuple[str, str]] = []
     full = picker.full() | ~available_mask
-    for row, lead in records.items():
-        previous = by_name.get(cooldown.get(str(lead.get("lead_id"))), -1)
+    rows = todo.index.tolist()
+    for i in range(len(todo)):
+        prev, owner = previous[i], returning[i]
         chosen, reason = -1, ""
-        owner = by_name.get(returning.get(row), -1)
-        if owner >= 0 and not full[owner] and owner != previous:
+        base = _NOBODY
+        if owner >= 0 and not full[owner] and owner != prev:
             chosen, reason = owner, "returning customer"
         else:
-            if by == "rules":
-                index = rule_of.get(row)
-                if index is None:
-                    pool.append((lead["lead_id"], "no routing rule matches"))
-                    continue
-                base, how, reason = (
-                    rule_targets[index],
-                    rules.rules[index].strategy,
-                    f"rule: {rules.rules[index].name or index + 1}",
-                )
-            else:
-                key = (lead.get("region"), lead.get("province")) if by == "region" else lead.get(by)
-                if key not in eligible_cache:
-                    eligible_cache[key] = np.array(
-                        [by_name[r.name] for r in _eligible(by, lead, rules.team)], dtype=np.int64
-                    )
-                base, how, reason = eligible_cache[key], strategy, f"by {by}"
-            candidates = base[~full[base] & (base != previous)] if base.size else base
+            g = group[i]
+            if g < 0:
+                pool.append((lead_ids[i], "no routing rule matches"))
+                continue
+            base, reason = bases[g], reasons[g]
+            candidates = base[~full[base] & (base != prev)] if base.size else base
             if candidates.size:
-                chosen = picker.pick(candidates, how)
+                chosen = picker.pick(candidates, hows[g])
         if chosen < 0:
             only_previous = (
-                previous >= 0
+                prev >= 0
                 and base.size
-                and bool(np.all(full[base] | (base == previous)) and (base == previous).any())
+                and bool(np.all(full[base] | (base == prev)) and (base == prev).any())
             )
             pool.append(
                 (
-                    lead["lead_id"],
+                    lead_ids[i],
                     "only the rep it was recycled from could take it (cool-down)"
                     if only_previous
                     else f"no available rep with room (by {by})",
                 )
             )
             continue
-        owners[row] = rules.team[chosen].name
-        why[row] = reason
+        owners[rows[i]] = rules.team[chosen].name
+        why[rows[i]] = reason
         picker.record(chosen)
         if picker.open[chosen] >= picker.capacity[chosen]:
             full[chosen] = True
