@@ -437,7 +437,9 @@ def _sheet_for_writing(
         values = frame[key]
         if col is not None and col.type == "enum":
             labels = columns.enum_labels(col.enum, lang)
-            values = values.map(labels).astype(object).where(values.isin(labels.keys()), values)
+            codes, uniques = pd.factorize(values)  # few distinct keys: label each once
+            shown = np.array([labels.get(u, u) for u in uniques] + [np.nan], dtype=object)
+            values = pd.Series(shown[codes], index=values.index, dtype=object)
         if (
             col is not None
             and col.type == "datetime"

@@ -7,6 +7,7 @@ between runs, keyed by rep name, so cron runs add up and roster edits do not res
 from __future__ import annotations
 
 import hashlib
+import heapq
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any, Literal
@@ -223,6 +224,7 @@ class Picker:
         # what each strategy compares, kept current by record(): a pick is then one take
         self.fair = self.given / self.weight
         self.load = self.open / np.maximum(self.capacity * self.weight, 1e-9)
+        self.version = [0] * len(team)  # bumped by record(): tells a Queue its entry is old
         self.seq = state.seq
         self.state = state
 
@@ -251,6 +253,13 @@ class Picker:
         self.open[i] += 1
         self.fair[i] = self.given[i] / self.weight[i]
         self.load[i] = self.open[i] / max(self.capacity[i] * self.weight[i], 1e-9)
+        self.version[i] += 1
+
+    def key(self, i: int, strategy: Strategy) -> tuple[float, int]:
+        """What `pick` orders reps by: the strategy's measure, then the least recently served."""
+        if strategy == "round-robin":
+            return (float(self.last[i]), int(self.last[i]))
+        return (float((self.load if strategy == "load" else self.fair)[i]), int(self.last[i]))
 
     def save(self) -> None:
         """Write the counters back into the rotation state."""
@@ -261,6 +270,55 @@ class Picker:
 
     def open_counts(self) -> dict[str, int]:
         return {r.name: int(self.open[i]) for i, r in enumerate(self.team)}
+
+
+class Queue:
+    """The reps of one routing group in a heap, so picking among them costs a heap pop.
+
+    Counters only grow, so an entry made before its rep was last picked sorts too early: it is
+    refreshed when it reaches the top (lazy update). A rep that may be tied with another (never
+    served, or sharing a starting `last`) goes to `Picker.pick`, which breaks such ties by a hash;
+    full reps leave the queue for good.
+    """
+
+    def __init__(self, picker: Picker, reps: np.ndarray, strategy: Strategy) -> None:
+        self.picker, self.strategy = picker, strategy
+        self.heap = [(*picker.key(int(i), strategy), int(i), picker.version[int(i)]) for i in reps]
+        heapq.heapify(self.heap)
+        # A pick gives its rep a new, unique `last`, so only starting values can be tied
+        lasts = picker.last[reps].tolist()
+        self.tied = {-1} | {v for v in lasts if lasts.count(v) > 1}
+
+    def _top(self, full: np.ndarray) -> tuple[float, int, int, int] | None:
+        """The best rep that is not full, its entry up to date; None when the queue is empty."""
+        p = self.picker
+        while self.heap:
+            entry = self.heap[0]
+            i = entry[2]
+            if full[i]:
+                heapq.heappop(self.heap)
+            elif entry[3] != p.version[i]:
+                heapq.heapreplace(self.heap, (*p.key(i, self.strategy), i, p.version[i]))
+            else:
+                return entry
+        return None
+
+    def pick(self, full: np.ndarray, previous: int, base: np.ndarray) -> int:
+        """The rep `Picker.pick` would choose from `base` (minus full reps and `previous`), or -1."""
+        entry = self._top(full)
+        aside = None
+        if entry is not None and entry[2] == previous:
+            aside = heapq.heappop(self.heap)
+            entry = self._top(full)
+        if entry is not None and entry[1] in self.tied:  # the picker breaks such ties by a hash
+            candidates = base[~full[base] & (base != previous)]
+            entry = None
+            chosen = self.picker.pick(candidates, self.strategy) if candidates.size else -1
+        else:
+            chosen = -1 if entry is None else entry[2]
+        if aside is not None:
+            heapq.heappush(self.heap, aside)
+        return chosen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,6 +493,7 @@ def assign(
     why: dict[Any, str] = {}
     pool: list[tuple[str, str]] = []
     full = picker.full() | ~available_mask
+    queues: dict[int, Queue] = {}
     rows = todo.index.tolist()
     for i in range(len(todo)):
         prev, owner = previous[i], returning[i]
@@ -448,9 +507,9 @@ def assign(
                 pool.append((lead_ids[i], "no routing rule matches"))
                 continue
             base, reason = bases[g], reasons[g]
-            candidates = base[~full[base] & (base != prev)] if base.size else base
-            if candidates.size:
-                chosen = picker.pick(candidates, hows[g])
+            if g not in queues:
+                queues[g] = Queue(picker, base, hows[g])
+            chosen = queues[g].pick(full, prev, base)
         if chosen < 0:
             only_previous = (
                 prev >= 0

@@ -4,12 +4,24 @@ import datetime as dt
 import json
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadkit import pipeline
 from leadkit.errors import RuleError
-from leadkit.routing import RotationState, RoutingRules, add_working_hours, apply_assignment, assign
+from leadkit.routing import (
+    Picker,
+    Queue,
+    Rep,
+    RotationState,
+    RoutingRules,
+    add_working_hours,
+    apply_assignment,
+    assign,
+)
 from leadkit.rules import load_yaml_model
 
 NOW = dt.datetime(2026, 3, 6, 10, 0)  # a Friday
@@ -289,3 +301,42 @@ def test_assign_cli_keeps_fairness_state_and_dry_run_writes_nothing(workspace, c
     leads_ = pipeline.load(pipeline.context(cwd=workspace)).leads
     assert leads_["owner"].notna().all() and leads_["first_contact_due"].notna().all()
     assert cli("assign", "--by", "magic").exit_code == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    reps=st.lists(
+        st.tuples(st.sampled_from([0.5, 1.0, 2.0, 3.0]), st.integers(0, 6), st.integers(-1, 4)),
+        min_size=1,
+        max_size=6,
+    ),
+    groups=st.lists(st.sets(st.integers(0, 5), min_size=1), min_size=1, max_size=3),
+    leads=st.lists(st.tuples(st.integers(0, 2), st.integers(-1, 5)), max_size=40),
+    strategy=st.sampled_from(["fair", "load", "round-robin"]),
+)
+def test_queue_picks_what_the_brute_force_picker_picks(reps, groups, leads, strategy):
+    """The heap queues choose exactly the rep a full scan of the candidates would, lead by lead."""
+    team = [Rep(name=f"r{i}", weight=w, capacity=c) for i, (w, c, _) in enumerate(reps)]
+    state = RotationState(
+        given={t.name: float(max(g, 0)) for t, (_, _, g) in zip(team, reps, strict=True) if g >= 0},
+        last={t.name: g for t, (_, _, g) in zip(team, reps, strict=True) if g >= 0},
+        seq=5,
+    )
+    bases = [np.array(sorted(i for i in g if i < len(team)), dtype=np.int64) for g in groups]
+    heap_picker = Picker(team, RotationState.from_json(state.to_json()), {})
+    scan_picker = Picker(team, RotationState.from_json(state.to_json()), {})
+    queues: dict[int, Queue] = {}
+    heap_full, scan_full = heap_picker.full(), scan_picker.full()
+    for group, previous in leads:
+        base = bases[group % len(bases)]
+        previous = previous if previous < len(team) else -1
+        if group not in queues:
+            queues[group] = Queue(heap_picker, base, strategy)
+        by_heap = queues[group].pick(heap_full, previous, base)
+        candidates = base[~scan_full[base] & (base != previous)]
+        by_scan = scan_picker.pick(candidates, strategy) if candidates.size else -1
+        assert by_heap == by_scan
+        for picker, full in ((heap_picker, heap_full), (scan_picker, scan_full)):
+            if by_scan >= 0:
+                picker.record(by_scan)
+                full[by_scan] = picker.open[by_scan] >= picker.capacity[by_scan]
