@@ -45,6 +45,11 @@ NEEDS = [
     "",
 ]
 TIMELINES = ["1个月内", "本季度", "3个月", "半年内", "暂无计划", "2026-06-30", ""]
+AREA_CODES = [
+    "010", "020", "021", "022", "023", "024", "025", "027", "028", "029", "0311", "0351", "0371",
+    "0431", "0451", "0512", "0531", "0532", "0551", "0571", "0574", "0591", "0592", "0731",
+    "0755", "0757", "0769", "0871", "0898",
+]  # fmt: skip
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高")
 GIVEN = list("伟芳娜敏静磊强洋艳杰涛明超霞平刚晨悦")
 
@@ -66,10 +71,14 @@ def generate(n: int, seed: int = 7) -> pd.DataFrame:
     phone = mobile.copy()
     phone[dress == 1] = "+86 " + mobile[dress == 1]
     phone[dress == 2] = [f"{m[:3]}-{m[3:7]}-{m[7:]}" for m in mobile[dress == 2]]
-    phone[dress == 3] = [
-        f"0{rng.integers(10, 99)}-{rng.integers(2000_0000, 8999_9999)}"
-        for _ in range((dress == 3).sum())
-    ]
+    # landlines with real area codes and 8-digit numbers, one in ten with an extension
+    areas = np.asarray(AREA_CODES, dtype=object)[rng.integers(0, len(AREA_CODES), n)]
+    landline = areas + "-" + rng.integers(2000_0000, 8999_9999, n).astype(str).astype(object)
+    extension = rng.random(n) < 0.1
+    landline[extension] = (
+        landline[extension] + "转" + rng.integers(100, 999, n)[extension].astype(str)
+    )
+    phone[dress == 3] = landline[dress == 3]
     phone[dress == 4] = "0086" + mobile[dress == 4]
     created = pd.Timestamp("2026-01-01") + pd.to_timedelta(
         rng.integers(0, 300 * 86400, n), unit="s"

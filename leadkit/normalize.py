@@ -175,7 +175,10 @@ def company_key(values: pd.Series) -> pd.Series:
 # Phones
 
 _MOBILE = r"^(?:\+?86|0086)?(?P<mobile>1[3-9]\d{9})$"
-_LANDLINE = r"^(?:(?:\+?86|0086)0?)?(?P<area>0(?:10|2\d|[3-9]\d\d))(?P<number>[2-9]\d{6,7})$"
+_LANDLINE = (
+    r"^(?:(?:\+?86|0086)0?)?(?P<area>0(?:10|2\d|[3-9]\d\d))(?P<number>[2-9]\d{7})"
+    r"(?:(?:转|分机|[eE][xX][tT][nN]?|[xX]|#)(?P<ext>[0-9]{1,6}))?$"
+)
 _EXCEL_FLOAT = r"^[0-9]+(?:\.0+)?$|^[0-9](?:\.[0-9]+)?[eE]\+?[0-9]+$"
 _EXTENSION = re.compile(r"\s*(?:转|分机|ext\.?|extn\.?|x|#)\s*(\d{1,6})\s*$", re.IGNORECASE)
 
@@ -228,12 +231,15 @@ def normalize_phone(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     compact = text.str.replace(r"[ \t\r\n\-().]", "", regex=True)
     mobile = extract(compact, _MOBILE)["mobile"]
     result = mobile.copy()
-    # The common landline shapes (area code + 7-8 digits, no extension) by pattern; the library
+    # The common landline shape (area code + 8 digits, maybe an extension) by pattern; the library
     # takes the rest. 010/02x have 3-digit area codes, the others 4.
     landline = extract(compact, _LANDLINE)
     is_landline = landline["area"].notna() & mobile.isna()
     if is_landline.any():
-        result[is_landline] = landline["area"][is_landline] + "-" + landline["number"][is_landline]
+        ext = ("转" + landline["ext"][is_landline]).fillna("")
+        result[is_landline] = (
+            landline["area"][is_landline] + "-" + landline["number"][is_landline] + ext
+        )
     rest = result.isna() & text.notna()
     if rest.any():
         parsed = text[rest].map(_parse_other_phone)

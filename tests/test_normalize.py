@@ -35,6 +35,9 @@ def same(a: pd.Series, b: pd.Series) -> bool:
         ("010-88886666", "010-88886666"),
         ("(010) 8888 6666", "010-88886666"),
         ("0755-88889999 转 801", "0755-88889999转801"),
+        ("021-6888 9999 ext. 12", "021-68889999转12"),
+        ("0571 88889999 分机 3", "0571-88889999转3"),
+        ("+86 10 8888 6666 #801", "010-88886666转801"),
         ("+852 9123 4567", "+85291234567"),
     ],
 )
@@ -44,8 +47,9 @@ def test_phone_forms(raw, expected):
     assert ok[0]
 
 
-@pytest.mark.parametrize("raw", ["12345", "abc", "138123456789999", "电话"])
+@pytest.mark.parametrize("raw", ["12345", "abc", "138123456789999", "电话", "019-31170575"])
 def test_bad_phone_is_kept_and_flagged(raw):
+    """Also a landline shape with an area code that does not exist (019)."""
     value, ok = n.normalize_phone(pd.Series([raw], dtype=object))
     assert value[0] == raw
     assert not ok[0]
@@ -251,3 +255,20 @@ def test_lookup_reads_arrow_text_and_keeps_the_wanted_index():
     got = n.lookup(keys, pd.Series(["x", "y"]), pd.Series(["L2", "L3"], index=[7, 9], dtype="str"))
     assert got.index.tolist() == [7, 9]
     assert got[7] == "y" and pd.isna(got[9])
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "010-88886666",
+        "0755-88889999转801",
+        "021-68889999 ext. 12",
+        "0571-88889999 #3",
+        "0571-8888999",
+    ],
+)
+def test_landline_pattern_agrees_with_libphonenumber(raw):
+    """The vectorised landline path gives what the phone library gives for the same number."""
+    value, ok = n.normalize_phone(pd.Series([raw]))
+    by_library = n._parse_other_phone(raw)
+    assert (value[0] if ok[0] else None) == by_library
