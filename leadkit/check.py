@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from leadkit.bookio import Book
-from leadkit.normalize import normalize_email, normalize_phone
+from leadkit.normalize import is_in, normalize_email, normalize_phone
 from leadkit.rules import CLOSED_STATUSES, ColumnsRules
 
 
@@ -99,7 +99,7 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
     if not activities.empty:
         act_title = columns.sheets["activities"].title(lang)
         act_header = columns.sheets["activities"].by_key["lead_id"].header(lang)
-        unknown = activities["lead_id"].notna() & ~activities["lead_id"].isin(set(ids.dropna()))
+        unknown = activities["lead_id"].notna() & ~is_in(activities["lead_id"], ids.dropna())
         for row, value in _values(activities["lead_id"], unknown):
             findings.append(Finding(act_title, row, act_header, "no lead with this ID", value))
 

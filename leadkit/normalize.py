@@ -286,6 +286,13 @@ def _geocode_table() -> dict[str, str]:
     return table
 
 
+@cache
+def _geocode_arrays() -> tuple[pd.Series, pd.Series]:
+    """The prefix table as two columns, for Arrow lookups (a dict would become a Series per call)."""
+    table = _geocode_table()
+    return pd.Series(list(table), dtype="str"), pd.Series(list(table.values()), dtype=object)
+
+
 _MUNICIPALITIES = {"北京市", "上海市", "天津市", "重庆市"}
 _PLACE = re.compile(r"^(.+?(?:省|自治区|特别行政区))(.*)$")
 
@@ -334,13 +341,15 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
     todo = keys.notna()
     if not todo.any():
         return province, city
-    table = _geocode_table()
+    prefixes, places = _geocode_arrays()
+    keys = keys.astype("str")
     found = pd.Series(np.nan, index=phones.index, dtype=object)
-    for length in (9, 8, 7, 6, 5, 4):
+    for length in (9, 8, 7, 6, 5, 4):  # the longest known prefix wins
         pending = todo & found.isna()
         if not pending.any():
             break
-        found[pending] = keys[pending].str.slice(0, length).map(table)
+        wanted = keys[pending].str.slice(0, length)
+        found[pending] = lookup(prefixes, places, wanted, unique=True).to_numpy()
     found = found.dropna()
     distinct = {d: _split_place(d) for d in found.unique()}
     province[found.index] = found.map({d: p for d, (p, _) in distinct.items()})
@@ -357,10 +366,22 @@ def map_distinct(values: pd.Series, fn: Any) -> pd.Series:
     return pd.Series(mapped[codes], index=values.index, dtype=object)
 
 
-def positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
-    """Row position of the first key equal to each `wanted` text, -1 where none (Arrow hash join)."""
+def is_in(values: pd.Series, pool: Any) -> pd.Series:
+    """`values.isin(pool)` for text, by Arrow's hash set (pandas loops in Python for Arrow text)."""
+    wanted = pool if isinstance(pool, pd.Series) else pd.Series(list(pool), dtype=object)
+    hit = pc.is_in(pa.array(values.astype("str")), value_set=pa.array(wanted.astype("str")))
+    return pd.Series(hit.fill_null(False).to_numpy(zero_copy_only=False), index=values.index)
+
+
+def positions(keys: pd.Series, wanted: pd.Series, *, unique: bool = False) -> np.ndarray:
+    """Row position of the first key equal to each `wanted` text, -1 where none (Arrow hash join).
+
+    `unique` says the keys are known to be distinct and present, which saves checking.
+    """
     text = keys.astype("str")
-    first = (keys.notna() & ~text.duplicated()).to_numpy()
+    first = (
+        np.ones(len(keys), dtype=bool) if unique else (keys.notna() & ~text.duplicated()).to_numpy()
+    )
     at = pc.index_in(pa.array(wanted.astype("str")), value_set=pa.array(text).filter(first))
     at = at.to_numpy(zero_copy_only=False)
     found = ~np.isnan(at)
@@ -369,12 +390,14 @@ def positions(keys: pd.Series, wanted: pd.Series) -> np.ndarray:
     return out
 
 
-def lookup(keys: pd.Series, values: pd.Series, wanted: pd.Series) -> pd.Series:
+def lookup(
+    keys: pd.Series, values: pd.Series, wanted: pd.Series, *, unique: bool = False
+) -> pd.Series:
     """`values` at the first row whose key equals each `wanted` text (NaN where none).
 
     `Series.map(dict)` would call Python once per cell.
     """
-    at = positions(keys, wanted)
+    at = positions(keys, wanted, unique=unique)
     found = np.append(values.to_numpy(dtype=object), np.nan)[at]  # -1 takes the NaN
     return pd.Series(found, index=wanted.index, dtype=object)
 

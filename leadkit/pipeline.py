@@ -35,6 +35,7 @@ from leadkit.dedupe import (
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.followup import KINDS, apply_activities, due_items, kind_label
 from leadkit.importer import ImportResult, apply_import, import_events, import_tables
+from leadkit.normalize import is_in
 from leadkit.notify import (
     Delivery,
     NotifyReport,
@@ -237,7 +238,7 @@ def _link_on_arrival(ctx: Context, book: Book, new_ids: set[str]) -> int:
     if rules.sheet != "leads":
         return 0
     leads = book.leads
-    is_new = leads["lead_id"].isin(new_ids)
+    is_new = is_in(leads["lead_id"], new_ids)
     found = find_duplicates(
         leads, rules, keep_apart=_keep_apart(book), only=is_new, priority=is_new.astype(int)
     )
