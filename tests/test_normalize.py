@@ -272,3 +272,30 @@ def test_landline_pattern_agrees_with_libphonenumber(raw):
     value, ok = n.normalize_phone(pd.Series([raw]))
     by_library = n._parse_other_phone(raw)
     assert (value[0] if ok[0] else None) == by_library
+
+
+_PHONEISH = st.one_of(
+    st.from_regex(r"\A1[3-9][0-9]{9}\Z"),
+    st.from_regex(r"\A0(10|2[0-9]|[3-9][0-9]{2})-[0-9]{7,8}(转[0-9]{1,4})?\Z"),
+    st.text(alphabet="0123456789-+ 转", max_size=16),
+)
+_EMAILISH = st.one_of(
+    st.from_regex(r"\A[a-z0-9._%+\-]{1,8}@[a-z0-9\-]{1,6}(\.[a-z]{2,3}){1,2}\Z"),
+    st.text(alphabet="abcAB.@-_ <>", max_size=14),
+)
+
+
+@given(st.lists(_PHONEISH, max_size=6))
+def test_phone_fast_path_gives_what_the_full_normaliser_gives(values):
+    series = pd.Series(values, dtype=object)
+    fast, fast_ok = n.normalize_phone(series)
+    full, full_ok = n._normalize_phone(series)
+    assert fast.tolist() == full.tolist() and fast_ok.tolist() == full_ok.tolist()
+
+
+@given(st.lists(_EMAILISH, max_size=6))
+def test_email_fast_path_gives_what_the_full_normaliser_gives(values):
+    series = pd.Series(values, dtype=object)
+    fast, fast_ok = n.normalize_email(series)
+    full, full_ok = n._normalize_email(series)
+    assert fast.tolist() == full.tolist() and fast_ok.tolist() == full_ok.tolist()
