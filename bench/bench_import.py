@@ -17,7 +17,7 @@ import argparse
 import subprocess
 import sys
 
-from common import AS_OF, HERE, OUT, fresh_workspace, leadkit, median_run, save, table
+from common import AS_OF, DUMP, HERE, OUT, fresh_workspace, leadkit, median_run, save, table
 
 FLOOR = """
 import sys, pandas as pd, rustpy_xlsxwriter as rx
@@ -31,15 +31,6 @@ frame = pd.read_csv(sys.argv[1], dtype=str, keep_default_na=False)
 with open(sys.argv[2], "rb") as fh:
     sheets = pickle.load(fh)
 rx.write_worksheets(sheets, sys.argv[3])
-"""
-
-DUMP = """
-import logging, pickle, sys, fastexcel
-logging.getLogger("fastexcel").setLevel(logging.ERROR)
-reader = fastexcel.read_excel(sys.argv[1])
-sheets = [(name, reader.load_sheet(name).to_pandas()) for name in reader.sheet_names]
-with open(sys.argv[2], "wb") as fh:
-    pickle.dump(sheets, fh)
 """
 
 

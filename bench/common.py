@@ -36,7 +36,7 @@ if len(sys.argv) > 2:
 # The output floor: the input book read as above, then the sheets and cells the command wrote
 # (dumped beforehand) written with the same writer. The command's own output grows the book (Log
 # rows for every change, new columns filled), and writing that is I/O any tool would pay.
-_DUMP = """
+DUMP = """
 import logging, pickle, sys, fastexcel
 logging.getLogger("fastexcel").setLevel(logging.ERROR)
 reader = fastexcel.read_excel(sys.argv[1])
@@ -57,7 +57,7 @@ rx.write_worksheets(written, sys.argv[3])
 def output_floor(book_in: Path, book_out: Path, repeat: int) -> dict:
     """Median of: read `book_in` (fastexcel) and write the sheets of `book_out` (rustpy-xlsxwriter)."""
     dump = OUT / f"{book_out.parent.name}_out.pickle"
-    subprocess.run([sys.executable, "-c", _DUMP, str(book_out), str(dump)], check=True)
+    subprocess.run([sys.executable, "-c", DUMP, str(book_out), str(dump)], check=True)
     return median_run(
         [
             sys.executable,

@@ -285,17 +285,16 @@ _EMAILISH = st.one_of(
 )
 
 
-@given(st.lists(_PHONEISH, max_size=6))
-def test_phone_fast_path_gives_what_the_full_normaliser_gives(values):
-    series = pd.Series(values, dtype=object)
-    fast, fast_ok = n.normalize_phone(series)
-    full, full_ok = n._normalize_phone(series)
-    assert fast.tolist() == full.tolist() and fast_ok.tolist() == full_ok.tolist()
-
-
-@given(st.lists(_EMAILISH, max_size=6))
-def test_email_fast_path_gives_what_the_full_normaliser_gives(values):
-    series = pd.Series(values, dtype=object)
-    fast, fast_ok = n.normalize_email(series)
-    full, full_ok = n._normalize_email(series)
-    assert fast.tolist() == full.tolist() and fast_ok.tolist() == full_ok.tolist()
+@pytest.mark.parametrize(
+    ("values", "fast", "full"),
+    [
+        (_PHONEISH, n.normalize_phone, n._normalize_phone),
+        (_EMAILISH, n.normalize_email, n._normalize_email),
+    ],
+)
+@given(data=st.data())
+def test_fast_path_gives_what_the_full_normaliser_gives(values, fast, full, data):
+    series = pd.Series(data.draw(st.lists(values, max_size=6)), dtype=object)
+    quick, quick_ok = fast(series)
+    slow, slow_ok = full(series)
+    assert quick.tolist() == slow.tolist() and quick_ok.tolist() == slow_ok.tolist()
