@@ -392,9 +392,16 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
     return province, city
 
 
+def _factorizable(values: pd.Series) -> pd.Series:
+    """Arrow text as it is (it factorizes in C++); anything else as Python objects."""
+    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return values
+    return values.astype(object)
+
+
 def map_distinct(values: pd.Series, fn: Any) -> pd.Series:
     """`fn` applied once per distinct value, then spread back (for Python-only transforms)."""
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(_factorizable(values), use_na_sentinel=True)
     mapped = np.empty(len(uniques) + 1, dtype=object)  # filled one by one: fn may return tuples
     for i, u in enumerate(uniques):
         mapped[i] = fn(u)
@@ -662,7 +669,7 @@ def map_enum(values: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, pd.S
     """
     from leadkit.rules import fold_header
 
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    codes, uniques = pd.factorize(_factorizable(values), use_na_sentinel=True)
     texts = [str(u).translate(_CLEAN).strip() or None for u in uniques]
     keys = [lookup.get(fold_header(t)) if t else None for t in texts]
     shown = np.array(
