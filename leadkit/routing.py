@@ -206,39 +206,47 @@ class RotationState:
 
 
 class Picker:
-    """Chooses one rep per lead, fairly; the team's counters as arrays so a pick costs microseconds.
+    """Chooses one rep per lead, fairly.
 
     fair: fewest leads given relative to weight; load: fewest open leads relative to capacity x
     weight; round-robin: the least recently served. Ties go to the least recently served, and
     among reps never served to a hash that changes every pick, so roster order never decides.
+    The counters are plain lists: `record` runs once per lead, and a list item costs a fraction
+    of a numpy scalar update.
     """
 
     def __init__(self, team: list[Rep], state: RotationState, open_count: dict[str, int]) -> None:
         self.team = team
         self.index = {r.name: i for i, r in enumerate(team)}
-        self.weight = np.array([r.weight for r in team], dtype=float)
-        self.capacity = np.array([r.capacity for r in team], dtype=float)
-        self.given = np.array([state.given.get(r.name, 0.0) for r in team], dtype=float)
-        self.last = np.array([state.last.get(r.name, -1) for r in team], dtype=np.int64)
-        self.open = np.array([open_count.get(r.name, 0) for r in team], dtype=float)
-        # what each strategy compares, kept current by record(): a pick is then one take
-        self.fair = self.given / self.weight
-        self.load = self.open / np.maximum(self.capacity * self.weight, 1e-9)
+        self.weight = [float(r.weight) for r in team]
+        self.capacity = [float(r.capacity) for r in team]
+        self.given = [float(state.given.get(r.name, 0.0)) for r in team]
+        self.last = [int(state.last.get(r.name, -1)) for r in team]
+        self.open = [float(open_count.get(r.name, 0)) for r in team]
+        # what each strategy compares, kept current by record()
+        self.fair = [g / w for g, w in zip(self.given, self.weight, strict=True)]
+        self.load = [self._load(i) for i in range(len(team))]
         self.version = [0] * len(team)  # bumped by record(): tells a Queue its entry is old
         self.seq = state.seq
         self.state = state
 
+    def _load(self, i: int) -> float:
+        return self.open[i] / max(self.capacity[i] * self.weight[i], 1e-9)
+
     def full(self) -> np.ndarray:
-        return self.open >= self.capacity
+        return np.array([o >= c for o, c in zip(self.open, self.capacity, strict=True)], dtype=bool)
+
+    def _measure(self, strategy: Strategy) -> list:
+        if strategy == "round-robin":
+            return self.last
+        return self.load if strategy == "load" else self.fair
 
     def pick(self, candidates: np.ndarray, strategy: Strategy) -> int:
-        if strategy == "round-robin":
-            primary = self.last[candidates].astype(float)
-        else:
-            primary = (self.load if strategy == "load" else self.fair)[candidates]
+        measure = self._measure(strategy)
+        primary = np.array([measure[i] for i in candidates], dtype=float)
         tied = candidates[primary <= primary.min() + 1e-12]
         if tied.size > 1:
-            lasts = self.last[tied]
+            lasts = np.array([self.last[i] for i in tied])
             tied = tied[lasts == lasts.min()]
         if tied.size > 1:
             names = [self.team[i].name for i in tied]
@@ -252,14 +260,12 @@ class Picker:
         self.last[i] = self.seq
         self.open[i] += 1
         self.fair[i] = self.given[i] / self.weight[i]
-        self.load[i] = self.open[i] / max(self.capacity[i] * self.weight[i], 1e-9)
+        self.load[i] = self._load(i)
         self.version[i] += 1
 
     def key(self, i: int, strategy: Strategy) -> tuple[float, int]:
         """What `pick` orders reps by: the strategy's measure, then the least recently served."""
-        if strategy == "round-robin":
-            return (float(self.last[i]), int(self.last[i]))
-        return (float((self.load if strategy == "load" else self.fair)[i]), int(self.last[i]))
+        return (float(self._measure(strategy)[i]), self.last[i])
 
     def save(self) -> None:
         """Write the counters back into the rotation state."""
@@ -286,7 +292,7 @@ class Queue:
         self.heap = [(*picker.key(int(i), strategy), int(i), picker.version[int(i)]) for i in reps]
         heapq.heapify(self.heap)
         # A pick gives its rep a new, unique `last`, so only starting values can be tied
-        lasts = picker.last[reps].tolist()
+        lasts = [picker.last[i] for i in reps]
         self.tied = {-1} | {v for v in lasts if lasts.count(v) > 1}
 
     def _top(self, full: np.ndarray) -> tuple[float, int, int, int] | None:
