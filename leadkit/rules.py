@@ -25,7 +25,8 @@ ColumnType = Literal[
 class Strict(BaseModel):
     """Base for rule models: unknown keys are errors, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # schemas are built on first use: a command validates only the rule files it reads
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class EnumOption(Strict):
