@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from leadkit.bookio import Book
-from leadkit.normalize import is_in, normalize_email, normalize_phone
+from leadkit.normalize import is_in, normalize_email, normalize_phone, real_dates
 from leadkit.rules import CLOSED_STATUSES, ColumnsRules
 
 
@@ -28,14 +28,6 @@ class Finding:
 
 def _values(series: pd.Series, mask: pd.Series) -> list[tuple[int, str]]:
     return [(int(i), "" if pd.isna(v) else str(v)) for i, v in series[mask].items()]
-
-
-def _dates_only(values: pd.Series) -> pd.Series:
-    """The cells that hold real dates, as datetimes; text left in a date column becomes NaT."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values
-    is_date = values.map(lambda v: isinstance(v, datetime) and not pd.isna(v)).astype(bool)
-    return pd.to_datetime(values.where(is_date), errors="coerce")
 
 
 def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding]:
@@ -69,7 +61,7 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
             keys = {o.key for o in columns.enums[col.enum]}
             add(present & ~values.isin(keys), col.key, "not one of the listed values")
         elif col.type == "datetime":
-            add(present & _dates_only(values).isna(), col.key, "not a date")
+            add(present & real_dates(values).isna(), col.key, "not a date")
         elif col.type in ("number", "money", "int"):
             numeric = pd.to_numeric(values, errors="coerce")
             add(present & numeric.isna(), col.key, "not a number")
@@ -84,8 +76,8 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
             normal, ok = normalize_email(values)
             add(present & ~ok, col.key, "not a valid e-mail address")
 
-    created = _dates_only(leads["created_at"])
-    closed = _dates_only(leads["closed_at"])
+    created = real_dates(leads["created_at"])
+    closed = real_dates(leads["closed_at"])
     add(created > pd.Timestamp(now + timedelta(days=1)), "created_at", "in the future")
     add(closed < created, "closed_at", "before the lead was created")
     won_or_lost = leads["status"].isin(list(CLOSED_STATUSES))

@@ -29,6 +29,7 @@ from leadkit.normalize import (
     company_key,
     normalize_email,
     normalize_phone,
+    real_dates,
 )
 from leadkit.rules import Strict, fold_header
 
@@ -373,12 +374,7 @@ def survivor_order(
         else:
             column = r.earliest or r.latest
             col = records.get(column, pd.Series(np.nan, index=records.index))
-            if pd.api.types.is_datetime64_any_dtype(col.dtype):
-                when = col
-            else:  # only real dates count: text that looks like one is not trusted here
-                when = pd.to_datetime(
-                    col.where(col.map(lambda v: isinstance(v, datetime))), errors="coerce"
-                )
+            when = real_dates(col)  # text that looks like a date is not trusted here
             seconds = (when - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
             keys.append((seconds if r.earliest else -seconds).fillna(np.inf))
     keys.append(pd.Series(np.arange(len(records), dtype=float), index=records.index))

@@ -640,6 +640,20 @@ def as_dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce", format="mixed")
 
 
+def real_dates(values: pd.Series) -> pd.Series:
+    """Only the cells that hold real dates, as datetimes; text left in a date column is NaT.
+
+    Stricter than `as_dates`, which also reads date-like text: for checks and rankings that must
+    not trust what a person typed.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    if values.dtype != object:  # numbers or text only: no cell is a date
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    is_date = values.map(lambda v: isinstance(v, datetime) and not pd.isna(v)).astype(bool)
+    return pd.to_datetime(values.where(is_date), errors="coerce")
+
+
 def keep_unparsed(
     values: pd.Series, parsed: pd.Series, ok: pd.Series
 ) -> tuple[pd.Series, pd.Series]:

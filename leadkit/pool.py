@@ -10,7 +10,7 @@ import pandas as pd
 from pydantic import Field
 
 from leadkit.errors import ExitStatus, LeadkitError
-from leadkit.normalize import column_dates
+from leadkit.normalize import column_dates, real_dates
 from leadkit.routing import RoutingRules, first_contact_due
 from leadkit.rules import CLOSED_STATUSES, Strict
 
@@ -115,10 +115,7 @@ def apply_recycle(
         out["recycle_count"] = pd.to_numeric(out["recycle_count"], errors="coerce")
         out.loc[rows, "recycle_count"] = out.loc[rows, "recycle_count"].fillna(0) + 1
         for column in ("assigned_at", "first_contact_due"):
-            out[column] = pd.to_datetime(
-                out[column].where(out[column].map(lambda v: isinstance(v, datetime))),
-                errors="coerce",
-            )
+            out[column] = real_dates(out[column])
             out.loc[rows, column] = pd.NaT
         logs.append(pd.DataFrame({"lead_id": n.recycle["lead_id"], "column": "owner", "old": n.recycle["owner"],
                                   "new": "pool: " + n.recycle["reason"]}))  # fmt: skip
@@ -200,9 +197,7 @@ def claim(
     out["owner"] = out["owner"].astype(object)
     out.loc[row, "owner"] = owner
     for column in ("assigned_at", "first_contact_due"):
-        out[column] = pd.to_datetime(
-            out[column].where(out[column].map(lambda v: isinstance(v, datetime))), errors="coerce"
-        )
+        out[column] = real_dates(out[column])
     out.loc[row, "assigned_at"] = pd.Timestamp(now)
     grade = pd.Series([lead.get("grade") if isinstance(lead.get("grade"), str) else "C"])
     out.loc[row, "first_contact_due"] = first_contact_due(pd.Timestamp(now), grade, routing).iloc[0]

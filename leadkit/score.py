@@ -282,7 +282,7 @@ def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz:
     if unmatched.any() and phrases:
         pattern = "(" + "|".join(re.escape(k) for k in sorted(phrases, key=len, reverse=True)) + ")"
         found = folded[unmatched].str.extract(pattern, expand=False)
-        days_phrase[unmatched] = found.map(lambda k: phrases.get(k, np.nan), na_action="ignore")
+        days_phrase[unmatched] = found.map(phrases)
     days_phrase = pd.to_numeric(days_phrase, errors="coerce")
     deadline = anchor + pd.to_timedelta(days_phrase, unit="D")
     deadline = deadline.where(~is_date, dates)

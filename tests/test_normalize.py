@@ -298,3 +298,13 @@ def test_fast_path_gives_what_the_full_normaliser_gives(values, fast, full, data
     quick, quick_ok = fast(series)
     slow, slow_ok = full(series)
     assert quick.tolist() == slow.tolist() and quick_ok.tolist() == slow_ok.tolist()
+
+
+def test_real_dates_keeps_only_cells_that_are_dates():
+    mixed = pd.Series([pd.Timestamp("2026-03-01 09:00"), "2026-03-02", None, 45000.0], dtype=object)
+    got = n.real_dates(mixed)
+    assert got[0] == pd.Timestamp("2026-03-01 09:00")
+    assert got[1:].isna().all()  # date-like text and an Excel serial are not trusted
+    typed = pd.Series(pd.to_datetime(["2026-01-01", None]))
+    assert n.real_dates(typed) is typed
+    assert n.real_dates(pd.Series(["2026-01-01"], dtype="str")).isna().all()
