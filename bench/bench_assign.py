@@ -8,14 +8,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 
 from common import (
     AS_OF,
-    BOOK_READ_WRITE,
-    HERE,
     OUT,
-    fresh_workspace,
+    book_floor,
+    imported_workspace,
     leadkit,
     median_run,
     roster_workspace,
@@ -52,12 +50,7 @@ def build_book(n: int):
     master = OUT / f"assign_{n}.xlsx"
     if master.exists():
         return master
-    src = OUT / f"leads_{n}.csv"
-    if not src.exists():
-        subprocess.run([sys.executable, str(HERE / "gen_leads.py"), str(n), str(src)], check=True)
-    ws = OUT / f"assign_build_{n}"
-    fresh_workspace(ws)
-    subprocess.run([leadkit(), "import", str(src), "--as-of", AS_OF, "-q"], cwd=ws, check=True)
+    ws = imported_workspace(n, f"assign_build_{n}")
     subprocess.run([leadkit(), "score", "--as-of", AS_OF, "-q"], cwd=ws, check=True)
     shutil.copy(ws / "leads.xlsx", master)
     return master
@@ -77,11 +70,7 @@ def main() -> None:
         def fresh(ws=ws, master=master):
             roster_workspace(ws, master, roster())
 
-        floor = median_run(
-            [sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")],
-            OUT,
-            args.repeat,
-        )
+        floor = book_floor(master, args.repeat)
         run = median_run(
             [leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"],
             ws,

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import sys
 
 import numpy as np
 import pandas as pd
 from common import (
     AS_OF,
-    BOOK_READ_WRITE,
     OUT,
+    book_floor,
     fresh_workspace,
     leadkit,
     median_run,
@@ -101,11 +100,7 @@ def main() -> None:
             master = OUT / f"dupes_{shape}_{n}.xlsx"
             build_book(frame, master, wide=shape == "full")
             ws = OUT / f"dedupe_ws_{shape}_{n}"
-            floor = median_run(
-                [sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")],
-                OUT,
-                args.repeat,
-            )
+            floor = book_floor(master, args.repeat)
             run = median_run(
                 [leadkit(), "dedupe", "--as-of", AS_OF, "-q"], ws, args.repeat,
                 before=lambda ws=ws, master=master: fresh_workspace(ws, master),

@@ -11,7 +11,6 @@ import argparse
 import datetime as dt
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -19,9 +18,8 @@ from bench_assign import build_book as build_assign_book
 from bench_assign import roster
 from common import (
     AS_OF,
-    BOOK_READ_WRITE,
     OUT,
-    fresh_workspace,
+    book_floor,
     leadkit,
     median_run,
     roster_workspace,
@@ -38,10 +36,7 @@ def build_book(n: int):
     if master.exists():
         return master
     ws = OUT / f"due_build_{n}"
-    fresh_workspace(ws, build_assign_book(n))
-    (ws / "rules").mkdir()
-    (ws / "leadkit.yaml").write_text("book: leads.xlsx\nrules: rules\n", encoding="utf-8")
-    (ws / "rules" / "routing.yaml").write_text(roster(), encoding="utf-8")
+    roster_workspace(ws, build_assign_book(n), roster())
     subprocess.run(
         [leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"], cwd=ws, check=True
     )
@@ -78,7 +73,7 @@ def main() -> None:
         master = build_book(n)
         ws = OUT / f"due_ws_{n}"
         roster_workspace(ws, master, roster())
-        floor = median_run([sys.executable, "-c", BOOK_READ_WRITE, str(master)], OUT, args.repeat)
+        floor = book_floor(master, args.repeat, write=False)
         run = median_run([leadkit(), "due", "--as-of", "2026-11-03T09:00", "-q"], ws, args.repeat)
         rows.append({"leads": n, "activities": 5 * n, "floor_s": floor["wall"], "due_s": run["wall"],
                      "ratio": run["wall"] / floor["wall"], "due_mb": run["rss_mb"]})  # fmt: skip

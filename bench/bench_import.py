@@ -17,7 +17,7 @@ import argparse
 import subprocess
 import sys
 
-from common import AS_OF, DUMP, HERE, OUT, fresh_workspace, leadkit, median_run, save, table
+from common import AS_OF, DUMP, OUT, fresh_workspace, leadkit, leads_csv, median_run, save, table
 
 FLOOR = """
 import sys, pandas as pd, rustpy_xlsxwriter as rx
@@ -43,9 +43,7 @@ def main() -> None:
     py = sys.executable
     rows = []
     for n in args.sizes:
-        src = OUT / f"leads_{n}.csv"
-        if not src.exists():
-            subprocess.run([py, str(HERE / "gen_leads.py"), str(n), str(src)], check=True)
+        src = leads_csv(n)
         ws = OUT / f"ws_{n}"
         floor = median_run([py, "-c", FLOOR, str(src), str(OUT / "floor.xlsx")], OUT, args.repeat)
         imp = median_run(

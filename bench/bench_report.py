@@ -8,30 +8,10 @@ with rustpy-xlsxwriter (the report file is read back beforehand, untimed).
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 
 from bench_assign import roster
 from bench_due import build_book
-from common import OUT, leadkit, median_run, roster_workspace, save, table
-
-FLOOR = """
-import logging, pickle, sys, fastexcel, rustpy_xlsxwriter as rx
-logging.getLogger("fastexcel").setLevel(logging.ERROR)
-reader = fastexcel.read_excel(sys.argv[1])
-sheets = [(n, reader.load_sheet(n).to_pandas()) for n in reader.sheet_names]
-with open(sys.argv[2], "rb") as fh:
-    report = pickle.load(fh)
-rx.write_worksheets(report, sys.argv[3])
-"""
-
-DUMP = """
-import logging, pickle, sys, fastexcel
-logging.getLogger("fastexcel").setLevel(logging.ERROR)
-reader = fastexcel.read_excel(sys.argv[1])
-with open(sys.argv[2], "wb") as fh:
-    pickle.dump([(n, reader.load_sheet(n).to_pandas()) for n in reader.sheet_names], fh)
-"""
+from common import OUT, leadkit, median_run, output_floor, roster_workspace, save, table
 
 
 def main() -> None:
@@ -48,13 +28,7 @@ def main() -> None:
         cmd = [leadkit(), "report", "--period", "quarter", "--by", "source,grade,owner", "--out", "r.xlsx",
                "--as-of", "2026-11-03T09:00", "-q"]  # fmt: skip
         run = median_run(cmd, ws, args.repeat)
-        dump = OUT / f"report_{n}.pickle"
-        subprocess.run([sys.executable, "-c", DUMP, str(ws / "r.xlsx"), str(dump)], check=True)
-        floor = median_run(
-            [sys.executable, "-c", FLOOR, str(master), str(dump), str(OUT / "floor_report.xlsx")],
-            OUT,
-            args.repeat,
-        )
+        floor = output_floor(master, ws / "r.xlsx", args.repeat)
         rows.append({"leads": n, "activities": 5 * n, "floor_s": floor["wall"], "report_s": run["wall"],
                      "ratio": run["wall"] / floor["wall"], "report_mb": run["rss_mb"]})  # fmt: skip
     print(table(rows, [

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 from common import (
     AS_OF,
-    BOOK_READ_WRITE,
-    HERE,
     OUT,
+    book_floor,
     fresh_workspace,
+    imported_workspace,
     leadkit,
     median_run,
     save,
@@ -45,12 +43,7 @@ def build_book(n: int) -> bookio.Path:
     master = OUT / f"score_{n}.xlsx"
     if master.exists():
         return master
-    src = OUT / f"leads_{n}.csv"
-    if not src.exists():
-        subprocess.run([sys.executable, str(HERE / "gen_leads.py"), str(n), str(src)], check=True)
-    ws = OUT / f"score_build_{n}"
-    fresh_workspace(ws)
-    subprocess.run([leadkit(), "import", str(src), "--as-of", AS_OF, "-q"], cwd=ws, check=True)
+    ws = imported_workspace(n, f"score_build_{n}")
     columns = Rules().columns
     book = bookio.load_book(ws / "leads.xlsx", columns, "zh", "Asia/Shanghai")
     rng = np.random.default_rng(5)
@@ -82,11 +75,7 @@ def main() -> None:
     for n in args.sizes:
         master = build_book(n)
         ws = OUT / f"score_ws_{n}"
-        floor = median_run(
-            [sys.executable, "-c", BOOK_READ_WRITE, str(master), str(OUT / "floor_rw.xlsx")],
-            OUT,
-            args.repeat,
-        )
+        floor = book_floor(master, args.repeat)
         run = median_run(
             [leadkit(), "score", "--as-of", AS_OF, "-q"], ws, args.repeat,
             before=lambda ws=ws, master=master: fresh_workspace(ws, master),

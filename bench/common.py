@@ -54,6 +54,31 @@ rx.write_worksheets(written, sys.argv[3])
 """
 
 
+def book_floor(book: Path, repeat: int, *, write: bool = True) -> dict:
+    """Median of reading every sheet of `book` (fastexcel) and, with `write`, writing them back."""
+    out = [str(OUT / "floor_rw.xlsx")] if write else []
+    return median_run([sys.executable, "-c", BOOK_READ_WRITE, str(book), *out], OUT, repeat)
+
+
+def leads_csv(n: int) -> Path:
+    """The generated incoming-leads CSV of `n` rows (made once, by gen_leads.py)."""
+    src = OUT / f"leads_{n}.csv"
+    if not src.exists():
+        OUT.mkdir(exist_ok=True)
+        subprocess.run([sys.executable, str(HERE / "gen_leads.py"), str(n), str(src)], check=True)
+    return src
+
+
+def imported_workspace(n: int, name: str) -> Path:
+    """A fresh workspace `name` whose book holds the `n` generated leads, imported (untimed)."""
+    ws = OUT / name
+    fresh_workspace(ws)
+    subprocess.run(
+        [leadkit(), "import", str(leads_csv(n)), "--as-of", AS_OF, "-q"], cwd=ws, check=True
+    )
+    return ws
+
+
 def output_floor(book_in: Path, book_out: Path, repeat: int) -> dict:
     """Median of: read `book_in` (fastexcel) and write the sheets of `book_out` (rustpy-xlsxwriter)."""
     dump = OUT / f"{book_out.parent.name}_out.pickle"
