@@ -15,6 +15,7 @@ from leadkit.dedupe import (
     MISSING,
     PARTIAL,
     DedupeRules,
+    _join_by_cluster,
     candidate_pairs,
     compare,
     find_duplicates,
@@ -381,3 +382,11 @@ def test_generic_sheet_of_people(workspace, tmp_path, cli):
     assert people["重复于"].tolist()[:3] == [None, "P1", None] or people["重复于"].fillna(
         ""
     ).tolist() == ["", "P1", ""]
+
+
+def test_join_by_cluster_keeps_each_clusters_values_in_order():
+    """Interleaved clusters: each gets only its own values, in the order they came."""
+    joined = _join_by_cluster(
+        np.array([1, 0, 1, 0, 2]), pd.Series(["a", "b", "c", "d", "e"], dtype=object)
+    )
+    assert joined.sort_index().to_dict() == {0: "b;d", 1: "a;c", 2: "e"}
