@@ -199,11 +199,6 @@ class RotationState:
                 self.given[r.name] = floor * r.weight
                 self.last.setdefault(r.name, -1)
 
-    def record(self, name: str) -> None:
-        self.seq += 1
-        self.given[name] = self.given.get(name, 0.0) + 1
-        self.last[name] = self.seq
-
 
 class Picker:
     """Chooses one rep per lead, fairly.
