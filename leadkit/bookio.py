@@ -35,6 +35,7 @@ from leadkit.normalize import (
     parse_datetime,
     parse_money,
 )
+from leadkit.readahead import ReadAhead
 from leadkit.rules import ColumnsRules, SheetSpec, fold_header
 
 LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports", "decisions")
@@ -333,9 +334,9 @@ def _frame_from_sheet(
     return pd.DataFrame(data, index=frame.index), missing
 
 
-def _read_book_sheet(reader: Any, title: str, path: Path) -> pd.DataFrame:
+def _read_book_sheet(reader: Any, title: str, path: Path, loaded: Any = None) -> pd.DataFrame:
     try:
-        frame = reader.load_sheet(title).to_pandas()
+        frame = (loaded or reader.load_sheet(title)).to_pandas()
     except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
         raise BookError(
             f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=title)
@@ -349,12 +350,19 @@ def _read_book_sheet(reader: Any, title: str, path: Path) -> pd.DataFrame:
 
 
 def load_book(
-    path: Path, columns: ColumnsRules, lang: str, tz: str, *, only: set[str] | None = None
+    path: Path,
+    columns: ColumnsRules,
+    lang: str,
+    tz: str,
+    *,
+    only: set[str] | None = None,
+    ahead: ReadAhead | None = None,
 ) -> Book:
     """Read a lead book: leadkit's sheets by key and type, the user's sheets verbatim.
 
     `only` (leadkit sheet keys) reads just those sheets, for commands that write nothing; such a
-    book is marked partial and `save_book` refuses it, so nothing can be lost that way.
+    book is marked partial and `save_book` refuses it, so nothing can be lost that way. `ahead`
+    is a read of the Leads sheet already under way; it is used only if the file is unchanged.
     """
     if not path.exists():
         raise BookError(
@@ -362,7 +370,8 @@ def load_book(
         )
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
-    reader = _excel_reader(path)
+    early = ahead.take(path) if ahead is not None else None
+    reader = early[0] if early else _excel_reader(path)
     titles = {}
     for key in LEADKIT_SHEETS:
         spec = columns.sheets[key]
@@ -376,7 +385,8 @@ def load_book(
         key = titles.get(fold_header(title))
         if only is not None and key not in only:
             continue
-        raw = _read_book_sheet(reader, title, path)
+        loaded = early[2] if early and title == early[1] else None
+        raw = _read_book_sheet(reader, title, path, loaded)
         if key is not None and key not in sheets:
             frame, absent = _frame_from_sheet(raw, columns.sheets[key], columns, tz)
             sheets[key] = frame

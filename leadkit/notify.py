@@ -19,12 +19,14 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import Field
 
 from leadkit.rules import Strict
+
+if TYPE_CHECKING:  # the settings models load with leadkit.yaml, before pandas
+    import pandas as pd
 
 # The most a service takes in one message (bytes of UTF-8 for the CN services); longer text is split.
 LIMITS = {"wecom": 4000, "dingtalk": 18000, "feishu": 18000, "slack": 3000, "generic": 60000}
@@ -96,6 +98,8 @@ def safe_url(url: str) -> str:
 def build_reminders(items: pd.DataFrame, roster: dict[str, dict[str, Any]], *, lang: str, now: pd.Timestamp,
                     labels: dict[str, str]) -> list[Reminder]:  # fmt: skip
     """One reminder per rep with something to do, plus a digest for the manager."""
+    import pandas as pd
+
     out: list[Reminder] = []
     day = f"{now:%Y-%m-%d}"
     for owner, mine in items.groupby("owner", sort=True):

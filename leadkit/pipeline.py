@@ -23,6 +23,8 @@ import pandas as pd
 from leadkit import bookio, clock
 from leadkit.bookio import Book
 from leadkit.check import Finding, check_book
+from leadkit.context import Context
+from leadkit.context import context as context  # the library entry point: pipeline.context(...)
 from leadkit.dedupe import (
     REVIEW_DECISIONS,
     DedupeResult,
@@ -55,49 +57,9 @@ from leadkit.rules import Rules, Strict, fold_header
 from leadkit.score import Scored, apply_scores, explain, score_leads
 from leadkit.train import Training, load_model, save_model
 from leadkit.train import train as train_model
-from leadkit.workspace import Workspace, find_workspace, init_workspace
+from leadkit.workspace import Workspace, init_workspace
 
 T = TypeVar("T")
-
-
-@dataclass
-class Context:
-    """Everything a command needs to know about where and when it runs."""
-
-    workspace: Workspace
-    rules: Rules
-    book_path: Path
-    now: datetime
-    dry_run: bool = False
-    force: bool = False
-
-    @property
-    def lang(self) -> str:
-        return self.workspace.config.lang
-
-    @property
-    def tz(self) -> str:
-        return self.workspace.config.timezone
-
-
-def context(
-    book: Path | None = None,
-    *,
-    as_of: str | None = None,
-    dry_run: bool = False,
-    force: bool = False,
-    cwd: Path | None = None,
-) -> Context:
-    """Find the workspace, its rules and its book; fix the clock."""
-    ws = find_workspace(cwd)
-    return Context(
-        workspace=ws,
-        rules=ws.rules(),
-        book_path=ws.book_path(book),
-        now=clock.now(ws.config.timezone, as_of),
-        dry_run=dry_run,
-        force=force,
-    )
 
 
 def output_file(ctx: Context, path: Path) -> Path:
@@ -116,9 +78,13 @@ def output_file(ctx: Context, path: Path) -> Path:
 def load(ctx: Context, only: set[str] | None = None) -> Book:
     """Read the book (no lock: saves are atomic, so a reader never sees half a file).
 
-    `only` reads just those sheets, for commands that write nothing.
+    `only` reads just those sheets, for commands that write nothing. The first load takes the
+    context's read-ahead of the Leads sheet, if one was started and the file is unchanged.
     """
-    return bookio.load_book(ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only)
+    ahead, ctx.read_ahead = ctx.read_ahead, None
+    return bookio.load_book(
+        ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only, ahead=ahead
+    )
 
 
 @contextmanager

@@ -1,4 +1,8 @@
-"""The `leadkit` command: one small module per command, registered here in pipeline order."""
+"""The `leadkit` command: one small module per command, registered here in pipeline order.
+
+Command modules import `leadkit.pipeline` (pandas and the steps, about half a second) inside the
+command, after `context(..., read_ahead=True)` has started reading the book on the other core.
+"""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import (
     AsOf,
     BookArg,
@@ -18,6 +17,7 @@ from leadkit.cli.common import (
     pick_book,
     ui,
 )
+from leadkit.context import context
 
 SHOWN = 20
 
@@ -39,7 +39,11 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Route unowned leads to reps fairly, within capacity, with first-contact deadlines."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force)
+        ctx = context(
+            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
+        )
+        from leadkit import pipeline
+
         outcome = pipeline.assign(ctx, by)
         a = outcome.assignment
         given = a.owners.value_counts()

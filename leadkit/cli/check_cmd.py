@@ -3,8 +3,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import AsOf, BookArg, BookOpt, Json, Quiet, boundary, pick_book, ui
+from leadkit.context import context
 from leadkit.errors import ExitStatus
 
 SHOWN = 50
@@ -22,7 +22,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Validate the book against the template; exit 1 if anything is wrong."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of)
+        ctx = context(pick_book(book, book_opt), as_of=as_of, read_ahead=True)
+        from leadkit import pipeline
+
         findings = pipeline.check(ctx)
         ui.emit_json({"book": str(ctx.book_path), "problems": [f.as_dict() for f in findings]})
         if not findings:

@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from leadkit import pipeline
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
+from leadkit.context import context
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +25,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """A rep takes a lead from the pool, within the daily claim limit."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(book, as_of=as_of, dry_run=dry_run, force=force)
+        ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
+        from leadkit import pipeline
+
         lead = pipeline.claim(ctx, lead_id, owner)
         due = lead["first_contact_due"]
         ui.say(

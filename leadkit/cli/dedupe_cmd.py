@@ -6,7 +6,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import (
     AsOf,
     BookArg,
@@ -19,6 +18,7 @@ from leadkit.cli.common import (
     pick_book,
     ui,
 )
+from leadkit.context import context
 
 SHOWN = 30
 
@@ -56,7 +56,11 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Find the same customer entered twice and merge it; merged rows are kept and marked."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force)
+        ctx = context(
+            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
+        )
+        from leadkit import pipeline
+
         outcome = pipeline.dedupe(
             ctx, review_file=review, apply_review=apply_review, rules_file=rules_file
         )

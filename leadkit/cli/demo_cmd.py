@@ -6,11 +6,9 @@ from typing import Annotated
 
 import typer
 
-from leadkit import demo
 from leadkit.cli.common import AsOf, Json, Quiet, boundary, ui
 from leadkit.cli.import_cmd import summary_table
 from leadkit.errors import UsageError
-from leadkit.followup import kind_label
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +24,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Run the pipeline on the bundled samples in a fresh workspace folder."""
         ui.configure(quiet=quiet, json_out=json_out)
+        from leadkit import demo
+        from leadkit.followup import kind_label
+
         if folder.exists() and any(folder.iterdir()):
             if not (folder / demo.MARKER).exists():
                 raise UsageError(f"{folder} exists and is not a leadkit demo; pick an empty folder")

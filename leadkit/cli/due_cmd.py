@@ -6,10 +6,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit import bookio, pipeline
 from leadkit.cli.common import AsOf, BookArg, BookOpt, DryRun, Json, Quiet, boundary, pick_book, ui
+from leadkit.context import context
 from leadkit.errors import ExitStatus
-from leadkit.followup import kind_label
 
 
 def register(app: typer.Typer) -> None:
@@ -42,7 +41,10 @@ def register(app: typer.Typer) -> None:
         ui.configure(quiet=quiet, json_out=json_out)
         if notify not in (None, "email", "webhook", "both"):
             raise typer.BadParameter("--notify takes email, webhook or both")
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run)
+        ctx = context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, read_ahead=True)
+        from leadkit import bookio, pipeline
+        from leadkit.followup import kind_label
+
         outcome = pipeline.due(ctx, owner=owner)
         items = outcome.items
         for rep, mine in items.groupby("owner", sort=True) if ui.chatty else ():

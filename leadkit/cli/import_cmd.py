@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
+from leadkit.context import context
 from leadkit.errors import ExitStatus
-from leadkit.importer import ImportResult
+
+if TYPE_CHECKING:
+    from leadkit.importer import ImportResult
 
 
 def summary_table(result: ImportResult) -> Table:
@@ -90,7 +92,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(book, as_of=as_of, dry_run=dry_run, force=force)
+        ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
+        from leadkit import pipeline
+
         if events:
             added = pipeline.import_event_files(ctx, files, sheet=sheet)
             ui.say(

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from leadkit import pipeline
 from leadkit.cli.common import Json, Quiet, boundary, ui
 
 
@@ -22,6 +21,8 @@ def register(app: typer.Typer) -> None:
         ui.configure(quiet=quiet, json_out=json_out)
         if lang not in ("zh", "en"):
             raise typer.BadParameter("--lang must be zh or en")
+        from leadkit import pipeline
+
         ws = pipeline.init(folder, lang)
         book = ws.book_path()
         ui.say(f"workspace ready in {ws.root}: leadkit.yaml, {ws.config.rules}/, {book.name}")

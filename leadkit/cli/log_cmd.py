@@ -4,8 +4,8 @@ from typing import Annotated
 
 import typer
 
-from leadkit import pipeline
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
+from leadkit.context import context
 
 
 def register(app: typer.Typer) -> None:
@@ -41,7 +41,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Record a follow-up; the lead's contact dates, status and next follow-up follow from it."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(book, as_of=as_of, dry_run=dry_run, force=force)
+        ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
+        from leadkit import pipeline
+
         lead = pipeline.log_activity(
             ctx,
             lead_id,

@@ -3,7 +3,6 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import (
     AsOf,
     BookArg,
@@ -16,6 +15,7 @@ from leadkit.cli.common import (
     pick_book,
     ui,
 )
+from leadkit.context import context
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +32,11 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Return neglected leads to the pool (first contact overdue, no follow-up); warn owners first."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force)
+        ctx = context(
+            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
+        )
+        from leadkit import pipeline
+
         found = pipeline.recycle(ctx)
         for title, frame in (
             ("back to the pool" if not dry_run else "would go back to the pool", found.recycle),

@@ -7,10 +7,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import AsOf, BookArg, BookOpt, Quiet, boundary, pick_book, ui
+from leadkit.context import context
 from leadkit.errors import ExitStatus
-from leadkit.report import _num, _pct, as_json, markdown, metric_rows, write_excel
 
 
 def _bar(value: float | None, top: float, width: int = 24) -> str:
@@ -60,7 +59,10 @@ def register(app: typer.Typer) -> None:
         if fmt not in ("table", "json", "md"):
             raise typer.BadParameter("--format takes table, json or md")
         ui.configure(quiet=quiet, json_out=fmt == "json")
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of)
+        ctx = context(pick_book(book, book_opt), as_of=as_of, read_ahead=True)
+        from leadkit import pipeline
+        from leadkit.report import _num, _pct, as_json, markdown, metric_rows, write_excel
+
         rep = pipeline.report(ctx, period=period, previous=previous, start=start, end=end,
                               by=[b.strip() for b in by.split(",") if b.strip()])  # fmt: skip
         if fmt == "json":

@@ -5,7 +5,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import (
     AsOf,
     BookArg,
@@ -18,6 +17,7 @@ from leadkit.cli.common import (
     pick_book,
     ui,
 )
+from leadkit.context import context
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +40,11 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Score every lead 0-100 (attributes, behaviour, prediction); grade S/A/B/C and say what to do."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force)
+        ctx = context(
+            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
+        )
+        from leadkit import pipeline
+
         labels = ctx.rules.columns
         if explain is not None:
             outcome = pipeline.explain_score(ctx, explain)

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from leadkit import pipeline
 from leadkit.cli.common import Quiet, boundary, ui
 from leadkit.errors import UsageError
 from leadkit.workspace import find_workspace
@@ -31,6 +30,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError(f"{out}: the template is an .xlsx file")
         if out.exists():
             raise UsageError(f"{out} exists; leadkit template never overwrites a file")
+        from leadkit import pipeline
+
         pipeline.write_template(out, lang, ws.rules(), state_dir=ws.state_dir)
         ui.say(f"wrote {out}")
         return 0

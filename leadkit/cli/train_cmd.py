@@ -3,8 +3,8 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadkit import pipeline
 from leadkit.cli.common import AsOf, BookArg, BookOpt, DryRun, Json, Quiet, boundary, pick_book, ui
+from leadkit.context import context
 
 
 def register(app: typer.Typer) -> None:
@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Learn the predictive score from won/lost history; report its quality and better cut-offs."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = pipeline.context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run)
+        ctx = context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, read_ahead=True)
+        from leadkit import pipeline
+
         t = pipeline.train(ctx)
         ui.say(
             f"learnt from {t.won} won and {t.lost} lost leads: cross-validated ROC AUC {t.auc:.3f} ± {t.auc_std:.3f}"

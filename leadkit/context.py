@@ -1,0 +1,69 @@
+"""Where and when a command runs: the workspace, its rules, the book and the clock.
+
+Light on purpose (no pandas): the CLI builds the context first, which can start reading the book
+ahead (leadkit.readahead) while the pipeline and its steps import.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from leadkit import clock, readahead
+from leadkit.readahead import ReadAhead
+from leadkit.rules import Rules, fold_header
+from leadkit.workspace import Workspace, find_workspace
+
+
+@dataclass
+class Context:
+    """Everything a command needs to know about where and when it runs."""
+
+    workspace: Workspace
+    rules: Rules
+    book_path: Path
+    now: datetime
+    dry_run: bool = False
+    force: bool = False
+    read_ahead: ReadAhead | None = None
+
+    @property
+    def lang(self) -> str:
+        return self.workspace.config.lang
+
+    @property
+    def tz(self) -> str:
+        return self.workspace.config.timezone
+
+
+def context(
+    book: Path | None = None,
+    *,
+    as_of: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    cwd: Path | None = None,
+    read_ahead: bool = False,
+) -> Context:
+    """Find the workspace, its rules and its book; fix the clock.
+
+    `read_ahead` starts reading the book's Leads sheet in the background (for a command that is
+    about to load the book).
+    """
+    ws = find_workspace(cwd)
+    rules = ws.rules()
+    path = ws.book_path(book)
+    ctx = Context(
+        workspace=ws,
+        rules=rules,
+        book_path=path,
+        now=clock.now(ws.config.timezone, as_of),
+        dry_run=dry_run,
+        force=force,
+    )
+    if read_ahead:
+        spec = rules.columns.sheets["leads"]
+        titles = {fold_header(spec.zh), fold_header(spec.en)}
+        ctx.read_ahead = readahead.start(path, lambda title: fold_header(title) in titles)
+    return ctx

@@ -1,0 +1,66 @@
+"""Reading the book's Leads sheet on the second core while the rest of leadkit imports.
+
+A command's context (leadkit.context) starts it before pandas and the pipeline steps are imported:
+the spreadsheet parser runs outside the GIL, so the two overlap. `bookio.load_book` takes the sheet
+only if the file is still the one that was read (same inode, size and modification time); a save in
+between (another leadkit run, Excel) makes it read the file again, so nothing stale is ever used.
+This module only schedules the read: what a sheet means, and every error, stays in bookio.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+class ReadAhead:
+    """One sheet of an .xlsx book, read in a background thread."""
+
+    def __init__(self, path: Path, wanted: Callable[[str], bool]) -> None:
+        import fastexcel  # imported here, in the caller's thread, never inside the worker
+
+        self.path = path
+        self._stamp = _stamp(path)
+        self._fastexcel = fastexcel
+        self._wanted = wanted
+        self._result: tuple[Any, str, Any] | None = None
+        self._thread = threading.Thread(target=self._run, name="leadkit-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            reader = self._fastexcel.read_excel(str(self.path))
+            title = next((t for t in reader.sheet_names if self._wanted(t)), None)
+            if title is not None:
+                self._result = (reader, title, reader.load_sheet(title))
+        except Exception:
+            self._result = None
+
+    def take(self, path: Path) -> tuple[Any, str, Any] | None:
+        """(reader, sheet title, loaded sheet) if `path` is still the file that was read, else None.
+
+        Waits for the read to finish; hands the result over once.
+        """
+        self._thread.join()
+        result, self._result = self._result, None
+        if result is None or path != self.path or _stamp(path) != self._stamp:
+            return None
+        return result
+
+
+def start(path: Path, wanted: Callable[[str], bool]) -> ReadAhead | None:
+    """Start reading the first sheet whose title `wanted` accepts, if `path` is an .xlsx file."""
+    if path.suffix.lower() not in {".xlsx", ".xlsm"} or not path.is_file():
+        return None
+    return ReadAhead(path, wanted)
