@@ -23,7 +23,9 @@ import pyarrow.compute as pc
 # Text
 
 # Patterns given to pandas' .str methods avoid \s, \d and \w: with them pandas runs Python's re
-# per cell on non-ASCII (Chinese) text instead of Arrow's vectorised RE2.
+# per cell on non-ASCII (Chinese) text instead of Arrow's vectorised RE2. Character ranges are
+# written as the characters themselves (not raw-string \u escapes, which RE2 rejects, again
+# sending pandas to Python's re); tests/test_normalize.py checks every pattern compiles in RE2.
 _HALFWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}
 _HALFWIDTH[0x3000] = 0x20  # ideographic space
 _INVISIBLE = {0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None, 0x00A0: 0x20}
@@ -111,7 +113,7 @@ def extract(text: pd.Series, pattern: str, numeric: tuple[str, ...] = ()) -> pd.
 # --------------------------------------------------------------------------------------------
 # Company names
 
-_CJK = r"[\u4e00-\u9fff]"
+_CJK = "[\u4e00-\u9fff]"
 _LEGAL_FORMS = [
     "股份有限公司", "有限责任公司", "有限公司", "集团有限公司", "集团", "总公司", "公司",
     "co.,ltd.", "co., ltd.", "co.,ltd", "co. ltd", "co ltd", "company limited", "limited",
@@ -129,7 +131,7 @@ _BRACKETED_REGION = rf"[(\[](?:{_REGION_WORDS})(?:省|市|自治区)?[)\]]"
 _TRAILING_FORM = (
     "(?:" + "|".join(re.escape(f) for f in sorted(_LEGAL_FORMS, key=len, reverse=True)) + ") *$"
 )
-_KEY_DROP = r"[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+"
+_KEY_DROP = "[^0-9a-z\u3400-\u4dbf\u4e00-\u9fff]+"
 _BRANCH_HOLD = "\u0001"  # stands in for 分公司 while legal forms are stripped
 
 

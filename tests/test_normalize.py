@@ -308,3 +308,25 @@ def test_real_dates_keeps_only_cells_that_are_dates():
     typed = pd.Series(pd.to_datetime(["2026-01-01", None]))
     assert n.real_dates(typed) is typed
     assert n.real_dates(pd.Series(["2026-01-01"], dtype="str")).isna().all()
+
+
+def test_every_pattern_runs_in_arrow():
+    """A pattern RE2 rejects (a raw-string \\u escape, say) silently sends pandas to Python's re,
+    one cell at a time: 0.1 s per 100k cells instead of 0.02."""
+    import re
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from leadkit import dedupe, importer, normalize, score
+
+    sample = pa.array(["上海智联（北京）科技有限公司", "abc 123"])
+    checked = []
+    for module in (normalize, dedupe, importer, score):
+        for name, value in vars(module).items():
+            pattern = value.pattern if isinstance(value, re.Pattern) else value
+            if not (name.startswith("_") and name.isupper() and isinstance(pattern, str)):
+                continue
+            pc.match_substring_regex(sample, pattern)  # raises ArrowInvalid if RE2 rejects it
+            checked.append(name)
+    assert {"_CJK", "_KEY_DROP", "_LANDLINE", "_TRAILING_FORM"} <= set(checked)
