@@ -336,7 +336,7 @@ def _frame_from_sheet(
 
 def _read_book_sheet(reader: Any, title: str, path: Path, loaded: Any = None) -> pd.DataFrame:
     try:
-        frame = (loaded or reader.load_sheet(title)).to_pandas()
+        frame = (reader.load_sheet(title) if loaded is None else loaded).to_pandas()
     except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
         raise BookError(
             f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=title)
@@ -370,23 +370,29 @@ def load_book(
         )
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
-    early = ahead.take(path) if ahead is not None else None
-    reader = early[0] if early else _excel_reader(path)
+    reader = _excel_reader(path)
     titles = {}
     for key in LEADKIT_SHEETS:
         spec = columns.sheets[key]
         titles[fold_header(spec.zh)] = key
         titles[fold_header(spec.en)] = key
+    wanted = [t for t in reader.sheet_names if only is None or titles.get(fold_header(t)) in only]
+    leads_title = next((t for t in wanted if titles.get(fold_header(t)) == "leads"), None)
+    raws: dict[str, pd.DataFrame] = {}
+    # With a read-ahead, the other sheets are read while it finishes the Leads sheet.
+    for title in sorted(wanted, key=lambda t: ahead is not None and t == leads_title):
+        loaded = None
+        if ahead is not None and title == leads_title:
+            early = ahead.take(path)
+            loaded = early[1] if early is not None and early[0] == title else None
+        raws[title] = _read_book_sheet(reader, title, path, loaded)
     sheets: dict[str, pd.DataFrame] = {}
     user: dict[str, pd.DataFrame] = {}
     order: list[str] = []
     missing: dict[str, list[str]] = {}
-    for title in reader.sheet_names:
+    for title in wanted:
         key = titles.get(fold_header(title))
-        if only is not None and key not in only:
-            continue
-        loaded = early[2] if early and title == early[1] else None
-        raw = _read_book_sheet(reader, title, path, loaded)
+        raw = raws[title]
         if key is not None and key not in sheets:
             frame, absent = _frame_from_sheet(raw, columns.sheets[key], columns, tz)
             sheets[key] = frame

@@ -34,7 +34,7 @@ class ReadAhead:
         self._stamp = _stamp(path)
         self._fastexcel = fastexcel
         self._wanted = wanted
-        self._result: tuple[Any, str, Any] | None = None
+        self._result: tuple[str, Any] | None = None
         self._thread = threading.Thread(target=self._run, name="leadkit-read-ahead", daemon=True)
         self._thread.start()
 
@@ -43,12 +43,13 @@ class ReadAhead:
             reader = self._fastexcel.read_excel(str(self.path))
             title = next((t for t in reader.sheet_names if self._wanted(t)), None)
             if title is not None:
-                self._result = (reader, title, reader.load_sheet(title))
+                # to_arrow builds the columns (a quarter of the read); it belongs off the main thread
+                self._result = (title, reader.load_sheet(title).to_arrow())
         except Exception:
             self._result = None
 
-    def take(self, path: Path) -> tuple[Any, str, Any] | None:
-        """(reader, sheet title, loaded sheet) if `path` is still the file that was read, else None.
+    def take(self, path: Path) -> tuple[str, Any] | None:
+        """(sheet title, its Arrow table) if `path` is still the file that was read, else None.
 
         Waits for the read to finish; hands the result over once.
         """
