@@ -13,6 +13,9 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.core.util.hashing import combine_hash_arrays, hash_array
 
 from leadkit.bookio import Book, RawTable, header_lookup
 from leadkit.normalize import (
@@ -78,17 +81,32 @@ class ImportResult:
 
 
 def _row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:
-    """Content key of each row: two independent 64-bit hashes of its mapped cells (128 bits)."""
+    """Content key of each row: two independent 64-bit hashes of its mapped cells (128 bits).
+
+    A cell is `key=trimmed text`; each column's hash is pandas' (`hash_array`, the one
+    `hash_pandas_object` uses) of that text, combined across columns in key order. Each column is
+    dictionary-encoded once and only its distinct cells are hashed, with both hash keys.
+    """
     if not mapped:
         return pd.Series([], dtype=object)
-    # The key is part of each cell, so the same text under another column is another row.
-    cells = pd.DataFrame(
-        {k: f"{k}=" + frame[k].fillna("").astype(str).str.strip() for k in sorted(mapped)}
+    encoded = []
+    for key in sorted(mapped):
+        text = pc.utf8_trim_whitespace(pa.array(frame[key].astype("str").fillna("")))
+        codes = pc.dictionary_encode(text.cast(pa.string()))
+        if isinstance(codes, pa.ChunkedArray):
+            codes = codes.combine_chunks()
+        # The key is part of each cell, so the same text under another column is another row.
+        cells = pc.binary_join_element_wise(pa.scalar(f"{key}="), codes.dictionary, "")
+        encoded.append((codes.indices.to_numpy(), cells.to_numpy(zero_copy_only=False)))
+    high, low = (
+        combine_hash_arrays(
+            (hash_array(cells, hash_key=hash_key, categorize=False)[at] for at, cells in encoded),
+            len(encoded),
+        )
+        for hash_key in ("leadkit-rowkey-a", "leadkit-rowkey-b")
     )
-    high = pd.util.hash_pandas_object(cells, index=False, hash_key="leadkit-rowkey-a")
-    low = pd.util.hash_pandas_object(cells, index=False, hash_key="leadkit-rowkey-b")
     # both hashes as 32 hex digits at once, instead of a Python format call per row
-    digits = np.column_stack([high.to_numpy(), low.to_numpy()]).astype(">u8").tobytes().hex()
+    digits = np.column_stack([high, low]).astype(">u8").tobytes().hex()
     text = np.frombuffer(digits.encode("ascii"), dtype="S32").astype("U32")
     return pd.Series(text, index=frame.index, dtype=object)
 

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from leadkit import bookio, pipeline
+from leadkit import bookio, importer, pipeline
 from leadkit.errors import RuleError, UsageError
 
 NOW = "2026-03-10T09:00"
@@ -184,3 +186,44 @@ def test_samples_import_end_to_end(tmp_path):
     assert leads["phone"].str.fullmatch(r"1[3-9]\d{9}").sum() >= len(leads) - 1
     assert leads.loc[leads["source"] == "trade_show", "source_detail"].str.match(r"A\d+").all()
     assert leads["created_at"].map(lambda v: isinstance(v, dt.datetime)).all()
+
+
+def _row_keys_by_definition(frame: pd.DataFrame, mapped: list[str]) -> list[str]:
+    """The row key as documented: pandas' hash of the `key=trimmed text` cells, two hash keys."""
+    cells = pd.DataFrame(
+        {k: f"{k}=" + frame[k].fillna("").astype(str).str.strip() for k in sorted(mapped)}
+    )
+    high = pd.util.hash_pandas_object(cells, index=False, hash_key="leadkit-rowkey-a")
+    low = pd.util.hash_pandas_object(cells, index=False, hash_key="leadkit-rowkey-b")
+    return [f"{h:016x}{lo:016x}" for h, lo in zip(high, low, strict=True)]
+
+
+def test_row_keys_are_stable_across_versions():
+    """Books imported before keep their Imports sheet: the same rows must give the same keys."""
+    frame = pd.DataFrame(
+        {
+            "company": ["上海智联科技有限公司", " 北京华信 ", None],
+            "phone": ["13812345678", None, "010-88886666"],
+            "微信号": ["x", "y", "z"],
+        },
+        index=[2, 3, 4],
+    )
+    assert importer._row_keys(frame, ["company", "phone"]).tolist() == [
+        "5410c9201cd9a8e508bddfd05ff037b3",
+        "f3f9d2a905670f81bdf6dffe3536bce3",
+        "d94cf8cb3b28946afe5006063a230a8a",
+    ]
+
+
+cell_text = st.one_of(
+    st.none(), st.text(max_size=12), st.sampled_from(["", " ", "\u3000a ", "1.0"])
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(cell_text, cell_text, cell_text), min_size=1, max_size=30), st.booleans())
+def test_row_keys_match_their_definition(rows, arrow_text):
+    frame = pd.DataFrame(rows, columns=["company", "contact", "notes"])
+    frame = frame.astype("str" if arrow_text else object).where(frame.notna())
+    keys = importer._row_keys(frame, ["notes", "company", "contact"])
+    assert keys.tolist() == _row_keys_by_definition(frame, ["company", "contact", "notes"])
