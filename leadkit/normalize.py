@@ -79,6 +79,8 @@ def neutralize_formulas(values: pd.Series) -> pd.Series:
     """
     if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
         text = values
+    elif not values.notna().any():
+        return values  # an empty column (most template columns on import): nothing to convert
     else:
         text = values.astype("str").where(values.notna())
     risky = text.str.match(_FORMULA_START.pattern, na=False)
@@ -359,10 +361,16 @@ def _province_by_city() -> dict[str, str]:
     return table
 
 
+@cache
+def _city_table() -> tuple[pd.Series, pd.Series]:
+    table = _province_by_city()
+    return pd.Series(list(table), dtype="str"), pd.Series(list(table.values()), dtype=object)
+
+
 def province_of_city(cities: pd.Series) -> pd.Series:
     """Province for each city name (with or without 市), where the geocoder knows the city."""
     short = clean_text(cities).str.replace(r"市$", "", regex=True)
-    return short.map(_province_by_city(), na_action="ignore")
+    return lookup(*_city_table(), short, unique=True)
 
 
 def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:

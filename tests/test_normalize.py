@@ -65,11 +65,13 @@ def test_phone_location_from_prefix_table():
 
 
 def test_province_of_city():
-    assert n.province_of_city(pd.Series(["深圳市", "上海", "杭州", "不存在市"])).tolist()[:3] == [
-        "广东",
-        "上海",
-        "浙江",
-    ]
+    cities = pd.Series(
+        ["深圳市", "上海", " 杭州 ", "不存在市", None, ""], index=[5, 6, 7, 8, 9, 10]
+    )
+    found = n.province_of_city(cities)
+    assert found.tolist()[:3] == ["广东", "上海", "浙江"]
+    assert found.iloc[3:].isna().all(), "an unknown or blank city has no province"
+    assert found.index.tolist() == cities.index.tolist()
 
 
 @pytest.mark.parametrize(
