@@ -200,21 +200,32 @@ class BlockingStats:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def _block_key(prepared: dict[str, np.ndarray], rule: str) -> pd.Series:
-    parts = []
+def _term_codes(values: np.ndarray, cut: int | None) -> np.ndarray:
+    """Group codes of one blocking term (-1: no value); `cut` keeps the first characters."""
+    if cut is None:
+        return pd.factorize(values, use_na_sentinel=True)[0]
+    text = pa.array(pd.Series(values, dtype=object).astype("str").where(pd.notna(values)))
+    text = pc.utf8_slice_codeunits(text, 0, cut)
+    text = pc.if_else(pc.greater(pc.utf8_length(text), 0), text, None)
+    return text.dictionary_encode().indices.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _block_codes(prepared: dict[str, np.ndarray], rule: str) -> np.ndarray:
+    """Group codes of a blocking rule: equal codes <=> equal value on every term; -1 where a
+    term has none. Terms combine as integers, not as joined strings (a fifth of the time)."""
+    codes: np.ndarray | None = None
     for term in rule.split("+"):
-        term = term.strip()
-        name, _, cut = term.partition("[:")
-        raw = pd.Series(prepared[name], dtype=object)
-        values = raw.astype("str").where(raw.notna())
-        if cut:
-            values = values.str.slice(0, int(cut.rstrip("]")))
-            values = values.where(values.str.len() > 0)
-        parts.append(values)
-    key = parts[0]
-    for p in parts[1:]:
-        key = (key.fillna("") + "\x1f" + p.fillna("")).where(key.notna() & p.notna())
-    return key
+        name, _, cut = term.strip().partition("[:")
+        term_codes = _term_codes(prepared[name], int(cut.rstrip("]")) if cut else None)
+        if codes is None:
+            codes = term_codes
+            continue
+        both = (codes >= 0) & (term_codes >= 0)
+        pair = codes.astype(np.int64) * (int(term_codes.max()) + 1) + term_codes
+        codes = pd.factorize(np.where(both, pair, -1))[0]  # keeps first-appearance order
+        codes[~both] = -1
+    assert codes is not None  # a rule has at least one term (validated)
+    return codes
 
 
 _TRIU: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -256,8 +267,7 @@ def candidate_pairs(
     stats = BlockingStats()
     all_l, all_r = [], []
     for rule in rules.blocking:
-        key = _block_key(prepared, rule)
-        codes, _ = pd.factorize(key, use_na_sentinel=True)
+        codes = _block_codes(prepared, rule)
         left, right, skipped = _pairs_within_groups(codes, rules.max_block)
         stats.pairs[rule] = int(left.size)
         stats.skipped[rule] = skipped
@@ -606,11 +616,14 @@ def merge(
             channel = (label.astype(str) + ": " + detail.astype(str)).where(detail.notna(), label)
             channel = channel.where(src.notna(), detail)
             values = values.where(is_survivor, channel)
-        pieces = pd.DataFrame({"_cluster": cluster_of, "v": cell_texts(values).to_numpy()}).dropna()
-        pieces["v"] = pieces["v"].str.split(";")
-        pieces = pieces.explode("v")
-        pieces["v"] = pieces["v"].str.strip()
-        pieces = pieces[pieces["v"] != ""].drop_duplicates()
+        # each ;-joined value split into its pieces, in Arrow (pandas' split + explode run per cell)
+        lists = pc.split_pattern(pa.array(cell_texts(values).to_numpy(), type=pa.string()), ";")
+        flat = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+        keep = pc.greater(pc.utf8_length(flat), 0).to_numpy(zero_copy_only=False)
+        owner = cluster_of[pc.list_parent_indices(lists).to_numpy()]
+        pieces = pd.DataFrame(
+            {"_cluster": owner[keep], "v": pd.Series(flat.filter(keep), dtype="str")}
+        ).drop_duplicates()
         joined = _join_by_cluster(pieces["_cluster"].to_numpy(), pieces["v"])
         new = pd.Series(joined.reindex(range(len(sizes))).to_numpy(), index=survivor_rows)
         old = out.loc[survivor_rows, column]
