@@ -13,6 +13,7 @@ others, joins the join-columns; merged rows stay, marked with the survivor's id)
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
 from leadkit.normalize import (
+    WORKERS,
     cell_texts,
     clean_text,
     company_key,
@@ -141,42 +143,51 @@ def _fuzzy_form(values: pd.Series) -> pd.Series:
     return text.str.lower().str.replace(r"[ \t\r\n]+", "", regex=True).astype(object)
 
 
-def prepare(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndarray]:
-    """Each field's values normalised once (blank or unusable -> None), plus derived keys."""
+def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str, np.ndarray]:
+    """One field normalised for comparison (blank or unusable -> None), with its derived keys."""
     out: dict[str, np.ndarray] = {}
+    if f.comparator == "phone":
+        normal, ok = normalize_phone(values)
+        prepared = normal.where(ok)
+    elif f.comparator == "email":
+        normal, ok = normalize_email(values)
+        prepared = normal.where(ok)
+        domain = prepared.astype("str").str.replace(r"^.*@", "", regex=True).where(prepared.notna())
+        out["email_domain"] = _array(domain.where(~domain.isin(free)))
+    elif f.comparator == "company":
+        prepared = company_key(values)
+        out["company_key"] = _array(prepared)
+    elif f.comparator in ("fuzzy",):
+        prepared = _fuzzy_form(values)
+    elif f.comparator == "normalized":
+        prepared = clean_text(values).map(fold_header, na_action="ignore")
+    elif f.comparator == "number":
+        prepared = pd.to_numeric(values, errors="coerce")
+    elif f.comparator == "date":
+        prepared = pd.to_datetime(values, errors="coerce")
+    else:
+        prepared = clean_text(values)
+    out[f.name] = (
+        _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
+    )
+    return out
+
+
+def prepare(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndarray]:
+    """Each field's values normalised once (blank or unusable -> None), plus derived keys.
+
+    Fields are independent and mostly Arrow work (which releases the GIL): they run on all cores.
+    """
     free = {d.lower() for d in rules.free_mail_domains}
-    for f in rules.fields:
-        values = (
-            records[f.column]
-            if f.column in records.columns
-            else pd.Series(np.nan, index=records.index)
-        )
-        if f.comparator == "phone":
-            normal, ok = normalize_phone(values)
-            prepared = normal.where(ok)
-        elif f.comparator == "email":
-            normal, ok = normalize_email(values)
-            prepared = normal.where(ok)
-            domain = (
-                prepared.astype("str").str.replace(r"^.*@", "", regex=True).where(prepared.notna())
-            )
-            out["email_domain"] = _array(domain.where(~domain.isin(free)))
-        elif f.comparator == "company":
-            prepared = company_key(values)
-            out["company_key"] = _array(prepared)
-        elif f.comparator in ("fuzzy",):
-            prepared = _fuzzy_form(values)
-        elif f.comparator == "normalized":
-            prepared = clean_text(values).map(fold_header, na_action="ignore")
-        elif f.comparator == "number":
-            prepared = pd.to_numeric(values, errors="coerce")
-        elif f.comparator == "date":
-            prepared = pd.to_datetime(values, errors="coerce")
-        else:
-            prepared = clean_text(values)
-        out[f.name] = (
-            _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
-        )
+    columns = [
+        records[f.column] if f.column in records.columns else pd.Series(np.nan, index=records.index)
+        for f in rules.fields
+    ]
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        done = list(pool.map(lambda f, v: _prepare_field(f, v, free), rules.fields, columns))
+    out: dict[str, np.ndarray] = {}
+    for part in done:
+        out.update(part)
     for key in DERIVED_KEYS:
         out.setdefault(key, np.full(len(records), None, dtype=object))
     return out

@@ -8,6 +8,7 @@ value.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +22,9 @@ import pyarrow.compute as pc
 
 # --------------------------------------------------------------------------------------------
 # Text
+
+# Threads for independent column work: Arrow's string kernels release the GIL.
+WORKERS = min(4, os.cpu_count() or 1)
 
 # Patterns given to pandas' .str methods avoid \s, \d and \w: with them pandas runs Python's re
 # per cell on non-ASCII (Chinese) text instead of Arrow's vectorised RE2. Character ranges are
