@@ -36,7 +36,7 @@ from leadkit.normalize import (
     parse_money,
 )
 from leadkit.readahead import ReadAhead
-from leadkit.rules import ColumnsRules, SheetSpec, fold_header
+from leadkit.rules import ColumnSpec, ColumnsRules, SheetSpec, fold_header
 
 LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports", "decisions")
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -272,10 +272,17 @@ class Book:
         self.sheets[sheet] = rows if current.empty else pd.concat([current, rows])
 
 
+_WORKING_DTYPES = {"datetime": "datetime64[ns]", "number": float, "money": float, "int": float}
+
+
+def _empty_column(col: ColumnSpec, index: pd.Index) -> pd.Series:
+    """A column with no values, in the working type of its column type."""
+    return pd.Series(np.nan, index=index, dtype=_WORKING_DTYPES.get(col.type, object))
+
+
 def empty_sheet(spec: SheetSpec) -> pd.DataFrame:
     """A leadkit sheet with its template columns and no rows."""
-    dtypes = {"datetime": "datetime64[ns]", "number": float, "money": float, "int": float}
-    return pd.DataFrame({c.key: pd.Series(dtype=dtypes.get(c.type, object)) for c in spec.columns})
+    return pd.DataFrame({c.key: _empty_column(c, pd.RangeIndex(0)) for c in spec.columns})
 
 
 def new_book(path: Path, lang: str, columns: ColumnsRules) -> Book:
@@ -284,10 +291,10 @@ def new_book(path: Path, lang: str, columns: ColumnsRules) -> Book:
     return Book(path=path, lang=lang, sheets=sheets, order=list(LEADKIT_SHEETS))
 
 
-def _coerce_column(values: pd.Series, col: Any, columns: ColumnsRules, tz: str) -> pd.Series:
+def _coerce_column(values: pd.Series, col: ColumnSpec, columns: ColumnsRules, tz: str) -> pd.Series:
     """A book column read back into its working type; unparseable cells are kept as they were."""
     if values.isna().all():
-        return empty_sheet(SheetSpec(zh="", en="", columns=[col]))[col.key].reindex(values.index)
+        return _empty_column(col, values.index)
     if col.type == "datetime":
         return keep_unparsed(values, *parse_datetime(values, tz))[0]
     if col.type in ("number", "money", "int"):
@@ -323,11 +330,7 @@ def _frame_from_sheet(
         if col.key in frame.columns:
             data[col.key] = _coerce_column(frame[col.key], col, columns, tz)
         else:
-            data[col.key] = pd.Series(
-                np.nan,
-                index=frame.index,
-                dtype=empty_sheet(SheetSpec(zh="", en="", columns=[col]))[col.key].dtype,
-            )
+            data[col.key] = _empty_column(col, frame.index)
     for extra in frame.columns:
         if extra not in data:
             data[str(extra)] = frame[extra]

@@ -464,10 +464,14 @@ def cluster(
         members = np.flatnonzero(kept)
         members = members[np.lexsort((rank[members], survivor[comp[members]]))]
         owners = survivor[comp[members]]
-        cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
-        for group in np.split(members, cuts[1:]):
-            if group.size:
-                merges.append((int(survivor[comp[group[0]]]), group.tolist()))
+        if members.size:
+            cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+            # plain lists sliced per cluster: np.split costs a NumPy call per cluster
+            listed, bounds = members.tolist(), [*cuts.tolist(), members.size]
+            merges = [
+                (owner, listed[a:b])
+                for owner, a, b in zip(owners[cuts].tolist(), bounds[:-1], bounds[1:], strict=True)
+            ]
     review = pd.concat(review_parts, ignore_index=True)
     review = review.drop_duplicates(subset=["left", "right"]).sort_values("score", ascending=False)
     return Clusters(merges=merges, review=review.reset_index(drop=True))
@@ -606,15 +610,17 @@ def merge(
         if c not in (idc, mark, *joined_columns) and not str(c).startswith("_")
     ]
     firsts = members.groupby("_cluster", sort=True)[fill_columns].first()
-    for column in fill_columns:
-        old = out.loc[survivor_rows, column]
+    survivors = out.loc[survivor_rows, fill_columns]
+    # which survivor cells a member can fill, for all columns at once; most columns have none
+    fillable = survivors.isna().to_numpy() & firsts.notna().to_numpy()
+    for at in np.flatnonzero(fillable.any(axis=0)):
+        column, filled = fill_columns[at], fillable[:, at]
+        old = survivors[column]
         new = pd.Series(firsts[column].to_numpy(), index=survivor_rows)
-        filled = old.isna().to_numpy() & new.notna().to_numpy()
-        if filled.any():
-            if out[column].dtype != object and new.dtype != out[column].dtype:
-                out[column] = out[column].astype(object)
-            out.loc[survivor_rows[filled], column] = new[filled].to_numpy()
-            logged(survivor_rows[filled], column, old[filled], new[filled])
+        if out[column].dtype != object and new.dtype != out[column].dtype:
+            out[column] = out[column].astype(object)
+        out.loc[survivor_rows[filled], column] = new[filled].to_numpy()
+        logged(survivor_rows[filled], column, old[filled], new[filled])
 
     labels = source_labels or {}
     for column in joined_columns:
