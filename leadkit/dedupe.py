@@ -579,7 +579,7 @@ def merge(
         return sheet, pd.DataFrame()
     index = result.records.index
     idc, mark = rules.id_column, rules.mark_column
-    out = sheet.copy()
+    out = sheet.copy(deep=False)  # copy-on-write: only the columns merged into are copied
     if mark not in out.columns:
         out[mark] = pd.Series(np.nan, index=out.index, dtype=object)
     out[mark] = out[mark].astype(object)

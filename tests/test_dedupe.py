@@ -212,8 +212,10 @@ def test_merge_fills_blanks_joins_and_keeps_every_row(drules):
          "created_at": pd.Timestamp("2026-02-01")},
     ]  # fmt: skip
     frame = sheet(rows)
+    before = frame.copy(deep=True)
     result = find_duplicates(frame, drules)
     out, log = merge(frame, result, drules, now=NOW, source_labels={"trade_show": "展会"})
+    pd.testing.assert_frame_equal(frame, before)  # the sheet given is not changed in place
     assert len(out) == 2 and out.index.tolist() == frame.index.tolist()
     survivor = out.loc[2]
     assert survivor["owner"] == "李娜"
