@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pandas.core.util.hashing import combine_hash_arrays, hash_array
+from pandas.core.util.hashing import combine_hash_arrays  # what hash_pandas_object combines with
 
 from leadkit.bookio import Book, RawTable, header_lookup
 from leadkit.normalize import (
@@ -102,7 +102,10 @@ def _row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:
         encoded.append((codes.indices.to_numpy(), cells.to_numpy(zero_copy_only=False)))
     high, low = (
         combine_hash_arrays(
-            (hash_array(cells, hash_key=hash_key, categorize=False)[at] for at, cells in encoded),
+            (
+                pd.util.hash_array(cells, hash_key=hash_key, categorize=False)[at]
+                for at, cells in encoded
+            ),
             len(encoded),
         )
         for hash_key in ("leadkit-rowkey-a", "leadkit-rowkey-b")

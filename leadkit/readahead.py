@@ -45,7 +45,7 @@ class ReadAhead:
             if title is not None:
                 # to_arrow builds the columns (a quarter of the read); it belongs off the main thread
                 self._result = (title, reader.load_sheet(title).to_arrow())
-        except Exception:
+        except Exception:  # any failure: load_book reads the file itself and reports it there
             self._result = None
 
     def take(self, path: Path) -> tuple[str, Any] | None:
