@@ -13,6 +13,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import time
@@ -116,10 +117,33 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
             frame = pd.read_csv(io.BytesIO(text.encode("utf-8")), engine="pyarrow", **options)
             return frame, encoding, delimiter
     try:
-        frame = pd.read_csv(io.StringIO(text), skip_blank_lines=False, engine="c", **options)
+        frame = _read_csv_c(text, options)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputFileError(f"not a readable CSV: {exc}", Where(file=path)) from None
     return frame, encoding, delimiter
+
+
+def _read_csv_c(text: str, options: dict[str, Any]) -> pd.DataFrame:
+    """pandas' C parser, also for empty lines and a short title line above the header.
+
+    The C parser takes its column count from the first line: an empty one leaves it no columns
+    and a title line makes every wider row an error. Empty leading lines are parsed away and put
+    back as blank rows (row numbers stay those of the file); a wider row names the columns first.
+    """
+    body = text.lstrip("\r\n")
+    skipped = len(re.findall(r"\r\n|\r|\n", text[: len(text) - len(body)]))
+    try:
+        frame = pd.read_csv(io.StringIO(body), skip_blank_lines=False, engine="c", **options)
+    except pd.errors.ParserError:
+        rows = csv.reader(io.StringIO(body), delimiter=options["sep"])
+        widest = max((len(row) for row in rows), default=0)
+        frame = pd.read_csv(
+            io.StringIO(body), skip_blank_lines=False, engine="c", names=range(widest), **options
+        )
+    if skipped:
+        blank = pd.DataFrame("", index=range(skipped), columns=frame.columns, dtype="str")
+        frame = pd.concat([blank, frame], ignore_index=True)
+    return frame
 
 
 def _excel_reader(path: Path) -> Any:
