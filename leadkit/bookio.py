@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from leadkit.errors import BookBusyError, BookError, InputFileError, UsageError, Where
+from leadkit.files import replacing
 from leadkit.normalize import (
     as_text,
     keep_unparsed,
@@ -570,16 +571,12 @@ def write_table(
     data = pd.DataFrame({c: _writable(data[c]) for c in data.columns})
     data = data.reindex(pd.RangeIndex(len(data) + (BLANK_ROWS if dropdowns else 0)))
     validations = {c: {"type": "list", "values": v} for c, v in (dropdowns or {}).items()}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(path) as tmp:
         rx.write_worksheets(
             [(title, data)], str(tmp), freeze_panes={title: {"row": 1, "col": 0}},
             header_format={title: header_fmt}, column_width={title: 16},
             data_validations={title: validations}, datetime_format="yyyy-mm-dd hh:mm",
         )  # fmt: skip
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -690,17 +687,9 @@ def save_book(
     """
     if book.partial:
         raise BookError("internal: a book read in part cannot be saved", Where(file=book.path))
-    target = book.path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    with replacing(book.path) as tmp:
         _write_workbook(book, columns, tmp, as_of)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        backup = _backup(target, state_dir, command, keep_backups)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+        backup = _backup(book.path, state_dir, command, keep_backups)
     return backup
 
 
@@ -714,9 +703,8 @@ def undo_last(book: Path, state_dir: Path) -> Path:
     if not olds:
         raise UsageError(f"nothing to undo: no backup of {book.name} in {folder}")
     latest = olds[-1]
-    tmp = book.with_name(f".{book.name}.{os.getpid()}.undo.tmp")
-    shutil.copy2(latest, tmp)
-    os.replace(tmp, book)
+    with replacing(book) as tmp:
+        shutil.copy2(latest, tmp)
     undone = folder / "undone"
     undone.mkdir(exist_ok=True)
     os.replace(latest, undone / latest.name)

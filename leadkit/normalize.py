@@ -8,17 +8,21 @@ value.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from leadkit.files import replacing
 
 # --------------------------------------------------------------------------------------------
 # Text
@@ -299,10 +303,7 @@ def _geocode_table() -> dict[str, str]:
     Importing the geocoder's data costs ~0.5 s a run, so the mainland part is kept in a per-user
     cache keyed by the library's version; any problem with the cache falls back to the library.
     """
-    import os
     import pickle
-    import tempfile
-    from pathlib import Path
 
     import phonenumbers
 
@@ -318,14 +319,8 @@ def _geocode_table() -> dict[str, str]:
     from phonenumbers.geodata import GEOCODE_DATA
 
     table = {k: v["zh"] for k, v in GEOCODE_DATA.items() if k.startswith("86") and "zh" in v}
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cached.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, cached)
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), replacing(cached) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(table, fh, protocol=pickle.HIGHEST_PROTOCOL)
     return table
 
 

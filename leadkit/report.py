@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from leadkit.files import replacing
 from leadkit.normalize import column_dates
 from leadkit.rules import CLOSED_STATUSES, Strict
 
@@ -438,8 +440,6 @@ def as_json(report: Report) -> dict[str, Any]:
 
 def write_excel(report: Report, path: Any, lang: str) -> None:
     """A workbook: a summary sheet, one sheet per view, number formats and native charts."""
-    import os
-
     import rustpy_xlsxwriter as rx
 
     zh = lang == "zh"
@@ -493,13 +493,8 @@ def write_excel(report: Report, path: Any, lang: str) -> None:
     grades_name = "等级验证" if zh else "Grades"
     charts[grades_name] = [{"type": "column", "series": ["won_rate"], "categories": "grade",
                             "title": "各等级赢单率" if zh else "Won rate by grade"}]  # fmt: skip
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
+    with replacing(Path(path)) as tmp:
         rx.write_worksheets(
-            entries, tmp, header_format={n: header for n, _ in entries}, column_width={n: 16 for n, _ in entries},
+            entries, str(tmp), header_format={n: header for n, _ in entries}, column_width={n: 16 for n, _ in entries},
             freeze_panes={"general": {"row": 1, "col": 0}}, column_formats=formats, charts=charts,
         )  # fmt: skip
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

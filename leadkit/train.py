@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from leadkit.errors import ExitStatus, LeadkitError, Where
+from leadkit.files import replacing
 from leadkit.rules import CLOSED_STATUSES
 from leadkit.score import (
     ScoringRules,
@@ -184,15 +185,11 @@ def train(
 
 def save_model(model: dict[str, Any], state_dir: Path) -> Path:
     """Store the model (pipeline, features, training date, metrics) in the workspace, atomically."""
-    import os
-
     import joblib
 
-    state_dir.mkdir(parents=True, exist_ok=True)
     target = state_dir / MODEL_FILE
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    joblib.dump(model, tmp)
-    os.replace(tmp, target)
+    with replacing(target) as tmp:
+        joblib.dump(model, tmp)
     return target
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import yaml
 from pydantic import Field, field_validator
 
 from leadkit.errors import UsageError
+from leadkit.files import replacing
 from leadkit.notify import NotifyConfig
 from leadkit.rules import Rules, Strict, default_rules_dir, load_yaml_model
 
@@ -76,11 +76,8 @@ class Workspace:
 
     def write_state(self, name: str, data: dict[str, Any]) -> None:
         """Write a state file atomically (temp file + rename)."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        path = self.state_dir / f"{name}.json"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        with replacing(self.state_dir / f"{name}.json") as tmp:
+            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def book_path(self, override: Path | None = None) -> Path:
         """The book a command works on: the argument if given, else the configured one."""
