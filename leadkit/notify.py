@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import html
 import json
+import os
 import smtplib
 import ssl
 import time
@@ -41,6 +42,10 @@ class EmailConfig(Strict):
     sender: str
     manager: str | None = None  # gets the digest, and a copy of escalated reminders
     timeout: float = Field(default=20, gt=0)
+
+    def password(self) -> str | None:
+        """The SMTP password, from the environment variable the settings name."""
+        return os.environ.get(self.password_env)
 
 
 class WebhookConfig(Strict):
@@ -83,6 +88,16 @@ class NotifyReport:
     sent: list[Delivery] = field(default_factory=list)
     skipped: list[Delivery] = field(default_factory=list)  # already sent today
     failed: list[Delivery] = field(default_factory=list)
+
+    def add(self, deliveries: list[Delivery]) -> None:
+        """Deliveries, sorted into sent and failed."""
+        for d in deliveries:
+            (self.sent if d.ok else self.failed).append(d)
+
+
+def webhook_secrets(hooks: list[WebhookConfig]) -> dict[str, str | None]:
+    """The signing secrets the webhooks name, from the environment (never from leadkit.yaml)."""
+    return {h.secret_env: os.environ.get(h.secret_env) for h in hooks if h.secret_env}
 
 
 def safe_url(url: str) -> str:

@@ -40,12 +40,14 @@ from leadkit.importer import ImportResult, apply_import, import_events, import_t
 from leadkit.normalize import is_in
 from leadkit.notify import (
     Delivery,
+    NotifyConfig,
     NotifyReport,
     Reminder,
     build_reminders,
     safe_url,
     send_email,
     send_webhooks,
+    webhook_secrets,
 )
 from leadkit.pool import Neglect, apply_recycle, find_neglected
 from leadkit.pool import claim as claim_lead
@@ -520,21 +522,27 @@ def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
     return DueOutcome(items=items, unknown_activities=applied.unknown)
 
 
+def _notify_config(ctx: Context, channels: str, *, manager: bool = False) -> NotifyConfig:
+    """The notify: settings, checked to hold what `--notify channels` needs."""
+    config = ctx.workspace.config.notify
+    email = config.email if config else None
+    if (
+        config is None
+        or (channels in ("email", "both") and (email is None or (manager and not email.manager)))
+        or (channels in ("webhook", "both") and not config.webhooks)
+    ):
+        needs = "notify: (with email.manager for e-mail)" if manager else "notify:"
+        raise UsageError(
+            f"--notify {channels}: configure {needs} in leadkit.yaml (see README, Reminders)"
+        )
+    return config
+
+
 def send_reminders(
     ctx: Context, outcome: DueOutcome, channels: str, *, force: bool = False
 ) -> NotifyReport:
     """E-mail and/or webhook reminders, once a day per channel and recipient unless forced."""
-    import os
-
-    config = ctx.workspace.config.notify
-    if (
-        config is None
-        or (channels in ("email", "both") and config.email is None)
-        or (channels in ("webhook", "both") and not config.webhooks)
-    ):
-        raise UsageError(
-            f"--notify {channels}: configure it under notify: in leadkit.yaml (see README, Reminders)"
-        )
+    config = _notify_config(ctx, channels)
     roster = {r.name: {"email": r.email, "chat": r.chat} for r in ctx.rules.routing.team}
     labels = {k: kind_label(k, ctx.lang) for k in KINDS}
     reminders = build_reminders(
@@ -556,18 +564,13 @@ def send_reminders(
         return todo
 
     def record(channel: str, results: list[Delivery]) -> None:
-        for d in results:
-            (report.sent if d.ok else report.failed).append(d)
-            if d.ok:
-                done.add(f"{channel}|{d.recipient}")
+        report.add(results)
+        done.update(f"{channel}|{d.recipient}" for d in results if d.ok)
 
     if channels in ("email", "both") and config.email is not None:
-        password = os.environ.get(config.email.password_env)
-        record("email", send_email(config.email, fresh("email"), password))
+        record("email", send_email(config.email, fresh("email"), config.email.password()))
     if channels in ("webhook", "both"):
-        secrets = {
-            h.secret_env: os.environ.get(h.secret_env) for h in config.webhooks if h.secret_env
-        }
+        secrets = webhook_secrets(config.webhooks)
         for hook in config.webhooks:
             channel = f"webhook {hook.name or hook.kind + ' ' + safe_url(hook.url)}"
             record(channel, send_webhooks([hook], fresh(channel), secrets))
@@ -621,17 +624,7 @@ def report(
 
 def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
     """The report's Markdown to the chat webhooks and/or the manager's e-mail."""
-    import os
-
-    config = ctx.workspace.config.notify
-    if (
-        config is None
-        or (channels in ("email", "both") and (config.email is None or not config.email.manager))
-        or (channels in ("webhook", "both") and not config.webhooks)
-    ):
-        raise UsageError(
-            f"--notify {channels}: configure notify: (with email.manager for e-mail) in leadkit.yaml"
-        )
+    config = _notify_config(ctx, channels, manager=True)
     text = report_markdown(rep, ctx.lang)
     message = Reminder(
         "manager",
@@ -644,14 +637,10 @@ def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
     result = NotifyReport()
     deliveries = []
     if channels in ("email", "both") and config.email is not None:
-        deliveries += send_email(config.email, [message], os.environ.get(config.email.password_env))
+        deliveries += send_email(config.email, [message], config.email.password())
     if channels in ("webhook", "both"):
-        secrets = {
-            h.secret_env: os.environ.get(h.secret_env) for h in config.webhooks if h.secret_env
-        }
-        deliveries += send_webhooks(config.webhooks, [message], secrets)
-    for d in deliveries:
-        (result.sent if d.ok else result.failed).append(d)
+        deliveries += send_webhooks(config.webhooks, [message], webhook_secrets(config.webhooks))
+    result.add(deliveries)
     return result
 
 

@@ -227,6 +227,12 @@ def test_notify_without_configuration_is_a_usage_error(workspace, cli, data_dir)
     prepare_book(cli, data_dir)
     result = cli("due", "--notify", "email", "--as-of", DUE_AT)
     assert result.exit_code == 2 and "leadkit.yaml" in result.stderr
+    configure(workspace, {"email": {"host": "127.0.0.1", "sender": "crm@example.cn"}})
+    result = cli("due", "--notify", "both", "--as-of", DUE_AT)
+    assert result.exit_code == 2 and "--notify both" in result.stderr  # no webhooks
+    # the report goes to the manager: an e-mail setting without one is not enough
+    result = cli("report", "--period", "month", "--as-of", DUE_AT, "--notify", "email")
+    assert result.exit_code == 2 and "email.manager" in result.stderr
 
 
 def test_report_notify_posts_the_markdown(workspace, cli, data_dir, web):
