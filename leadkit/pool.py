@@ -123,7 +123,7 @@ def apply_recycle(
     if len(rows):
         out["tags"] = out["tags"].astype(object)
         old = out.loc[rows, "tags"]
-        new = old.fillna("").astype(str).map(lambda t: f"{t};{rules.manager_tag}".lstrip(";"))
+        new = (old.fillna("").astype(str) + ";" + rules.manager_tag).str.lstrip(";")
         out.loc[rows, "tags"] = new.to_numpy()
         logs.append(
             pd.DataFrame(

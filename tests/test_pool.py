@@ -90,14 +90,18 @@ def test_recycle_clears_owner_bumps_count_and_logs():
 
 
 def test_after_k_recycles_the_manager_is_asked_instead():
-    frame = leads([{"recycle_count": 2.0}, {"recycle_count": 2.0, "tags": "需经理处理"}])
+    frame = leads([
+        {"recycle_count": 2.0}, {"recycle_count": 2.0, "tags": "需经理处理"},
+        {"recycle_count": 3.0, "tags": "价格敏感"},
+    ])  # fmt: skip
     now = (T0 + pd.Timedelta(days=3)).to_pydatetime()
     found = find_neglected(frame, POOL, now=now)
     assert found.recycle.empty
-    assert found.escalate["lead_id"].tolist() == ["L1"]  # L2 is tagged already
+    assert found.escalate["lead_id"].tolist() == ["L1", "L3"]  # L2 is tagged already
     out, log = apply_recycle(frame, found, POOL, now=now)
     assert out.loc[0, "owner"] == "李娜" and out.loc[0, "tags"] == "需经理处理"
-    assert log["column"].tolist() == ["tags"]
+    assert out.loc[2, "tags"] == "价格敏感;需经理处理"  # added to the tags it had
+    assert log["column"].tolist() == ["tags", "tags"]
 
 
 def test_owners_are_warned_before_recycling():
