@@ -5,20 +5,20 @@ python bench/bench_assign.py --sizes 10000 100000 --repeat 3
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 
 from common import (
     AS_OF,
     OUT,
+    against_floor,
     book_floor,
     imported_workspace,
     leadkit,
     median_run,
     roster_workspace,
-    save,
-    table,
+    show,
+    sizes_and_repeat,
 )
 
 REGIONS = ["华东", "华北", "华南", "华中", "西南", "西北", "东北"]
@@ -57,11 +57,7 @@ def build_book(n: int):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    OUT.mkdir(exist_ok=True)
+    args = sizes_and_repeat()
     rows = []
     for n in args.sizes:
         master = build_book(n)
@@ -72,18 +68,11 @@ def main() -> None:
 
         floor = book_floor(master, args.repeat)
         run = median_run(
-            [leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"],
-            ws,
-            args.repeat,
+            [leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"], ws, args.repeat,
             before=fresh,
-        )
-        rows.append({"leads": n, "reps": 50, "floor_s": floor["wall"], "assign_s": run["wall"],
-                     "ratio": run["wall"] / floor["wall"], "assign_mb": run["rss_mb"]})  # fmt: skip
-    print(table(rows, [
-        ("leads", "leads", "d"), ("reps", "reps", "d"), ("floor_s", "floor s", ".2f"),
-        ("assign_s", "assign s", ".2f"), ("ratio", "ratio", ".2f"), ("assign_mb", "assign MB", ".0f"),
-    ]))  # fmt: skip
-    save("bench_assign", rows)
+        )  # fmt: skip
+        rows.append(against_floor("assign", n, floor, run, reps=50))
+    show("bench_assign", "assign", rows)
 
 
 if __name__ == "__main__":

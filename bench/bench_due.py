@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import shutil
 import subprocess
@@ -19,12 +18,13 @@ from bench_assign import roster
 from common import (
     AS_OF,
     OUT,
+    against_floor,
     book_floor,
     leadkit,
     median_run,
     roster_workspace,
-    save,
-    table,
+    show,
+    sizes_and_repeat,
 )
 
 from leadkit import bookio
@@ -63,11 +63,7 @@ def build_book(n: int):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    OUT.mkdir(exist_ok=True)
+    args = sizes_and_repeat()
     rows = []
     for n in args.sizes:
         master = build_book(n)
@@ -75,13 +71,8 @@ def main() -> None:
         roster_workspace(ws, master, roster())
         floor = book_floor(master, args.repeat, write=False)
         run = median_run([leadkit(), "due", "--as-of", "2026-11-03T09:00", "-q"], ws, args.repeat)
-        rows.append({"leads": n, "activities": 5 * n, "floor_s": floor["wall"], "due_s": run["wall"],
-                     "ratio": run["wall"] / floor["wall"], "due_mb": run["rss_mb"]})  # fmt: skip
-    print(table(rows, [
-        ("leads", "leads", "d"), ("activities", "activities", "d"), ("floor_s", "read floor s", ".2f"),
-        ("due_s", "due s", ".2f"), ("ratio", "ratio", ".2f"), ("due_mb", "due MB", ".0f"),
-    ]))  # fmt: skip
-    save("bench_due", rows)
+        rows.append(against_floor("due", n, floor, run, activities=5 * n))
+    show("bench_due", "due", rows, floor="read floor s")
 
 
 if __name__ == "__main__":

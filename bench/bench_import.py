@@ -13,11 +13,21 @@ same run on the same machine. Two floors:
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 
-from common import AS_OF, DUMP, OUT, fresh_workspace, leadkit, leads_csv, median_run, save, table
+from common import (
+    AS_OF,
+    DUMP,
+    OUT,
+    fresh_workspace,
+    leadkit,
+    leads_csv,
+    median_run,
+    save,
+    sizes_and_repeat,
+    table,
+)
 
 FLOOR = """
 import sys, pandas as pd, rustpy_xlsxwriter as rx
@@ -35,11 +45,7 @@ rx.write_worksheets(sheets, sys.argv[3])
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    OUT.mkdir(exist_ok=True)
+    args = sizes_and_repeat()
     py = sys.executable
     rows = []
     for n in args.sizes:

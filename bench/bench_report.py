@@ -7,19 +7,22 @@ with rustpy-xlsxwriter (the report file is read back beforehand, untimed).
 
 from __future__ import annotations
 
-import argparse
-
 from bench_assign import roster
 from bench_due import build_book
-from common import OUT, leadkit, median_run, output_floor, roster_workspace, save, table
+from common import (
+    OUT,
+    against_floor,
+    leadkit,
+    median_run,
+    output_floor,
+    roster_workspace,
+    show,
+    sizes_and_repeat,
+)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    OUT.mkdir(exist_ok=True)
+    args = sizes_and_repeat()
     rows = []
     for n in args.sizes:
         master = build_book(n)
@@ -29,13 +32,8 @@ def main() -> None:
                "--as-of", "2026-11-03T09:00", "-q"]  # fmt: skip
         run = median_run(cmd, ws, args.repeat)
         floor = output_floor(master, ws / "r.xlsx", args.repeat)
-        rows.append({"leads": n, "activities": 5 * n, "floor_s": floor["wall"], "report_s": run["wall"],
-                     "ratio": run["wall"] / floor["wall"], "report_mb": run["rss_mb"]})  # fmt: skip
-    print(table(rows, [
-        ("leads", "leads", "d"), ("activities", "activities", "d"), ("floor_s", "floor s", ".2f"),
-        ("report_s", "report s", ".2f"), ("ratio", "ratio", ".2f"), ("report_mb", "report MB", ".0f"),
-    ]))  # fmt: skip
-    save("bench_report", rows)
+        rows.append(against_floor("report", n, floor, run, activities=5 * n))
+    show("bench_report", "report", rows)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ python bench/bench_score.py --sizes 10000 100000 --repeat 3
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 
 import numpy as np
@@ -13,13 +12,14 @@ import pandas as pd
 from common import (
     AS_OF,
     OUT,
+    against_floor,
     book_floor,
     fresh_workspace,
     imported_workspace,
     leadkit,
     median_run,
-    save,
-    table,
+    show,
+    sizes_and_repeat,
 )
 
 from leadkit import bookio
@@ -66,11 +66,7 @@ def build_book(n: int) -> bookio.Path:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    OUT.mkdir(exist_ok=True)
+    args = sizes_and_repeat()
     rows = []
     for n in args.sizes:
         master = build_book(n)
@@ -80,13 +76,8 @@ def main() -> None:
             [leadkit(), "score", "--as-of", AS_OF, "-q"], ws, args.repeat,
             before=lambda ws=ws, master=master: fresh_workspace(ws, master),
         )  # fmt: skip
-        rows.append({"leads": n, "events": 3 * n, "floor_s": floor["wall"], "score_s": run["wall"],
-                     "ratio": run["wall"] / floor["wall"], "score_mb": run["rss_mb"]})  # fmt: skip
-    print(table(rows, [
-        ("leads", "leads", "d"), ("events", "events", "d"), ("floor_s", "floor s", ".2f"),
-        ("score_s", "score s", ".2f"), ("ratio", "ratio", ".2f"), ("score_mb", "score MB", ".0f"),
-    ]))  # fmt: skip
-    save("bench_score", rows)
+        rows.append(against_floor("score", n, floor, run, events=3 * n))
+    show("bench_score", "score", rows)
 
 
 if __name__ == "__main__":

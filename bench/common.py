@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import statistics
@@ -155,3 +156,33 @@ def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
 def save(name: str, rows: list[dict]) -> None:
     OUT.mkdir(exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
+
+
+def sizes_and_repeat(sizes: tuple[int, ...] = (10_000, 100_000)) -> argparse.Namespace:
+    """The bench scripts' common options: --sizes N… and --repeat R."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    OUT.mkdir(exist_ok=True)
+    return args
+
+
+def against_floor(command: str, n: int, floor: dict, run: dict, **extra: int) -> dict:
+    """One result row: the command's median beside its floor, their ratio and its peak RSS."""
+    return {
+        "leads": n, **extra, "floor_s": floor["wall"], f"{command}_s": run["wall"],
+        "ratio": run["wall"] / floor["wall"], f"{command}_mb": run["rss_mb"],
+    }  # fmt: skip
+
+
+def show(name: str, command: str, rows: list[dict], *, floor: str = "floor s") -> None:
+    """Print `against_floor` rows as a table and save them to bench/out/NAME.json."""
+    extra = [(k, k, "d") for k in rows[0] if k not in ("leads", "floor_s", "ratio")
+             and not k.startswith(f"{command}_")] if rows else []  # fmt: skip
+    print(table(rows, [
+        ("leads", "leads", "d"), *extra, ("floor_s", floor, ".2f"),
+        (f"{command}_s", f"{command} s", ".2f"), ("ratio", "ratio", ".2f"),
+        (f"{command}_mb", f"{command} MB", ".0f"),
+    ]))  # fmt: skip
+    save(name, rows)
