@@ -20,46 +20,15 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
-from leadkit.rules import Strict
+from leadkit.workspace import EmailConfig, WebhookConfig
 
 if TYPE_CHECKING:  # the settings models load with leadkit.yaml, before pandas
     import pandas as pd
 
 # The most a service takes in one message (bytes of UTF-8 for the CN services); longer text is split.
 LIMITS = {"wecom": 4000, "dingtalk": 18000, "feishu": 18000, "slack": 3000, "generic": 60000}
-
-
-class EmailConfig(Strict):
-    host: str
-    port: int = 587
-    security: Literal["starttls", "ssl", "none"] = "starttls"
-    user: str | None = None
-    password_env: str = "LEADKIT_SMTP_PASSWORD"
-    sender: str
-    manager: str | None = None  # gets the digest, and a copy of escalated reminders
-    timeout: float = Field(default=20, gt=0)
-
-    def password(self) -> str | None:
-        """The SMTP password, from the environment variable the settings name."""
-        return os.environ.get(self.password_env)
-
-
-class WebhookConfig(Strict):
-    kind: Literal["wecom", "dingtalk", "feishu", "slack", "generic"]
-    url: str
-    secret_env: str | None = None  # DingTalk / Feishu signing secret, from the environment
-    name: str | None = None
-
-
-class NotifyConfig(Strict):
-    """The `notify:` section of leadkit.yaml."""
-
-    email: EmailConfig | None = None
-    webhooks: list[WebhookConfig] = Field(default_factory=list)
 
 
 @dataclass

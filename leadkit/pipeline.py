@@ -40,7 +40,6 @@ from leadkit.importer import ImportResult, apply_import, import_events, import_t
 from leadkit.normalize import is_in
 from leadkit.notify import (
     Delivery,
-    NotifyConfig,
     NotifyReport,
     Reminder,
     build_reminders,
@@ -59,7 +58,7 @@ from leadkit.rules import Rules, Strict, fold_header
 from leadkit.score import Scored, apply_scores, explain, score_leads
 from leadkit.train import Training, load_model, save_model
 from leadkit.train import train as train_model
-from leadkit.workspace import Workspace, init_workspace
+from leadkit.workspace import NotifyConfig, Workspace, init_workspace
 
 T = TypeVar("T")
 

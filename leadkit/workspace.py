@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +15,40 @@ from pydantic import Field, field_validator
 
 from leadkit.errors import UsageError
 from leadkit.files import replacing
-from leadkit.notify import NotifyConfig
 from leadkit.rules import Rules, Strict, default_rules_dir, load_yaml_model
 
 CONFIG_NAME = "leadkit.yaml"
+
+
+# The notify: section; leadkit.notify sends with it (kept here, so reading leadkit.yaml does not
+# import SMTP, TLS and HTTP clients).
+class EmailConfig(Strict):
+    host: str
+    port: int = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    user: str | None = None
+    password_env: str = "LEADKIT_SMTP_PASSWORD"
+    sender: str
+    manager: str | None = None  # gets the digest, and a copy of escalated reminders
+    timeout: float = Field(default=20, gt=0)
+
+    def password(self) -> str | None:
+        """The SMTP password, from the environment variable the settings name."""
+        return os.environ.get(self.password_env)
+
+
+class WebhookConfig(Strict):
+    kind: Literal["wecom", "dingtalk", "feishu", "slack", "generic"]
+    url: str
+    secret_env: str | None = None  # DingTalk / Feishu signing secret, from the environment
+    name: str | None = None
+
+
+class NotifyConfig(Strict):
+    """The `notify:` section of leadkit.yaml."""
+
+    email: EmailConfig | None = None
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
 
 
 class WorkspaceConfig(Strict):

@@ -17,7 +17,8 @@ import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from leadkit.notify import LIMITS, Reminder, WebhookConfig, split_markdown, webhook_requests
+from leadkit.notify import LIMITS, Reminder, split_markdown, webhook_requests
+from leadkit.workspace import WebhookConfig
 
 DING_SECRET = "SECdingtalk-test-secret"
 FEISHU_SECRET = "feishu-test-secret"

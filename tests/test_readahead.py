@@ -80,12 +80,14 @@ def test_a_broken_book_still_gets_its_one_line_error(workspace):
 
 
 def test_the_cli_reads_the_clock_and_the_rules_before_importing_pandas():
-    """Otherwise there is nothing to overlap the read-ahead with."""
+    """Otherwise there is nothing to overlap the read-ahead with (nor the mail and HTTP clients:
+    leadkit.yaml's notify: settings are read without leadkit.notify)."""
     code = (
         "import sys, leadkit.cli, leadkit.context\n"
         "ctx = leadkit.context.context(as_of='2026-03-01T09:00')\n"
         "ctx.rules.columns\n"
-        "print(sorted(m for m in ('pandas', 'numpy', 'leadkit.pipeline') if m in sys.modules))"
+        "print(sorted(m for m in ('pandas', 'numpy', 'leadkit.pipeline', 'smtplib')"
+        " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
