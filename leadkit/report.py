@@ -365,11 +365,13 @@ def _label(kind: Period, start: pd.Timestamp) -> str:
 # Output
 
 
-def _pct(v: Any) -> str:
+def shown_pct(v: Any) -> str:
+    """A rate as people read it (12.5%); - where there is none."""
     return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1%}"
 
 
-def _num(v: Any) -> str:
+def shown_num(v: Any) -> str:
+    """A count or amount as people read it (1,234 or 12.5); - where there is none."""
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "-"
     return f"{v:,.1f}" if isinstance(v, float) and not float(v).is_integer() else f"{v:,.0f}"
@@ -402,7 +404,8 @@ RATES = {
 def metric_rows(report: Report, lang: str) -> list[tuple[str, str]]:
     i = 0 if lang == "zh" else 1
     return [
-        (METRIC_LABELS[k][i], _pct(v) if k in RATES else _num(v)) for k, v in report.metrics.items()
+        (METRIC_LABELS[k][i], shown_pct(v) if k in RATES else shown_num(v))
+        for k, v in report.metrics.items()
     ]
 
 
@@ -413,12 +416,13 @@ def markdown(report: Report, lang: str) -> str:
     lines += [f"- {k}: **{v}**" for k, v in metric_rows(report, lang)]
     lines += ["", "| stage | reached | from previous |", "|---|---:|---:|"]
     lines += [
-        f"| {r.stage} | {r.reached} | {_pct(r.from_previous)} |" for r in report.funnel.itertuples()
+        f"| {r.stage} | {r.reached} | {shown_pct(r.from_previous)} |"
+        for r in report.funnel.itertuples()
     ]
     for by, frame in report.breakdowns.items():
         lines += ["", f"| {by} | new | won | conversion |", "|---|---:|---:|---:|"]
         lines += [
-            f"| {getattr(r, by)} | {r.new} | {r.won} | {_pct(r.conversion_of_new)} |"
+            f"| {getattr(r, by)} | {r.new} | {r.won} | {shown_pct(r.conversion_of_new)} |"
             for r in frame.itertuples()
         ]
     lines += [f"- ⚠ {w}" for w in report.warnings]

@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         ui.configure(quiet=quiet, json_out=fmt == "json")
         ctx = context(pick_book(book, book_opt), as_of=as_of, read_ahead=True)
         from leadkit import pipeline
-        from leadkit.report import _num, _pct, as_json, markdown, metric_rows, write_excel
+        from leadkit.report import as_json, markdown, metric_rows, shown_num, shown_pct, write_excel
 
         rep = pipeline.report(ctx, period=period, previous=previous, start=start, end=end,
                               by=[b.strip() for b in by.split(",") if b.strip()])  # fmt: skip
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
             top = max(rep.funnel["reached"].max(), 1)
             for r in rep.funnel.itertuples():
                 fun.add_row(
-                    str(r.stage), str(r.reached), _pct(r.from_previous), _bar(r.reached, top)
+                    str(r.stage), str(r.reached), shown_pct(r.from_previous), _bar(r.reached, top)
                 )
             ui.show(fun)
             for name, frame in rep.breakdowns.items():
@@ -97,9 +97,9 @@ def register(app: typer.Typer) -> None:
                 for row in frame.itertuples(index=False):
                     t.add_row(
                         *(
-                            _pct(v)
+                            shown_pct(v)
                             if c in ("conversion_of_new", "win_rate_of_closed")
-                            else (str(v) if c == name else _num(v))
+                            else (str(v) if c == name else shown_num(v))
                             for c, v in zip(cols, row, strict=True)
                         )
                     )
@@ -110,9 +110,9 @@ def register(app: typer.Typer) -> None:
             for r in rep.grades.itertuples():
                 g.add_row(
                     str(r.grade),
-                    _num(r.closed),
-                    _num(r.won),
-                    _pct(r.won_rate),
+                    shown_num(r.closed),
+                    shown_num(r.won),
+                    shown_pct(r.won_rate),
                     _bar(r.won_rate, 1.0),
                 )
             ui.show(g)
@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
                     str(r.period),
                     str(r.new_leads),
                     str(r.won),
-                    _pct(r.conversion_of_new),
+                    shown_pct(r.conversion_of_new),
                     _bar(r.new_leads, top),
                 )
             ui.show(tr)
@@ -133,7 +133,9 @@ def register(app: typer.Typer) -> None:
             for c in ("grade", "decided", "hit", "hit rate"):
                 sla.add_column(c, justify="left" if c == "grade" else "right")
             for r in rep.sla_grades.itertuples():
-                sla.add_row(str(r.grade), _num(r.decided), _num(r.hit), _pct(r.sla_hit_rate))
+                sla.add_row(
+                    str(r.grade), shown_num(r.decided), shown_num(r.hit), shown_pct(r.sla_hit_rate)
+                )
             ui.show(sla)
             reps = Table(title="per rep", title_justify="left")
             for c in rep.reps.columns:
@@ -143,7 +145,11 @@ def register(app: typer.Typer) -> None:
                     *(
                         str(v)
                         if c == "owner"
-                        else (_pct(v) if c.endswith("rate") or c.endswith("closed") else _num(v))
+                        else (
+                            shown_pct(v)
+                            if c.endswith("rate") or c.endswith("closed")
+                            else shown_num(v)
+                        )
                         for c, v in zip(rep.reps.columns, row, strict=True)
                     )
                 )
@@ -160,7 +166,11 @@ def register(app: typer.Typer) -> None:
                 fc.add_column(c, justify="left" if c == "status" else "right")
             for r in rep.forecast.itertuples():
                 fc.add_row(
-                    str(r.status), str(r.leads), _num(r.budget), f"{r.weight:g}", _num(r.expected)
+                    str(r.status),
+                    str(r.leads),
+                    shown_num(r.budget),
+                    f"{r.weight:g}",
+                    shown_num(r.expected),
                 )
             ui.show(fc)
         for w in rep.warnings:
