@@ -402,8 +402,10 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _factorizable(values: pd.Series) -> pd.Series:
-    """Arrow text as it is (it factorizes in C++); anything else as Python objects."""
-    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+    """Arrow text and floats as they are (they factorize natively); anything else as objects."""
+    if pd.api.types.is_float_dtype(values.dtype) or (
+        pd.api.types.is_string_dtype(values.dtype) and values.dtype != object
+    ):
         return values
     return values.astype(object)
 

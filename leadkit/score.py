@@ -418,11 +418,8 @@ def _show(value: Any) -> str:
 
 
 def _fmt_all(values: pd.Series) -> pd.Series:
-    """`_fmt` for a whole column: whole numbers without decimals, others with one."""
-    # scores take few distinct values: format each once and spread back
-    codes, uniques = pd.factorize(values.astype(float).round(1))
-    text = np.array([_fmt(u) for u in uniques] + ["nan"], dtype=object)
-    return pd.Series(text[codes], index=values.index, dtype="str")
+    """`_fmt` for a whole column (scores take few distinct values: each is formatted once)."""
+    return map_distinct(values.astype(float).round(1), _fmt).astype("str")
 
 
 @dataclass

@@ -332,3 +332,18 @@ def test_every_pattern_runs_in_arrow():
             pc.match_substring_regex(sample, pattern)  # raises ArrowInvalid if RE2 rejects it
             checked.append(name)
     assert {"_CJK", "_KEY_DROP", "_LANDLINE", "_TRAILING_FORM"} <= set(checked)
+
+
+@pytest.mark.parametrize(
+    ("values", "fn", "expected"),
+    [
+        (pd.Series([1.0, 2.5, 1.0, None, 2.5]), "{:.1f}".format, ["1.0", "2.5", "1.0"]),
+        (pd.Series(["a", "b", "a", None, "b"], dtype="str"), str.upper, ["A", "B", "A"]),
+    ],
+)
+def test_map_distinct_calls_once_per_distinct_value_and_keeps_blanks(values, fn, expected):
+    calls = []
+    out = n.map_distinct(values, lambda v: calls.append(v) or fn(v))
+    assert len(calls) == 2, "each distinct value once"
+    assert out.tolist()[:3] == expected
+    assert pd.isna(out.iloc[3]), "a blank stays blank"
