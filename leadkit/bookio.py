@@ -17,7 +17,6 @@ import re
 import shutil
 import socket
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -709,12 +708,3 @@ def undo_last(book: Path, state_dir: Path) -> Path:
     undone.mkdir(exist_ok=True)
     os.replace(latest, undone / latest.name)
     return latest
-
-
-def looks_like_xlsx(path: Path) -> bool:
-    """True when the file is a zip with a workbook part (a cheap integrity check)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return "xl/workbook.xml" in zf.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False

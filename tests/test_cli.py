@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+from tests_support import looks_like_xlsx
 
 from leadkit import bookio
 
@@ -155,7 +156,7 @@ def test_dry_run_changes_nothing(cli, workspace, data_dir):
 def test_template_never_overwrites(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli("template", "t.xlsx", "--lang", "en").exit_code == 0
-    assert bookio.looks_like_xlsx(tmp_path / "t.xlsx")
+    assert looks_like_xlsx(tmp_path / "t.xlsx")
     again = cli("template", "t.xlsx")
     assert again.exit_code == 2 and "never overwrites" in again.stderr
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests_support import looks_like_xlsx
 
-from leadkit import bookio, importer, pipeline
+from leadkit import importer, pipeline
 from leadkit.errors import RuleError, UsageError
 
 NOW = "2026-03-10T09:00"
@@ -169,7 +170,7 @@ def test_import_into_a_missing_book_creates_it(tmp_path, monkeypatch, data_dir):
     monkeypatch.chdir(tmp_path)
     ctx = pipeline.context(as_of=NOW, cwd=tmp_path)
     pipeline.import_files(ctx, [data_dir / "web_small.csv"])
-    assert bookio.looks_like_xlsx(tmp_path / "leads.xlsx")
+    assert looks_like_xlsx(tmp_path / "leads.xlsx")
     assert len(pipeline.load(ctx).leads) == 4
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 
 
@@ -14,3 +15,12 @@ def soffice_convert_csv_to_xlsx(csv: Path, outdir: Path, soffice) -> Path:
     shutil.copy(csv, staged)
     # 44 = comma, 34 = double quote, 76 = UTF-8
     return soffice(staged, "xlsx:Calc MS Excel 2007 XML", outdir, infilter="CSV:44,34,76")
+
+
+def looks_like_xlsx(path: Path) -> bool:
+    """True when the file is a zip with a workbook part (a cheap integrity check)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
