@@ -11,7 +11,6 @@ import contextlib
 import csv
 import io
 import json
-import logging
 import os
 import re
 import shutil
@@ -36,7 +35,7 @@ from leadkit.normalize import (
     parse_datetime,
     parse_money,
 )
-from leadkit.readahead import ReadAhead
+from leadkit.readahead import SCHEMA_SAMPLE_ROWS, ReadAhead
 from leadkit.rules import ColumnSpec, ColumnsRules, SheetSpec, fold_header
 
 LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports", "decisions")
@@ -44,9 +43,6 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 BLANK_ROWS = 1000  # dropdowns and highlights reach this far below the data, for rows typed by hand
 MAX_HEADER_SCAN = 30
-
-# fastexcel logs a warning for every all-empty column it reads; empty columns are normal here.
-logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
 
 # ============================================================================================
@@ -367,7 +363,11 @@ def _frame_from_sheet(
 
 def _read_book_sheet(reader: Any, title: str, path: Path, loaded: Any = None) -> pd.DataFrame:
     try:
-        frame = (reader.load_sheet(title) if loaded is None else loaded).to_pandas()
+        frame = (
+            reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS)
+            if loaded is None
+            else loaded
+        ).to_pandas()
     except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
         raise BookError(
             f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=title)

@@ -9,11 +9,20 @@ This module only schedules the read: what a sheet means, and every error, stays 
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+# fastexcel logs a warning for every all-empty or mixed column it reads (both normal in a lead
+# book); set before any reader starts, on whichever thread, so `--quiet` stays silent.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+# A book's columns are typed from every row: a sample would blank a later cell that does not fit
+# the sampled type (很多 in 员工数 at row 1500). A mixed column is read as text and parsed per cell.
+SCHEMA_SAMPLE_ROWS = None
 
 
 def _stamp(path: Path) -> tuple[int, int, int] | None:
@@ -44,7 +53,10 @@ class ReadAhead:
             title = next((t for t in reader.sheet_names if self._wanted(t)), None)
             if title is not None:
                 # to_arrow builds the columns (a quarter of the read); it belongs off the main thread
-                self._result = (title, reader.load_sheet(title).to_arrow())
+                self._result = (
+                    title,
+                    reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS).to_arrow(),
+                )
         except Exception:  # any failure: load_book reads the file itself and reports it there
             self._result = None
 

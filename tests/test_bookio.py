@@ -321,3 +321,64 @@ def test_a_book_read_in_part_can_never_be_saved(tmp_path, rules):
     with pytest.raises(BookError, match="read in part"):
         save(part, rules, tmp_path / ".leadkit")
     assert book.path.read_bytes() == before
+
+
+def _odd_cells_after_row_1000(path: Path, rows: int = 1600, odd: int = 1500) -> None:
+    """A lead sheet written by xlsxwriter whose cell types change only far down (row `odd`)."""
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("线索")
+    when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    for c, h in enumerate(["线索编号", "企业名称", "员工数", "预算(万元)", "获取时间", "我的编号"]):
+        ws.write(0, c, h)
+    for r in range(1, rows):
+        ws.write(r, 0, f"LX2026{r:06d}")
+        ws.write(r, 1, f"公司{r}")
+        ws.write(r, 2, "很多" if r == odd - 1 else 100 + r)
+        ws.write(r, 3, "待定" if r == odd - 1 else 10.5)
+        if r == odd - 1:
+            ws.write(r, 4, "下周")
+        else:
+            ws.write_datetime(r, 4, dt.datetime(2026, 1, 1, 9, 0), when)
+        ws.write(r, 5, "A-001" if r == odd - 1 else str(r))
+    wb.close()
+
+
+def test_cells_far_below_the_first_thousand_rows_are_kept_and_reported(tmp_path, rules):
+    """Types are not guessed from a sample: row 1500's text in number/date columns survives."""
+    from leadkit.check import check_book
+
+    path = tmp_path / "leads.xlsx"
+    _odd_cells_after_row_1000(path)
+    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+    row = book.leads.loc[1500]
+    assert (row["employees"], row["budget"], row["created_at"], row["我的编号"]) == (
+        "很多", "待定", "下周", "A-001",
+    )  # fmt: skip
+    assert book.leads.loc[1499, "employees"] == 1598
+    assert book.leads.loc[1499, "created_at"] == pd.Timestamp("2026-01-01 09:00")
+    found = {
+        (f.row, f.column, f.value) for f in check_book(book, rules.columns, dt.datetime(2026, 3, 1))
+    }
+    assert {
+        (1500, "员工数", "很多"),
+        (1500, "预算(万元)", "待定"),
+        (1500, "获取时间", "下周"),
+    } <= found
+    save(book, rules, tmp_path / ".leadkit")
+    back = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai").leads
+    assert back.loc[1500, ["employees", "budget", "created_at", "我的编号"]].tolist() == [
+        "很多", "待定", "下周", "A-001",
+    ]  # fmt: skip
+    assert back.loc[1499, "employees"] == 1598
+
+
+def test_the_read_ahead_also_reads_every_row(tmp_path, rules):
+    """The command path (read-ahead on the second core) types columns from every row too."""
+    from leadkit import readahead
+
+    path = tmp_path / "leads.xlsx"
+    _odd_cells_after_row_1000(path)
+    ahead = readahead.start(path, lambda title: title == "线索")
+    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai", ahead=ahead)
+    assert book.leads.loc[1500, "employees"] == "很多"
+    assert book.leads.loc[1500, "created_at"] == "下周"
