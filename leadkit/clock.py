@@ -7,8 +7,12 @@ from zoneinfo import ZoneInfo
 
 from leadkit.errors import UsageError
 
+# Every date leadkit accepts or writes lies in these years: inside Excel's calendar (1900-9999)
+# and pandas' nanosecond range (1677-2262), so no date can leave a book a later command can't read.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 
-def _parse(as_of: str) -> datetime:
+
+def _parse(as_of: str, option: str) -> datetime:
     try:
         return datetime.fromisoformat(as_of.strip())
     except ValueError:
@@ -19,18 +23,22 @@ def _parse(as_of: str) -> datetime:
         ts = pd.Timestamp(as_of)
     except (ValueError, TypeError):
         raise UsageError(
-            f"--as-of {as_of!r} is not a date or time (e.g. 2026-03-01T09:00)"
+            f"{option} {as_of!r} is not a date or time (e.g. 2026-03-01T09:00)"
         ) from None
     if ts is pd.NaT:
-        raise UsageError(f"--as-of {as_of!r} is not a date or time")
+        raise UsageError(f"{option} {as_of!r} is not a date or time")
     return ts.to_pydatetime()
 
 
-def now(tz: str, as_of: str | None = None) -> datetime:
-    """The moment a command runs, as a naive wall-clock time in the workspace time zone."""
+def now(tz: str, as_of: str | None = None, *, option: str = "--as-of") -> datetime:
+    """The moment a command runs (or the time an `option` names), naive, in the workspace zone."""
     if as_of is None:
         return datetime.now(ZoneInfo(tz)).replace(tzinfo=None, microsecond=0)
-    moment = _parse(as_of)
+    moment = _parse(as_of, option)
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise UsageError(
+            f"{option} {as_of!r} is outside the years leadkit keeps ({FIRST_YEAR}-{LAST_YEAR})"
+        )
     if moment.tzinfo is not None:
         moment = moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     return moment

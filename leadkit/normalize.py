@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadkit.clock import FIRST_YEAR, LAST_YEAR
 from leadkit.files import replacing
 
 # --------------------------------------------------------------------------------------------
@@ -498,7 +499,7 @@ _YMD = (
 def _parse_one_datetime(text: str, tz: str) -> pd.Timestamp | None:
     try:
         ts = pd.Timestamp(text)
-        if ts is pd.NaT or ts is None or not 1900 <= ts.year <= 2200:
+        if ts is pd.NaT or ts is None or not FIRST_YEAR <= ts.year <= LAST_YEAR:
             return None
         if ts.tzinfo is not None:
             ts = ts.tz_convert(tz).tz_localize(None)
@@ -512,7 +513,7 @@ def _in_range_timestamp(value: Any) -> pd.Timestamp | None:
         ts = pd.Timestamp(value)
     except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return None
-    return ts.tz_localize(None) if 1900 <= ts.year <= 2200 else None
+    return ts.tz_localize(None) if FIRST_YEAR <= ts.year <= LAST_YEAR else None
 
 
 def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Series, pd.Series]:
@@ -525,8 +526,13 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
         out = values
         if getattr(values.dt, "tz", None) is not None:
             out = values.dt.tz_convert(tz).dt.tz_localize(None)
-        out = out.astype("datetime64[ns]")
-        return out, out.notna()
+        inside = out.isna() | out.dt.year.between(FIRST_YEAR, LAST_YEAR)
+        if inside.all():
+            out = out.astype("datetime64[ns]")
+            return out, out.notna()
+        # a real date cell outside the window (year 3026) would overflow nanoseconds: it is
+        # text from here on, kept as written and reported by `check`
+        values = out.astype(object).where(inside, out.dt.strftime("%Y-%m-%d %H:%M:%S"))
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     is_ts = pd.Series(False, index=values.index)
     if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
@@ -551,7 +557,7 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
     matched = parts["year"].notna()
     if matched.any():
         nums = parts[matched].fillna(0).astype("int64")
-        nums = nums[nums["year"].between(1900, 2200)]
+        nums = nums[nums["year"].between(FIRST_YEAR, LAST_YEAR)]
         result.loc[nums.index] = pd.to_datetime(nums, errors="coerce").astype("datetime64[ns]")
     rest = text.notna() & ~serial & ~matched
     if rest.any():
@@ -560,7 +566,7 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
             result.loc[parsed.index] = pd.to_datetime(parsed.astype(object)).astype(
                 "datetime64[ns]"
             )
-    result = result.where((result.dt.year >= 1900) & (result.dt.year <= 2200))
+    result = result.where((result.dt.year >= FIRST_YEAR) & (result.dt.year <= LAST_YEAR))
     return result, result.notna()
 
 

@@ -473,7 +473,7 @@ def log_activity(
             raise UsageError(
                 f"--channel {channel!r}: use 电话/Phone, 邮件/Email, 面谈/Meeting or 微信/WeChat"
             )
-    planned = clock.now(ctx.tz, next_follow_up) if next_follow_up else None
+    planned = clock.now(ctx.tz, next_follow_up, option="--next") if next_follow_up else None
 
     def step(book: Book) -> pd.Series:
         leads = book.leads
@@ -606,7 +606,10 @@ def report(
     if start or end:
         if not (start and end):
             raise UsageError("give both --from and --to")
-        bounds = (pd.Timestamp(clock.now(ctx.tz, start)), pd.Timestamp(clock.now(ctx.tz, end)))
+        bounds = (
+            pd.Timestamp(clock.now(ctx.tz, start, option="--from")),
+            pd.Timestamp(clock.now(ctx.tz, end, option="--to")),
+        )
         if bounds[1] <= bounds[0]:
             raise UsageError("--to must be after --from")
     book = load(ctx, only={"leads", "activities", "log"})

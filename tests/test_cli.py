@@ -192,3 +192,65 @@ def test_an_output_file_can_never_be_the_book(cli, workspace, data_dir, args):
     result = cli(*args, workspace / "leads.xlsx")
     assert result.exit_code == 2 and "is the lead book" in result.stderr
     assert (workspace / "leads.xlsx").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (("log", "{lead}", "--note", "call", "--next", "3000-01-01"), "--next"),
+        (("log", "{lead}", "--note", "call", "--as-of", "1677-01-01"), "--as-of"),
+        (("report", "--from", "2026-01-01", "--to", "2999-12-31"), "--to"),
+        (("check", "--as-of", "9999-12-31"), "--as-of"),
+    ],
+)
+def test_a_date_out_of_range_on_the_command_line_is_a_usage_error(
+    cli, workspace, data_dir, args, option
+):
+    """An option's far date is refused, naming that option, and the book is left as it was."""
+    assert cli("import", data_dir / "web_small.csv", AS_OF, "-q").exit_code == 0
+    lead = str(
+        bookio.load_book(workspace / "leads.xlsx", _rules(), "zh", "Asia/Shanghai")
+        .leads["lead_id"]
+        .iloc[0]
+    )
+    before = (workspace / "leads.xlsx").read_bytes()
+    result = cli(*(a.format(lead=lead) for a in args))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and option in result.stderr
+    assert (workspace / "leads.xlsx").read_bytes() == before
+
+
+def _rules():
+    from leadkit.rules import Rules
+
+    return Rules().columns
+
+
+def test_a_far_date_typed_in_a_cell_never_bricks_the_book(cli, workspace, data_dir):
+    """A real date cell in year 3026 is kept as text, reported, and every command still runs."""
+    import datetime as dt
+
+    import openpyxl
+
+    assert cli("import", data_dir / "web_small.csv", AS_OF, "-q").exit_code == 0
+    wb = openpyxl.load_workbook(workspace / "leads.xlsx")
+    ws = wb["线索"]
+    headers = [c.value for c in ws[1]]
+    for header in ("获取时间", "下次跟进时间", "分配时间"):
+        ws.cell(row=2, column=headers.index(header) + 1, value=dt.datetime(3026, 5, 1, 9, 30))
+    wb.save(workspace / "leads.xlsx")
+    found = cli("check", AS_OF, "--json")
+    assert found.exit_code == 1
+    problems = {(p["row"], p["column"]) for p in json.loads(found.stdout)["problems"]}
+    assert {(2, "获取时间"), (2, "下次跟进时间")} <= problems
+    for command in (("score",), ("assign", "--by", "round-robin"), ("recycle",), ("due",),
+                    ("report", "--period", "month"), ("log", "{lead}", "--note", "called")):  # fmt: skip
+        lead = str(
+            bookio.load_book(workspace / "leads.xlsx", _rules(), "zh", "Asia/Shanghai")
+            .leads["lead_id"]
+            .iloc[1]
+        )
+        result = cli(*(a.format(lead=lead) for a in command), AS_OF, "-q")
+        assert result.exit_code in (0, 1), (command, result.stderr)
+    back = bookio.load_book(workspace / "leads.xlsx", _rules(), "zh", "Asia/Shanghai").leads
+    assert str(back.loc[2, "created_at"]).startswith("3026-05-01")
