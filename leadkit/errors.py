@@ -87,3 +87,7 @@ class BookBusyError(LeadkitError):
     """Another leadkit process, or Excel/WPS, holds the book."""
 
     exit_status = ExitStatus.BOOK_BUSY
+
+
+class BookWriteError(BookError):
+    """The book (or its backup) could not be written: disk full, permission, read-only folder."""

@@ -652,6 +652,16 @@ def check(ctx: Context) -> list[Finding]:
 
 
 def undo(ctx: Context) -> Path:
-    """Restore the book as it was before the last leadkit write."""
+    """Restore the book as it was before the last leadkit write; `redo` can bring it back."""
     with bookio.book_lock(ctx.book_path, "undo", force=ctx.force):
-        return bookio.undo_last(ctx.book_path, ctx.workspace.state_dir)
+        return bookio.undo_last(
+            ctx.book_path, ctx.workspace.state_dir, keep=ctx.workspace.config.backups
+        )
+
+
+def redo(ctx: Context) -> Path:
+    """Bring back the state the last `undo` replaced (until another write clears it)."""
+    with bookio.book_lock(ctx.book_path, "redo", force=ctx.force):
+        return bookio.redo_last(
+            ctx.book_path, ctx.workspace.state_dir, keep=ctx.workspace.config.backups
+        )

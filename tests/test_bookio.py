@@ -253,7 +253,7 @@ def test_backups_are_bounded(tmp_path, rules):
             as_of=dt.datetime(2026, 3, 3),
             keep_backups=2,
         )
-    assert len(list((state / "backups").glob("leads.*.xlsx"))) == 2
+    assert len(list(bookio.book_backups(book.path, state).glob("*.xlsx"))) == 2
 
 
 def test_lock_refuses_a_second_writer(tmp_path):

@@ -46,6 +46,7 @@ from leadkit.cli import (  # noqa: E402
     init_cmd,
     log_cmd,
     recycle_cmd,
+    redo_cmd,
     report_cmd,
     score_cmd,
     template_cmd,
@@ -55,7 +56,8 @@ from leadkit.cli import (  # noqa: E402
 
 for module in (
     init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd,
-    assign_cmd, recycle_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, demo_cmd,
+    assign_cmd, recycle_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, redo_cmd,
+    demo_cmd,
 ):  # fmt: skip
     module.register(app)
 
