@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import html
 import json
-import os
 import smtplib
 import ssl
 import time
@@ -22,7 +21,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from leadkit.workspace import EmailConfig, WebhookConfig
+from leadkit.workspace import EmailConfig, WebhookConfig, env_secret
 
 if TYPE_CHECKING:  # the settings models load with leadkit.yaml, before pandas
     import pandas as pd
@@ -66,7 +65,7 @@ class NotifyReport:
 
 def webhook_secrets(hooks: list[WebhookConfig]) -> dict[str, str | None]:
     """The signing secrets the webhooks name, from the environment (never from leadkit.yaml)."""
-    return {h.secret_env: os.environ.get(h.secret_env) for h in hooks if h.secret_env}
+    return {h.secret_env: env_secret(h.secret_env) for h in hooks if h.secret_env}
 
 
 def safe_url(url: str) -> str:

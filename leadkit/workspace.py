@@ -20,6 +20,26 @@ from leadkit.rules import Rules, Strict, default_rules_dir, load_yaml_model
 CONFIG_NAME = "leadkit.yaml"
 
 
+def env_secret(name: str, encoding: str = "utf-8", why: str = "") -> str | None:
+    """A secret from the environment, refused (exit 2, naming the variable) if not sendable."""
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    try:
+        value.encode(encoding)
+    except UnicodeEncodeError:
+        # Never the character itself: it is part of a secret.
+        bad = "bytes that are not text" if any(0xDC80 <= ord(c) <= 0xDCFF for c in value) else (
+            f"characters that are not {encoding.upper()}"
+        )  # fmt: skip
+        raise UsageError(
+            f"environment variable {name} holds {bad}"
+            + (f" ({why})" if why else "")
+            + "; set it again with plain characters (e.g. the provider's app password)"
+        ) from None
+    return value
+
+
 # The notify: section; leadkit.notify sends with it (kept here, so reading leadkit.yaml does not
 # import SMTP, TLS and HTTP clients).
 class EmailConfig(Strict):
@@ -34,7 +54,9 @@ class EmailConfig(Strict):
 
     def password(self) -> str | None:
         """The SMTP password, from the environment variable the settings name."""
-        return os.environ.get(self.password_env)
+        # smtplib logs in (PLAIN, LOGIN, CRAM-MD5) with ASCII only; anything else would be a
+        # traceback in the middle of sending.
+        return env_secret(self.password_env, "ascii", "SMTP login sends ASCII only")
 
 
 class WebhookConfig(Strict):
