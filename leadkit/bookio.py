@@ -638,7 +638,11 @@ def _write_problem(exc: OSError, file: Path) -> BookError:
     code = exc.errno
     if code is None and (m := _OS_ERROR.search(str(exc))):  # rust_xlsxwriter: "…(os error 28)"
         code = int(m[1])
-    where = Where(file=exc.filename or file)
+    failed = Path(exc.filename) if exc.filename else None
+    # The book, unless it was another folder (the backups') that could not be written.
+    where = Where(
+        file=file if failed is None or failed.parent == _real(file).parent else failed.parent
+    )
     if code in (errno.ENOSPC, errno.EDQUOT):
         why = "no space left on the disk"
     elif code == errno.EROFS:

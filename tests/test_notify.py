@@ -245,3 +245,19 @@ def test_report_notify_posts_the_markdown(workspace, cli, data_dir, web):
     [(_, body, _)] = received
     assert body["markdown"]["content"].startswith("### leadkit 报告 2026-03")
     assert "新增线索: **4**" in body["markdown"]["content"]
+
+
+def test_a_non_ascii_smtp_password_is_one_line_naming_the_variable(
+    workspace, cli, data_dir, smtp, monkeypatch
+):
+    controller, inbox = smtp
+    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
+                                    "sender": "leadkit@example.com", "timeout": 3}})  # fmt: skip
+    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "密码s3cret")
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "email", "--as-of", DUE_AT)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert "LEADKIT_SMTP_PASSWORD" in result.stderr and "ASCII" in result.stderr
+    assert "密码" not in result.stderr and "s3cret" not in result.stderr
+    assert inbox.messages == []

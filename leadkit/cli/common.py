@@ -94,7 +94,11 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change;
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable summary on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stdout/stderr on success.")]
 Force = Annotated[
-    bool, typer.Option("--force", help="Write even if an Excel/WPS owner file (~$book) is present.")
+    bool,
+    typer.Option(
+        "--force",
+        help="Write even if Excel/WPS/LibreOffice has the book open (~$book, .~lock.book#) or it is read-only.",
+    ),
 ]
 
 
