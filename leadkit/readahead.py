@@ -28,7 +28,12 @@ class ReadAhead:
     """One sheet of an .xlsx book, read in a background thread."""
 
     def __init__(self, path: Path, wanted: Callable[[str], bool]) -> None:
+        import logging
+
         import fastexcel  # imported here, in the caller's thread, never inside the worker
+
+        # as bookio does, before the worker can log: its "could not determine dtype" is noise
+        logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
         self.path = path
         self._stamp = _stamp(path)
