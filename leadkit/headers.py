@@ -279,6 +279,9 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
     per_part: list[dict[str, float]] = []
     for part in canon.parts(header):
         best: dict[str, float] = {}
+        undecorated = vocab.exact.get(fold_header(part))
+        if undecorated is not None:  # "3、客户名称", "邮箱(选填)": an alias once undecorated
+            best[undecorated] = scores.equal
         for col in vocab.sheet.columns:
             text = canon.for_column(part, col)
             if not text:
@@ -293,7 +296,7 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
                 ),
                 default=0.0,
             )
-            if score > 0:
+            if score > best.get(col.key, 0.0):
                 best[col.key] = score
         per_part.append(best)
         for key, score in best.items():
