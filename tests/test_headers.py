@@ -163,7 +163,7 @@ def _score(cases: list[dict], files: dict[str, Path], columns: ColumnsRules):
 
 @pytest.mark.parametrize("case", TRAIN, ids=[c["name"] for c in TRAIN])
 def test_corpus_headers_map_to_their_columns(case, corpus_files, rules):
-    table, plan = plan_of(corpus_files[case["name"]], rules.columns)
+    _table, plan = plan_of(corpus_files[case["name"]], rules.columns)
     got = {m.header: m.key for m in plan.matches}
     wrong = {
         h: (got[h.strip()], e)
@@ -180,7 +180,7 @@ def test_corpus_headers_map_to_their_columns(case, corpus_files, rules):
     # rule can read; everything else maps
     assert len(missed) <= 1, f"left unmapped: {missed}"
     unmapped = {m.header for m in plan.unmapped}
-    for header, expected, _ in case["columns"]:
+    for header, _expected, _ in case["columns"]:
         if got[header.strip()] is None:
             assert header.strip() in unmapped
     keys = [m.key for m in plan.matches if m.key is not None]
