@@ -247,6 +247,9 @@ def _similarity(text: str, label: _Label, tokens: frozenset[str], scores: MatchS
     if h == label.text:
         return scores.equal
     score = fuzz.ratio(h, label.text) / 100
+    if h[0] != label.text[0]:
+        # a typo rarely changes the first letter; "country" and "account" share only letters
+        score *= 0.8
     words = tuple(text.split())
     latin = all(_LATIN.match(w) for w in words)
     if latin and len(label.words) < len(words) and words[-len(label.words) :] == label.words:
@@ -255,7 +258,9 @@ def _similarity(text: str, label: _Label, tokens: frozenset[str], scores: MatchS
     elif not latin and len(label.text) >= 2 and h.endswith(label.text):
         # 年营业额 is a 营业额, 潜在客户来源 a 来源: surer the more of the header the label is
         score = max(score, scores.head + scores.head_share * len(label.text) / len(h))
-    elif len(label.text) >= 2 and (label.text in h or h in label.text):
+    elif latin and (_holds(words, label.words) or _holds(label.words, words)):
+        score = min(score, scores.contains) if score > scores.contains else scores.contains
+    elif not latin and len(label.text) >= 2 and (label.text in h or h in label.text):
         # one holds the other and something more ("联系人员", "需求类型"): looks like, no more
         score = min(score, scores.contains) if score > scores.contains else scores.contains
     covered = latin and len(words) > 1
@@ -266,6 +271,12 @@ def _similarity(text: str, label: _Label, tokens: frozenset[str], scores: MatchS
     ):
         score = max(score, scores.covered)
     return score
+
+
+def _holds(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """`part` appears in `words` as whole words, in order ("stage" does not hold "tag")."""
+    n = len(part)
+    return 0 < n < len(words) and any(words[i : i + n] == part for i in range(len(words) - n + 1))
 
 
 def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:

@@ -168,7 +168,10 @@ def _describe_plan(summary: FileSummary, plan: HeaderPlan) -> None:
         {"header": m.header, "column": m.guess, "confidence": m.guess_confidence, "why": m.why}
         for m in plan.suspects
     ]
-    summary.conflicts = [vars(c) for c in plan.conflicts]
+    summary.conflicts = [
+        {"column": c.key, "winner": c.winner, "loser": c.loser, "why": c.why}
+        for c in plan.conflicts
+    ]
 
 
 def _completeness(leads: pd.DataFrame, columns: ColumnsRules) -> pd.Series:
