@@ -105,7 +105,7 @@ def test_suggest_map_prints_a_map_and_a_saved_one_is_reused(cli, workspace, tmp_
     assert mapping["Est. Budget (USD)"] == "budget" and mapping["Country"] is None
     again = cli("import", src, AS_OF, "--strict")
     assert again.exit_code == 0, again.stderr
-    assert f"p.csv: headers mapped by the saved map {saved}" in again.stderr
+    assert "p.csv: headers mapped by the saved map rules/maps/acme_partner.yaml" in again.stderr
     assert "warning" not in again.stderr
     lead = leads(workspace).set_index("contact").loc["Mr. Xu"]
     assert lead["budget"] == 20000
@@ -174,3 +174,16 @@ def test_suggested_map_round_trips_through_yaml(cli, workspace, data_dir):
     assert data["columns"]["需求关键词"] == "need"
     assert data["columns"]["序号"] is None
     assert len(data["columns"]) == 14
+
+
+def test_demo_says_how_the_samples_headers_were_read(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("demo", "--as-of", "2026-03-01T09:00")
+    assert result.exit_code == 0
+    assert (
+        "trade_show.xlsx [展会登记]: kept as extra columns: 序号, 洽谈时长(分钟)" in result.stderr
+    )
+    assert (
+        "partner_referral.xlsx [Referrals]: 25 lead(s) have no 获取时间 (created_at)"
+        in result.stderr
+    )

@@ -45,13 +45,18 @@ def summary_table(result: ImportResult) -> Table:
     return table
 
 
-def header_report(result: ImportResult, labels: dict[str, str]) -> tuple[list[str], list[str]]:
+def header_report(
+    result: ImportResult, labels: dict[str, str], root: Path | None = None
+) -> tuple[list[str], list[str]]:
     """(lines for a person, warnings) about how each sheet's headers were read."""
     said, warned = [], []
     for f in result.files:
         name = Path(f.file).name + (f" [{f.sheet}]" if f.sheet else "")
         if f.map_file:
-            said.append(f"{name}: headers mapped by the saved map {f.map_file}")
+            shown = Path(f.map_file)
+            if root is not None and shown.is_relative_to(root):
+                shown = shown.relative_to(root)
+            said.append(f"{name}: headers mapped by the saved map {shown}")
         if f.matched:
             shown = "; ".join(
                 f"{m['header']!r} → {labels.get(str(m['column']), m['column'])} "
@@ -164,7 +169,7 @@ def register(app: typer.Typer) -> None:
         ui.show(summary_table(result))
         leads = ctx.rules.columns.sheets["leads"]
         said, header_warnings = header_report(
-            result, {c.key: c.header(ctx.lang) for c in leads.columns}
+            result, {c.key: c.header(ctx.lang) for c in leads.columns}, ctx.workspace.root
         )
         for line in said:
             ui.say(line)
