@@ -175,7 +175,7 @@ def _read_excel_text(reader: Any, sheet: str, path: Path) -> pd.DataFrame:
 def _find_header_row(
     frame: pd.DataFrame,
     known: dict[str, str],
-    recognise: Callable[[list[str]], int] | None = None,
+    recognise: Callable[[list[str]], float] | None = None,
 ) -> int | None:
     """The first row, among the first few, in which at least two cells are known headers.
 
@@ -222,7 +222,7 @@ def read_input_tables(
     path: Path,
     known_headers: dict[str, str],
     sheet: str | None = None,
-    recognise: Callable[[list[str]], int] | None = None,
+    recognise: Callable[[list[str]], float] | None = None,
 ) -> list[RawTable]:
     """Every sheet of `path` with a recognisable header row (or the named sheet), as text."""
     suffix = path.suffix.lower()

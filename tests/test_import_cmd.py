@@ -187,3 +187,17 @@ def test_demo_says_how_the_samples_headers_were_read(cli, tmp_path, monkeypatch)
         "partner_referral.xlsx [Referrals]: 25 lead(s) have no 获取时间 (created_at)"
         in result.stderr
     )
+
+
+def test_the_seeds_grading_template_maps_with_its_values(cli, workspace, data_dir):
+    result = cli("import", data_dir / "seed_grading.csv", AS_OF, "--json")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    [f] = payload["files"]
+    assert f["unmapped"] == ["分配方式", "预计转化周期"]
+    assert payload["warnings"] == [], "S级/A级/C级 are grades"
+    got = leads(workspace).set_index("lead_id")
+    assert got["grade"].tolist() == ["S", "A", "C"]
+    assert got.loc["LX2024001", "tags"] == "决策链复杂、竞品对比中"
+    assert got.loc["LX2024003", "first_contact_at"] == pd.Timestamp("2024-03-05")
+    assert got.loc["LX2024002", "score_detail"] == "75分(20/25/15/15)"
