@@ -151,7 +151,9 @@ def _score(cases: list[dict], files: dict[str, Path], columns: ColumnsRules):
         try:
             table, plan = plan_of(files[case["name"]], columns)
         except InputFileError:  # no header row found: every header of it is missed
-            missed += [(case["name"], h, e) for h, e, _ in case["columns"] if None not in allowed(e)]
+            missed += [
+                (case["name"], h, e) for h, e, _ in case["columns"] if None not in allowed(e)
+            ]
             right += sum(1 for _, e, _ in case["columns"] if None in allowed(e))
             continue
         assert table.headers == [str(c[0]).strip() for c in case["columns"]], case["name"]
