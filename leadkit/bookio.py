@@ -21,7 +21,7 @@ import socket
 import stat
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -180,12 +180,24 @@ def _read_excel_text(reader: Any, sheet: str, path: Path) -> pd.DataFrame:
     return frame
 
 
-def _find_header_row(frame: pd.DataFrame, known: dict[str, str]) -> int | None:
-    """The first row, among the first few, in which at least two cells are known headers."""
+def _find_header_row(
+    frame: pd.DataFrame,
+    known: dict[str, str],
+    recognise: Callable[[list[str]], float] | None = None,
+) -> int | None:
+    """The first row, among the first few, in which at least two cells are known headers.
+
+    `recognise` counts the cells that the header matcher would map (so a sheet whose headers
+    are no exact aliases, such as an English partner sheet, is still found); by default a cell
+    counts when it is a known header.
+    """
     best, best_hits = None, 1
     for i in range(min(MAX_HEADER_SCAN, len(frame))):
         cells = [c for c in frame.iloc[i].tolist() if isinstance(c, str) and c.strip()]
-        hits = sum(1 for c in cells if fold_header(c) in known)
+        if recognise is not None:
+            hits = recognise(cells)
+        else:
+            hits = sum(1 for c in cells if fold_header(c) in known)
         if hits > best_hits:
             best, best_hits = i, hits
             if hits >= 3:
@@ -215,7 +227,10 @@ def _table_from(frame: pd.DataFrame, header_at: int, path: Path, sheet: str | No
 
 
 def read_input_tables(
-    path: Path, known_headers: dict[str, str], sheet: str | None = None
+    path: Path,
+    known_headers: dict[str, str],
+    sheet: str | None = None,
+    recognise: Callable[[list[str]], float] | None = None,
 ) -> list[RawTable]:
     """Every sheet of `path` with a recognisable header row (or the named sheet), as text."""
     suffix = path.suffix.lower()
@@ -223,7 +238,7 @@ def read_input_tables(
         raise InputFileError("file not found", Where(file=path))
     if suffix in CSV_SUFFIXES:
         frame, encoding, delimiter = _read_csv(path)
-        at = _find_header_row(frame, known_headers)
+        at = _find_header_row(frame, known_headers, recognise)
         if at is None:
             raise InputFileError(
                 "no recognisable header row (see rules/columns.yaml aliases, or --map)",
@@ -247,7 +262,7 @@ def read_input_tables(
     tables = []
     for name in names:
         frame = _read_excel_text(reader, name, path)
-        at = _find_header_row(frame, known_headers)
+        at = _find_header_row(frame, known_headers, recognise)
         if at is not None:
             tables.append(_table_from(frame, at, path, name))
     if not tables:

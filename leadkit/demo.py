@@ -33,6 +33,7 @@ class DemoOutcome:
     problems: list[Finding] = field(default_factory=list)
     leads: pd.DataFrame | None = None
     source_labels: dict[str, str] = field(default_factory=dict)
+    column_labels: dict[str, str] = field(default_factory=dict)  # key -> header shown
     dedupe: pipeline.DedupeOutcome | None = None
     events: pipeline.EventsOutcome | None = None
     training: pipeline.Training | None = None
@@ -113,6 +114,7 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     outcome = DemoOutcome(
         workspace=ws.root, book=ctx.book_path,
         source_labels=ctx.rules.columns.enum_labels("source", ctx.lang),
+        column_labels={c.key: c.header(ctx.lang) for c in ctx.rules.columns.sheets["leads"].columns},
     )  # fmt: skip
     for name, source, map_name in SAMPLES:
         step = f"leadkit import inbox/{name} --source {source}" + (

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pandas.core.util.hashing import combine_hash_arrays  # what hash_pandas_object combines with
 
-from leadkit.bookio import Book, RawTable, header_lookup
+from leadkit.bookio import Book, RawTable
+from leadkit.headers import HeaderPlan, SavedMap, choose_map, match_headers, vocabulary
 from leadkit.normalize import (
     WORKERS,
     clean_text,
@@ -51,7 +52,14 @@ class FileSummary:
     rejected: int = 0
     already: int = 0
     warnings: int = 0
-    unmapped: list[str] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)  # headers kept as extra columns
+    # mapped by similarity or content (not a map or an exact alias): header, column, how, confidence
+    matched: list[dict[str, object]] = field(default_factory=list)
+    # unmapped headers that look like a template column: header, column, confidence, why
+    suspects: list[dict[str, object]] = field(default_factory=list)
+    conflicts: list[dict[str, str]] = field(default_factory=list)  # column, winner, loser, why
+    map_file: str | None = None  # the saved map used for this sheet
+    no_capture_time: int = 0  # imported leads whose 获取时间 was absent or blank (set to now)
 
 
 @dataclass
@@ -128,22 +136,41 @@ def _describe_rows(raw: pd.DataFrame, headers: list[str]) -> pd.Series:
 
 
 def _map_headers(
-    table: RawTable, lookup: dict[str, str], one_off: dict[str, str]
-) -> tuple[dict[int, str], list[str]]:
-    """Column position -> key (or the original header for unmapped columns)."""
-    names: dict[int, str] = {}
-    taken: set[str] = set()
-    unmapped: list[str] = []
-    for pos, header in enumerate(table.headers):
-        folded = fold_header(header)
-        key = one_off.get(folded) or lookup.get(folded)
-        if key is not None and key not in taken:
-            names[pos] = key
-            taken.add(key)
-        else:
-            names[pos] = header
-            unmapped.append(header)
-    return names, unmapped
+    table: RawTable,
+    columns: ColumnsRules,
+    fixed: dict[str, str | None],
+    sheet: str = "leads",
+) -> tuple[dict[int, str], HeaderPlan]:
+    """Column position -> key (or the original header for unmapped columns), and why."""
+    rows = vocabulary(columns, sheet).canon.matching.sample_rows
+    # a sample from the top of each column is content evidence enough, and costs nothing
+    head = table.frame.iloc[: rows * 5]
+    samples = [head[pos].dropna().head(rows).tolist() for pos in range(len(table.headers))]
+    plan = match_headers(table.headers, samples, columns, sheet=sheet, fixed=fixed)
+    return plan.names(), plan
+
+
+def plan_headers(
+    table: RawTable, columns: ColumnsRules, fixed: dict[str, str | None]
+) -> HeaderPlan:
+    """What the header matcher makes of one sheet (its headers and a sample of its cells)."""
+    return _map_headers(table, columns, fixed)[1]
+
+
+def _describe_plan(summary: FileSummary, plan: HeaderPlan) -> None:
+    summary.unmapped = [m.header for m in plan.unmapped]
+    summary.matched = [
+        {"header": m.header, "column": m.key, "how": m.how, "confidence": m.confidence}
+        for m in plan.inferred
+    ]
+    summary.suspects = [
+        {"header": m.header, "column": m.guess, "confidence": m.guess_confidence, "why": m.why}
+        for m in plan.suspects
+    ]
+    summary.conflicts = [
+        {"column": c.key, "winner": c.winner, "loser": c.loser, "why": c.why}
+        for c in plan.conflicts
+    ]
 
 
 def _completeness(leads: pd.DataFrame, columns: ColumnsRules) -> pd.Series:
@@ -247,10 +274,14 @@ def import_tables(
     tz: str,
     id_prefix: str,
     source: str | None = None,
-    mapping: dict[str, str] | None = None,
+    mapping: dict[str, str | None] | None = None,
+    saved_maps: list[SavedMap] | None = None,
 ) -> ImportResult:
-    """Map, normalise and validate incoming rows against the book; the book is not changed."""
-    lookup = header_lookup(columns)
+    """Map, normalise and validate incoming rows against the book; the book is not changed.
+
+    `mapping` (a `--map`) applies to every sheet; otherwise a saved map whose headers cover a
+    sheet's is used for it (`choose_map`), else the header matcher alone decides.
+    """
     one_off = {fold_header(h): k for h, k in (mapping or {}).items()}
     spec = columns.sheets["leads"]
     source_key = None
@@ -266,13 +297,16 @@ def import_tables(
 
     for table in tables:
         label = table.file.name if table.sheet is None else f"{table.file.name}[{table.sheet}]"
-        names, unmapped = _map_headers(table, lookup, one_off)
+        saved = None if mapping else choose_map(table.headers, saved_maps or [], source)
+        fixed = saved.fixed if saved is not None else one_off
+        names, plan = _map_headers(table, columns, fixed)
         frame = table.frame.rename(columns=names)
         mapped = [k for k in names.values() if k in spec.by_key]
         summary = FileSummary(
-            file=str(table.file), sheet=table.sheet, encoding=table.encoding,
-            read=len(frame), unmapped=unmapped,
+            file=str(table.file), sheet=table.sheet, encoding=table.encoding, read=len(frame),
+            map_file=str(saved.path) if saved is not None else None,
         )  # fmt: skip
+        _describe_plan(summary, plan)
         summaries.append(summary)
         if frame.empty:
             continue
@@ -299,6 +333,10 @@ def import_tables(
         summary.rejected = int(rejected.sum())
         summary.imported = int((~rejected).sum())
         rejected_rows = set(frame.index[rejected])
+        if "created_at" in frame.columns:
+            summary.no_capture_time = int((frame["created_at"].isna() & ~rejected).sum())
+        else:
+            summary.no_capture_time = summary.imported
         summary.warnings = sum(1 for r, _, _ in row_warnings if r not in rejected_rows)
 
         if rejected.any():
@@ -403,11 +441,10 @@ def import_events(
     Returns (events, imports rows, rows already imported). Rows without a time or an event, or
     with no lead_id, phone or e-mail to tie them to a lead, are skipped and counted as rejects.
     """
-    lookup = header_lookup(columns, "events")
     seen = set(book.sheets["imports"]["row_key"].dropna().astype(str))
     parts, provenance, already = [], [], 0
     for table in tables:
-        names, _ = _map_headers(table, lookup, {})
+        names, _ = _map_headers(table, columns, {}, sheet="events")
         frame = table.frame.rename(columns=names)
         mapped = [k for k in names.values() if k in columns.sheets["events"].by_key]
         keys = _row_keys(frame, mapped)

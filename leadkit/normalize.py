@@ -693,6 +693,9 @@ def keep_unparsed(
 # Enums
 
 
+_BRACKETED = re.compile(r"\s*[(（\[【][^)）\]】]*[)）\]】]\s*")
+
+
 def map_enum(values: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, pd.Series]:
     """Labels in either language (or an alias) to the option key; returns (key or raw, known).
 
@@ -703,6 +706,11 @@ def map_enum(values: pd.Series, lookup: dict[str, str]) -> tuple[pd.Series, pd.S
     codes, uniques = pd.factorize(_factorizable(values), use_na_sentinel=True)
     texts = [str(u).translate(_CLEAN).strip() or None for u in uniques]
     keys = [lookup.get(fold_header(t)) if t else None for t in texts]
+    # "展会(数博会)": a listed value with a detail in brackets is that value
+    keys = [
+        k if k is not None or not t else lookup.get(fold_header(_BRACKETED.sub("", t)))
+        for k, t in zip(keys, texts, strict=True)
+    ]
     shown = np.array(
         [k if k is not None else t for k, t in zip(keys, texts, strict=True)] + [None], dtype=object
     )

@@ -36,7 +36,8 @@ from leadkit.dedupe import (
 )
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.followup import KINDS, apply_activities, due_items, kind_label
-from leadkit.importer import ImportResult, apply_import, import_events, import_tables
+from leadkit.headers import SavedMap, recogniser, suggested_map
+from leadkit.importer import ImportResult, apply_import, import_events, import_tables, plan_headers
 from leadkit.normalize import is_in
 from leadkit.notify import (
     Delivery,
@@ -142,18 +143,48 @@ def write_template(out: Path, lang: str, rules: Rules, *, state_dir: Path | None
 
 
 class ColumnMap(Strict):
-    """A one-off header mapping for `import --map M.yaml`: incoming header -> column key."""
+    """A header mapping for `import --map M.yaml` or a saved `rules/maps/NAME.yaml`.
 
-    columns: dict[str, str]
+    Incoming header -> column key, or `~` to keep that column as an extra one.
+    """
+
+    columns: dict[str, str | None]
 
 
-def _load_map(ctx: Context, map_file: Path) -> dict[str, str]:
+def _load_map(ctx: Context, map_file: Path) -> dict[str, str | None]:
     mapping = ctx.rules.load(map_file, ColumnMap).columns
     keys = set(ctx.rules.columns.sheets["leads"].keys)
-    unknown = sorted(v for v in mapping.values() if v not in keys)
+    unknown = sorted(v for v in mapping.values() if v is not None and v not in keys)
     if unknown:
         raise RuleError(map_file, [(None, f"columns: unknown column key(s) {', '.join(unknown)}")])
+    taken: dict[str, str] = {}
+    twice = []
+    for header, key in mapping.items():
+        if key is not None and key in taken:
+            twice.append(f"{key} ({taken[key]!r} and {header!r})")
+        elif key is not None:
+            taken[key] = header
+    if twice:
+        raise RuleError(map_file, [(None, f"columns: one key for two headers: {'; '.join(twice)}")])
     return mapping
+
+
+def saved_maps(ctx: Context) -> list[SavedMap]:
+    """The maps a person saved in the workspace's rules/maps/ (each checked like a --map)."""
+    folder = ctx.rules.folder / "maps"
+    if not folder.is_dir():
+        return []
+    found = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml"))
+    return [SavedMap(p, _load_map(ctx, p)) for p in found]
+
+
+def _read_tables(
+    ctx: Context, files: list[Path], sheet: str | None, fixed: dict[str, str | None]
+) -> list[bookio.RawTable]:
+    columns = ctx.rules.columns
+    known = bookio.header_lookup(columns)
+    found = recogniser(columns, fixed)
+    return [t for f in files for t in bookio.read_input_tables(f, known, sheet, found)]
 
 
 def import_files(
@@ -164,7 +195,11 @@ def import_files(
     map_file: Path | None = None,
     sheet: str | None = None,
 ) -> ImportResult:
-    """Append the rows of `files` to the book; rejects and provenance go to their sheets."""
+    """Append the rows of `files` to the book; rejects and provenance go to their sheets.
+
+    Headers map by `--map`, else by a saved map in rules/maps/ that fits the sheet, else by the
+    header matcher (leadkit.headers).
+    """
     if not files:
         raise UsageError("no files to import")
     columns = ctx.rules.columns
@@ -172,15 +207,17 @@ def import_files(
         choices = ", ".join(f"{o.key} ({o.zh})" for o in columns.enums["source"])
         raise UsageError(f"--source {source!r} is not a known channel; use one of {choices}")
     mapping = _load_map(ctx, map_file) if map_file else None
-    known = bookio.header_lookup(columns)
-    if mapping:
-        known = {**known, **{fold_header(h): k for h, k in mapping.items()}}
-    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet)]
+    maps = [] if mapping else saved_maps(ctx)
+    fixed = {fold_header(h): k for h, k in (mapping or {}).items()}
+    for saved in maps:
+        fixed = {**saved.fixed, **fixed}
+    tables = _read_tables(ctx, files, sheet, fixed)
 
     def step(book: Book) -> ImportResult:
         result = import_tables(
             book, tables, columns, ctx.rules.regions, now=ctx.now, tz=ctx.tz,
             id_prefix=ctx.workspace.config.id_prefix, source=source, mapping=mapping,
+            saved_maps=maps,
         )  # fmt: skip
         apply_import(book, result)
         if not result.leads.empty:
@@ -188,6 +225,23 @@ def import_files(
         return result
 
     return update_book(ctx, "import", step, create=True)
+
+
+def suggest_map(
+    ctx: Context, files: list[Path], *, map_file: Path | None = None, sheet: str | None = None
+) -> str:
+    """The `--map` YAML the header matcher would use for `files`, for a person to check; the
+    book is not read or written."""
+    if not files:
+        raise UsageError("no files to import")
+    columns = ctx.rules.columns
+    mapping = _load_map(ctx, map_file) if map_file else {}
+    fixed = {fold_header(h): k for h, k in mapping.items()}
+    plans = []
+    for table in _read_tables(ctx, files, sheet, fixed):
+        label = table.file.name + (f" [{table.sheet}]" if table.sheet else "")
+        plans.append((label, plan_headers(table, columns, fixed)))
+    return suggested_map(plans, columns)
 
 
 def _keep_apart(book: Book) -> set[frozenset[str]]:
@@ -311,7 +365,8 @@ def import_event_files(
     """Append behaviour events (page views, downloads, inquiries …) to the Events sheet."""
     columns = ctx.rules.columns
     known = bookio.header_lookup(columns, "events")
-    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet)]
+    found = recogniser(columns, sheet="events")
+    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found)]
 
     def step(book: Book) -> EventsOutcome:
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)

@@ -81,12 +81,57 @@ class Completeness(Strict):
     basic: list[str]
 
 
+class MatchScores(Strict):
+    """Confidence of each kind of name evidence (see the comment above `matching:`)."""
+
+    equal: float = Field(gt=0, le=1)  # equal once decorations and fillers are gone
+    covered: float = Field(gt=0, le=1)  # every English word is one of the column's words
+    contains: float = Field(gt=0, le=1)  # one holds the other and more ("原负责人")
+    head: float = Field(gt=0, le=1)  # the header ends with a label ("年营业额"): this …
+    head_share: float = Field(ge=0, le=1)  # … plus this times the share of it the label is
+    ambiguous_gap: float = Field(ge=0, le=1)  # two columns closer than this: neither
+
+
+class Matching(Strict):
+    """`columns.yaml` `matching:`: how an incoming header that is no exact alias is recognised."""
+
+    map_at: float = Field(gt=0, le=1)  # a header at least this sure maps to its column
+    warn_at: float = Field(gt=0, le=1)  # an unmapped header this close to a column is warned about
+    sample_rows: int = Field(ge=1)  # cells per column read for content evidence
+    content_share: float = Field(gt=0, le=1)  # share of sampled cells that must agree
+    content_confidence: float = Field(gt=0, le=1)  # a content-only match: this times the share
+    scores: MatchScores
+    decorations: list[str] = Field(default_factory=list)  # regexes removed before comparing
+    same_words: list[list[str]] = Field(default_factory=list)  # [canonical, variant, …]
+    fillers: dict[str, list[str]] = Field(default_factory=dict)  # "*", a type or a key -> words
+    stop_words: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _sane(self) -> Matching:
+        problems = []
+        if self.warn_at > self.map_at:
+            problems.append("warn_at must not be above map_at")
+        for i, pattern in enumerate(self.decorations):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                problems.append(f"decorations[{i}]: not a regular expression ({exc})")
+        for i, group in enumerate(self.same_words):
+            if len(group) < 2:
+                problems.append(f"same_words[{i}]: name a word and at least one variant")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class ColumnsRules(Strict):
     """`columns.yaml`: the book's sheets, columns, enums and the completeness rule."""
 
     enums: dict[str, list[EnumOption]]
     sheets: dict[str, SheetSpec]
     completeness: Completeness
+    # absent in a workspace made before header matching: the packaged block is used
+    matching: Matching | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnsRules:
@@ -106,6 +151,17 @@ class ColumnsRules(Strict):
                 for key in group.split("|"):
                     if key not in leads.by_key:
                         problems.append(f"completeness: unknown lead column {key!r}")
+        if self.matching is not None:
+            known = {
+                "*",
+                *ColumnType.__args__,
+                *(c.key for s in self.sheets.values() for c in s.columns),
+            }
+            for name in self.matching.fillers:
+                if name not in known:
+                    problems.append(
+                        f"matching.fillers: {name!r} is no column key, column type or '*'"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self

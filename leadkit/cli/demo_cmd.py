@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from leadkit.cli.common import AsOf, Json, Quiet, boundary, ui
-from leadkit.cli.import_cmd import summary_table
+from leadkit.cli.import_cmd import header_report, summary_table
 from leadkit.errors import UsageError
 
 
@@ -33,9 +33,13 @@ def register(app: typer.Typer) -> None:
             shutil.rmtree(folder)
         outcome = demo.run(folder, as_of=as_of)
         ui.say(f"demo workspace: {outcome.workspace}")
+        labels = outcome.column_labels
         for step, result in outcome.imports:
             ui.say(f"$ {step}")
             ui.show(summary_table(result))
+            said, warned = header_report(result, labels, outcome.workspace)
+            for line in said + warned:
+                ui.say(f"  {line}")
         for step, result in outcome.imports:
             if result.linked:
                 ui.say(

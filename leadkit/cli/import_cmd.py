@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -44,6 +45,48 @@ def summary_table(result: ImportResult) -> Table:
     return table
 
 
+def header_report(
+    result: ImportResult, labels: dict[str, str], root: Path | None = None
+) -> tuple[list[str], list[str]]:
+    """(lines for a person, warnings) about how each sheet's headers were read."""
+    said, warned = [], []
+    for f in result.files:
+        name = Path(f.file).name + (f" [{f.sheet}]" if f.sheet else "")
+        if f.map_file:
+            shown = Path(f.map_file)
+            if root is not None and shown.is_relative_to(root):
+                shown = shown.relative_to(root)
+            said.append(f"{name}: headers mapped by the saved map {shown}")
+        if f.matched:
+            shown = "; ".join(
+                f"{m['header']!r} → {labels.get(str(m['column']), m['column'])} "
+                f"({m['column']}, {m['how']} {float(m['confidence']):.2f})"  # type: ignore[arg-type]
+                for m in f.matched
+            )
+            said.append(f"{name}: mapped by similarity or content: {shown}")
+        for c in f.conflicts:
+            said.append(
+                f"{name}: {c['winner']!r} and {c['loser']!r} both looked like {c['column']}; "
+                f"{c['winner']!r} won ({c['why']})"
+            )
+        if f.unmapped:
+            said.append(f"{name}: kept as extra columns: {', '.join(f.unmapped)}")
+        for m in f.suspects:
+            col = str(m["column"])
+            warned.append(
+                f"{name}: header {m['header']!r} looks like {labels.get(col, col)} ({col}, "
+                f"{float(m['confidence']):.2f}) but was left unmapped"  # type: ignore[arg-type]
+                + (f": {m['why']}" if m["why"] else "")
+                + "; confirm it with --suggest-map and --map"
+            )
+        if f.no_capture_time:
+            warned.append(
+                f"{name}: {f.no_capture_time} lead(s) have no {labels.get('created_at')} "
+                "(created_at) in the sheet; the import time stands in for it"
+            )
+    return said, warned
+
+
 def result_json(result: ImportResult) -> dict[str, object]:
     return {
         "totals": result.totals,
@@ -74,7 +117,18 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--sheet", help="Only this sheet of a workbook.")
         ] = None,
         strict: Annotated[
-            bool, typer.Option("--strict", help="Exit 1 when any row is rejected.")
+            bool,
+            typer.Option(
+                "--strict",
+                help="Exit 1 when any row is rejected or a header that looks like a template column was left unmapped.",
+            ),
+        ] = False,
+        suggest: Annotated[
+            bool,
+            typer.Option(
+                "--suggest-map",
+                help="Print (stdout) the --map YAML the header matcher would use, to check and save; imports nothing.",
+            ),
         ] = False,
         events: Annotated[
             bool,
@@ -92,7 +146,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
+        ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=not suggest)
         from leadkit import pipeline
 
         if events:
@@ -108,8 +162,17 @@ def register(app: typer.Typer) -> None:
                 if strict:
                     return ExitStatus.DATA_PROBLEMS
             return ExitStatus.OK
+        if suggest:
+            sys.stdout.write(pipeline.suggest_map(ctx, files, map_file=map_file, sheet=sheet))
+            return ExitStatus.OK
         result = pipeline.import_files(ctx, files, source=source, map_file=map_file, sheet=sheet)
         ui.show(summary_table(result))
+        leads = ctx.rules.columns.sheets["leads"]
+        said, header_warnings = header_report(
+            result, {c.key: c.header(ctx.lang) for c in leads.columns}, ctx.workspace.root
+        )
+        for line in said:
+            ui.say(line)
         for w in result.warnings[:5]:
             ui.say(f"  {w.file} row {w.row}, {w.column}: {w.message}")
         if len(result.warnings) > 5:
@@ -120,6 +183,8 @@ def register(app: typer.Typer) -> None:
             )
         ui.emit_json(lambda: result_json(result))
         rejected = result.totals["rejected"]
+        for message in header_warnings:
+            ui.warn(message)
         if dry_run:
             ui.say("dry run: the book was not changed")
         if rejected:
@@ -129,4 +194,6 @@ def register(app: typer.Typer) -> None:
             )
             if strict:
                 return ExitStatus.DATA_PROBLEMS
+        if strict and any(f.suspects for f in result.files):
+            return ExitStatus.DATA_PROBLEMS
         return ExitStatus.OK

@@ -1,0 +1,626 @@
+"""Which column of leadkit's sheet an incoming header means, and how sure that is.
+
+Pure functions over header texts and a sample of each column's cells; the rules (thresholds,
+decorations, fillers, stop words) are `columns.yaml`'s `matching:` block. Runs once per sheet
+on its headers and at most `sample_rows` cells per column, so its cost does not grow with the
+sheet.
+
+A header maps, in this order of precedence: by a map (`--map` or a saved map), by an exact
+header or alias (what `fold_header` makes equal), by similarity of its canonical form to a
+column's labels, or by its cells alone (mobiles, e-mail addresses, dates). Each source column
+takes at most one key and each key at most one source column; a key wanted by two source
+columns goes to the stronger claim and the other is reported.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+
+import pandas as pd
+from rapidfuzz import fuzz
+
+from leadkit.rules import ColumnSpec, ColumnsRules, Matching, MatchScores, SheetSpec, fold_header
+
+# How a header got its column, strongest first (also the order claims on one key are settled).
+HOW_RANK = {"map": 4, "alias": 3, "similar": 2, "content": 1}
+
+
+@dataclass
+class HeaderMatch:
+    """One source column: the key it maps to (or None) and why."""
+
+    position: int
+    header: str
+    key: str | None = None
+    how: str = ""  # map, alias, similar, content; "" when left unmapped
+    confidence: float = 0.0
+    guess: str | None = None  # for an unmapped header: the column it looks most like
+    guess_confidence: float = 0.0
+    why: str = ""
+
+
+@dataclass
+class Conflict:
+    """Two (or more) source columns that wanted one key: which won, and why."""
+
+    key: str
+    winner: str
+    loser: str
+    why: str
+
+
+@dataclass
+class HeaderPlan:
+    """The matcher's answer for one sheet."""
+
+    matches: list[HeaderMatch]
+    conflicts: list[Conflict] = field(default_factory=list)
+    warn_at: float = 0.6
+
+    def names(self) -> dict[int, str]:
+        """Column position -> key, or the original header for a column left extra."""
+        return {m.position: m.key or m.header for m in self.matches}
+
+    @property
+    def unmapped(self) -> list[HeaderMatch]:
+        return [m for m in self.matches if m.key is None]
+
+    @property
+    def inferred(self) -> list[HeaderMatch]:
+        """Mapped by similarity or content rather than by a map or an exact alias."""
+        return [m for m in self.matches if m.how in ("similar", "content")]
+
+    @property
+    def suspects(self) -> list[HeaderMatch]:
+        """Left unmapped although it looks like one of the template's columns."""
+        return [
+            m
+            for m in self.unmapped
+            if m.guess is not None and m.guess_confidence >= self.warn_at and m.why != "mapped"
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical forms
+
+
+@cache
+def _t2s() -> Callable[[str], str]:
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
+
+
+_LATIN = re.compile(r"[a-z0-9#]")
+
+
+def _word_pattern(word: str) -> str:
+    """A word inside a header: Latin words whole (not `no` inside `phone`), CJK anywhere."""
+    escaped = re.escape(word)
+    if _LATIN.search(word):
+        return rf"(?<![a-z0-9]){escaped}(?![a-z0-9])"
+    return escaped
+
+
+def _words_regex(words: Sequence[str]) -> re.Pattern[str] | None:
+    words = sorted({w.casefold() for w in words if w.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile("|".join(_word_pattern(w) for w in words))
+
+
+class _Canon:
+    """The rules of `matching:` compiled once per ColumnsRules."""
+
+    def __init__(self, matching: Matching) -> None:
+        self.matching = matching
+        self.decorations = [re.compile(p, re.IGNORECASE) for p in matching.decorations]
+        self.same: list[tuple[re.Pattern[str], str]] = []
+        for canonical, *variants in matching.same_words:
+            rx = _words_regex(variants)
+            if rx is not None:
+                self.same.append((rx, f" {canonical.casefold()} "))
+        self.fillers = {k: v for k, v in matching.fillers.items()}
+        self.stop = _words_regex(matching.stop_words)
+        self._filler_rx: dict[tuple[str, ...], re.Pattern[str] | None] = {}
+
+    @cache  # noqa: B019 - one _Canon per rules object, kept for the process
+    def text(self, header: str) -> str:
+        """Lower-case, Simplified, undecorated, same words made one: words spaced."""
+        s = unicodedata.normalize("NFKC", str(header)).casefold()
+        s = _t2s()(s)
+        s = re.sub(r"\s+", " ", s)
+        for rx in self.decorations:
+            s = rx.sub(" ", s)
+        for rx, canonical in self.same:
+            s = rx.sub(canonical, s)
+        return re.sub(r"\s+", " ", s).strip()
+
+    def filler_rx(self, col: ColumnSpec) -> re.Pattern[str] | None:
+        names = ("*", col.type, col.key)
+        if names not in self._filler_rx:
+            words = [w for n in names for w in self.fillers.get(n, [])]
+            self._filler_rx[names] = _words_regex(words)
+        return self._filler_rx[names]
+
+    def for_column(self, text: str, col: ColumnSpec) -> str:
+        rx = self.filler_rx(col)
+        return re.sub(r"\s+", " ", rx.sub(" ", text)).strip() if rx is not None else text
+
+    def parts(self, header: str) -> list[str]:
+        """The header whole and, for "公司名称 Company" or "电话/手机", each half on its own."""
+        text = self.text(header)
+        pieces = [p.strip() for p in re.split(r"[/|]", text) if p.strip()]
+        cjk_latin = re.fullmatch(r"([^a-z]*[\u3400-\u9fff][^a-z]*?)\s+([a-z][a-z0-9 .#&'-]*)", text)
+        if cjk_latin:
+            pieces += [cjk_latin.group(1).strip(), cjk_latin.group(2).strip()]
+        out = [text] + [p for p in pieces if p != text]
+        return list(dict.fromkeys(out))
+
+
+@dataclass
+class _Label:
+    column: ColumnSpec
+    text: str  # canonical, this column's fillers left out, folded
+    words: tuple[str, ...]  # the same, as words
+
+
+class Vocabulary:
+    """A sheet's columns with their labels in canonical form, built once per rules object."""
+
+    def __init__(self, sheet: SheetSpec, canon: _Canon) -> None:
+        self.sheet = sheet
+        self.canon = canon
+        self.exact: dict[str, str] = {}
+        self.labels: dict[str, list[_Label]] = {}
+        for col in sheet.columns:
+            for label in (col.zh, col.en, col.key):
+                self.exact.setdefault(fold_header(label), col.key)
+        for col in sheet.columns:
+            for label in col.aliases:
+                self.exact.setdefault(fold_header(label), col.key)
+        for col in sheet.columns:
+            seen: dict[str, _Label] = {}
+            for label in (col.zh, col.en, col.key.replace("_", " "), *col.aliases):
+                undecorated = canon.text(label)
+                folded_whole = fold_header(undecorated)
+                theirs = self.exact.get(folded_whole, col.key)
+                if folded_whole != fold_header(label) and theirs != col.key:
+                    # "备注(如展会号、推荐人等)" undecorated is 备注, another column's header
+                    continue
+                text = canon.for_column(undecorated, col)
+                folded = fold_header(text)
+                if folded and folded not in seen:
+                    seen[folded] = _Label(col, folded, tuple(text.split()))
+            self.labels[col.key] = list(seen.values())
+
+    @cached_property
+    def tokens(self) -> dict[str, frozenset[str]]:
+        """Per key, every Latin word its labels use."""
+        return {
+            key: frozenset(t for lab in labels for t in lab.words if _LATIN.match(t))
+            for key, labels in self.labels.items()
+        }
+
+    def by_type(self, kind: str) -> str | None:
+        return next((c.key for c in self.sheet.columns if c.type == kind), None)
+
+
+@cache
+def _packaged_matching() -> Matching:
+    from leadkit.rules import Rules
+
+    packaged = Rules().columns.matching
+    if packaged is None:  # pragma: no cover - the shipped columns.yaml has the block
+        raise RuntimeError("leadkit's packaged columns.yaml has no matching: block")
+    return packaged
+
+
+_VOCABS: dict[tuple[int, str], tuple[ColumnsRules, Vocabulary]] = {}
+
+
+def vocabulary(columns: ColumnsRules, sheet: str = "leads") -> Vocabulary:
+    """The compiled vocabulary of one of leadkit's sheets (cached per rules object)."""
+    cached = _VOCABS.get((id(columns), sheet))
+    if cached is not None and cached[0] is columns:
+        return cached[1]
+    matching = columns.matching or _packaged_matching()
+    vocab = Vocabulary(columns.sheets[sheet], _Canon(matching))
+    _VOCABS[(id(columns), sheet)] = (columns, vocab)
+    return vocab
+
+
+# ---------------------------------------------------------------------------------------------
+# Name similarity
+
+
+def _similarity(text: str, label: _Label, tokens: frozenset[str], scores: MatchScores) -> float:
+    """How much a header (canonical, this column's fillers gone) reads like one label."""
+    h = fold_header(text)
+    if not h:
+        return 0.0
+    if h == label.text:
+        return scores.equal
+    score = fuzz.ratio(h, label.text) / 100
+    if h[0] != label.text[0]:
+        # a typo rarely changes the first letter; "country" and "account" share only letters
+        score *= 0.8
+    words = tuple(text.split())
+    latin = all(_LATIN.match(w) for w in words)
+    if latin and len(label.words) < len(words) and words[-len(label.words) :] == label.words:
+        # the head word is a label: "Scan Date" is a date, "Lead Owner" an owner
+        score = max(score, scores.head + scores.head_share * len(label.words) / len(words))
+    elif not latin and len(label.text) >= 2 and h.endswith(label.text):
+        # 年营业额 is a 营业额, 潜在客户来源 a 来源: surer the more of the header the label is
+        score = max(score, scores.head + scores.head_share * len(label.text) / len(h))
+    elif latin and (_holds(words, label.words) or _holds(label.words, words)):
+        score = min(score, scores.contains) if score > scores.contains else scores.contains
+    elif not latin and len(label.text) >= 2 and (label.text in h or h in label.text):
+        # one holds the other and something more ("联系人员", "需求类型"): looks like, no more
+        score = min(score, scores.contains) if score > scores.contains else scores.contains
+    covered = latin and len(words) > 1
+    if covered and all(
+        # every English word is one of the column's words (allowing a typo): "Mobile Phone"
+        w in tokens or any(fuzz.ratio(w, t) >= 85 for t in tokens if len(t) > 3)
+        for w in words
+    ):
+        score = max(score, scores.covered)
+    return score
+
+
+def _holds(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """`part` appears in `words` as whole words, in order ("stage" does not hold "tag")."""
+    n = len(part)
+    return 0 < n < len(words) and any(words[i : i + n] == part for i in range(len(words) - n + 1))
+
+
+def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
+    """Per key, how sure it is that `header` means that column by its name alone (0…1)."""
+    fold = fold_header(header)
+    if fold in vocab.exact:
+        return {vocab.exact[fold]: 1.0}
+    canon = vocab.canon
+    scores = canon.matching.scores
+    out: dict[str, float] = {}
+    per_part: list[dict[str, float]] = []
+    for part in canon.parts(header):
+        best: dict[str, float] = {}
+        undecorated = vocab.exact.get(fold_header(part))
+        if undecorated is not None:  # "3、客户名称", "邮箱(选填)": an alias once undecorated
+            best[undecorated] = scores.equal
+        for col in vocab.sheet.columns:
+            text = canon.for_column(part, col)
+            if not text:
+                continue
+            stops = set(canon.stop.findall(text)) if canon.stop is not None else set()
+            score = max(
+                (
+                    _similarity(text, lab, vocab.tokens[col.key], scores)
+                    for lab in vocab.labels[col.key]
+                    # "公司地址", "成立日期": about something the label is not
+                    if not any(w not in lab.text for w in stops)
+                ),
+                default=0.0,
+            )
+            if score > best.get(col.key, 0.0):
+                best[col.key] = score
+        per_part.append(best)
+        for key, score in best.items():
+            out[key] = max(out.get(key, 0.0), score)
+    # "姓名/职位": halves that each surely mean another column are one column of two things
+    sure = {max(p, key=p.get) for p in per_part[1:] if p and max(p.values()) >= scores.equal}
+    if len(sure) > 1:
+        return {k: min(v, scores.contains) for k, v in out.items()}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Content evidence
+
+_PHONE_CHARS = re.compile(r"[\s\-()（）.]")
+_MOBILE = re.compile(r"^(?:\+?86|0086)?1[3-9]\d{9}$")
+_OTHER_PHONE = re.compile(r"^(?:0\d{9,11}|\+\d{8,15}|400\d{7}|800\d{7})$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+_DATE = re.compile(
+    r"^\d{4}\s*[-/.年]\s*\d{1,2}(?:\s*[-/.月]\s*\d{1,2}\s*日?)?"
+    r"(?:[ t]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Content:
+    """What a sample of one column's cells look like: shares of the non-blank cells."""
+
+    cells: int = 0
+    mobile: float = 0.0
+    phone: float = 0.0  # mobiles, landlines, international numbers
+    email: float = 0.0
+    date: float = 0.0
+
+
+def content_of(cells: Sequence[object]) -> Content:
+    """Shares of mobiles, phone numbers, e-mail addresses and dates among non-blank cells."""
+    texts = [str(c).strip() for c in cells if c is not None and not pd.isna(c) and str(c).strip()]
+    if not texts:
+        return Content()
+    digits = [_PHONE_CHARS.sub("", t) for t in texts]
+    mobile = sum(1 for d in digits if _MOBILE.match(d))
+    other = sum(1 for d in digits if not _MOBILE.match(d) and _OTHER_PHONE.match(d))
+    n = len(texts)
+    return Content(
+        cells=n,
+        mobile=mobile / n,
+        phone=(mobile + other) / n,
+        email=sum(1 for t in texts if _EMAIL.match(t)) / n,
+        date=sum(1 for t in texts if _DATE.match(t)) / n,
+    )
+
+
+def _fit(col: ColumnSpec, content: Content) -> float:
+    """How well the cells suit a column's type (a tie-break between two claims on one key)."""
+    if col.type == "phone":
+        return content.mobile + content.phone
+    if col.type == "email":
+        return content.email
+    if col.type in ("datetime", "timeline"):
+        return content.date
+    return 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching a sheet
+
+
+@dataclass
+class _Claim:
+    position: int
+    key: str
+    how: str
+    confidence: float
+    fit: float
+
+    def rank(self) -> tuple[int, float, float, int]:
+        return (HOW_RANK[self.how], round(self.confidence, 3), self.fit, -self.position)
+
+
+def _describe(claim: _Claim, other: _Claim) -> str:
+    if HOW_RANK[claim.how] > HOW_RANK[other.how]:
+        return f"{_how_text(claim.how)} beats {_how_text(other.how)}"
+    if round(claim.confidence, 3) > round(other.confidence, 3):
+        return f"surer ({claim.confidence:.2f} against {other.confidence:.2f})"
+    if claim.fit > other.fit:
+        return "its cells suit the column better"
+    return "both match as well; the first column wins"
+
+
+def _how_text(how: str) -> str:
+    return {
+        "map": "the map",
+        "alias": "an exact alias",
+        "similar": "similarity",
+        "content": "content",
+    }[how]
+
+
+def match_headers(
+    headers: Sequence[str],
+    samples: Sequence[Sequence[object]] | None,
+    columns: ColumnsRules,
+    *,
+    sheet: str = "leads",
+    fixed: dict[str, str | None] | None = None,
+) -> HeaderPlan:
+    """Map each source header to a column key (or leave it extra), with confidence and reasons.
+
+    `samples[i]` are some cells of column i (content evidence); `fixed` is a map's
+    folded header -> key (None: keep the column extra, and do not warn about it).
+    """
+    vocab = vocabulary(columns, sheet)
+    matching = vocab.canon.matching
+    spec = vocab.sheet
+    fixed = fixed or {}
+    email_key, phone_key = vocab.by_type("email"), vocab.by_type("phone")
+    matches = [HeaderMatch(i, h) for i, h in enumerate(headers)]
+    claims: list[_Claim] = []
+    for i, header in enumerate(headers):
+        content = content_of(samples[i]) if samples is not None else Content()
+        fold = fold_header(header)
+        if fold in fixed:
+            key = fixed[fold]
+            if key is None:
+                matches[i].why = "mapped"  # kept extra by the map: nothing to warn about
+            else:
+                claims.append(_Claim(i, key, "map", 1.0, 1.0))
+            continue
+        scores = name_scores(header, vocab)
+        exact = fold in vocab.exact
+        ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+        if ranked:
+            matches[i].guess, matches[i].guess_confidence = ranked[0]
+        if (
+            not exact
+            and len(ranked) > 1
+            and ranked[1][1] >= matching.map_at
+            and ranked[0][1] - ranked[1][1] < matching.scores.ambiguous_gap
+        ):
+            matches[i].why = f"could be {ranked[0][0]} or {ranked[1][0]}"
+            continue
+        strong = content.cells and max(content.email, content.phone) >= matching.content_share
+        for key, score in ranked:
+            col = spec.by_key[key]
+            how = "alias" if exact else "similar"
+            if score < matching.warn_at:
+                continue
+            # the cells decide between phone and e-mail: 联系方式 holding addresses is the e-mail
+            if strong and col.type == "phone" and content.email >= matching.content_share:
+                key, how, col = email_key or key, "content", spec.by_key[email_key or key]
+            elif strong and col.type == "email" and content.phone >= matching.content_share:
+                key, how, col = phone_key or key, "content", spec.by_key[phone_key or key]
+            if score >= matching.map_at:
+                claims.append(_Claim(i, key, how, score, _fit(col, content)))
+        best = ranked[0][1] if ranked else 0.0
+        if best >= matching.map_at or not content.cells:
+            continue
+        text = vocab.canon.text(header)
+        if vocab.canon.stop is not None and vocab.canon.stop.search(text):
+            continue
+        by_content: list[tuple[str | None, float]] = [
+            (email_key, content.email),
+            (phone_key, content.mobile),
+        ]
+        created = "created_at" if "created_at" in spec.by_key else None
+        dated = [c.key for c in spec.columns if c.type == "datetime"]
+        timed = " time" in f" {text} " or "时间" in text
+        if (
+            created is not None
+            and timed
+            and all(scores.get(k, 0.0) < matching.warn_at for k in dated if k != created)
+        ):
+            # the one date column no name explains is when the lead came in (来电时间, Scan Date)
+            by_content.append((created, content.date))
+        for key, share in by_content:
+            if key is not None and share >= matching.content_share:
+                conf = matching.content_confidence * share
+                claims.append(_Claim(i, key, "content", conf, share))
+                if conf > matches[i].guess_confidence:
+                    matches[i].guess, matches[i].guess_confidence = key, conf
+
+    taken: dict[str, _Claim] = {}
+    placed: set[int] = set()
+    blocked: list[tuple[_Claim, _Claim]] = []
+    for claim in sorted(claims, key=_Claim.rank, reverse=True):
+        if claim.position in placed:
+            continue
+        holder = taken.get(claim.key)
+        if holder is not None:
+            blocked.append((claim, holder))
+            continue
+        taken[claim.key] = claim
+        placed.add(claim.position)
+        m = matches[claim.position]
+        m.key, m.how, m.confidence = claim.key, claim.how, round(claim.confidence, 3)
+    conflicts = []
+    for loser, winner in blocked:
+        if loser.position in placed:
+            continue
+        placed.add(loser.position)  # one report per loser, about its strongest claim
+        m = matches[loser.position]
+        m.guess, m.guess_confidence = loser.key, round(loser.confidence, 3)
+        m.why = f"{loser.key} went to {headers[winner.position]!r}"
+        conflicts.append(
+            Conflict(
+                key=loser.key,
+                winner=headers[winner.position],
+                loser=headers[loser.position],
+                why=_describe(winner, loser),
+            )
+        )
+    for m in matches:
+        m.guess_confidence = round(m.guess_confidence, 3)
+    return HeaderPlan(matches, conflicts, warn_at=matching.warn_at)
+
+
+def recogniser(
+    columns: ColumnsRules, fixed: dict[str, str | None] | None = None, sheet: str = "leads"
+) -> Callable[[list[str]], float]:
+    """Scores a candidate header row (for the row finder): 1 per cell that would map by name,
+    ½ per cell that only looks like a column (a phone log's `Call Time` beside `Notes`)."""
+    vocab = vocabulary(columns, sheet)
+    fixed = fixed or {}
+    matching = vocab.canon.matching
+
+    def count(cells: list[str]) -> float:
+        hits = 0.0
+        for cell in cells:
+            fold = fold_header(cell)
+            if fold in fixed or fold in vocab.exact:
+                hits += 1
+                continue
+            named = max(name_scores(cell, vocab).values(), default=0) if len(cell) <= 40 else 0
+            hits += 1 if named >= matching.map_at else 0.5 if named >= matching.warn_at else 0
+        return hits
+
+    return count
+
+
+# ---------------------------------------------------------------------------------------------
+# Saved maps
+
+
+@dataclass
+class SavedMap:
+    """A map a person confirmed (`rules/maps/NAME.yaml`): header -> key, or None to keep extra."""
+
+    path: Path
+    columns: dict[str, str | None]
+
+    @cached_property
+    def fixed(self) -> dict[str, str | None]:
+        return {fold_header(h): k for h, k in self.columns.items()}
+
+
+def choose_map(
+    headers: Sequence[str], maps: Sequence[SavedMap], source: str | None = None
+) -> SavedMap | None:
+    """The saved map for a sheet: the one named after `--source`, else one naming all its headers.
+
+    Among maps that name every header of the sheet, the one with the fewest other headers wins
+    (then the first by file name), so a map made for this very header set beats a broader one.
+    """
+    if source is not None:
+        named = [m for m in maps if fold_header(m.path.stem) == fold_header(source)]
+        if named:
+            return named[0]
+    folded = {fold_header(h) for h in headers}
+    covering = [m for m in maps if folded <= set(m.fixed)]
+    if not covering:
+        return None
+    return min(covering, key=lambda m: (len(m.fixed) - len(folded), str(m.path)))
+
+
+def suggested_map(plans: Sequence[tuple[str, HeaderPlan]], columns: ColumnsRules) -> str:
+    """A `--map` YAML of the matcher's choices, every header named, with comments to edit by."""
+    spec = columns.sheets["leads"]
+    lines = [
+        "# leadkit import map: incoming header -> column key (~ keeps the column as an extra one).",
+        "# Check each line, then pass it with --map FILE, or save it as rules/maps/NAME.yaml: a",
+        "# saved map is used by itself for every sheet whose headers it names (or, named after a",
+        "# channel, for `--source NAME`).",
+        "columns:",
+    ]
+    seen: set[str] = set()
+    for label, plan in plans:
+        lines.append(f"  # {label}")
+        for m in plan.matches:
+            fold = fold_header(m.header)
+            if fold in seen:
+                continue
+            seen.add(fold)
+            header = _yaml_key(m.header)
+            if m.key is not None:
+                col = spec.by_key.get(m.key)
+                shown = f"{col.zh} / {col.en}" if col is not None else m.key
+                lines.append(
+                    f"  {header}: {m.key}  # {shown}; {_how_text(m.how)}, {m.confidence:.2f}"
+                )
+            else:
+                hint = ""
+                if m.guess is not None and m.guess_confidence >= plan.warn_at:
+                    hint = f"; looks like {m.guess} ({m.guess_confidence:.2f})"
+                    if m.why:
+                        hint += f", {m.why}"
+                lines.append(f"  {header}: ~  # kept as an extra column{hint}")
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_key(header: str) -> str:
+    import json
+
+    # JSON strings are YAML strings: safe for any header ("Phone #", "1、姓名", "a: b")
+    return json.dumps(header, ensure_ascii=False)

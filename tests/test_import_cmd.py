@@ -1,0 +1,203 @@
+"""`leadkit import` end to end: how headers were read is said, warned about and mappable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from leadkit import pipeline
+from leadkit.pipeline import ColumnMap
+from leadkit.rules import load_yaml_model
+
+AS_OF = "--as-of=2026-03-10T09:00"
+
+PARTNER = (
+    "Prospect Company,Prospect Contact,Cell Phone,Work Email,Country,Est. Budget (USD),Submitted\n"
+    "Kunming Plateau Pharma,Dr. Yang,13888012345,yang@plateaupharma.cn,China,40000,2026-03-02\n"
+    "Suzhou Jinding Precision,Mr. Xu,13962112345,xu@jdprecision.com,China,20000,2026-03-03\n"
+)
+
+
+def partner_xlsx(tmp_path: Path, soffice) -> Path:
+    src = tmp_path / "partner.csv"
+    src.write_text(PARTNER, encoding="utf-8")
+    return soffice(src, "xlsx", tmp_path / "lo", infilter="CSV:44,34,76,1")
+
+
+def leads(workspace: Path) -> pd.DataFrame:
+    ctx = pipeline.context(cwd=workspace)
+    return pipeline.load(ctx).leads
+
+
+def test_similar_headers_map_and_are_named_in_the_summary(cli, workspace, tmp_path, soffice):
+    path = partner_xlsx(tmp_path, soffice)
+    result = cli("import", path, AS_OF)
+    assert result.exit_code == 0, result.stderr
+    err = result.stderr
+    assert "'Prospect Contact' → 联系人 (contact, similar 0.97)" in err
+    assert "'Cell Phone' → 联系电话 (phone, similar 0.90)" in err
+    assert "kept as extra columns: Country, Est. Budget (USD), Submitted" in err
+    assert (
+        "warning: partner.xlsx [partner]: header 'Est. Budget (USD)' looks like 预算(万元) (budget, 0.80) "
+        "but was left unmapped"
+    ) in err
+    lead = leads(workspace).set_index("contact").loc["Dr. Yang"]
+    assert (lead["company"], lead["phone"], lead["email"]) == (
+        "Kunming Plateau Pharma",
+        "13888012345",
+        "yang@plateaupharma.cn",
+    )
+    assert lead["Country"] == "China", "an unmapped column is kept as an extra one"
+
+
+def test_json_lists_unmapped_inferred_and_suspect_headers(cli, workspace, tmp_path, soffice):
+    path = partner_xlsx(tmp_path, soffice)
+    result = cli("import", path, AS_OF, "--json")
+    assert result.exit_code == 0
+    [f] = json.loads(result.stdout)["files"]
+    assert f["unmapped"] == ["Country", "Est. Budget (USD)", "Submitted"]
+    assert {(m["header"], m["column"], m["how"]) for m in f["matched"]} == {
+        ("Prospect Company", "company", "similar"),
+        ("Prospect Contact", "contact", "similar"),
+        ("Cell Phone", "phone", "similar"),
+        ("Work Email", "email", "similar"),
+    }
+    assert [(s["header"], s["column"]) for s in f["suspects"]] == [
+        ("Est. Budget (USD)", "budget"),
+        ("Submitted", "created_at"),
+    ]
+    assert f["no_capture_time"] == 2
+
+
+def test_strict_fails_on_a_template_column_left_unmapped(cli, workspace, tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text(PARTNER, encoding="utf-8")
+    assert cli("import", src, AS_OF, "--strict", "-q").exit_code == 1
+    clean = tmp_path / "clean.csv"
+    clean.write_text("公司名称,联系人,手机\n甲公司,王,13812345678\n", encoding="utf-8")
+    assert cli("import", clean, AS_OF, "--strict", "-q").exit_code == 0
+
+
+def test_suggest_map_prints_a_map_and_a_saved_one_is_reused(cli, workspace, tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text(PARTNER, encoding="utf-8")
+    book = workspace / "leads.xlsx"
+    before = book.read_bytes()
+    result = cli("import", src, "--suggest-map")
+    assert result.exit_code == 0
+    assert book.read_bytes() == before, "--suggest-map writes nothing to the book"
+    text = result.stdout
+    assert '"Est. Budget (USD)": ~  # kept as an extra column; looks like budget (0.80)' in text
+    maps = workspace / "rules" / "maps"
+    maps.mkdir()
+    saved = maps / "acme_partner.yaml"
+    # a person confirms the budget (the partner's sheet is in 10k CNY after all) and the date
+    saved.write_text(
+        text.replace('"Est. Budget (USD)": ~', '"Est. Budget (USD)": budget').replace(
+            '"Submitted": ~', '"Submitted": created_at'
+        ),
+        encoding="utf-8",
+    )
+    mapping = load_yaml_model(saved, ColumnMap).columns
+    assert mapping["Est. Budget (USD)"] == "budget" and mapping["Country"] is None
+    again = cli("import", src, AS_OF, "--strict")
+    assert again.exit_code == 0, again.stderr
+    assert "p.csv: headers mapped by the saved map rules/maps/acme_partner.yaml" in again.stderr
+    assert "warning" not in again.stderr
+    lead = leads(workspace).set_index("contact").loc["Mr. Xu"]
+    assert lead["budget"] == 20000
+    assert lead["created_at"] == pd.Timestamp("2026-03-03")
+    other = tmp_path / "other.csv"
+    other.write_text("公司名称,联系人,手机,Country\n乙公司,李,13912345678,China\n", "utf-8")
+    third = cli("import", other, AS_OF)
+    assert "saved map" not in third.stderr, "a map naming other headers is not used"
+
+
+def test_a_map_naming_one_key_twice_is_a_rule_error(cli, workspace, tmp_path):
+    bad = tmp_path / "m.yaml"
+    bad.write_text("columns:\n  手机: phone\n  电话: phone\n", encoding="utf-8")
+    src = tmp_path / "a.csv"
+    src.write_text("公司名称,手机,电话\n甲,13812345678,021-62345678\n", encoding="utf-8")
+    result = cli("import", src, AS_OF, "--map", bad)
+    assert result.exit_code == 2
+    assert "one key for two headers: phone ('手机' and '电话')" in result.stderr
+
+
+def test_two_headers_for_one_column_say_which_won(cli, workspace, tmp_path):
+    src = tmp_path / "card.csv"
+    src.write_text("公司,姓名,电话,手机\n甲公司,王,021-62345678,13812345678\n", encoding="utf-8")
+    result = cli("import", src, AS_OF)
+    assert result.exit_code == 0
+    assert (
+        "card.csv: '手机' and '电话' both looked like phone; '手机' won "
+        "(its cells suit the column better)"
+    ) in result.stderr
+    assert leads(workspace).iloc[0]["phone"] == "13812345678"
+
+
+def test_missing_capture_time_is_a_warning_even_when_quiet(cli, workspace, tmp_path):
+    src = tmp_path / "no_time.csv"
+    src.write_text("公司名称,联系人,手机\n甲,王,13812345678\n乙,李,13912345678\n", "utf-8")
+    result = cli("import", src, AS_OF, "-q")
+    assert result.exit_code == 0
+    assert (
+        "warning: no_time.csv: 2 lead(s) have no 获取时间 (created_at) in the sheet; "
+        "the import time stands in for it"
+    ) in result.stderr
+    assert (leads(workspace)["created_at"] == pd.Timestamp("2026-03-10 09:00")).all()
+
+
+def test_the_seeds_lead_intake_template_maps_whole(cli, workspace, data_dir):
+    result = cli("import", data_dir / "seed_lead_intake.csv", AS_OF, "--json")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    [f] = payload["files"]
+    assert f["unmapped"] == ["序号"]
+    assert f["suspects"] == [] and f["conflicts"] == []
+    assert payload["warnings"] == [], "every value of the template is understood"
+    assert f["no_capture_time"] == 1, "the third row has a blank 获取时间"
+    got = leads(workspace).set_index("lead_id")
+    assert got.loc["LX2024002", "source"] == "trade_show", "展会(数博会) is 展会"
+    assert got.loc["LX2024001", "need"] == "数据安全、服务器升级"
+    assert got.loc["LX2024002", "intent"] == "B"
+    assert got.loc["LX2024003", "source_detail"] == "推荐人:*机构，暂无具体需求"
+    assert got.loc["LX2024001", "owner"] == "李四"
+    assert got.loc["LX2024001", "created_at"] == pd.Timestamp("2024-03-01")
+
+
+def test_suggested_map_round_trips_through_yaml(cli, workspace, data_dir):
+    result = cli("import", data_dir / "seed_lead_intake.csv", "--suggest-map")
+    data = yaml.safe_load(result.stdout)
+    assert data["columns"]["需求关键词"] == "need"
+    assert data["columns"]["序号"] is None
+    assert len(data["columns"]) == 14
+
+
+def test_demo_says_how_the_samples_headers_were_read(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("demo", "--as-of", "2026-03-01T09:00")
+    assert result.exit_code == 0
+    assert (
+        "trade_show.xlsx [展会登记]: kept as extra columns: 序号, 洽谈时长(分钟)" in result.stderr
+    )
+    assert (
+        "partner_referral.xlsx [Referrals]: 25 lead(s) have no 获取时间 (created_at)"
+        in result.stderr
+    )
+
+
+def test_the_seeds_grading_template_maps_with_its_values(cli, workspace, data_dir):
+    result = cli("import", data_dir / "seed_grading.csv", AS_OF, "--json")
+    assert result.exit_code == 0
+    payload = json.loads(result.stdout)
+    [f] = payload["files"]
+    assert f["unmapped"] == ["分配方式", "预计转化周期"]
+    assert payload["warnings"] == [], "S级/A级/C级 are grades"
+    got = leads(workspace).set_index("lead_id")
+    assert got["grade"].tolist() == ["S", "A", "C"]
+    assert got.loc["LX2024001", "tags"] == "决策链复杂、竞品对比中"
+    assert got.loc["LX2024003", "first_contact_at"] == pd.Timestamp("2024-03-05")
+    assert got.loc["LX2024002", "score_detail"] == "75分(20/25/15/15)"
