@@ -55,7 +55,9 @@ def register(app: typer.Typer) -> None:
             t = outcome.training
             ui.say("$ leadkit train inbox/history.xlsx")
             ui.say(
-                f"  learnt from {t.won} won / {t.lost} lost closed leads: cross-validated ROC AUC {t.auc:.3f}"
+                f"  learnt from {t.won} won / {t.lost} lost closed leads as they arrived; "
+                f"kept {t.estimator.replace('_', ' ')}: ROC AUC {t.auc:.3f} (95% CI {t.auc_low:.3f}-{t.auc_high:.3f}) "
+                f"on the {t.test_size} latest closes"
             )
         if outcome.score is not None:
             ui.say("$ leadkit score")
