@@ -193,13 +193,13 @@ def suggest_cutoffs(scores: pd.Series, won: pd.Series, rules: ScoringRules) -> p
     """For each grade boundary, from the top down, the cut-off that best separates won from lost.
 
     Best = largest Youden's J (share of won leads at or above minus share of lost leads at or
-    above). Each is searched strictly between the one suggested above it and the grade below's
-    cut-off in use, so the suggestions are always strictly ordered and the validator takes them.
+    above) among the leads between the neighbouring cut-offs. Each is searched strictly between the
+    one suggested above it and the grade below's cut-off in use, so the suggestions are always
+    strictly ordered and the validator takes them.
     """
     cuts = [c for c in rules.grades if c.min > 0]
     won = won.astype(bool).to_numpy()
     s = scores.to_numpy(dtype=float)
-    n_won, n_lost = won.sum(), (~won).sum()
     rows = []
     ceiling = 100.0
     for i, cut in enumerate(cuts):
@@ -207,9 +207,12 @@ def suggest_cutoffs(scores: pd.Series, won: pd.Series, rules: ScoringRules) -> p
         # whole points strictly between the next grade's cut-off and the one suggested above
         options = np.arange(math.floor(floor) + 1, math.ceil(ceiling), 1.0)
         best = min(max(cut.min, options[0]), options[-1]) if len(options) else cut.min
-        if len(options) and n_won and n_lost:
-            above = s[:, None] >= options[None, :]
-            j = above[won].mean(axis=0) - above[~won].mean(axis=0)
+        # among the leads between the two neighbouring cut-offs: where this boundary matters
+        near = (s >= floor) & (s < ceiling)
+        w, sn = won[near], s[near]
+        if len(options) and w.any() and (~w).any():
+            above = sn[:, None] >= options[None, :]
+            j = above[w].mean(axis=0) - above[~w].mean(axis=0)
             best = float(options[int(np.argmax(j))])
         hi, lo = won[s >= best], won[s < best]
         rows.append({
