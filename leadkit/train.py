@@ -33,7 +33,8 @@ from leadkit.score import (
     ladder,
 )
 
-CATEGORICAL = ["source", "industry", "region"]
+# the words themselves too: the points say 总监 = 16 whoever it is, the history may know better
+CATEGORICAL = ["source", "industry", "region", "title", "purchase_timeline"]
 MODEL_FILE = "model.joblib"
 ESTIMATOR_NAMES = {
     "naive_bayes": "naive Bayes",
@@ -85,7 +86,8 @@ def arrival_features(
     out["days_to_purchase"] = days.clip(upper=730).to_numpy()
     for column in CATEGORICAL:
         values = leads[column] if column in leads else pd.Series(None, index=leads.index)
-        out[column] = values.astype(object).where(values.notna(), "(blank)").astype(str)
+        text = values.astype(object).where(values.notna(), "(blank)").astype(str).str.strip()
+        out[column] = text.str.lower()
     return out
 
 
