@@ -104,6 +104,7 @@ def register(app: typer.Typer) -> None:
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"
         )
         ui.show(outcome.overview)
+        ui.show(outcome.grade_examples)
         ui.say(f"open {outcome.book} in Excel, WPS or LibreOffice to see the result")
         ui.emit_json(outcome.as_json())
         return 0
