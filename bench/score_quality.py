@@ -181,7 +181,9 @@ def main() -> None:
         f"{len(holdout)} later closes held out (won rate {y_hold.mean():.2f})"
     )
     print(
-        f"leadkit train: {printed['candidates']}; CI {printed['auc_ci'][0]:.3f}-{printed['auc_ci'][1]:.3f}"
+        "leadkit train, on its own split of the book: "
+        + ", ".join(f"{k} {v:.3f}" for k, v in printed["candidates"].items())
+        + f"; kept: 95% CI {printed['auc_ci'][0]:.3f}-{printed['auc_ci'][1]:.3f}"
     )
     print(f"{'':54} {'printed':>8} {'holdout':>8}")
     for name, said, got in rows:

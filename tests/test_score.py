@@ -414,6 +414,8 @@ def test_a_managers_grade_survives_rescoring_and_is_logged(workspace, cli, data_
     result = cli("score", "--as-of", "2026-03-10T09:00")
     assert "1 人工等级 value(s) are not S/A/B/C and were ignored" in result.stderr
     assert book_leads(workspace).loc["LX2026000001", "grade"] == "C"
+    checked = cli("check")
+    assert checked.exit_code == 1 and "人工等级" in checked.stdout and "特级" in checked.stdout
 
 
 def test_a_closed_lead_keeps_the_grade_it_closed_with(workspace, cli, data_dir):

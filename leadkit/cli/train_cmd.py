@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
             )
         ui.show(cal)
         grades = Table(
-            title="do the grades mean anything? (closed leads as they arrived, without the model)",
+            title="do the grades mean anything?",
             title_justify="left",
         )
         for name in ("grade", "closed leads", "won", "won rate"):
