@@ -257,13 +257,28 @@ class ScoringRules(Strict):
 
     attributes: list[Dimension]
     behaviour: Behaviour
-    score: ScoreMode
+    score: ScoreMode = Field(
+        default_factory=lambda: ScoreMode(
+            behaviour=Adjustment(per_point=0.5, up=10, down=10),
+            predicted=Adjustment(per_point=0.25, up=10, down=10),
+        )
+    )
     blend: Blend
     grades: list[Cut]
     actions: list[Cut]
     intent: Intent
     tags: Tags
     predictive: Predictive = Field(default_factory=Predictive)
+
+    @field_validator("intent", mode="before")
+    @classmethod
+    def _intent_parts(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            raise ValueError(
+                "intent now comes from three parts (parts: {urgency: 12, budget: 20, decision: 10} and "
+                "levels: [{intent: A, parts: 3}, ...]); copy the intent section of the packaged scoring.yaml"
+            )
+        return v
 
     @field_validator("grades")
     @classmethod

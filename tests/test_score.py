@@ -507,3 +507,23 @@ def test_explain_equals_score_on_every_lead_of_the_demo(tmp_path, cli):
         assert results["grade"] == lead["grade"]
     # the demo shows every grade
     assert set(active["grade"]) == {"S", "A", "B", "C"}
+
+
+def test_an_old_intent_ladder_is_refused_with_what_to_write(tmp_path):
+    path = bad_rules(
+        tmp_path,
+        "  parts:                          # three parts",
+        "  - {intent: A, min: 70}\n  parts:                          # three parts",
+    )
+    text = path.read_text(encoding="utf-8")
+    start = text.index("intent:                           # 意向等级")
+    end = text.index("tags:")
+    path.write_text(
+        text[:start]
+        + "intent:\n  - {intent: A, min: 70}\n  - {intent: C, min: 0}\n\n"
+        + text[end:],
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleError) as exc:
+        load_yaml_model(path, ScoringRules)
+    assert "three parts" in str(exc.value) and "line" in str(exc.value)
