@@ -348,9 +348,7 @@ def _numbers(leads: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(leads[column], errors="coerce").astype(float)
 
 
-def timeline_days(
-    leads: pd.Series | pd.DataFrame, scorer: Scorer, reference: pd.Series, tz: str
-) -> pd.Series:
+def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz: str) -> pd.Series:
     """Days from `reference` to the planned purchase, as a person means it.
 
     A date is that day; a phrase counts from when the lead said it (created_at): "1个月内" is 30
