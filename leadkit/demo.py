@@ -34,6 +34,7 @@ class DemoOutcome:
     leads: pd.DataFrame | None = None
     source_labels: dict[str, str] = field(default_factory=dict)
     column_labels: dict[str, str] = field(default_factory=dict)  # key -> header shown
+    action_labels: dict[str, str] = field(default_factory=dict)
     dedupe: pipeline.DedupeOutcome | None = None
     events: pipeline.EventsOutcome | None = None
     training: pipeline.Training | None = None
@@ -67,6 +68,26 @@ class DemoOutcome:
             )
         total_merged = int(leads["duplicate_of"].notna().sum()) if not leads.empty else 0
         table.add_row("total", "", "", "", str(len(leads)), str(total_merged), style="bold")
+        return table
+
+    @property
+    def grade_examples(self) -> Table:
+        """The best-scored lead of each grade, with the parts its score is made of."""
+        table = Table(title="the best-scored lead of each grade", title_justify="left")
+        for name in ("grade", "lead", "score", "评分明细 (score detail)", "next action"):
+            table.add_column(name, justify="right" if name == "score" else "left", no_wrap=True)
+        leads = self.leads if self.leads is not None else pd.DataFrame()
+        if leads.empty or self.score is None or self.score.scored is None:
+            return table
+        active = leads[leads["duplicate_of"].isna()].sort_values("score", ascending=False)
+        rank = {"S": 0, "A": 1, "B": 2, "C": 3}
+        best = active.groupby("grade", sort=False).head(1)
+        for _, lead in best.sort_values("grade", key=lambda g: g.map(rank)).iterrows():
+            table.add_row(
+                str(lead["grade"]), str(lead["lead_id"]), f"{lead['score']:g}",
+                str(lead["score_detail"]),
+                self.action_labels.get(lead["next_action"], str(lead["next_action"])),
+            )  # fmt: skip
         return table
 
     def as_json(self) -> dict[str, object]:
@@ -115,6 +136,7 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         workspace=ws.root, book=ctx.book_path,
         source_labels=ctx.rules.columns.enum_labels("source", ctx.lang),
         column_labels={c.key: c.header(ctx.lang) for c in ctx.rules.columns.sheets["leads"].columns},
+        action_labels=ctx.rules.columns.enum_labels("next_action", ctx.lang),
     )  # fmt: skip
     for name, source, map_name in SAMPLES:
         step = f"leadkit import inbox/{name} --source {source}" + (

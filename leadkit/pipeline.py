@@ -395,9 +395,15 @@ class ScoreOutcome:
     grade_changes: int
     explanation: list[tuple[str, str, str]] | None = None
 
+    def count(self, source: str) -> int:
+        """Leads whose grade came from `source`: rules, override (人工等级) or closed (kept)."""
+        return 0 if self.scored is None else int((self.scored.source == source).sum())
+
 
 def score(ctx: Context) -> ScoreOutcome:
-    """Score, grade and tag every active lead; grade changes go to the Log."""
+    """Score, grade and tag every active lead; grade changes go to the Log.
+
+    A manager's 人工等级 is kept (and logged when it changes the grade); closed leads keep theirs."""
     rules = ctx.rules.scoring
     model = load_model(ctx.workspace.state_dir)
 
@@ -422,7 +428,7 @@ def score(ctx: Context) -> ScoreOutcome:
 
 
 def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
-    """Every rule that fired for one lead (reads the book, writes nothing)."""
+    """Every rule that fired for one lead, computed as `score` computes it (writes nothing)."""
     rules = ctx.rules.scoring
     model = load_model(ctx.workspace.state_dir)
     book = load(ctx, only={"leads", "events"})

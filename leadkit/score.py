@@ -1,13 +1,14 @@
-"""Score step: a 0-100 score from attributes, behaviour and a learnt prediction; grade, action, tags.
+"""Score step: the seeds' 100-point attribute score, moved within caps by behaviour and the learnt
+prediction; grade, action, intent, tags; a manager's grade and a closed lead's grade are kept.
 
-Everything is vectorised over the Leads frame; `explain` re-derives one lead's score rule by rule
-from the same functions, so what it prints is what `score` computed.
+Everything is vectorised over the Leads frame; `explain` picks one lead out of the very `Scored`
+that `score_leads` computes for the whole book, so what it prints is what `score` wrote.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from leadkit.normalize import (
     clean_text,
+    is_in,
     lookup,
     map_distinct,
     normalize_email,
@@ -24,10 +26,17 @@ from leadkit.normalize import (
     parse_datetime,
     positions,
 )
-from leadkit.rules import Strict, fold_header
+from leadkit.rules import CLOSED_STATUSES, Strict, fold_header
 
 # ---------------------------------------------------------------------------------------------
 # Rules
+
+# A timeline phrase may name the end of a calendar period (counted from when the lead said it):
+# 本月 is the month's last day, not 30 days on. Value: (pandas period, periods ahead).
+CALENDAR = {
+    "month_end": ("M", 0), "next_month_end": ("M", 1), "quarter_end": ("Q", 0),
+    "next_quarter_end": ("Q", 1), "year_end": ("Y", 0), "next_year_end": ("Y", 1),
+}  # fmt: skip
 
 
 class Band(Strict):
@@ -86,8 +95,10 @@ class Scorer(Strict):
                     "timeline bands must be {within_days, points}, from the shortest up, without repeats"
                 )
             for phrase, value in (self.phrases or {}).items():
-                if isinstance(value, str) and value.lower() != "none":
-                    raise ValueError(f"phrase {phrase!r}: give days as a number, or none")
+                if isinstance(value, str) and value.lower() not in ("none", *CALENDAR):
+                    raise ValueError(
+                        f"phrase {phrase!r}: give days as a number, none, or one of {', '.join(CALENDAR)}"
+                    )
         return self
 
     def best(self) -> float:
@@ -130,6 +141,26 @@ class Behaviour(Strict):
     events: dict[str, EventRule]
 
 
+class Adjustment(Strict):
+    """How far one part may move the attribute score: `per_point` x its value, within -down..+up."""
+
+    per_point: float = Field(gt=0)
+    up: float = Field(ge=0, le=100)
+    down: float = Field(ge=0, le=100)
+
+    def apply(self, value: pd.Series) -> pd.Series:
+        # to a tenth, as 评分明细 shows it, so the parts shown add up to the score
+        return (value * self.per_point).clip(-self.down, self.up).round(1)
+
+
+class ScoreMode(Strict):
+    """What the grade reads: the attribute points moved by capped adjustments, or the old blend."""
+
+    base: Literal["attributes", "blend"] = "attributes"
+    behaviour: Adjustment
+    predicted: Adjustment
+
+
 class Blend(Strict):
     attributes: float = Field(ge=0, le=1)
     behaviour: float = Field(ge=0, le=1)
@@ -170,6 +201,32 @@ def _ladder(cuts: list[Cut], allowed: set[str], what: str) -> list[Cut]:
     return cuts
 
 
+class IntentLevel(Strict):
+    intent: Literal["A", "B", "C"]
+    parts: int = Field(ge=0)
+
+
+class Intent(Strict):
+    """意向等级 from the seeds' three parts: each part is met at `parts[dimension]` points or more."""
+
+    parts: dict[str, float]
+    levels: list[IntentLevel]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Intent:
+        need = [lv.parts for lv in self.levels]
+        if not need or need != sorted(need, reverse=True) or len(set(need)) != len(need):
+            raise ValueError("intent levels must go from the most parts down, without repeats")
+        if need[-1] != 0:
+            raise ValueError("the last intent level must need 0 parts, so every lead has one")
+        if need[0] > len(self.parts):
+            raise ValueError(f"a level needs {need[0]} parts, but only {len(self.parts)} are named")
+        labels = [lv.intent for lv in self.levels]
+        if len(set(labels)) != len(labels):
+            raise ValueError("each intent level appears once")
+        return self
+
+
 class TagRule(Strict):
     tag: str
     any: list[str] = Field(min_length=1)
@@ -180,9 +237,19 @@ class Tags(Strict):
     rules: list[TagRule]
 
 
+ESTIMATORS = ("naive_bayes", "logistic", "gradient_boosting")
+
+
 class Predictive(Strict):
     min_per_class: int = Field(default=20, ge=2)
     folds: int = Field(default=5, ge=2, le=20)
+    window_days: float = Field(default=7, ge=0)
+    validation_share: float = Field(default=0.25, gt=0.05, lt=0.7)
+    estimators: list[Literal["naive_bayes", "logistic", "gradient_boosting"]] = Field(
+        default_factory=lambda: list(ESTIMATORS), min_length=1
+    )
+    bootstrap: int = Field(default=1000, ge=100, le=20000)
+    calibration_bins: int = Field(default=5, ge=2, le=20)
 
 
 class ScoringRules(Strict):
@@ -190,12 +257,28 @@ class ScoringRules(Strict):
 
     attributes: list[Dimension]
     behaviour: Behaviour
+    score: ScoreMode = Field(
+        default_factory=lambda: ScoreMode(
+            behaviour=Adjustment(per_point=0.5, up=10, down=10),
+            predicted=Adjustment(per_point=0.25, up=10, down=10),
+        )
+    )
     blend: Blend
     grades: list[Cut]
     actions: list[Cut]
-    intent: list[Cut]
+    intent: Intent
     tags: Tags
     predictive: Predictive = Field(default_factory=Predictive)
+
+    @field_validator("intent", mode="before")
+    @classmethod
+    def _intent_parts(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            raise ValueError(
+                "intent now comes from three parts (parts: {urgency: 12, budget: 20, decision: 10} and "
+                "levels: [{intent: A, parts: 3}, ...]); copy the intent section of the packaged scoring.yaml"
+            )
+        return v
 
     @field_validator("grades")
     @classmethod
@@ -207,11 +290,6 @@ class ScoringRules(Strict):
     def _actions(cls, v: list[Cut]) -> list[Cut]:
         return _ladder(v, {"contact_now", "nurture", "hold"}, "actions")
 
-    @field_validator("intent")
-    @classmethod
-    def _intent(cls, v: list[Cut]) -> list[Cut]:
-        return _ladder(v, {"A", "B", "C"}, "intent")
-
     @model_validator(mode="after")
     def _hundred(self) -> ScoringRules:
         total = sum(d.max for d in self.attributes)
@@ -222,6 +300,14 @@ class ScoringRules(Strict):
         keys = [d.key for d in self.attributes]
         if len(set(keys)) != len(keys):
             raise ValueError("attribute keys must be unique")
+        maxima = {d.key: d.max for d in self.attributes}
+        for key, points in self.intent.parts.items():
+            if key not in maxima:
+                raise ValueError(f"intent part {key!r} is not an attribute ({', '.join(keys)})")
+            if not 0 < points <= maxima[key]:
+                raise ValueError(
+                    f"intent part {key!r} needs {points:g} points; give 0 < points <= {maxima[key]:g}"
+                )
         return self
 
     def event_lookup(self) -> dict[str, str]:
@@ -230,6 +316,11 @@ class ScoringRules(Strict):
             for name in (key, *rule.names):
                 table[fold_header(name)] = key
         return table
+
+    def action_of_grade(self, grade: str) -> str:
+        """The action at the bottom of a grade's band (for a grade a manager set)."""
+        low = next(c.min for c in self.grades if c.grade == grade)
+        return next(c.label for c in self.actions if low >= c.min)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,56 +349,67 @@ def _numbers(leads: pd.DataFrame, column: str) -> pd.Series:
 
 
 def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz: str) -> pd.Series:
-    """Days from `reference` to the planned purchase: a date, or a phrase anchored at capture time.
+    """Days from `reference` to the planned purchase, as a person means it.
 
-    NaN where nothing is known or the plan says there is none.
+    A date is that day; a phrase counts from when the lead said it (created_at): "1个月内" is 30
+    days on, 本月 the month's last day, 本季度 the quarter's. NaN where nothing is known, the plan
+    says there is none, or the day has passed (a plan that is over gives no urgency).
     """
     column = scorer.column or ""
     values = leads[column] if column in leads.columns else pd.Series(np.nan, index=leads.index)
     text = clean_text(values)
     dates, is_date = parse_datetime(values, tz)
     anchor = (
-        pd.to_datetime(leads.get("created_at"), errors="coerce")
-        if "created_at" in leads
-        else reference
+        pd.to_datetime(leads["created_at"], errors="coerce") if "created_at" in leads else reference
     )
     anchor = anchor.where(anchor.notna(), reference)
     phrases = {
-        fold_header(k): (None if isinstance(v, str) or v is None else float(v))
+        fold_header(k): (v.lower() if isinstance(v, str) else v)
         for k, v in (scorer.phrases or {}).items()
     }
     folded = map_distinct(text, fold_header)
-    days_phrase = folded.map(phrases).astype(float)
+    said = folded.map(phrases)
     unmatched = folded.notna() & ~folded.isin(phrases.keys()) & ~is_date
     if unmatched.any() and phrases:
         pattern = "(" + "|".join(re.escape(k) for k in sorted(phrases, key=len, reverse=True)) + ")"
         found = folded[unmatched].str.extract(pattern, expand=False)
-        days_phrase[unmatched] = found.map(phrases)
-    days_phrase = pd.to_numeric(days_phrase, errors="coerce")
+        said[unmatched] = found.map(phrases)
+    days_phrase = pd.to_numeric(said.where(~said.isin([*CALENDAR, "none"])), errors="coerce")
     deadline = anchor + pd.to_timedelta(days_phrase, unit="D")
+    for name, (freq, ahead) in CALENDAR.items():
+        hit = said == name
+        if hit.any():
+            period = anchor[hit].dt.to_period(freq) + ahead
+            deadline[hit] = period.dt.end_time.to_numpy()
     deadline = deadline.where(~is_date, dates)
-    days = (deadline - reference) / pd.Timedelta(days=1)
-    # a plan more than a month overdue is stale: no urgency points; a little late is "now"
-    days = days.where(days >= -30).clip(lower=0)
-    return days.astype(float)
+    # by calendar day: a date of today is today, not 9 hours ago
+    days = (deadline.dt.normalize() - reference.dt.normalize()) / pd.Timedelta(days=1)
+    return days.where(days >= 0).astype(float)
 
 
-def scorer_points(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz: str) -> pd.Series:
-    """Points one scorer gives each lead."""
+def _banded(values: pd.Series, conds: list[pd.Series], points: list[float]) -> pd.Series:
+    return pd.Series(np.select(conds, points, 0.0), index=values.index)
+
+
+def scorer_points(
+    leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz: str,
+    days: pd.Series | None = None,
+) -> pd.Series:  # fmt: skip
+    """Points one scorer gives each lead (`days`: its timeline_days, when already known)."""
     if scorer.kind == "bands":
         values = _numbers(leads, scorer.column or "")
-        conds = [values >= b.min for b in scorer.bands]  # type: ignore[union-attr]
-        return pd.Series(np.select(conds, [b.points for b in scorer.bands], 0.0), index=leads.index)  # type: ignore[union-attr]
+        bands = scorer.bands or []
+        return _banded(values, [values >= b.min for b in bands], [b.points for b in bands])  # type: ignore[union-attr]
     if scorer.kind == "timeline":
-        days = timeline_days(leads, scorer, reference, tz)
-        conds = [days <= b.within_days for b in scorer.bands]  # type: ignore[union-attr]
-        return pd.Series(np.select(conds, [b.points for b in scorer.bands], 0.0), index=leads.index)  # type: ignore[union-attr]
+        if days is None:
+            days = timeline_days(leads, scorer, reference, tz)
+        bands = scorer.bands or []
+        return _banded(days, [days <= b.within_days for b in bands], [b.points for b in bands])  # type: ignore[union-attr]
     if scorer.kind == "keywords":
         text = _text_of(leads, scorer.columns or [])
-        conds = [
-            text.str.contains(_keyword_pattern(r.any), regex=True).to_numpy() for r in scorer.rules
-        ]  # type: ignore[union-attr]
-        return pd.Series(np.select(conds, [r.points for r in scorer.rules], 0.0), index=leads.index)  # type: ignore[union-attr]
+        rules = scorer.rules or []
+        conds = [text.str.contains(_keyword_pattern(r.any), regex=True) for r in rules]
+        return _banded(text, conds, [r.points for r in rules])
     filled = (
         clean_text(leads[scorer.column]).notna()
         if scorer.column in leads.columns
@@ -316,16 +418,39 @@ def scorer_points(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz:
     return filled.astype(float) * float(scorer.points or 0)
 
 
+def part_name(dim: Dimension, i: int) -> str:
+    """The column of a dimension's i-th scorer in `attribute_parts`."""
+    return f"{dim.key}:{i}"
+
+
+def attribute_parts(
+    leads: pd.DataFrame, rules: ScoringRules, reference: pd.Series, tz: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """(points per dimension, points per scorer, days to the planned purchase) for each lead."""
+    out, parts = {}, {}
+    days = pd.Series(np.nan, index=leads.index)
+    for dim in rules.attributes:
+        mine = []
+        for i, scorer in enumerate(dim.scorers):
+            if scorer.kind == "timeline":
+                days = timeline_days(leads, scorer, reference, tz)
+                points = scorer_points(leads, scorer, reference, tz, days=days)
+            else:
+                points = scorer_points(leads, scorer, reference, tz)
+            parts[part_name(dim, i)] = points
+            mine.append(points)
+        frame = pd.concat(mine, axis=1)
+        total = frame.max(axis=1) if dim.combine == "max" else frame.sum(axis=1)
+        out[dim.key] = total.clip(0, dim.max)
+    index = leads.index
+    return pd.DataFrame(out, index=index), pd.DataFrame(parts, index=index), days
+
+
 def attribute_points(
     leads: pd.DataFrame, rules: ScoringRules, reference: pd.Series, tz: str
 ) -> pd.DataFrame:
     """Points per attribute dimension (columns = dimension keys)."""
-    out = {}
-    for dim in rules.attributes:
-        parts = pd.concat([scorer_points(leads, s, reference, tz) for s in dim.scorers], axis=1)
-        total = parts.max(axis=1) if dim.combine == "max" else parts.sum(axis=1)
-        out[dim.key] = total.clip(0, dim.max)
-    return pd.DataFrame(out, index=leads.index)
+    return attribute_parts(leads, rules, reference, tz)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -424,24 +549,45 @@ def _fmt_all(values: pd.Series) -> pd.Series:
 
 @dataclass
 class Scored:
-    """Scores and their parts for a set of leads (index = the Leads rows)."""
+    """Scores and their parts for the active leads (index = the Leads rows)."""
 
-    attributes: pd.DataFrame
-    behaviour: pd.Series
-    predicted: pd.Series | None
-    score: pd.Series
+    attributes: pd.DataFrame  # points per dimension
+    parts: pd.DataFrame  # points per scorer (columns: part_name)
+    timeline: pd.Series  # days to the planned purchase (NaN: none known, or already past)
+    events: pd.DataFrame  # the Events rows tied to the book's leads (events_by_lead)
+    behaviour: pd.Series  # behaviour points: decayed, capped at +-cap
+    behaviour_adj: pd.Series  # points behaviour moved the score by
+    predicted: pd.Series | None  # won probability from the trained model
+    predicted_adj: pd.Series | None  # points the model moved the score by
+    computed: pd.Series  # the score the rules give now
+    score: pd.Series  # what the book gets: `computed`, or a closed lead's kept score
     detail: pd.Series
     grade: pd.Series
     action: pd.Series
-    intent: pd.Series
+    intent: pd.Series  # from the three parts (written only where the sheet has none)
+    intent_parts: pd.Series  # how many of the three parts are met
     tags: pd.Series
-    weights: dict[str, float] = field(default_factory=dict)
+    source: pd.Series  # rules | override (a manager's 人工等级) | closed (kept as it closed)
+    log_note: pd.Series  # what the Log says beside a grade a manager set
+    how: dict[str, Any] = field(default_factory=dict)
+    ignored_overrides: int = 0  # 人工等级 cells that are not a grade
+
+    def take(self, index: pd.Index) -> Scored:
+        """The same scores for some of the leads."""
+        values: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name != "events" and isinstance(v, pd.Series | pd.DataFrame):
+                v = v.loc[index]
+            values[f.name] = v
+        return Scored(**values)
 
 
 def blend(
     attrs: pd.Series, behaviour: pd.Series, predicted: pd.Series | None, rules: ScoringRules
 ) -> tuple[pd.Series, pd.Series, dict[str, float]]:
-    """(score, predicted adjustment, weights): weights renormalised when there is no model."""
+    """(score, predicted adjustment, weights) of the `blend` mode: weights renormalised when there
+    is no model."""
     w = rules.blend
     cap = rules.behaviour.cap
     behaviour_scaled = behaviour / cap * 100
@@ -464,6 +610,50 @@ def blend(
     return score, adjustment, weights
 
 
+def combine(
+    attrs: pd.Series, behaviour: pd.Series, predicted: pd.Series | None,
+    base_rate: float, rules: ScoringRules,
+) -> tuple[pd.Series, pd.Series, pd.Series | None, dict[str, Any]]:  # fmt: skip
+    """(score, behaviour adjustment, model adjustment, how): the score the grade reads.
+
+    Default (`score.base: attributes`): the seeds' 100 attribute points, plus behaviour points x
+    per_point and (won probability - the history's win rate) x 100 x per_point, each within its
+    caps, the sum kept within 0-100. `blend` is the weighted blend of the three parts instead.
+    """
+    mode = rules.score
+    if mode.base == "blend":
+        score, p_adj, weights = blend(attrs, behaviour, predicted, rules)
+        b_adj = pd.Series(0.0, index=attrs.index)
+        return (
+            score,
+            b_adj,
+            (p_adj if predicted is not None else None),
+            {"base": "blend", **weights},
+        )
+    b_adj = mode.behaviour.apply(behaviour)
+    p_adj = None if predicted is None else mode.predicted.apply((predicted - base_rate) * 100)
+    total = attrs + b_adj + (0.0 if p_adj is None else p_adj)
+    how = {
+        "base": "attributes",
+        "behaviour": mode.behaviour.model_dump(),
+        "predicted": mode.predicted.model_dump() if predicted is not None else None,
+        "base_rate": base_rate if predicted is not None else None,
+    }
+    return total.clip(0, 100).round(1), b_adj, p_adj, how
+
+
+def intent_from_parts(attrs: pd.DataFrame, rules: ScoringRules) -> tuple[pd.Series, pd.Series]:
+    """(意向等级, parts met): urgency of need, budget fit and a clear decision chain, per the seeds."""
+    met = pd.Series(0, index=attrs.index)
+    for key, points in rules.intent.parts.items():
+        met = met + (attrs[key] >= points - 1e-9).astype(int)
+    levels = rules.intent.levels
+    label = np.select(
+        [met >= lv.parts for lv in levels], [lv.intent for lv in levels], levels[-1].intent
+    )
+    return pd.Series(label, index=attrs.index, dtype=object), met
+
+
 def tags_for(leads: pd.DataFrame, rules: ScoringRules) -> pd.Series:
     """Existing tags plus the rule tags whose keywords appear; ;-joined, no repeats."""
     text = _text_of(leads, rules.tags.columns)
@@ -481,6 +671,18 @@ def tags_for(leads: pd.DataFrame, rules: ScoringRules) -> pd.Series:
     return tags.astype(object).where(tags != "")
 
 
+def _signed(values: pd.Series) -> pd.Series:
+    """+4 / -2.5 / 0, for the adjustments in 评分明细."""
+    rounded = values.astype(float).round(1)
+    magnitude = _fmt_all(rounded.abs())
+    sign = np.where(rounded > 0, "+", np.where(rounded < 0, "-", ""))
+    return sign + magnitude
+
+
+def _column(leads: pd.DataFrame, key: str) -> pd.Series:
+    return leads[key] if key in leads else pd.Series(None, index=leads.index, dtype=object)
+
+
 def score_leads(
     leads: pd.DataFrame,
     events: pd.DataFrame,
@@ -491,58 +693,108 @@ def score_leads(
     lang: str,
     model: Any | None = None,
 ) -> Scored:
-    """Score the active leads (merged rows, with duplicate_of set, are left out)."""
+    """Score the active leads (merged rows, with duplicate_of set, are left out).
+
+    A valid 人工等级 (grade_override) replaces the grade (and the action follows it); a closed lead
+    (won/lost) that has a grade keeps its grade, score, detail and action."""
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
     reference = pd.Series(pd.Timestamp(now), index=active.index)
-    attrs = attribute_points(active, rules, reference, tz)
+    attrs, parts, days = attribute_parts(active, rules, reference, tz)
     matched = events_by_lead(events, leads, rules, tz)
     behaviour = behaviour_points(matched, active, rules, reference)
-    predicted = None
+    predicted, base_rate = None, 0.5
     if model is not None:
         from leadkit.train import predict
 
-        predicted = predict(model, active, attrs, behaviour, rules, reference, tz)
+        predicted = predict(model, active, matched, rules, now=now, tz=tz)
+        base_rate = float(model.get("metrics", {}).get("base_rate", 0.5))
     attr_total = attrs.sum(axis=1)
-    score, adjustment, weights = blend(attr_total, behaviour, predicted, rules)
-    labels = [d.label(lang) for d in rules.attributes]
+    computed, b_adj, p_adj, how = combine(attr_total, behaviour, predicted, base_rate, rules)
+    zh = lang == "zh"
     detail = pd.Series("", index=active.index, dtype="str")
-    for label, dim in zip(labels, rules.attributes, strict=True):
-        detail = detail + label + _fmt_all(attrs[dim.key]) + "/"
-    detail = detail + ("行为" if lang == "zh" else "Behaviour ") + _fmt_all(behaviour)
-    if predicted is not None:
-        magnitude = _fmt_all(adjustment.abs())
-        sign = ("+" + magnitude).where(adjustment >= 0, "-" + magnitude)
-        detail = detail + "/" + ("预测" if lang == "zh" else "Predicted ") + sign
+    for dim in rules.attributes:
+        detail = detail + dim.label(lang) + _fmt_all(attrs[dim.key]) + "/"
+    if how["base"] == "blend":
+        detail = detail + ("行为" if zh else "Behaviour ") + _fmt_all(behaviour)
+    else:
+        detail = detail + ("行为" if zh else "Behaviour ") + _signed(b_adj)
+    if p_adj is not None:
+        detail = detail + "/" + ("预测" if zh else "Predicted ") + _signed(p_adj)
+    grade = ladder(computed, rules.grades)
+    action = ladder(computed, rules.actions)
+    intent, intent_parts = intent_from_parts(attrs, rules)
+    source = pd.Series("rules", index=active.index, dtype=object)
+
+    # a manager's grade (人工等级) wins over the rules, and says so in the detail and the Log
+    grades = [c.label for c in rules.grades]
+    override = _column(active, "grade_override")
+    override = override.where(override.notna(), None)
+    valid = override.isin(grades)
+    ignored = int((override.notna() & ~valid).sum())
+    reason = clean_text(_column(active, "override_reason"))
+    log_note = pd.Series(None, index=active.index, dtype=object)
+    if valid.any():
+        chosen = override[valid].astype(str)
+        grade[valid] = chosen
+        action[valid] = chosen.map({g: rules.action_of_grade(g) for g in grades})
+        detail[valid] = detail[valid] + "/" + ("人工" if zh else "Manual ") + chosen
+        source[valid] = "override"
+        header = "人工等级" if zh else "grade override"
+        why = reason[valid].fillna("")
+        log_note[valid] = header + np.where(why != "", (":" if not zh else "：") + why, "")
+
+    # a closed lead keeps the grade it was worked and closed under
+    score = computed.copy()
+    old_grade = _column(active, "grade")
+    closed = is_in(_column(active, "status"), list(CLOSED_STATUSES)) & old_grade.isin(grades)
+    if closed.any():
+        old_score = pd.to_numeric(_column(active, "score"), errors="coerce")
+        score[closed] = old_score[closed].where(old_score[closed].notna(), computed[closed])
+        grade[closed] = old_grade[closed]
+        old_action = _column(active, "next_action")
+        action[closed] = old_action[closed].where(old_action[closed].notna(), action[closed])
+        old_detail = _column(active, "score_detail")
+        detail[closed] = old_detail[closed].where(old_detail[closed].notna(), detail[closed])
+        source[closed] = "closed"
+        log_note[closed] = None
     return Scored(
-        attributes=attrs, behaviour=behaviour, predicted=predicted, score=score,
-        detail=detail.astype(object), grade=ladder(score, rules.grades),
-        action=ladder(score, rules.actions), intent=ladder(score, rules.intent),
-        tags=tags_for(active, rules), weights=weights,
+        attributes=attrs, parts=parts, timeline=days, events=matched, behaviour=behaviour,
+        behaviour_adj=b_adj, predicted=predicted, predicted_adj=p_adj, computed=computed,
+        score=score, detail=detail.astype(object), grade=grade, action=action, intent=intent,
+        intent_parts=intent_parts, tags=tags_for(active, rules), source=source, log_note=log_note,
+        how=how, ignored_overrides=ignored,
     )  # fmt: skip
 
 
 def apply_scores(
     leads: pd.DataFrame, scored: Scored, *, now: datetime, command: str = "score"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write the scores into the Leads frame; returns it and the Log rows (grade changes)."""
+    """Write the scores into the Leads frame; returns it and the Log rows (grade changes).
+
+    Closed leads that kept their grade are left as they are."""
     out = leads.copy()
-    rows = scored.score.index
+    live = scored.source != "closed"
+    rows = scored.score.index[live.to_numpy()]
     for column in ("score_detail", "grade", "next_action", "tags", "intent"):
         out[column] = out[column].astype(object)
     old_grade = out.loc[rows, "grade"]
+    new_grade = scored.grade[live]
     out["score"] = pd.to_numeric(out["score"], errors="coerce").astype(float)
-    out.loc[rows, "score"] = scored.score.to_numpy()
-    out.loc[rows, "score_detail"] = scored.detail.to_numpy()
-    out.loc[rows, "grade"] = scored.grade.to_numpy()
-    out.loc[rows, "next_action"] = scored.action.to_numpy()
-    out.loc[rows, "tags"] = scored.tags.to_numpy()
+    out.loc[rows, "score"] = scored.score[live].to_numpy()
+    out.loc[rows, "score_detail"] = scored.detail[live].to_numpy()
+    out.loc[rows, "grade"] = new_grade.to_numpy()
+    out.loc[rows, "next_action"] = scored.action[live].to_numpy()
+    out.loc[rows, "tags"] = scored.tags[live].to_numpy()
     no_intent = out.loc[rows, "intent"].isna()
-    out.loc[no_intent[no_intent].index, "intent"] = scored.intent[no_intent].to_numpy()
-    changed = old_grade.notna() & (old_grade != scored.grade)
+    out.loc[no_intent[no_intent].index, "intent"] = scored.intent[live][no_intent].to_numpy()
+    changed = old_grade.notna() & (old_grade != new_grade)
     first = old_grade.isna()
+    note = scored.log_note[live][changed]
+    shown = new_grade[changed].astype(object)
+    shown = shown.where(note.isna(), shown + " (" + note.astype(str) + ")")
     log = pd.DataFrame({
         "time": pd.Timestamp(now), "command": command, "lead_id": out.loc[changed[changed].index, "lead_id"],
-        "column": "grade", "old": old_grade[changed], "new": scored.grade[changed],
+        "column": "grade", "old": old_grade[changed], "new": shown,
     })  # fmt: skip
     if first.any():
         summary = pd.DataFrame([{
@@ -570,85 +822,136 @@ def explain(
 ) -> tuple[list[tuple[str, str, str]], Scored | None]:
     """Every rule that fired for one lead: (part, rule, points) lines and its score (None if merged).
 
-    The lines are computed by the scoring code itself, so they are what `score` computed."""
+    The book is scored whole, by the same `score_leads` call `score` makes, and this lead's row is
+    read out of it: events tied through a merged record count exactly as they do in `score`."""
     row = leads[leads["lead_id"].astype(str) == lead_id]
     if row.empty:
         raise KeyError(lead_id)
+    row = row.iloc[:1]
     if "duplicate_of" in row and row["duplicate_of"].notna().iloc[0]:
         return [("merged", f"merged into {row['duplicate_of'].iloc[0]}; not scored", "")], None
-    reference = pd.Series(pd.Timestamp(now), index=row.index)
+    one = score_leads(leads, events, rules, now=now, tz=tz, lang=lang, model=model).take(row.index)
+    zh = lang == "zh"
     lines: list[tuple[str, str, str]] = []
     for dim in rules.attributes:
-        parts = []
-        for s in dim.scorers:
-            pts = float(scorer_points(row, s, reference, tz).iloc[0])
+        for i, s in enumerate(dim.scorers):
+            pts = float(one.parts[part_name(dim, i)].iloc[0])
             what = s.column or "+".join(s.columns or [])
             value = ""
             if s.kind == "timeline":
-                days = timeline_days(row, s, reference, tz).iloc[0]
-                value = f"{_show(row[s.column].iloc[0])} -> {'no date' if pd.isna(days) else f'{days:.0f} days'}"
-            elif s.kind in ("bands", "filled") and s.column in row:
-                value = _show(row[s.column].iloc[0])
+                days = one.timeline.iloc[0]
+                cell = _show(row[s.column].iloc[0]) if s.column in row else "(blank)"
+                value = f"{cell} -> {'no date ahead' if pd.isna(days) else f'{days:.0f} days'}"
+            elif s.kind in ("bands", "filled"):
+                value = _show(row[s.column].iloc[0]) if s.column in row else "(blank)"
             elif s.kind == "keywords":
                 text = _text_of(row, s.columns or []).iloc[0]
                 hit = next((w for r in s.rules or [] for w in r.any if w.lower() in text), None)
                 value = f"keyword {hit!r}" if hit else "no keyword"
-            parts.append(pts)
             lines.append((dim.label(lang), f"{s.kind} on {what}: {value}", _fmt(pts)))
-        total = max(parts) if dim.combine == "max" else sum(parts)
-        lines.append(
-            (
-                dim.label(lang),
-                f"= {dim.combine} of the above, at most {dim.max:g}",
-                _fmt(min(max(total, 0), dim.max)),
-            )
-        )
-    matched = events_by_lead(events, leads, rules, tz)
-    mine = matched[matched["lead_id"] == lead_id]
+        lines.append((
+            dim.label(lang), f"= {dim.combine} of the above, at most {dim.max:g}",
+            _fmt(float(one.attributes[dim.key].iloc[0])),
+        ))  # fmt: skip
+    attr_total = float(one.attributes.iloc[0].sum())
+    lines.append(
+        ("attributes", "= the dimensions added up (the seeds' 100 points)", _fmt(attr_total))
+    )
+    part = "行为" if zh else "Behaviour"
+    mine = one.events[one.events["lead_id"] == lead_id]
+    half_life = rules.behaviour.half_life_days
     for _, ev in mine.iterrows():
         age = (pd.Timestamp(now) - ev["time"]) / pd.Timedelta(days=1)
         if age < 0:
             continue
-        decayed = ev["points"] * 0.5 ** (age / rules.behaviour.half_life_days)
+        decayed = ev["points"] * 0.5 ** (age / half_life)
+        lines.append((
+            part,
+            f"{ev['event']} on {ev['time']:%Y-%m-%d} ({age:.0f} days ago, {ev['points']:g} points halved every {half_life:g} days)",
+            _fmt(decayed),
+        ))  # fmt: skip
+    cap = rules.behaviour.cap
+    behaviour = float(one.behaviour.iloc[0])
+    how = one.how
+    if how["base"] == "blend":
+        w = how
+        lines.append((part, f"= the above added up, within -{cap:g}..+{cap:g}", _fmt(behaviour)))
+        lines.append((
+            "blend",
+            f"attributes x {w['attributes']:.2f} + behaviour/{cap:g}x100 x {w['behaviour']:.2f}"
+            + (f" + predicted x {w['predicted']:.2f}" if one.predicted is not None else " (no trained model)"),
+            "",
+        ))  # fmt: skip
+        if one.predicted is not None:
+            lines.append(("predicted", f"won probability {one.predicted.iloc[0]:.2f}", ""))
+    else:
+        b = rules.score.behaviour
+        lines.append((
+            part, f"= the above added up ({behaviour:.1f}, within -{cap:g}..+{cap:g}) x {b.per_point:g}, "
+            f"moving the score at most +{b.up:g} / -{b.down:g}",
+            _signed(one.behaviour_adj).iloc[0],
+        ))  # fmt: skip
+        if one.predicted is not None and one.predicted_adj is not None:
+            pm = rules.score.predicted
+            p, rate = float(one.predicted.iloc[0]), float(how["base_rate"])
+            lines.append((
+                "预测" if zh else "Predicted",
+                f"won probability {p:.2f} against the history's {rate:.2f}: ({p:.2f} - {rate:.2f}) x 100 x {pm.per_point:g}, "
+                f"at most +{pm.up:g} / -{pm.down:g}",
+                _signed(one.predicted_adj).iloc[0],
+            ))  # fmt: skip
+        else:
+            lines.append(("预测" if zh else "Predicted", "no trained model (`leadkit train`)", ""))
+    computed = float(one.computed.iloc[0])
+    lines.append(("score", one.detail.iloc[0] if one.source.iloc[0] != "closed" else
+                  "= the parts above, within 0-100", _fmt(float(one.score.iloc[0]) if one.source.iloc[0] != "closed" else computed)))  # fmt: skip
+    rules_grade = next(c for c in rules.grades if computed >= c.min)
+    rules_action = next(c for c in rules.actions if computed >= c.min)
+    source = one.source.iloc[0]
+    if source == "closed":
+        status = str(row["status"].iloc[0])
+        lines.append((
+            "grade", f"closed ({status}): keeps the grade, score {_show(one.score.iloc[0])} and detail it closed with "
+            f"({one.detail.iloc[0]}); the rules would now give {rules_grade.label}",
+            one.grade.iloc[0],
+        ))  # fmt: skip
+        lines.append(("action", "kept as it closed", one.action.iloc[0]))
+    elif source == "override":
+        why = row["override_reason"].iloc[0] if "override_reason" in row else None
+        lines.append((
+            "grade", f"{'人工等级' if zh else 'grade override'} set by a manager"
+            + (f" ({why})" if isinstance(why, str) and why else "")
+            + f"; the rules give {rules_grade.label} (score >= {rules_grade.min:g})",
+            one.grade.iloc[0],
+        ))  # fmt: skip
         lines.append(
             (
-                "行为" if lang == "zh" else "Behaviour",
-                f"{ev['event']} on {ev['time']:%Y-%m-%d} ({age:.0f} days ago, {ev['points']:g} points halved every {rules.behaviour.half_life_days:g} days)",
-                _fmt(decayed),
+                "action",
+                f"the action where grade {one.grade.iloc[0]}'s band starts",
+                one.action.iloc[0],
             )
         )
-    scored = score_leads(row, events, rules, now=now, tz=tz, lang=lang, model=model)
-    w = scored.weights
-    lines.append(
-        (
-            "blend",
-            f"attributes x {w['attributes']:.2f} + behaviour/{rules.behaviour.cap:g}x100 x {w['behaviour']:.2f}"
-            + (
-                f" + predicted x {w['predicted']:.2f}"
-                if scored.predicted is not None
-                else " (no trained model)"
-            ),
-            "",
+    else:
+        lines.append(("grade", f"score >= {rules_grade.min:g}", one.grade.iloc[0]))
+        lines.append(("action", f"score >= {rules_action.min:g}", one.action.iloc[0]))
+    met = []
+    for key, points in rules.intent.parts.items():
+        dim = next(d for d in rules.attributes if d.key == key)
+        have = float(one.attributes[key].iloc[0])
+        met.append(
+            f"{dim.label(lang)} {_fmt(have)} {'>=' if have >= points - 1e-9 else '<'} {points:g}"
         )
+    sheet_intent = row["intent"].iloc[0] if "intent" in row else None
+    kept = (
+        f"; the sheet's {sheet_intent} is kept"
+        if isinstance(sheet_intent, str) and sheet_intent
+        else ""
     )
-    if scored.predicted is not None:
-        lines.append(("predicted", f"won probability {scored.predicted.iloc[0]:.2f}", ""))
-    lines.append(("score", scored.detail.iloc[0], _fmt(scored.score.iloc[0])))
-    lines.append(
-        (
-            "grade",
-            next(f"score >= {c.min:g}" for c in rules.grades if scored.score.iloc[0] >= c.min),
-            scored.grade.iloc[0],
-        )
-    )
-    lines.append(
-        (
-            "action",
-            next(f"score >= {c.min:g}" for c in rules.actions if scored.score.iloc[0] >= c.min),
-            scored.action.iloc[0],
-        )
-    )
-    tags = scored.tags.iloc[0]
+    lines.append((
+        "intent", f"{int(one.intent_parts.iloc[0])} of the parts met ({', '.join(met)}){kept}",
+        one.intent.iloc[0],
+    ))  # fmt: skip
+    tags = one.tags.iloc[0]
     if isinstance(tags, str):
         lines.append(("tags", "keywords in " + ", ".join(rules.tags.columns), tags))
-    return lines, scored
+    return lines, one

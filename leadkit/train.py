@@ -1,13 +1,17 @@
 """Train step: learn the predictive score from the team's own closed leads (won = 成交, lost = 流失).
 
-A scikit-learn logistic regression on attribute points, behaviour, size/budget numbers, urgency,
-and source / industry / region; its quality is measured by cross-validated ROC AUC, and the
-history also says whether the grades mean anything and where better grade cut-offs would lie.
-Each closed lead is described as it was when captured (its urgency and behaviour as of then).
+Every closed lead is described as it stood when it came in: its attributes as of created_at and its
+behaviour up to created_at + `window_days` (never after it closed), so what a deal does after it is
+won cannot leak into the model. The candidates (naive Bayes over binned fields as Odoo does, logistic
+regression, gradient boosting; scikit-learn) are fitted on the earlier closes and measured on the
+later ones; the best is kept, its probabilities calibrated, and its ROC AUC on that split (with a
+bootstrap 95% interval) and a calibration table are what `leadkit train` prints. The history also says
+whether the grades mean anything and where better grade cut-offs would lie.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,19 +22,25 @@ import pandas as pd
 
 from leadkit.errors import ExitStatus, LeadkitError, Where
 from leadkit.files import replacing
+from leadkit.normalize import positions
 from leadkit.rules import CLOSED_STATUSES
 from leadkit.score import (
     ScoringRules,
-    attribute_points,
+    attribute_parts,
     behaviour_points,
-    blend,
+    combine,
     events_by_lead,
     ladder,
-    timeline_days,
 )
 
-CATEGORICAL = ["source", "industry", "region"]
+# the words themselves too: the points say 总监 = 16 whoever it is, the history may know better
+CATEGORICAL = ["source", "industry", "region", "title", "purchase_timeline"]
 MODEL_FILE = "model.joblib"
+ESTIMATOR_NAMES = {
+    "naive_bayes": "naive Bayes",
+    "logistic": "logistic regression",
+    "gradient_boosting": "gradient boosting",
+}
 
 
 class NotEnoughHistory(LeadkitError):
@@ -39,44 +49,108 @@ class NotEnoughHistory(LeadkitError):
     exit_status = ExitStatus.DATA_PROBLEMS
 
 
-def features(
-    leads: pd.DataFrame, attrs: pd.DataFrame, behaviour: pd.Series, rules: ScoringRules,
-    reference: pd.Series, tz: str,
+# ---------------------------------------------------------------------------------------------
+# Features: each lead as it stood on arrival
+
+
+def arrival_features(
+    leads: pd.DataFrame, matched: pd.DataFrame, rules: ScoringRules, tz: str, *,
+    window_days: float, until: pd.Series,
 ) -> pd.DataFrame:  # fmt: skip
-    """The model's inputs for each lead."""
+    """The model's inputs for each lead as known on arrival.
+
+    Attributes (urgency included) as of created_at; behaviour from the events up to created_at +
+    `window_days`, or `until` (now, or the close) if that comes first. Nothing later counts.
+    """
+    until = pd.Series(until, index=leads.index) if not isinstance(until, pd.Series) else until
+    created = pd.to_datetime(leads.get("created_at"), errors="coerce")
+    if not isinstance(created, pd.Series):
+        created = pd.Series(pd.NaT, index=leads.index)
+    created = created.where(created.notna(), until)
+    cutoff = created + pd.Timedelta(days=window_days)
+    cutoff = cutoff.where(cutoff <= until, until)
+    attrs, _parts, days = attribute_parts(leads, rules, created, tz)
     out = attrs.add_prefix("points_").copy()
-    out["behaviour"] = behaviour.to_numpy()
+    out["behaviour"] = behaviour_points(matched, leads, rules, cutoff).to_numpy()
+    seen = np.zeros(len(leads))
+    if not matched.empty:
+        at = positions(leads["lead_id"], matched["lead_id"])
+        known = at >= 0
+        when = matched["time"].to_numpy(dtype="datetime64[ns]")[known]
+        upto = cutoff.to_numpy(dtype="datetime64[ns]")[at[known]]
+        seen = np.bincount(at[known][when <= upto], minlength=len(leads)).astype(float)
+    out["events_seen"] = seen
     for column in ("employees", "revenue", "budget"):
-        values = pd.to_numeric(leads.get(column), errors="coerce") if column in leads else np.nan
+        values = pd.to_numeric(leads[column], errors="coerce") if column in leads else np.nan
         out[f"log_{column}"] = np.log1p(pd.Series(values, index=leads.index).clip(lower=0))
-    timeline = next((s for d in rules.attributes for s in d.scorers if s.kind == "timeline"), None)
-    if timeline is not None:
-        out["days_to_purchase"] = timeline_days(leads, timeline, reference, tz).clip(upper=730)
+    out["days_to_purchase"] = days.clip(upper=730).to_numpy()
     for column in CATEGORICAL:
         values = leads[column] if column in leads else pd.Series(None, index=leads.index)
-        out[column] = values.astype(object).where(values.notna(), "(blank)").astype(str)
+        text = values.astype(object).where(values.notna(), "(blank)").astype(str).str.strip()
+        out[column] = text.str.lower()
     return out
 
 
-def _pipeline(numeric: list[str]) -> Any:
+# ---------------------------------------------------------------------------------------------
+# Estimators
+
+
+def estimator(name: str, numeric: list[str]) -> Any:
+    """An unfitted scikit-learn pipeline of one candidate kind."""
     from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import CategoricalNB
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
+    from leadkit.binning import Binner
+
+    if name == "naive_bayes":
+        binner = Binner(categorical=CATEGORICAL)
+        return Pipeline([
+            ("bins", binner), ("model", CategoricalNB(alpha=1.0, min_categories=binner.codes_)),
+        ])  # fmt: skip
+    if name == "logistic":
+        prep = ColumnTransformer([
+            ("num", Pipeline([
+                ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                ("scale", StandardScaler()),
+            ]), numeric),
+            ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=3), CATEGORICAL),
+        ])  # fmt: skip
+        return Pipeline([("prep", prep), ("model", LogisticRegression(max_iter=2000, C=0.5))])
     prep = ColumnTransformer([
-        ("num", Pipeline([("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                          ("scale", StandardScaler())]), numeric),
-        ("cat", OneHotEncoder(handle_unknown="ignore", min_frequency=3), CATEGORICAL),
+        ("num", "passthrough", numeric),
+        # negative codes (unknown, or too rare) are treated as missing by the booster
+        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                               encoded_missing_value=-1, min_frequency=5), CATEGORICAL),
     ])  # fmt: skip
-    return Pipeline([("prep", prep), ("model", LogisticRegression(max_iter=2000, C=0.5))])
+    mask = [False] * len(numeric) + [True] * len(CATEGORICAL)
+    booster = HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=300, max_leaf_nodes=15, min_samples_leaf=20,
+        l2_regularization=1.0, categorical_features=mask, early_stopping=True,
+        validation_fraction=0.15, n_iter_no_change=20, random_state=0,
+    )  # fmt: skip
+    return Pipeline([("prep", prep), ("model", booster)])
 
 
-def predict(model: dict[str, Any], leads: pd.DataFrame, attrs: pd.DataFrame, behaviour: pd.Series,
-            rules: ScoringRules, reference: pd.Series, tz: str) -> pd.Series:  # fmt: skip
-    """Won probability per lead from a saved model."""
-    x = features(leads, attrs, behaviour, rules, reference, tz)
+def calibrated(name: str, numeric: list[str], folds: int) -> Any:
+    """A candidate whose probabilities are calibrated (Platt scaling over `folds` folds)."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    return CalibratedClassifierCV(estimator(name, numeric), method="sigmoid", cv=folds)
+
+
+def predict(
+    model: dict[str, Any], leads: pd.DataFrame, matched: pd.DataFrame, rules: ScoringRules, *,
+    now: datetime, tz: str,
+) -> pd.Series:  # fmt: skip
+    """Won probability per lead from a saved model, from the lead as it stood on arrival."""
+    window = float(model.get("metrics", {}).get("window_days", rules.predictive.window_days))
+    until = pd.Series(pd.Timestamp(now), index=leads.index)
+    x = arrival_features(leads, matched, rules, tz, window_days=window, until=until)
     for column in model["features"]:
         if column not in x:
             x[column] = np.nan
@@ -84,81 +158,169 @@ def predict(model: dict[str, Any], leads: pd.DataFrame, attrs: pd.DataFrame, beh
     return pd.Series(proba, index=leads.index)
 
 
+# ---------------------------------------------------------------------------------------------
+# Measuring
+
+
+def bootstrap_auc(
+    y: np.ndarray, p: np.ndarray, n: int, seed: int = 0
+) -> tuple[float, float, float]:
+    """(AUC, 2.5th, 97.5th percentile of the AUC over `n` resamples of the leads)."""
+    from sklearn.metrics import roc_auc_score
+
+    auc = float(roc_auc_score(y, p))
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(n):
+        pick = rng.integers(0, len(y), len(y))
+        ys = y[pick]
+        if ys.min() != ys.max():
+            draws.append(roc_auc_score(ys, p[pick]))
+    low, high = np.percentile(draws, [2.5, 97.5]) if draws else (np.nan, np.nan)
+    return auc, float(low), float(high)
+
+
+def calibration_table(y: np.ndarray, p: np.ndarray, bins: int) -> pd.DataFrame:
+    """Held-out leads in bins of predicted probability: predicted vs actual won rate."""
+    frame = pd.DataFrame({"p": p, "won": y})
+    frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
+    table = frame.groupby("bin").agg(
+        low=("p", "min"), high=("p", "max"), leads=("p", "size"),
+        predicted=("p", "mean"), won_rate=("won", "mean"),
+    )  # fmt: skip
+    return table.reset_index(drop=True)
+
+
+def suggest_cutoffs(scores: pd.Series, won: pd.Series, rules: ScoringRules) -> pd.DataFrame:
+    """For each grade boundary, from the top down, the cut-off that best separates won from lost.
+
+    Best = largest Youden's J (share of won leads at or above minus share of lost leads at or
+    above) among the leads between the neighbouring cut-offs. Each is searched strictly between the
+    one suggested above it and the grade below's cut-off in use, so the suggestions are always
+    strictly ordered and the validator takes them.
+    """
+    cuts = [c for c in rules.grades if c.min > 0]
+    won = won.astype(bool).to_numpy()
+    s = scores.to_numpy(dtype=float)
+    rows = []
+    ceiling = 100.0
+    for i, cut in enumerate(cuts):
+        floor = cuts[i + 1].min if i + 1 < len(cuts) else 0.0
+        # whole points strictly between the next grade's cut-off and the one suggested above
+        options = np.arange(math.floor(floor) + 1, math.ceil(ceiling), 1.0)
+        best = min(max(cut.min, options[0]), options[-1]) if len(options) else cut.min
+        # among the leads between the two neighbouring cut-offs: where this boundary matters
+        near = (s >= floor) & (s < ceiling)
+        w, sn = won[near], s[near]
+        if len(options) and w.any() and (~w).any():
+            above = sn[:, None] >= options[None, :]
+            j = above[w].mean(axis=0) - above[~w].mean(axis=0)
+            best = float(options[int(np.argmax(j))])
+        hi, lo = won[s >= best], won[s < best]
+        rows.append({
+            "boundary": f"{cut.grade}", "in_use": cut.min, "suggested": best,
+            "won_rate_above": hi.mean() if len(hi) else np.nan,
+            "won_rate_below": lo.mean() if len(lo) else np.nan,
+        })  # fmt: skip
+        ceiling = best
+    return pd.DataFrame(rows)
+
+
 @dataclass
 class Training:
-    """What `leadkit train` learnt and how well."""
+    """What `leadkit train` learnt and how well (measured on the later closes)."""
 
     won: int
     lost: int
-    auc: float
-    auc_std: float
+    estimator: str  # the kept candidate
+    auc: float  # of the kept, calibrated model on the held-out later closes
+    auc_low: float
+    auc_high: float
+    candidates: dict[str, float]  # held-out AUC of each candidate
+    score_auc: float  # held-out AUC of the rules' score (attributes + behaviour), no model
+    train_size: int
+    test_size: int
+    split_at: str  # closes up to this day trained, later ones tested
+    calibration: pd.DataFrame  # low, high, leads, predicted, won_rate
     grades: pd.DataFrame  # grade, leads, won, won_rate
     thresholds: pd.DataFrame  # boundary, in use, suggested, won rate above/below
     model: dict[str, Any] = field(repr=False, default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
 
-def _suggest_cutoffs(scores: pd.Series, won: pd.Series, rules: ScoringRules) -> pd.DataFrame:
-    """For each grade boundary, the cut-off within reach that best separates won from lost.
-
-    Best = largest Youden's J (share of won leads above minus share of lost leads above), searched
-    between the neighbouring boundaries so the grades keep their order.
-    """
-    cuts = [c for c in rules.grades if c.min > 0]
-    rows = []
-    bounds = [100.0, *[c.min for c in cuts], 0.0]
-    for i, cut in enumerate(cuts):
-        upper, lower = bounds[i], bounds[i + 2]
-        window = (scores >= lower) & (scores < upper)
-        s, w = scores[window], won[window]
-        best, best_j = cut.min, -np.inf
-        if w.sum() and (~w).sum():
-            for c in np.arange(lower + 1, upper, 1.0):
-                j = (s[w] >= c).mean() - (s[~w] >= c).mean()
-                if j > best_j + 1e-9:
-                    best, best_j = float(c), j
-        above, below = won[scores >= best], won[scores < best]
-        rows.append({
-            "boundary": f"{cut.grade}", "in_use": cut.min, "suggested": best,
-            "won_rate_above": above.mean() if len(above) else np.nan,
-            "won_rate_below": below.mean() if len(below) else np.nan,
-        })  # fmt: skip
-    return pd.DataFrame(rows)
-
-
-def train(
-    leads: pd.DataFrame, events: pd.DataFrame, rules: ScoringRules, *, now: datetime, tz: str
-) -> Training:
-    """Fit and evaluate the model on the closed, non-merged leads."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
-
+def _closed_leads(leads: pd.DataFrame, rules: ScoringRules) -> pd.DataFrame:
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
     closed = active[active["status"].isin(list(CLOSED_STATUSES))]
-    won_mask = closed["status"] == "won"
-    n_won, n_lost = int(won_mask.sum()), int((~won_mask).sum())
+    won = closed["status"] == "won"
+    n_won, n_lost = int(won.sum()), int((~won).sum())
     need = rules.predictive.min_per_class
     if n_won < need or n_lost < need:
         raise NotEnoughHistory(
             f"needs at least {need} won (成交) and {need} lost (流失) leads to learn from; "
             f"the book has {n_won} won and {n_lost} lost (predictive.min_per_class in scoring.yaml)"
         )
-    created = pd.to_datetime(closed["created_at"], errors="coerce").fillna(pd.Timestamp(now))
-    reference = created  # describe each lead as it was when it came in
-    attrs = attribute_points(closed, rules, reference, tz)
-    matched = events_by_lead(events, leads, rules, tz)
-    closed_at = pd.to_datetime(closed.get("closed_at"), errors="coerce").fillna(pd.Timestamp(now))
-    behaviour = behaviour_points(matched, closed, rules, closed_at)
-    x = features(closed, attrs, behaviour, rules, reference, tz)
-    y = won_mask.astype(int).to_numpy()
-    numeric = [c for c in x.columns if c not in CATEGORICAL]
-    pipeline = _pipeline(numeric)
-    folds = min(rules.predictive.folds, n_won, n_lost)
-    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
-    aucs = cross_val_score(pipeline, x, y, cv=cv, scoring="roc_auc")
-    pipeline.fit(x, y)
+    return closed
 
-    base_score, _, _ = blend(attrs.sum(axis=1), behaviour, None, rules)
-    grades = ladder(base_score, rules.grades)
+
+def history_features(
+    leads: pd.DataFrame, events: pd.DataFrame, rules: ScoringRules, *, now: datetime, tz: str
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, pd.DataFrame]:
+    """(features on arrival, won, closed_at, closed leads) of the closed, non-merged leads."""
+    closed = _closed_leads(leads, rules)
+    closed_at = pd.to_datetime(closed.get("closed_at"), errors="coerce")
+    if not isinstance(closed_at, pd.Series):
+        closed_at = pd.Series(pd.NaT, index=closed.index)
+    created = pd.to_datetime(closed["created_at"], errors="coerce")
+    closed_at = closed_at.fillna(created).fillna(pd.Timestamp(now))
+    matched = events_by_lead(events, leads, rules, tz)
+    x = arrival_features(
+        closed, matched, rules, tz, window_days=rules.predictive.window_days, until=closed_at
+    )
+    return x, closed["status"] == "won", closed_at, closed
+
+
+def train(
+    leads: pd.DataFrame, events: pd.DataFrame, rules: ScoringRules, *, now: datetime, tz: str
+) -> Training:
+    """Choose, fit and measure the model on a time split of the closed, non-merged leads."""
+    from sklearn.metrics import roc_auc_score
+
+    p = rules.predictive
+    x, won_mask, closed_at, _closed = history_features(leads, events, rules, now=now, tz=tz)
+    y = won_mask.astype(int).to_numpy()
+    order = np.argsort(closed_at.to_numpy(dtype="datetime64[ns]"), kind="stable")
+    n_test = max(1, round(len(y) * p.validation_share))
+    train_at, test_at = order[: len(y) - n_test], order[len(y) - n_test :]
+    for part, at in (("earlier", train_at), ("later", test_at)):
+        if len(set(y[at])) < 2 or min(np.bincount(y[at], minlength=2)) < 2:
+            raise NotEnoughHistory(
+                f"the {part} closes ({len(at)} of the history) are nearly all won or all lost; "
+                "leadkit needs both outcomes before and after the split to measure a model"
+            )
+    # a field nobody filled in before the split tells nothing (and the booster cannot bin it)
+    numeric = [c for c in x.columns if c not in CATEGORICAL and x[c].iloc[train_at].notna().any()]
+    x = x[numeric + CATEGORICAL]
+    x_train, y_train, x_test, y_test = x.iloc[train_at], y[train_at], x.iloc[test_at], y[test_at]
+    folds = max(2, min(p.folds, int(np.bincount(y_train, minlength=2).min())))
+    candidates: dict[str, float] = {}
+    held_out: dict[str, np.ndarray] = {}
+    for name in p.estimators:
+        model = calibrated(name, numeric, folds).fit(x_train, y_train)
+        held_out[name] = model.predict_proba(x_test)[:, 1]
+        candidates[name] = float(roc_auc_score(y_test, held_out[name]))
+    best = max(candidates, key=lambda k: candidates[k])
+    auc, low, high = bootstrap_auc(y_test, held_out[best], p.bootstrap)
+    calibration = calibration_table(y_test, held_out[best], p.calibration_bins)
+
+    # the rules' own score on arrival (no model): how good it is, and what the grades mean
+    behaviour = x["behaviour"]
+    attr_total = x[[c for c in x.columns if c.startswith("points_")]].sum(axis=1)
+    arrival_score, _, _, _ = combine(attr_total, behaviour, None, 0.5, rules)
+    score_auc = float(roc_auc_score(y_test, arrival_score.iloc[test_at]))
+    folds_all = max(2, min(p.folds, int(np.bincount(y, minlength=2).min())))
+    final = calibrated(best, numeric, folds_all).fit(x, y)
+
+    grades = ladder(arrival_score, rules.grades)
     table = (
         pd.DataFrame({"grade": grades, "won": won_mask.to_numpy()})
         .groupby("grade")["won"].agg(leads="size", won="sum").reindex([c.grade for c in rules.grades]).fillna(0)
@@ -172,13 +334,23 @@ def train(
             warnings.append(
                 f"grade {hi} won {r_hi:.0%} of its closed leads, not more than grade {lo} ({r_lo:.0%})"
             )
+    n_won, n_lost = int(y.sum()), int(len(y) - y.sum())
+    split_at = f"{closed_at.iloc[train_at[-1]]:%Y-%m-%d}" if len(train_at) else ""
+    metrics = {
+        "auc": auc, "auc_low": low, "auc_high": high, "won": n_won, "lost": n_lost,
+        "estimator": best, "candidates": candidates, "score_auc": score_auc,
+        "base_rate": n_won / len(y), "window_days": p.window_days, "split_at": split_at,
+        "train_size": len(train_at), "test_size": len(test_at),
+    }  # fmt: skip
     model = {
-        "pipeline": pipeline, "features": list(x.columns), "trained_at": now.isoformat(),
-        "metrics": {"auc": float(aucs.mean()), "auc_std": float(aucs.std()), "won": n_won, "lost": n_lost},
+        "pipeline": final, "features": list(x.columns), "trained_at": now.isoformat(),
+        "metrics": metrics,
     }  # fmt: skip
     return Training(
-        won=n_won, lost=n_lost, auc=float(aucs.mean()), auc_std=float(aucs.std()),
-        grades=table.reset_index(), thresholds=_suggest_cutoffs(base_score, won_mask, rules),
+        won=n_won, lost=n_lost, estimator=best, auc=auc, auc_low=low, auc_high=high,
+        candidates=candidates, score_auc=score_auc, train_size=len(train_at),
+        test_size=len(test_at), split_at=split_at, calibration=calibration,
+        grades=table.reset_index(), thresholds=suggest_cutoffs(arrival_score, won_mask, rules),
         model=model, warnings=warnings,
     )  # fmt: skip
 

@@ -258,7 +258,10 @@ def write_events(path: Path, start: datetime) -> None:
 
 def write_history(path: Path) -> None:
     """A lead book of closed leads (won 成交 / lost 流失) whose outcomes follow a hidden pattern:
-    bigger budgets, senior titles, partner referrals and near purchase dates win more often."""
+    bigger budgets, senior titles, partner referrals and near purchase dates win more often; keener
+    leads look at the pricing page in their first days. Its Events sheet also has the behaviour
+    that follows the outcome (demos and inquiries on the way to a deal, unsubscribes after a loss),
+    which a model must not learn from: it is not known when a lead comes in."""
     import math
 
     import pandas as pd
@@ -267,7 +270,8 @@ def write_history(path: Path) -> None:
     from leadkit.rules import Rules
 
     hist = random.Random(7)
-    rows = []
+    seen = random.Random(11)  # the behaviour's own draws, so the leads stay as they were
+    rows, events = [], []
     for n in range(420):
         name, industry, place = company(n + 200)
         created = datetime(2025, 1, 6) + timedelta(
@@ -286,8 +290,19 @@ def write_history(path: Path) -> None:
                  - 0.8 * (timeline == "暂无计划") + 0.5 * ((employees or 0) >= 300))  # fmt: skip
         won = hist.random() < 1 / (1 + math.exp(-logit))
         closed = created + timedelta(days=hist.randint(10, 120))
+        lead_id = f"LX{created.year}{n + 1:06d}"
+        # the first days: keener leads look around more (known on arrival, a fair signal)
+        for _ in range(seen.choices([0, 1, 2, 3], [4, 3, 2, 1 + 2 * (logit > 0)])[0]):
+            kind = seen.choice(["浏览页面", "查看价格", "下载资料"])
+            events.append((created + timedelta(hours=seen.randint(1, 96)), lead_id, kind))
+        # on the way to the outcome: the deal's own behaviour (known only later)
+        late = ["预约演示", "咨询", "查看价格"] if won else ["打开邮件", "退订"]
+        for _ in range(seen.randint(2, 5) if won else seen.randint(0, 2)):
+            when = created + (closed - created) * seen.uniform(0.3, 1.0)
+            if when > created + timedelta(days=8):
+                events.append((when, lead_id, seen.choice(late)))
         rows.append({
-            "lead_id": f"LX{created.year}{n + 1:06d}", "created_at": created, "source": source,
+            "lead_id": lead_id, "created_at": created, "source": source,
             "company": name, "industry": industry, "province": place[0], "city": place[1],
             "region": None, "employees": employees, "budget": budget, "contact": person(n + 200),
             "title": title, "phone": mobile(n + 200), "purchase_timeline": timeline,
@@ -300,6 +315,7 @@ def write_history(path: Path) -> None:
     columns = Rules().columns
     book = bookio.new_book(path, "zh", columns)
     book.append("leads", pd.DataFrame(rows))
+    book.append("events", pd.DataFrame(events, columns=["time", "lead_id", "event"]))
     bookio.save_book(
         book,
         columns,

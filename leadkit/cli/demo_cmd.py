@@ -59,7 +59,9 @@ def register(app: typer.Typer) -> None:
             t = outcome.training
             ui.say("$ leadkit train inbox/history.xlsx")
             ui.say(
-                f"  learnt from {t.won} won / {t.lost} lost closed leads: cross-validated ROC AUC {t.auc:.3f}"
+                f"  learnt from {t.won} won / {t.lost} lost closed leads as they arrived; "
+                f"kept {t.estimator.replace('_', ' ')}: ROC AUC {t.auc:.3f} (95% CI {t.auc_low:.3f}-{t.auc_high:.3f}) "
+                f"on the {t.test_size} latest closes"
             )
         if outcome.score is not None:
             ui.say("$ leadkit score")
@@ -106,6 +108,7 @@ def register(app: typer.Typer) -> None:
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"
         )
         ui.show(outcome.overview)
+        ui.show(outcome.grade_examples)
         ui.say(f"open {outcome.book} in Excel, WPS or LibreOffice to see the result")
         ui.emit_json(outcome.as_json())
         return 0

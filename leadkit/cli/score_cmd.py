@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """Score every lead 0-100 (attributes, behaviour, prediction); grade S/A/B/C and say what to do."""
+        """Score every lead on the seeds' 100 points, moved by behaviour and the model; grade S/A/B/C."""
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(
             pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
@@ -75,14 +75,39 @@ def register(app: typer.Typer) -> None:
             return 0
         outcome = pipeline.score(ctx)
         scored = outcome.scored
+        how = scored.how
         if outcome.model is not None:
             m = outcome.model["metrics"]
+            kind = m.get("estimator", "logistic")
             ui.say(
-                f"using the model trained {outcome.model['trained_at'][:10]} (ROC AUC {m['auc']:.2f} on {m['won']} won / {m['lost']} lost)"
+                f"using the model trained {outcome.model['trained_at'][:10]} ({kind.replace('_', ' ')}, "
+                f"held-out ROC AUC {m['auc']:.2f} on {m['won']} won / {m['lost']} lost)"
             )
         else:
             ui.say(
-                "no trained model: the score blends attributes and behaviour only (run `leadkit train`)"
+                "no trained model: the score is attributes and behaviour only (run `leadkit train`)"
+            )
+        if how["base"] == "attributes":
+            b = ctx.rules.scoring.score.behaviour
+            ui.say(
+                f"grades read the 100 attribute points, moved by behaviour (at most +{b.up:g}/-{b.down:g})"
+                + (
+                    f" and the model (at most +{how['predicted']['up']:g}/-{how['predicted']['down']:g})"
+                    if how["predicted"]
+                    else ""
+                )
+            )
+        kept, frozen = outcome.count("override"), outcome.count("closed")
+        override_header = labels.sheets["leads"].by_key["grade_override"].header(ctx.lang)
+        if kept or frozen:
+            ui.say(
+                f"{kept} lead(s) keep a manager's grade ({override_header}); "
+                f"{frozen} closed lead(s) keep the grade they closed with"
+            )
+        if scored.ignored_overrides:
+            ui.warn(
+                f"{scored.ignored_overrides} {override_header} "
+                "value(s) are not S/A/B/C and were ignored (`leadkit check` lists them)"
             )
         grade_names = labels.enum_labels("grade", ctx.lang)
         action_names = labels.enum_labels("next_action", ctx.lang)
@@ -113,7 +138,9 @@ def register(app: typer.Typer) -> None:
                 "grades": {k: int(v) for k, v in counts.items()},
                 "grade_changes": outcome.grade_changes,
                 "model": outcome.model["metrics"] if outcome.model else None,
-                "weights": scored.weights,
+                "how": scored.how,
+                "overridden": kept,
+                "closed_kept": frozen,
             }
         )
         return 0

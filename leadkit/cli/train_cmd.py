@@ -7,6 +7,10 @@ from leadkit.cli.common import AsOf, BookArg, BookOpt, DryRun, Json, Quiet, boun
 from leadkit.context import context
 
 
+def _pct(value: float) -> str:
+    return "" if value != value else f"{value:.0%}"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     @boundary
@@ -18,27 +22,51 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """Learn the predictive score from won/lost history; report its quality and better cut-offs."""
+        """Learn the predictive score from won/lost history, measured on the later closes."""
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, read_ahead=True)
         from leadkit import pipeline
+        from leadkit.train import ESTIMATOR_NAMES
 
         t = pipeline.train(ctx)
+        window = ctx.rules.scoring.predictive.window_days
         ui.say(
-            f"learnt from {t.won} won and {t.lost} lost leads: cross-validated ROC AUC {t.auc:.3f} ± {t.auc_std:.3f}"
+            f"learnt from {t.won} won and {t.lost} lost leads, each as it stood on arrival "
+            f"(behaviour up to {window:g} days after created_at)"
         )
+        ui.say(
+            f"trained on the {t.train_size} earliest closes (to {t.split_at}), tested on the "
+            f"{t.test_size} later ones: "
+            + ", ".join(f"{ESTIMATOR_NAMES[k]} {v:.3f}" for k, v in t.candidates.items())
+            + f"; the rules' score alone {t.score_auc:.3f}"
+        )
+        ui.say(
+            f"kept {ESTIMATOR_NAMES[t.estimator]}, calibrated: held-out ROC AUC {t.auc:.3f} "
+            f"(95% CI {t.auc_low:.3f}-{t.auc_high:.3f})"
+        )
+        cal = Table(
+            title="calibration on the later closes: predicted vs actual won rate",
+            title_justify="left",
+        )
+        for name in ("predicted probability", "leads", "mean predicted", "won rate"):
+            cal.add_column(name, justify="right")
+        for _, r in t.calibration.iterrows():
+            cal.add_row(
+                f"{r['low']:.2f}-{r['high']:.2f}",
+                f"{int(r['leads'])}",
+                _pct(r["predicted"]),
+                _pct(r["won_rate"]),
+            )
+        ui.show(cal)
         grades = Table(
-            title="do the grades mean anything? (closed leads, scored without the model)",
+            title="do the grades mean anything?",
             title_justify="left",
         )
         for name in ("grade", "closed leads", "won", "won rate"):
             grades.add_column(name, justify="left" if name == "grade" else "right")
         for _, r in t.grades.iterrows():
             grades.add_row(
-                str(r["grade"]),
-                f"{int(r['leads'])}",
-                f"{int(r['won'])}",
-                "" if r["won_rate"] != r["won_rate"] else f"{r['won_rate']:.0%}",
+                str(r["grade"]), f"{int(r['leads'])}", f"{int(r['won'])}", _pct(r["won_rate"])
             )
         ui.show(grades)
         cuts = Table(
@@ -51,8 +79,8 @@ def register(app: typer.Typer) -> None:
                 str(r["boundary"]),
                 f"{r['in_use']:g}",
                 f"{r['suggested']:g}",
-                f"{r['won_rate_above']:.0%}",
-                f"{r['won_rate_below']:.0%}",
+                _pct(r["won_rate_above"]),
+                _pct(r["won_rate_below"]),
             )
         ui.show(cuts)
         for w in t.warnings:
@@ -66,8 +94,15 @@ def register(app: typer.Typer) -> None:
             {
                 "won": t.won,
                 "lost": t.lost,
+                "estimator": t.estimator,
                 "auc": t.auc,
-                "auc_std": t.auc_std,
+                "auc_ci": [t.auc_low, t.auc_high],
+                "candidates": t.candidates,
+                "score_auc": t.score_auc,
+                "train_size": t.train_size,
+                "test_size": t.test_size,
+                "split_at": t.split_at,
+                "calibration": t.calibration.to_dict(orient="records"),
                 "grades": t.grades.to_dict(orient="records"),
                 "thresholds": t.thresholds.to_dict(orient="records"),
                 "warnings": t.warnings,
