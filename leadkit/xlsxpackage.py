@@ -37,6 +37,7 @@ SHARED_STRINGS_TYPE = (
 VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 MACRO_MAIN_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 M = f"{{{MAIN}}}"
+NS = {"m": MAIN}
 R_ID = f"{{{REL_NS}}}id"
 
 # Relationship kinds a sheet can have that point outside its own part graph (the workbook keeps
@@ -70,6 +71,10 @@ def _xml(data: bytes, name: str) -> etree._Element:
     if tree.docinfo.doctype:
         raise PackageError(f"{name}: has a DTD (refused: entity expansion)")
     return tree.getroot()
+
+
+def _ints(values: list) -> set[int]:
+    return {int(v) for v in values if str(v).strip().isdigit()}
 
 
 def _bytes(root: etree._Element) -> bytes:
@@ -327,7 +332,8 @@ class _Merge:
         self.styles: _Styles | None = None
         self.strings = _Strings(old, new) if old is not None else None
         self.sst: bytes | None = None
-        self.sheet_trees: dict[str, tuple[etree._Element, str, list[etree._Element]]] = {}
+        self.raw: dict[str, str] = {}  # new name -> old entry copied compressed, unchanged
+        self.sheet_trees: dict[str, tuple[etree._Element, str, set[int]]] = {}
 
     # -- names and content types
 
@@ -390,11 +396,11 @@ class _Merge:
             return self.copied[old_name]
         new_name = self.unique(old_name)
         self.copied[old_name] = new_name
-        data = self.old.read(old_name)
         content_type = self.old.content_type(old_name)
         if content_type and content_type.endswith(".table+xml"):
-            data = self._restyle_table(data, old_name)
-        self.parts[new_name] = data
+            self.parts[new_name] = self._restyle_table(self.old.read(old_name), old_name)
+        else:
+            self.raw[new_name] = old_name  # copied as stored (an image is not compressed again)
         self.set_type(new_name, content_type)
         self._copy_rels(old_name, new_name)
         return new_name
@@ -441,37 +447,58 @@ class _Merge:
         assert self.old is not None and self.strings is not None
         part = self.old.sheet_part(title)
         root = _xml(self.old.read(part), part)
-        cells = root.findall(f"{M}sheetData/{M}row/{M}c")
-        for cell in cells:
-            if cell.get("t") == "s":
-                value = cell.find(M + "v")
-                if value is not None and value.text and value.text.strip().isdigit():
-                    self.strings.used.add(int(value.text))
-        self.sheet_trees[title] = (root, part, cells)
+        used = _ints(root.xpath("m:sheetData/m:row/m:c[@t='s']/m:v/text()", namespaces=NS))
+        self.strings.used |= used
+        self.sheet_trees[title] = (root, part, used)
 
     def write_sheet(self, title: str) -> None:
-        """Second pass: styles and strings renumbered, the sheet put in place of its placeholder."""
+        """Second pass: styles and strings renumbered, the sheet put in place of its placeholder.
+
+        Saved again, a sheet leadkit carried before maps every index to itself: its part is then
+        copied compressed, as stored, with no XML written.
+        """
         assert self.old is not None and self.strings is not None
-        root, old_part, cells = self.sheet_trees[title]
+        root, old_part, strings_used = self.sheet_trees[title]
         styles = self.styles_part()
-        for cell in cells:
-            if cell.get("s") is not None:
-                cell.set("s", str(styles.cell_xf(int(cell.get("s")))))
-            if cell.get("t") == "s":
-                value = cell.find(M + "v")
-                if value is not None and value.text and value.text.strip().isdigit():
-                    value.text = str(self.strings.mapping[int(value.text)])
-        for row in root.iterfind(f"{M}sheetData/{M}row[@s]"):
-            row.set("s", str(styles.cell_xf(int(row.get("s")))))
-        for col in root.iterfind(f"{M}cols/{M}col[@style]"):
-            col.set("style", str(styles.cell_xf(int(col.get("style")))))
-        for rule in root.iterfind(f"{M}conditionalFormatting/{M}cfRule[@dxfId]"):
-            rule.set("dxfId", str(styles.dxf(int(rule.get("dxfId")))))
+        # Old indices in ascending order, so the next save appends them in the same places.
+        xfs = {
+            i: styles.cell_xf(i)
+            for i in sorted(_ints(root.xpath(
+                "m:sheetData/m:row/m:c/@s | m:sheetData/m:row/@s | m:cols/m:col/@style",
+                namespaces=NS,
+            )))
+        }  # fmt: skip
+        dxfs = {
+            i: styles.dxf(i)
+            for i in sorted(_ints(root.xpath("m:conditionalFormatting/m:cfRule/@dxfId", namespaces=NS)))
+        }  # fmt: skip
+        strings = self.strings.mapping
         # leadkit's first sheet is the selected tab; two would group the sheets in Excel.
-        for view in root.iterfind(f"{M}sheetViews/{M}sheetView[@tabSelected]"):
-            del view.attrib["tabSelected"]
+        selected = root.xpath("m:sheetViews/m:sheetView[@tabSelected]", namespaces=NS)
         new_part = self.new.sheet_part(title)
-        self.parts[new_part] = _bytes(root)
+        same = (
+            all(k == v for k, v in xfs.items())
+            and all(k == v for k, v in dxfs.items())
+            and all(strings[i] == i for i in strings_used)
+            and not selected
+        )
+        if same:
+            self.raw[new_part] = old_part
+        else:
+            for element, attr, mapping in (
+                *((e, "s", xfs) for e in root.xpath("m:sheetData/m:row[@s] | m:sheetData/m:row/m:c[@s]", namespaces=NS)),
+                *((e, "style", xfs) for e in root.xpath("m:cols/m:col[@style]", namespaces=NS)),
+                *((e, "dxfId", dxfs) for e in root.xpath("m:conditionalFormatting/m:cfRule[@dxfId]", namespaces=NS)),
+            ):  # fmt: skip
+                value = element.get(attr)
+                if value.isdigit():
+                    element.set(attr, str(mapping[int(value)]))
+            for value in root.xpath("m:sheetData/m:row/m:c[@t='s']/m:v", namespaces=NS):
+                if value.text and value.text.strip().isdigit():
+                    value.text = str(strings[int(value.text)])
+            for view in selected:
+                del view.attrib["tabSelected"]
+            self.parts[new_part] = _bytes(root)
         self._copy_rels(old_part, new_part)
         new_sheet = self.new.sheets[self.new.titles.index(title)]
         old_sheet = self.old.sheets[self.old.titles.index(title)]
@@ -561,7 +588,9 @@ class _Merge:
         self.parts["[Content_Types].xml"] = _bytes(self.new.types)
 
 
-def _copy_raw(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile) -> None:
+def _copy_raw(
+    src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile, name: str | None = None
+) -> None:
     """Copy one entry as compressed bytes: recompressing a 100k-row sheet costs more than writing it.
 
     zipfile has no public call for this; it uses the same steps as ZipFile._open_to_write, with
@@ -574,7 +603,7 @@ def _copy_raw(src: zipfile.ZipFile, info: zipfile.ZipInfo, dst: zipfile.ZipFile)
     name_len, extra_len = struct.unpack("<HH", header[26:30])
     src.fp.seek(info.header_offset + 30 + name_len + extra_len)
     data = src.fp.read(info.compress_size)
-    out = zipfile.ZipInfo(info.filename, info.date_time)
+    out = zipfile.ZipInfo(name or info.filename, info.date_time)
     out.compress_type = info.compress_type
     out.external_attr = info.external_attr or 0o600 << 16
     out.CRC, out.compress_size, out.file_size = info.CRC, info.compress_size, info.file_size
@@ -640,7 +669,13 @@ def assemble(
             for info in zb.infolist():
                 if info.filename in merge.parts:
                     out.writestr(info.filename, merge.parts.pop(info.filename))
+                elif info.filename in merge.raw and zs is not None:
+                    old_name = merge.raw.pop(info.filename)
+                    _copy_raw(zs, zs.getinfo(old_name), out, info.filename)
                 else:
                     _copy_raw(zb, info, out)
             for name, data in merge.parts.items():
                 out.writestr(name, data)
+            for name, old_name in merge.raw.items():
+                assert zs is not None
+                _copy_raw(zs, zs.getinfo(old_name), out, name)
