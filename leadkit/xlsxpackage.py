@@ -133,21 +133,24 @@ class _Package:
                 return _resolve(part, rel.get("Target", ""))
         return None
 
-    def sheet_part(self, title: str) -> str:
-        sheet = self.sheets[self.titles.index(title)]
-        rid = sheet.get(R_ID)
+    def sheet_rel(self, title: str) -> etree._Element:
+        rid = self.sheets[self.titles.index(title)].get(R_ID)
         for rel in self.workbook_rels:
             if rel.get("Id") == rid:
-                return _resolve(self.workbook_part, rel.get("Target", ""))
+                return rel
         raise PackageError(f"sheet {title!r} has no part")
 
+    def sheet_part(self, title: str) -> str:
+        return _resolve(self.workbook_part, self.sheet_rel(title).get("Target", ""))
+
     def can_carry(self, title: str) -> bool:
-        """Whether this package holds the sheet as a worksheet part that can be carried whole."""
+        """Whether this package holds the sheet as a part that can be carried whole."""
         if title not in self.titles:
             return False
         part = self.sheet_part(title)
-        if part not in self.names or not (self.content_type(part) or "").endswith("worksheet+xml"):
-            return False  # a chartsheet, a dialog sheet, or a part that is not there
+        kind = self.content_type(part) or ""
+        if part not in self.names or not kind.endswith(("worksheet+xml", "chartsheet+xml")):
+            return False  # a dialog or macro sheet, or a part that is not there
         kinds = [r.get("Type", "") for r in self.rels(part)]
         return not any(k.endswith(u) for k in kinds for u in _UNCARRIED_RELS)
 
@@ -397,8 +400,11 @@ class _Merge:
         new_name = self.unique(old_name)
         self.copied[old_name] = new_name
         content_type = self.old.content_type(old_name)
+        restyled = None
         if content_type and content_type.endswith(".table+xml"):
-            self.parts[new_name] = self._restyle_table(self.old.read(old_name), old_name)
+            restyled = self._restyle_table(self.old.read(old_name), old_name)
+        if restyled is not None:
+            self.parts[new_name] = restyled
         else:
             self.raw[new_name] = old_name  # copied as stored (an image is not compressed again)
         self.set_type(new_name, content_type)
@@ -419,13 +425,18 @@ class _Merge:
                 rel.set("Target", _relative(new_name, self.copy_part(target)))
         self.parts[_rels_name(new_name)] = _bytes(root)
 
-    def _restyle_table(self, data: bytes, name: str) -> bytes:
+    def _restyle_table(self, data: bytes, name: str) -> bytes | None:
+        """A table part with its dxf indices renumbered; None when they all stay the same."""
         root = _xml(data, name)
+        changed = False
         for element in root.iter():
             for attr in _DXF_ATTRS:
-                if element.get(attr) is not None:
-                    element.set(attr, str(self.styles_part().dxf(int(element.get(attr)))))
-        return _bytes(root)
+                value = element.get(attr)
+                if value is not None and value.isdigit():
+                    new = str(self.styles_part().dxf(int(value)))
+                    changed |= new != value
+                    element.set(attr, new)
+        return _bytes(root) if changed else None
 
     def styles_part(self) -> _Styles:
         if self.styles is None:
@@ -500,6 +511,10 @@ class _Merge:
                 del view.attrib["tabSelected"]
             self.parts[new_part] = _bytes(root)
         self._copy_rels(old_part, new_part)
+        kind = self.old.content_type(old_part)
+        if kind != self.new.content_type(new_part):  # a chart sheet in a worksheet's place
+            self.set_type(new_part, kind)
+            self.new.sheet_rel(title).set("Type", self.old.sheet_rel(title).get("Type", ""))
         new_sheet = self.new.sheets[self.new.titles.index(title)]
         old_sheet = self.old.sheets[self.old.titles.index(title)]
         if old_sheet.get("state"):

@@ -90,7 +90,13 @@ def write_rich_book(template: Path, out: Path, vba: bytes | None = None) -> Path
         wb.define_name(f"'{MY}'!本地名", f"='{MY}'!$B$3")
         hidden = wb.add_worksheet("参数")
         hidden.write_number("C3", 42)
+        hidden.add_table("E2:F4", {"name": "价目表", "columns": [{"header": "产品"}, {"header": "单价"}],
+                                   "data": [["A", 10], ["B", 20]], "style": "Table Style Light 9"})  # fmt: skip
         hidden.hide()
+    sheet = wb.add_chartsheet("图表")
+    pie = wb.add_chart({"type": "pie"})
+    pie.add_series({"name": "占比", "values": f"='{MY}'!$C$3:$C$5"})
+    sheet.set_chart(pie)
     if vba is not None:
         bin_path = out.with_name("vbaProject.bin")
         bin_path.write_bytes(vba)
@@ -174,8 +180,15 @@ class Package:
             if mode == "External":
                 seen[f"{kind}:{target}"] = b""
                 continue
-            key = f"{kind}#{sum(1 for k in seen if k.startswith(kind + '#'))}"
-            seen[key] = self.zf.read(target)
+            key = f"{kind}#{sum(1 for k in seen if k.startswith(kind + '#') and ':' not in k)}"
+            data = self.zf.read(target)
+            if kind == "table":  # its style indices resolved, the rest as written
+                table = _xml(data)
+                for element in table.iter():
+                    for attr in [a for a in element.attrib if a.endswith("DxfId") or a == "dxfId"]:
+                        element.set(attr, self.dxf(int(element.get(attr))))
+                data = _canon(table).encode()
+            seen[key] = data
             seen[key + ":type"] = self.content_type(target).encode()
             self.reached(target, seen)
         return seen
@@ -215,7 +228,7 @@ class Package:
             "conditional": rules,
             "links": links,
             "cols": cols,
-            "dimension": root.find(M + "dimension").get("ref"),
+            "dimension": _canon(root.find(M + "dimension")),
             "names": sorted(names),
             "state": sheet.get("state"),
             "parts": self.reached(part),
@@ -267,7 +280,7 @@ def _run_pipeline_and_compare(cli, workspace: Path, original: Path, titles: list
 
 def test_user_sheets_made_by_xlsxwriter_survive_every_command(cli, workspace, tmp_path, soffice):
     original = _rich_workspace(workspace, tmp_path)
-    _run_pipeline_and_compare(cli, workspace, original, [MY, "参数"])
+    _run_pipeline_and_compare(cli, workspace, original, [MY, "参数", "图表"])
     # ...and come out where a spreadsheet program and another library read them.
     book = workspace / "leads.xlsx"
     cli("score", AS_OF, "-q")
@@ -277,7 +290,7 @@ def test_user_sheets_made_by_xlsxwriter_survive_every_command(cli, workspace, tm
 def test_user_sheets_saved_by_libreoffice_survive_every_command(cli, workspace, tmp_path, soffice):
     original = _rich_workspace(workspace, tmp_path, soffice)
     assert "LibreOffice" in zipfile.ZipFile(original).read("docProps/app.xml").decode()
-    _run_pipeline_and_compare(cli, workspace, original, [MY, "参数"])
+    _run_pipeline_and_compare(cli, workspace, original, [MY, "参数", "图表"])
     cli("score", AS_OF, "-q")
     _opens_everywhere(workspace / "leads.xlsx", tmp_path, soffice)
 
@@ -296,7 +309,9 @@ def _opens_everywhere(book: Path, tmp_path: Path, soffice) -> None:
     assert ws.data_validations.dataValidation[0].formula1 == '"是,否"'
     assert len(ws._charts) == 1
     assert "统计数量" in wb.defined_names and "本地名" in ws.defined_names
-    assert wb["参数"].sheet_state == "hidden"
+    assert wb["参数"].sheet_state == "hidden" and list(wb["参数"].tables) == ["价目表"]
+    # a chart sheet (LibreOffice, which has none, makes it a worksheet with the chart on it)
+    assert wb.sheetnames[-1] == "图表" and len(wb["图表"]._charts) == 1
     converted = soffice(book, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo-out")
     theirs = openpyxl.load_workbook(converted)  # as LibreOffice read and saved it again
     assert theirs.sheetnames[:3] == ["线索", MY, "参数"]
@@ -327,7 +342,7 @@ def _book_with_user_sheet(tmp_path: Path, rules) -> Path:
 def test_a_title_line_above_a_user_table_no_longer_breaks_saving(tmp_path, rules):
     path = _book_with_user_sheet(tmp_path, rules)
     book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
-    assert list(book.user_sheets) == [MY, "参数"]
+    assert list(book.user_sheets) == [MY, "参数", "图表"]
     book.user_sheets[MY]  # read (a person asked for it), not changed: still carried as stored
     bookio.save_book(
         book, rules.columns, state_dir=tmp_path / "s", command="t", as_of=dt.datetime(2026, 3, 3)
