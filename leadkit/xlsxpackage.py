@@ -77,6 +77,11 @@ def _ints(values: list) -> set[int]:
     return {int(v) for v in values if str(v).strip().isdigit()}
 
 
+def _key(element: etree._Element) -> bytes:
+    """An element as canonical XML, namespaces it does not use left out: equal if the same."""
+    return etree.tostring(element, method="c14n", exclusive=True)
+
+
 def _bytes(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
@@ -195,9 +200,9 @@ class _Styles:
 
     def _append(self, name: str, item: etree._Element) -> int:
         target = self.section(self.new, name, create=True)
-        key = etree.tostring(item)
+        key = _key(item)
         for i, existing in enumerate(target):
-            if etree.tostring(existing) == key:
+            if _key(existing) == key:
                 return i
         target.append(item)
         target.set("count", str(len(target)))

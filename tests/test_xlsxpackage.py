@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import posixpath
@@ -114,8 +115,16 @@ def _xml(data: bytes) -> etree._Element:
 
 
 def _canon(element: etree._Element | None) -> str:
+    """An element as text, equal for equal meaning: no namespace declarations, a font's settings
+    in one order, an empty pattern as the explicit "none" (openpyxl and rust_xlsxwriter differ)."""
     if element is None:
         return ""
+    element = copy.deepcopy(element)
+    if element.tag == M + "font":
+        element[:] = sorted(element, key=lambda e: e.tag)
+    for fill in element.iter(M + "patternFill"):
+        if len(fill) == 0 and fill.get("patternType") is None:
+            fill.set("patternType", "none")
     return re.sub(r"\s+xmlns(:\w+)?=\"[^\"]*\"", "", etree.tostring(element, encoding="unicode"))
 
 
@@ -141,7 +150,7 @@ class Package:
         for rel in _xml(self.zf.read(rels_name)):
             target = rel.get("Target")
             if rel.get("TargetMode") != "External":
-                target = posixpath.normpath(posixpath.join(folder, target))
+                target = posixpath.normpath(posixpath.join(folder, target)).lstrip("/")
             out[rel.get("Id")] = (rel.get("Type").rsplit("/", 1)[-1], target, rel.get("TargetMode"))
         return out
 
@@ -293,6 +302,16 @@ def test_user_sheets_saved_by_libreoffice_survive_every_command(cli, workspace, 
     _run_pipeline_and_compare(cli, workspace, original, [MY, "参数", "图表"])
     cli("score", AS_OF, "-q")
     _opens_everywhere(workspace / "leads.xlsx", tmp_path, soffice)
+
+
+def test_user_sheets_saved_by_openpyxl_survive_every_command(cli, workspace, tmp_path):
+    made = write_rich_book(workspace / "leads.xlsx", tmp_path / "made.xlsx")
+    original = tmp_path / "openpyxl.xlsx"
+    openpyxl.load_workbook(made).save(original)  # absolute part names, its own styles and strings
+    shutil.copy(original, workspace / "leads.xlsx")
+    _run_pipeline_and_compare(cli, workspace, original, [MY, "参数"])
+    ws = openpyxl.load_workbook(workspace / "leads.xlsx")[MY]
+    assert ws["C3"].comment.text.startswith("三月以前的数据") and ws["D3"].number_format == "0.00%"
 
 
 def _opens_everywhere(book: Path, tmp_path: Path, soffice) -> None:
