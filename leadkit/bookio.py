@@ -795,6 +795,8 @@ def save_book(
     with replacing(book.path) as tmp:
         _write_workbook(book, columns, tmp, as_of)
         backup = _backup(book.path, state_dir, command, keep_backups)
+    if book.source == book.path:  # its own sheets are in the new file: a later save carries them
+        book.stamp = _stamp(book.path)
     return backup
 
 

@@ -402,6 +402,31 @@ def test_saving_again_and_again_does_not_grow_styles_or_strings(tmp_path, rules)
     assert_same_sheet(tmp_path / "rich.xlsx", path, MY)
 
 
+def test_the_same_book_saved_twice_and_a_book_changed_meanwhile(tmp_path, rules):
+    path = _book_with_user_sheet(tmp_path, rules)
+    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+    for _ in range(2):
+        bookio.save_book(
+            book,
+            rules.columns,
+            state_dir=tmp_path / "s",
+            command="t",
+            as_of=dt.datetime(2026, 3, 3),
+        )
+        assert_same_sheet(tmp_path / "rich.xlsx", path, MY)
+    other = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+    shutil.copy(tmp_path / "rich.xlsx", path)  # another program saves the book in between
+    with pytest.raises(bookio.BookError, match="changed by another program"):
+        bookio.save_book(
+            other,
+            rules.columns,
+            state_dir=tmp_path / "s",
+            command="t",
+            as_of=dt.datetime(2026, 3, 3),
+        )
+    assert path.read_bytes() == (tmp_path / "rich.xlsx").read_bytes()
+
+
 def test_a_book_without_user_sheets_is_written_by_the_fast_writer_alone(tmp_path, rules):
     ws = pipeline.init(tmp_path / "ws", "zh")
     book = bookio.load_book(ws.book_path(), rules.columns, "zh", "Asia/Shanghai")
