@@ -43,6 +43,8 @@ R_ID = f"{{{REL_NS}}}id"
 # Relationship kinds a sheet can have that point outside its own part graph (the workbook keeps
 # the pivot caches): such a sheet is written from its values instead.
 _UNCARRIED_RELS = ("/pivotTable",)
+# Workbook-level parts that carried sheets refer to by id, carried with them.
+_WORKBOOK_PARTS = ("/person",)
 # Attributes of table parts that index the styles part's dxfs.
 _DXF_ATTRS = (
     "dxfId", "headerRowDxfId", "dataDxfId", "totalsRowDxfId", "headerRowBorderDxfId",
@@ -571,6 +573,18 @@ class _Merge:
         if old_theme and new_theme and old_theme in self.old.names:
             self.parts[new_theme] = self.old.read(old_theme)
 
+    def carry_workbook_parts(self, kinds: Sequence[str]) -> None:
+        """Workbook-level parts the carried sheets point into (the people of threaded comments)."""
+        assert self.old is not None
+        for rel in self.old.workbook_rels:
+            kind = rel.get("Type", "")
+            if rel.get("TargetMode") == "External" or not kind.endswith(tuple(kinds)):
+                continue
+            if self.new.related(self.new.workbook_part, kind.rsplit("/", 1)[-1]) is None:
+                part = _resolve(self.old.workbook_part, rel.get("Target", ""))
+                if part in self.old.names:
+                    self.add_workbook_rel(kind, self.copy_part(part))
+
     def carry_macros(self) -> bool:
         """The VBA project of an .xlsm and the codeName that ties it to the workbook."""
         assert self.old is not None
@@ -680,10 +694,12 @@ def assemble(
             merge.sst = merge.strings.build()
             for title in titles:
                 merge.write_sheet(title)
+            merge.carry_names(titles)
             if titles:
-                merge.carry_names(titles)
                 merge.carry_theme()
-            merge.carry_macros()
+                merge.carry_workbook_parts(_WORKBOOK_PARTS)
+            if macro_enabled:  # an .xlsx cannot hold macros: Excel refuses the file
+                merge.carry_macros()
         merge.finish(macro_enabled)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
             for info in zb.infolist():
