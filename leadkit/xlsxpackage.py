@@ -6,7 +6,7 @@ with every part it reaches through its relationships (drawings, charts, images, 
 VML, tables, printer settings), its cell styles and conditional-format styles appended to the new
 styles part, its shared strings moved into the new package, its defined names, hidden state and the
 book's theme, and, for an .xlsm, the VBA project. The new package's big parts are copied in their
-compressed form: recompressing a 100k-row Leads sheet costs more than writing it (see README).
+compressed form: recompressing a big Leads sheet costs more than writing it (see README).
 
 Every XML part is parsed by lxml with entities, DTDs and network access refused.
 """
