@@ -21,7 +21,7 @@ import socket
 import stat
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -291,6 +291,52 @@ def header_lookup(columns: ColumnsRules, sheet: str = "leads") -> dict[str, str]
 # The lead book
 
 
+class UserSheets(MutableMapping[str, pd.DataFrame]):
+    """The user's own sheets by title. Those of the book on disk are read only if asked for; one
+    never asked for, or handed back unchanged, is carried into the next save as it is stored."""
+
+    def __init__(self, source: Path | None = None, titles: list[str] | None = None) -> None:
+        self.source = source
+        self.stored = list(titles or [])  # sheets of the file on disk, in its order
+        self._frames: dict[str, pd.DataFrame] = {}
+        self._as_read: dict[str, pd.DataFrame] = {}
+
+    def __getitem__(self, title: str) -> pd.DataFrame:
+        if title not in self._frames and title in self.stored and self.source is not None:
+            frame = _read_book_sheet(_excel_reader(self.source), title, self.source)
+            self._frames[title], self._as_read[title] = frame, frame.copy()
+        return self._frames[title]
+
+    def __setitem__(self, title: str, frame: pd.DataFrame) -> None:
+        self._frames[title] = frame
+
+    def __delitem__(self, title: str) -> None:
+        if title not in self:
+            raise KeyError(title)
+        self._frames.pop(title, None)
+        if title in self.stored:
+            self.stored.remove(title)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.stored
+        yield from (t for t in self._frames if t not in self.stored)
+
+    def __len__(self) -> int:
+        return len(set(self.stored) | set(self._frames))
+
+    def __contains__(self, title: object) -> bool:
+        return title in self.stored or title in self._frames
+
+    def untouched(self, title: str) -> bool:
+        """Whether the sheet is the one stored in the file, never given new values."""
+        if title not in self.stored:
+            return False
+        if title not in self._frames:
+            return True
+        read = self._as_read.get(title)
+        return read is not None and self._frames[title].equals(read)
+
+
 @dataclass
 class Book:
     """The lead book in memory: leadkit's sheets by key (columns = template keys, then the user's
@@ -299,10 +345,13 @@ class Book:
     path: Path
     lang: str
     sheets: dict[str, pd.DataFrame]
-    user_sheets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    user_sheets: MutableMapping[str, pd.DataFrame] = field(default_factory=UserSheets)
     order: list[str] = field(default_factory=list)  # sheet keys and user-sheet titles
     missing_headers: dict[str, list[str]] = field(default_factory=dict)
     partial: bool = False  # read with `only`: some sheets left out, never to be saved
+    # The file it was read from, and its (size, mtime): user sheets and macros are carried from it.
+    source: Path | None = None
+    stamp: tuple[int, int] | None = None
 
     @property
     def leads(self) -> pd.DataFrame:
@@ -416,7 +465,7 @@ def load_book(
     only: set[str] | None = None,
     ahead: ReadAhead | None = None,
 ) -> Book:
-    """Read a lead book: leadkit's sheets by key and type, the user's sheets verbatim.
+    """Read a lead book: leadkit's sheets by key and type; the user's sheets are read on demand.
 
     `only` (leadkit sheet keys) reads just those sheets, for commands that write nothing; such a
     book is marked partial and `save_book` refuses it, so nothing can be lost that way. `ahead`
@@ -428,6 +477,7 @@ def load_book(
         )
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
+    stamp = _stamp(path)
     reader = _excel_reader(path)
     titles = {}
     for key in LEADKIT_SHEETS:
@@ -435,31 +485,33 @@ def load_book(
         titles[fold_header(spec.zh)] = key
         titles[fold_header(spec.en)] = key
     wanted = [t for t in reader.sheet_names if only is None or titles.get(fold_header(t)) in only]
-    leads_title = next((t for t in wanted if titles.get(fold_header(t)) == "leads"), None)
+    owned: dict[str, str] = {}  # the first sheet of each key is leadkit's; any other, the user's
+    for title in wanted:
+        key = titles.get(fold_header(title))
+        if key is not None and key not in owned.values():
+            owned[title] = key
+    leads_title = next((t for t, k in owned.items() if k == "leads"), None)
     raws: dict[str, pd.DataFrame] = {}
     # With a read-ahead, the other sheets are read while it finishes the Leads sheet.
-    for title in sorted(wanted, key=lambda t: ahead is not None and t == leads_title):
+    for title in sorted(owned, key=lambda t: ahead is not None and t == leads_title):
         loaded = None
         if ahead is not None and title == leads_title:
             early = ahead.take(path)
             loaded = early[1] if early is not None and early[0] == title else None
         raws[title] = _read_book_sheet(reader, title, path, loaded)
     sheets: dict[str, pd.DataFrame] = {}
-    user: dict[str, pd.DataFrame] = {}
     order: list[str] = []
     missing: dict[str, list[str]] = {}
     for title in wanted:
-        key = titles.get(fold_header(title))
-        raw = raws[title]
-        if key is not None and key not in sheets:
-            frame, absent = _frame_from_sheet(raw, columns.sheets[key], columns, tz)
+        key = owned.get(title)
+        if key is not None:
+            frame, absent = _frame_from_sheet(raws[title], columns.sheets[key], columns, tz)
             sheets[key] = frame
             if absent:
                 missing[key] = absent
-            order.append(key)
-        else:
-            user[title] = raw
-            order.append(title)
+        order.append(key or title)
+    # The user's own sheets are not read: they are carried into the next save as stored.
+    user = UserSheets(path, [t for t in wanted if t not in owned])
     if "leads" not in sheets:
         raise BookError(
             f"no {columns.sheets['leads'].zh!r} / {columns.sheets['leads'].en!r} sheet; "
@@ -472,8 +524,13 @@ def load_book(
             order.append(key)
     return Book(
         path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing,
-        partial=only is not None,
+        partial=only is not None, source=path, stamp=stamp,
     )  # fmt: skip
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 
 
 # ---------------------------------------------------------------------------------------------
@@ -536,6 +593,7 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
     grade_colours = {"S": "#F8CBAD", "A": "#FFE699", "B": "#C6E0B4", "C": "#D9D9D9"}
     as_of_serial = (pd.Timestamp(as_of) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
 
+    carried = _carried_sheets(book)
     entries: list[tuple[str, pd.DataFrame]] = []
     opts: dict[str, dict[str, Any]] = {
         k: {} for k in ("freeze_panes", "column_widths", "column_formats", "header_format",
@@ -578,12 +636,60 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
             opts["column_formats"][title] = formats
             opts["data_validations"][title] = validations
             opts["conditional_formats"][title] = conditionals
+        elif name in carried:
+            entries.append((name, pd.DataFrame()))  # a placeholder the stored sheet replaces
         else:
-            entries.append((name, book.user_sheets[name].reset_index(drop=True)))
+            entries.append((name, _user_sheet_for_writing(book.user_sheets[name])))
+    macro_enabled = book.path.suffix.lower() == ".xlsm"
     try:
-        rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
+        if not carried and not macro_enabled:
+            rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
+            return
+        from leadkit import xlsxpackage
+
+        base = io.BytesIO()
+        rx.write_worksheets(entries, base, datetime_format="yyyy-mm-dd hh:mm", **opts)
     except (ValueError, TypeError) as exc:
         raise BookError(f"cannot write the book: {exc}", Where(file=book.path)) from exc
+    try:
+        xlsxpackage.assemble(
+            base, target, source=book.source if carried or macro_enabled else None,
+            titles=carried, macro_enabled=macro_enabled,
+        )  # fmt: skip
+    except xlsxpackage.PackageError as exc:  # checked by `carryable`; a part it did not read
+        raise BookError(f"cannot carry your own sheets: {exc}", Where(file=book.source)) from exc
+
+
+def _carried_sheets(book: Book) -> list[str]:
+    """The user's sheets to copy from the stored file as they are (not written from values)."""
+    sheets = book.user_sheets
+    if book.source is None or not isinstance(sheets, UserSheets) or not sheets.stored:
+        return []
+    if sheets.source != book.source or not book.source.exists():
+        return []
+    from leadkit import xlsxpackage
+
+    if _stamp(book.source) != book.stamp:
+        raise BookError(
+            "the book was changed by another program while leadkit worked on it; run again",
+            Where(file=book.source),
+        )
+    wanted = [t for t in book.order if t not in book.sheets and sheets.untouched(t)]
+    carried = set(xlsxpackage.carryable(book.source, wanted))
+    return [t for t in wanted if t in carried]
+
+
+def _user_sheet_for_writing(frame: pd.DataFrame) -> pd.DataFrame:
+    """A user sheet leadkit has new values for, or cannot carry: headers made unique, as the
+    writer needs (a title line above a table gives several blank ones)."""
+    headers: list[str] = []
+    for header in (str(c) for c in frame.columns):
+        while header in headers:
+            header += " "
+        headers.append(header)
+    out = frame.reset_index(drop=True)
+    out.columns = headers
+    return out
 
 
 def write_table(
@@ -934,6 +1040,8 @@ def save_book(
             _write_workbook(book, columns, tmp, as_of)
             backup = _backup(book.path, state_dir, command, keep_backups)
         _forget_redo(book.path, state_dir)
+    if book.source == book.path:  # its own sheets are in the new file: a later save carries them
+        book.stamp = _stamp(book.path)
     return backup
 
 
