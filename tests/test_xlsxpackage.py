@@ -282,7 +282,12 @@ def _run_pipeline_and_compare(cli, workspace: Path, original: Path, titles: list
         book, pipeline.context(cwd=workspace).rules.columns, "zh", "Asia/Shanghai"
     )
     assert len(leads.leads) > 0 and leads.leads["owner"].notna().any()
+    assigned = book.read_bytes()
     assert cli("undo").exit_code == 0
+    for title in titles:
+        assert_same_sheet(original, book, title)
+    assert cli("redo").exit_code == 0  # the assigned book comes back whole, own sheets included
+    assert book.read_bytes() == assigned
     for title in titles:
         assert_same_sheet(original, book, title)
 
