@@ -615,9 +615,10 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
                 if col.type == "datetime":
                     formats[header] = date_fmt
                     if col.highlight_overdue:
+                        # "between" and not "<": an empty cell counts as 0 and would be marked
                         conditionals[header] = {
-                            "type": "cell", "criteria": "<", "value": float(as_of_serial),
-                            "format": overdue_fmt,
+                            "type": "cell", "criteria": "between", "min": 1.0,
+                            "max": float(as_of_serial), "format": overdue_fmt,
                         }  # fmt: skip
                 if col.type == "enum":
                     labels = list(columns.enum_labels(col.enum, book.lang).values())

@@ -382,3 +382,31 @@ def test_the_read_ahead_also_reads_every_row(tmp_path, rules):
     book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai", ahead=ahead)
     assert book.leads.loc[1500, "employees"] == "很多"
     assert book.leads.loc[1500, "created_at"] == "下周"
+
+
+def _marked(rule, value) -> bool:
+    """Whether a cellIs rule marks a cell, as Excel evaluates it (an empty cell is 0)."""
+    x = 0.0 if value is None else float(value)
+    bounds = [float(f) for f in rule.formula]
+    return {
+        "between": lambda: bounds[0] <= x <= bounds[1],
+        "lessThan": lambda: x < bounds[0],
+    }[rule.operator]()
+
+
+def test_overdue_marks_only_cells_with_a_date_before_the_write(tmp_path, rules):
+    import openpyxl
+
+    book = make_book(tmp_path, rules)
+    book.leads["next_follow_up"] = pd.to_datetime(["2026-03-02 10:00", None])
+    save(book, rules, tmp_path / ".leadkit")  # written as of 2026-03-03
+    ws = openpyxl.load_workbook(book.path)["线索"]
+    col = next(c.column_letter for c in ws[1] if c.value == "下次跟进时间")
+    [[rule]] = [cf.rules for cf in ws.conditional_formatting if col in str(cf.sqref)]
+    cells = {r: ws[f"{col}{r}"].value for r in range(2, 40)}
+    marked = {r for r, v in cells.items() if _marked(rule, None if v is None else _serial(v))}
+    assert marked == {2}  # the past date only: not the empty row 3, nor the blank rows below
+
+
+def _serial(value: dt.datetime) -> float:
+    return (value - dt.datetime(1899, 12, 30)) / dt.timedelta(days=1)
