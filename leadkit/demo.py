@@ -169,7 +169,7 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     outcome.history_report = pipeline.report(
         history, period="year", by=["source", "grade", "owner"]
     )
-    write_excel(outcome.history_report, folder / "report_2025.xlsx", ctx.lang)
+    write_excel(outcome.history_report, folder / "report_2025.xlsx", ctx.lang, ctx.rules.columns)
     outcome.problems = pipeline.check(ctx)
     outcome.leads = pipeline.load(ctx).leads
     return outcome

@@ -688,7 +688,7 @@ def report(
 def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
     """The report's Markdown to the chat webhooks and/or the manager's e-mail."""
     config = _notify_config(ctx, channels, manager=True)
-    text = report_markdown(rep, ctx.lang)
+    text = report_markdown(rep, ctx.lang, ctx.rules.columns)
     message = Reminder(
         "manager",
         config.email.manager if config.email else None,

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from leadkit.files import replacing
 from leadkit.normalize import column_dates
-from leadkit.rules import CLOSED_STATUSES, Strict
+from leadkit.rules import CLOSED_STATUSES, ColumnsRules, Strict
 
 Period = Literal["week", "month", "quarter", "year"]
 STAGES = ["new", "contacted", "qualified", "proposal", "negotiation", "won"]
@@ -238,7 +238,10 @@ def breakdown(
         out["won"] + out["lost"] > 0
     )
     if by == "source" and channels is not None and channels.spend:
-        cost = pd.Series({s: channels.cost(str(s), start, end) for s in out.index}, dtype=float)
+        # channels.yaml says 元 (what an invoice says); the report shows all money in 万元
+        cost = (
+            pd.Series({s: channels.cost(str(s), start, end) for s in out.index}, dtype=float) / 1e4
+        )
         out["spend"] = cost
         out["cost_per_lead"] = (cost / out["new"]).where(out["new"] > 0)
         out["cost_per_won"] = (cost / out["won"]).where(out["won"] > 0)
@@ -329,6 +332,9 @@ def build_report(
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
     if start is None or end is None:
         start, end = period_bounds(kind, now, previous=previous)
+        label = _label(kind, start)
+    else:  # a --from/--to range is named by its own dates, not by the period it starts in
+        label = f"{start:%Y-%m-%d}~{end - pd.Timedelta(seconds=1):%Y-%m-%d}"
     m = metrics(active, activities, log, start, end, now=now, cadence=cadence)
     trend_rows = []
     for back in range(rules.trend_periods - 1, -1, -1):
@@ -342,7 +348,7 @@ def build_report(
     ]
     reasons = lost["lost_reason"].fillna("(no reason)").value_counts().head(rules.top_lost_reasons)
     return Report(
-        period=_label(kind, start), start=start, end=end, metrics=m, funnel=funnel(active, start, end),
+        period=label, start=start, end=end, metrics=m, funnel=funnel(active, start, end),
         breakdowns={b: breakdown(active, b, start, end, channels) for b in by},
         reps=per_rep(active, start, end, now), grades=grades, trend=pd.DataFrame(trend_rows),
         forecast=forecast(active, rules.stage_weights),
@@ -409,22 +415,27 @@ def metric_rows(report: Report, lang: str) -> list[tuple[str, str]]:
     ]
 
 
-def markdown(report: Report, lang: str) -> str:
-    """The report as Markdown, for pasting into a chat."""
+def markdown(report: Report, lang: str, columns: ColumnsRules) -> str:
+    """The report as Markdown, for pasting into a chat, in the book's language."""
     title = f"### leadkit {'报告' if lang == 'zh' else 'report'} {report.period}"
     lines = [title, ""]
     lines += [f"- {k}: **{v}**" for k, v in metric_rows(report, lang)]
-    lines += ["", "| stage | reached | from previous |", "|---|---:|---:|"]
-    lines += [
-        f"| {r.stage} | {r.reached} | {shown_pct(r.from_previous)} |"
-        for r in report.funnel.itertuples()
-    ]
+
+    def table(frame: pd.DataFrame, keys: list[str]) -> list[str]:
+        shown = _localised(frame[keys], columns, lang)
+        cells = [[shown_pct(v) if k in SHARES else shown_num(v) if k != keys[0] else str(v)
+                  for k, v in zip(keys, row, strict=True)] for row in shown.itertuples(index=False)]  # fmt: skip
+        return [
+            "",
+            "| " + " | ".join(shown.columns) + " |",
+            "|---" + "|---:" * (len(keys) - 1) + "|",
+        ] + ["| " + " | ".join(row) + " |" for row in cells]
+
+    lines += table(
+        report.funnel[report.funnel["stage"] != "lost"], ["stage", "reached", "from_previous"]
+    )
     for by, frame in report.breakdowns.items():
-        lines += ["", f"| {by} | new | won | conversion |", "|---|---:|---:|---:|"]
-        lines += [
-            f"| {getattr(r, by)} | {r.new} | {r.won} | {shown_pct(r.conversion_of_new)} |"
-            for r in frame.itertuples()
-        ]
+        lines += table(frame, [by, "new", "won", "conversion_of_new"])
     lines += [f"- ⚠ {w}" for w in report.warnings]
     return "\n".join(lines)
 
@@ -442,63 +453,130 @@ def as_json(report: Report) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def write_excel(report: Report, path: Any, lang: str) -> None:
-    """A workbook: a summary sheet, one sheet per view, number formats and native charts."""
+# Headers of the report's tables as a manager reads them, with their units (money is 万元 throughout).
+TABLE_LABELS = {
+    "stage": ("阶段", "Stage"), "reached": ("到达数", "Reached"), "from_previous": ("较上一阶段", "From previous stage"),
+    "now_in_stage": ("当前在此阶段", "Now in stage"), "new": ("新增线索", "New leads"), "won": ("成交", "Won"),
+    "lost": ("流失", "Lost"), "deal_amount": ("成交金额(万元)", "Deal amount (10k CNY)"),
+    "conversion_of_new": ("新线索转化率", "Conversion of new leads"), "win_rate_of_closed": ("关闭赢单率", "Win rate of closed"),
+    "spend": ("渠道费用(万元)", "Spend (10k CNY)"), "cost_per_lead": ("单条线索成本(万元)", "Cost per lead (10k CNY)"),
+    "cost_per_won": ("单个成交成本(万元)", "Cost per won deal (10k CNY)"), "assigned": ("分配数", "Assigned"),
+    "contacted": ("已接触", "Contacted"), "open": ("进行中", "Open"),
+    "response_hours_median": ("响应时长中位数(小时)", "Response time median (h)"), "sla_hit_rate": ("SLA达成率", "SLA hit rate"),
+    "closed": ("已关闭", "Closed"), "won_rate": ("赢单率", "Won rate"), "period": ("期间", "Period"),
+    "new_leads": ("新增线索", "New leads"), "leads": ("线索数", "Leads"), "budget": ("预算(万元)", "Budget (10k CNY)"),
+    "weight": ("成交概率", "Win chance"), "expected": ("加权预计金额(万元)", "Expected amount (10k CNY)"),
+    "reason": ("流失原因", "Lost reason"), "decided": ("已到期", "Due"), "hit": ("按时跟进", "Met"),
+}  # fmt: skip
+MONEY = {"deal_amount", "spend", "cost_per_lead", "cost_per_won", "budget", "expected"}
+HOURS = {"response_hours_median", "response_hours_p90"}
+SHARES = RATES | {"from_previous", "won_rate", "weight"}
+BLANK = {"(blank)": ("(空)", "(blank)"), "(no reason)": ("(未填写)", "(no reason)")}
+
+
+def _localised(frame: pd.DataFrame, columns: ColumnsRules, lang: str) -> pd.DataFrame:
+    """A report table with its headers and coded values (status, source …) in the book's language."""
+    i = 0 if lang == "zh" else 1
+    leads = columns.sheets["leads"].by_key
+    out = frame.copy()
+    for c in out.columns:
+        enum = "status" if c == "stage" else getattr(leads.get(c), "enum", None)
+        labels = columns.enum_labels(enum, lang) if enum else {}
+        if not pd.api.types.is_numeric_dtype(out[c]):
+            out[c] = (
+                out[c]
+                .astype(object)
+                .map(lambda v, m=labels: BLANK[v][i] if v in BLANK else m.get(v, v))
+            )
+        if c in MONEY:  # 万元 to the 元: no 239999.999999909 in a cell
+            out[c] = pd.to_numeric(out[c], errors="coerce").round(4)
+    names = {c: TABLE_LABELS[c][i] if c in TABLE_LABELS else leads[c].header(lang) if c in leads else c
+             for c in out.columns}  # fmt: skip
+    return out.rename(columns=names)
+
+
+def _number_format(key: str) -> str | None:
+    if key in SHARES:
+        return "0.0%"
+    if key in MONEY:
+        return "#,##0.00"
+    if key in HOURS:
+        return "0.0"
+    return None
+
+
+def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> None:
+    """A workbook a manager forwards: one sheet per view in the book's language, units, charts, print setup."""
     import rustpy_xlsxwriter as rx
 
     zh = lang == "zh"
     header = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
-    pct = rx.Format().set_num_format("0.0%")
     rows = metric_rows(report, lang)
     summary = pd.DataFrame({
         "指标" if zh else "Metric": [label for label, _ in rows],
         report.period: [None if v is None else float(v) for v in report.metrics.values()],  # numbers, for formulas
         "显示" if zh else "Shown": [shown for _, shown in rows],
     })  # fmt: skip
-    sheets: list[tuple[str, pd.DataFrame]] = [("汇总" if zh else "Summary", summary)]
-    sheets.append(("漏斗" if zh else "Funnel", report.funnel))
-    for by, frame in report.breakdowns.items():
-        sheets.append(((f"按{by}" if zh else f"By {by}")[:31], frame))
-    sheets += [("销售" if zh else "Reps", report.reps), ("等级验证" if zh else "Grades", report.grades),
-               ("趋势" if zh else "Trend", report.trend), ("预测" if zh else "Forecast", report.forecast),
-               ("流失原因" if zh else "Lost reasons", report.lost_reasons),
-               ("等级SLA" if zh else "SLA by grade", report.sla_grades)]  # fmt: skip
-    entries = [(name, frame.reset_index(drop=True)) for name, frame in sheets]
-    charts: dict[str, list[dict[str, Any]]] = {}
-    formats: dict[str, dict[str, Any]] = {}
+    leads_cols = columns.sheets["leads"].by_key
+
+    def by_title(by: str) -> str:
+        name = leads_cols[by].header(lang) if by in leads_cols else by
+        return (f"按{name}" if zh else f"By {name}")[:31]
+
+    # the funnel of stages a lead passes through; lost is no stage (the summary counts it)
+    open_funnel = report.funnel[report.funnel["stage"] != "lost"]
+    views: list[tuple[str, pd.DataFrame]] = [("漏斗" if zh else "Funnel", open_funnel)]
+    views += [(by_title(by), frame) for by, frame in report.breakdowns.items()]
+    views += [("销售" if zh else "Reps", report.reps), ("等级验证" if zh else "Grades", report.grades),
+              ("趋势" if zh else "Trend", report.trend), ("预测" if zh else "Forecast", report.forecast),
+              ("流失原因" if zh else "Lost reasons", report.lost_reasons),
+              ("等级SLA" if zh else "SLA by grade", report.sla_grades)]  # fmt: skip
+    wanted = {  # view -> (category column, series column, title zh, title en, value axis zh, en)
+        "漏斗" if zh else "Funnel": ("stage", "reached", "线索漏斗", "Lead funnel", "线索数", "Leads"),
+        "趋势" if zh else "Trend": ("period", "new_leads", "新增线索趋势", "New leads by period", "线索数", "Leads"),
+        "等级验证" if zh else "Grades": ("grade", "won_rate", "各等级赢单率", "Won rate by grade", "赢单率", "Won rate"),
+        "销售" if zh else "Reps": ("owner", "sla_hit_rate", "各销售SLA达成率", "SLA hit rate by rep", "达成率", "Hit rate"),
+    }  # fmt: skip
+    for by in ("source", "grade"):
+        if by in report.breakdowns:
+            name = leads_cols[by].header(lang) if by in leads_cols else by
+            wanted[by_title(by)] = (by, "conversion_of_new", f"各{name}新线索转化率",
+                                    f"Conversion of new leads by {name}", "转化率", "Conversion")  # fmt: skip
+    entries: list[tuple[str, pd.DataFrame]] = [("汇总" if zh else "Summary", summary)]
+    opts: dict[str, dict[str, Any]] = {
+        k: {} for k in ("column_formats", "charts", "page_setup", "header_format", "column_width")
+    }
+    for name, frame in views:
+        frame = frame.reset_index(drop=True)
+        shown = _localised(frame, columns, lang)
+        entries.append((name, shown))
+        opts["column_formats"][name] = {
+            label: rx.Format().set_num_format(fmt)
+            for key, label in zip(frame.columns, shown.columns, strict=True)
+            if (fmt := _number_format(key))
+        }
+        if name in wanted:
+            cat, series, t_zh, t_en, y_zh, y_en = wanted[name]
+            values = pd.to_numeric(frame.get(series), errors="coerce")
+            if values is not None and values.fillna(0).ne(0).any():  # an empty chart says nothing
+                s_label = shown.columns[list(frame.columns).index(series)]
+                c_label = shown.columns[list(frame.columns).index(cat)]
+                opts["charts"][name] = [{
+                    "type": "bar" if name == views[0][0] else "line" if series == "new_leads" else "column",
+                    "series": [s_label], "categories": c_label, "title": t_zh if zh else t_en,
+                    "x_axis": c_label, "y_axis": y_zh if zh else y_en, "legend": False,
+                }]  # fmt: skip
     for name, frame in entries:
-        formats[name] = {
-            c: pct
-            for c in frame.columns
-            if c in RATES or c in ("from_previous", "won_rate", "sla_hit_rate")
-        }
-    funnel_name = entries[1][0]
-    charts[funnel_name] = [
-        {
-            "type": "bar",
-            "series": ["reached"],
-            "categories": "stage",
-            "title": "漏斗" if zh else "Funnel",
-        }
-    ]
-    if "source" in report.breakdowns:
-        name = next(n for n, _ in entries if n.endswith("source"))
-        charts[name] = [{"type": "column", "series": ["conversion_of_new"], "categories": "source",
-                         "title": "各渠道转化率" if zh else "Conversion by source"}]  # fmt: skip
-    trend_name = "趋势" if zh else "Trend"
-    charts[trend_name] = [
-        {
-            "type": "line",
-            "series": ["new_leads", "won"],
-            "categories": "period",
-            "title": "趋势" if zh else "Trend",
-        }
-    ]
-    grades_name = "等级验证" if zh else "Grades"
-    charts[grades_name] = [{"type": "column", "series": ["won_rate"], "categories": "grade",
-                            "title": "各等级赢单率" if zh else "Won rate by grade"}]  # fmt: skip
+        opts["header_format"][name] = header
+        opts["column_width"][name] = 16
+        # one page per view: the table and its chart (about 8 columns by 16 rows) on it
+        last_col = len(frame.columns) + (9 if name in opts["charts"] else 0)
+        opts["page_setup"][name] = {
+            "landscape": True, "fit_to_pages": (1, 1), "repeat_rows": 0,
+            "print_area": (0, 0, max(len(frame), 17 if name in opts["charts"] else 0), last_col),
+        }  # fmt: skip
     with replacing(Path(path)) as tmp:
         rx.write_worksheets(
-            entries, str(tmp), header_format={n: header for n, _ in entries}, column_width={n: 16 for n, _ in entries},
-            freeze_panes={"general": {"row": 1, "col": 0}}, column_formats=formats, charts=charts,
+            entries, str(tmp), freeze_panes={"general": {"row": 1, "col": 1}},
+            autofilter={"general": True}, **opts,
         )  # fmt: skip

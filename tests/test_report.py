@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zipfile
 
 import pandas as pd
@@ -119,14 +120,15 @@ def test_funnel_breakdowns_grades_trend_forecast(book, cli):
         1,
     )
     assert source["website"]["conversion_of_new"] == pytest.approx(0.5)
-    assert source["website"]["cost_per_lead"] == pytest.approx(10000) and source["website"][
+    # channels.yaml is in 元, the report in 万元
+    assert source["website"]["cost_per_lead"] == pytest.approx(1.0) and source["website"][
         "cost_per_won"
-    ] == pytest.approx(20000)
+    ] == pytest.approx(2.0)
     assert (source["trade_show"]["new"], source["trade_show"]["won"]) == (
         1,
         1,
     )  # L3 won in March, made in February
-    assert source["trade_show"]["cost_per_won"] == pytest.approx(150000)
+    assert source["trade_show"]["cost_per_won"] == pytest.approx(15.0)
     assert source["partner"]["cost_per_lead"] is None  # no spend for partners in channels.yaml
     owners = {o["owner"]: o for o in r["breakdowns"]["owner"]}
     assert owners["李娜"]["won"] == 1 and owners["(blank)"]["new"] == 2
@@ -229,10 +231,14 @@ def test_custom_range_and_markdown(book, cli):
         ).stdout
     )
     assert r["metrics"]["new_leads"] == 2
+    assert r["period"] == "2026-03-01~2026-03-05"  # its own dates, not "2026-03"
     md = cli("report", "--period", "month", "--previous", "--as-of", "2026-04-02", "--format", "md")
     assert (
         md.stdout.startswith("### leadkit 报告 2026-03")
-        and "| contacted | 2 | 40.0% |" in md.stdout
+        and "| 初步接洽 | 2 | 40.0% |" in md.stdout
+        and "| 来源渠道 | 新增线索 | 成交 | 新线索转化率 |" in md.stdout
+        and "| 官网表单 | 2 | 1 | 50.0% |" in md.stdout
+        and "流失 |" not in md.stdout.split("| 阶段")[1].split("\n\n")[0]  # lost is no funnel stage
     )
     assert cli("report", "--period", "decade").exit_code == 2
     assert cli("report", "--by", "nonsense").exit_code == 2
@@ -254,10 +260,48 @@ def test_excel_report_has_charts_and_opens_in_libreoffice(book, cli, workspace, 
         "-q",
     )
     assert result.exit_code == 0
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["汇总", "漏斗", "按来源渠道", "按线索等级", "按负责人", "销售", "等级验证",
+                             "趋势", "预测", "流失原因", "等级SLA"]  # fmt: skip
+    source = wb["按来源渠道"]
+    assert [c.value for c in source[1]][:5] == [
+        "来源渠道",
+        "新增线索",
+        "成交",
+        "流失",
+        "成交金额(万元)",
+    ]
+    assert source["A2"].value == "官网表单" and source["B2"].value == 2
+    funnel = wb["漏斗"]
+    assert [funnel.cell(r, 1).value for r in range(2, 8)] == [
+        "未接触", "初步接洽", "需求明确", "方案提交", "商务谈判", "成交",
+    ]  # fmt: skip
+    assert funnel.cell(8, 1).value is None  # no 流失 bar in the funnel
+    assert [c.number_format for c in funnel[3]][2] == "0.0%"
+    for ws in wb:
+        assert ws.auto_filter.ref and ws.freeze_panes == "B2", ws.title
+        assert (
+            ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        )
+    drawn = {}
     with zipfile.ZipFile(out) as zf:
-        charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
-        assert len(charts) == 4
-        assert "barChart" in zf.read(charts[0]).decode()
+        charts = sorted(n for n in zf.namelist() if n.startswith("xl/charts/chart"))
+        for name in charts:
+            xml = zf.read(name).decode()
+            assert "<c:title>" in xml and xml.count("<c:valAx>") == 1, name
+            [ref] = re.findall(r"<c:val><c:numRef><c:f>([^<]+)</c:f>", xml)
+            sheet, cells = ref.rsplit("!", 1)
+            first, last = (int(x) for x in re.findall(r"\d+", cells))
+            col = re.match(r"\$?([A-Z]+)", cells).group(1)
+            values = [wb[sheet.strip("'")][f"{col}{r}"].value for r in range(first, last + 1)]
+            assert any(v for v in values), f"{name} draws no data"
+            drawn[sheet.strip("'")] = values
+    assert drawn["漏斗"] == [5, 2, 1, 1, 1, 1]
+    assert set(drawn) >= {"漏斗", "按来源渠道", "按线索等级", "趋势"}
+    pdf = soffice(out, "pdf", tmp_path / "pdf").read_bytes()
+    assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == len(wb.sheetnames)  # one page per view
     converted = soffice(out, "xlsx", tmp_path / "lo")
     with zipfile.ZipFile(converted) as zf:
         assert any(n.startswith("xl/charts/") for n in zf.namelist()), "LibreOffice kept the charts"

@@ -69,7 +69,9 @@ def register(app: typer.Typer) -> None:
             ui.emit_json(json.loads(json.dumps(as_json(rep), default=str)))
         elif fmt == "md":
             if not quiet:
-                ui.out.print(markdown(rep, ctx.lang), markup=False, highlight=False)
+                ui.out.print(
+                    markdown(rep, ctx.lang, ctx.rules.columns), markup=False, highlight=False
+                )
         elif ui.chatty:
             summary = Table(
                 title=f"leadkit report {rep.period} ({rep.start:%Y-%m-%d} – {rep.end:%Y-%m-%d})",
@@ -176,7 +178,7 @@ def register(app: typer.Typer) -> None:
         for w in rep.warnings:
             ui.warn(w)
         if out is not None:
-            write_excel(rep, pipeline.output_file(ctx, out), ctx.lang)
+            write_excel(rep, pipeline.output_file(ctx, out), ctx.lang, ctx.rules.columns)
             ui.say(f"wrote {out}")
         if notify is not None:
             sent = pipeline.send_report(ctx, rep, notify)
