@@ -681,7 +681,7 @@ def report(
         applied.leads, book.sheets["activities"], book.sheets["log"], kind=period, now=ctx.now,  # type: ignore[arg-type]
         rules=ctx.rules.report, cadence=ctx.rules.followup.cadence_days, by=by or [],
         channels=ctx.rules.channels, previous=previous,
-        start=bounds[0] if bounds else None, end=bounds[1] if bounds else None,
+        start=bounds[0] if bounds else None, end=bounds[1] if bounds else None, tz=ctx.tz,
     )  # fmt: skip
 
 

@@ -91,6 +91,7 @@ class Report:
     lost_reasons: pd.DataFrame
     sla_grades: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    tz: str = "UTC"  # the workspace's zone: the period's bounds are its wall-clock times
 
 
 def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
@@ -115,6 +116,10 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     hit = decided & first.notna() & (first <= due)
     deals = pd.to_numeric(leads["deal_amount"], errors="coerce")[won]
     cycle = ((closed - created) / pd.Timedelta(days=1))[won]
+    # the seeds' sales cycle: average days from 分配时间 to the close, of the leads won in the period
+    cycle_assigned = ((closed - assigned) / pd.Timedelta(days=1))[won & assigned.notna()]
+    # the seeds' other conversion: won of the new leads somebody actually reached
+    cohort_contacted = new & (first.notna() | ~status.isin(["new"]))
     completeness = leads["completeness"][new]
     # follow-up plan: the contacts the grade cadence asked for in the period, against those made
     open_owned = leads["owner"].notna() & ~status.isin(list(CLOSED_STATUSES))
@@ -148,6 +153,7 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
         "won": int(won.sum()),
         "lost": int(lost.sum()),
         "conversion_of_new": _ratio(int(cohort_won.sum()), int(new.sum())),
+        "conversion_of_contacted": _ratio(int(cohort_won.sum()), int(cohort_contacted.sum())),
         "win_rate_of_closed": _ratio(int(won.sum()), int(won.sum() + lost.sum())),
         "response_hours_median": float(hours.median()) if len(hours) else None,
         "response_hours_p90": float(hours.quantile(0.9)) if len(hours) else None,
@@ -162,6 +168,7 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
         "deal_amount_total": float(deals.sum()) if len(deals) else 0.0,
         "average_deal": float(deals.mean()) if deals.notna().any() else None,
         "sales_cycle_days_median": float(cycle.median()) if len(cycle) else None,
+        "sales_cycle_days_mean": float(cycle_assigned.mean()) if len(cycle_assigned) else None,
         "pool_unassigned": int((open_now & leads["owner"].isna()).sum()),
         "pool_overdue_first_contacts": int(
             (open_now & leads["owner"].notna() & first.isna() & (due < now_ts)).sum()
@@ -191,11 +198,49 @@ def sla_by_grade(
     return out.reset_index()
 
 
-def funnel(leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Leads created in the period by the furthest stage they reached, with stage-to-stage rates."""
+def furthest_stage(
+    leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, end: pd.Timestamp
+) -> pd.Series:
+    """Each lead's furthest stage (as a rank in STAGES) by `end`, from its status history.
+
+    A lead that went 方案提交 → 流失 reached 方案提交: the Activities' 跟进后状态 and the Log's status
+    changes before `end` count, and so does the current status when it is not a close after `end`.
+    A lost lead with no history reached at least 初步接洽.
+    """
+    ids = leads["lead_id"].astype(str)
+    current = leads["status"].map(RANK).astype(float)
+    closed_late = leads["status"].isin(list(CLOSED_STATUSES)) & ~(
+        column_dates(leads, "closed_at") < end
+    )
+    current = current.where(~closed_late & (leads["status"] != "lost"))
+    steps = [pd.DataFrame({"lead_id": ids, "rank": current})]
+    if not activities.empty and "status_after" in activities:
+        when = column_dates(activities, "date")
+        steps.append(pd.DataFrame({"lead_id": activities["lead_id"].astype(str),
+                                   "rank": activities["status_after"].map(RANK).where(when < end)}))  # fmt: skip
+    if not log.empty:
+        status_rows = log[
+            (log["column"] == "status") & (pd.to_datetime(log["time"], errors="coerce") < end)
+        ]
+        for side in ("old", "new"):
+            steps.append(pd.DataFrame({"lead_id": status_rows["lead_id"].astype(str),
+                                       "rank": status_rows[side].map(RANK)}))  # fmt: skip
+    history = pd.concat(steps, ignore_index=True).dropna(subset=["rank"])
+    best = history.groupby("lead_id")["rank"].max()
+    reached = ids.map(best)
+    lost_floor = (leads["status"] == "lost") & ~closed_late
+    return reached.where(~lost_floor, reached.fillna(1).clip(lower=1)).fillna(0).astype(int)
+
+
+def funnel(
+    leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
+    activities: pd.DataFrame | None = None, log: pd.DataFrame | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Leads created in the period by the furthest stage they reached by its end, with stage-to-stage rates."""
     new = leads[_within(column_dates(leads, "created_at"), start, end)]
-    rank = new["status"].map(RANK)
-    rank = rank.where(new["status"] != "lost", 1)  # a lost lead reached at least 初步接洽
+    empty = pd.DataFrame()
+    rank = furthest_stage(new, activities if activities is not None else empty,
+                          log if log is not None else empty, end)  # fmt: skip
     reached = [int((rank >= i).sum()) for i in range(len(STAGES))]
     frame = pd.DataFrame({"stage": STAGES, "reached": reached})
     frame["from_previous"] = (frame["reached"] / frame["reached"].shift(1)).where(
@@ -327,6 +372,7 @@ def build_report(
     leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, *, kind: Period, now: datetime,
     rules: ReportRules, cadence: dict[str, float], by: list[str], channels: ChannelsRules | None = None,
     previous: bool = False, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
+    tz: str = "UTC",
 ) -> Report:  # fmt: skip
     """Everything `leadkit report` shows, for one period."""
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
@@ -348,12 +394,12 @@ def build_report(
     ]
     reasons = lost["lost_reason"].fillna("(no reason)").value_counts().head(rules.top_lost_reasons)
     return Report(
-        period=label, start=start, end=end, metrics=m, funnel=funnel(active, start, end),
+        period=label, start=start, end=end, metrics=m, funnel=funnel(active, start, end, activities, log),
         breakdowns={b: breakdown(active, b, start, end, channels) for b in by},
         reps=per_rep(active, start, end, now), grades=grades, trend=pd.DataFrame(trend_rows),
         forecast=forecast(active, rules.stage_weights),
         lost_reasons=reasons.rename_axis("reason").reset_index(name="leads"),
-        sla_grades=sla_by_grade(active, start, end, now), warnings=warnings,
+        sla_grades=sla_by_grade(active, start, end, now), warnings=warnings, tz=tz,
     )  # fmt: skip
 
 
@@ -386,6 +432,7 @@ def shown_num(v: Any) -> str:
 METRIC_LABELS = {
     "new_leads": ("新增线索", "New leads"), "contacted": ("已接触", "Contacted"), "won": ("成交", "Won"),
     "lost": ("流失", "Lost"), "conversion_of_new": ("新线索转化率", "Conversion of new leads"),
+    "conversion_of_contacted": ("接触线索转化率", "Conversion of contacted leads"),
     "win_rate_of_closed": ("关闭赢单率", "Win rate of closed"),
     "response_hours_median": ("响应时长中位数(小时)", "Response time median (h)"),
     "response_hours_p90": ("响应时长P90(小时)", "Response time p90 (h)"), "sla_hit_rate": ("SLA达成率", "SLA hit rate"),
@@ -393,12 +440,14 @@ METRIC_LABELS = {
     "follow_ups_done": ("已跟进次数", "Follow-ups done"), "follow_ups_expected": ("应跟进次数", "Follow-ups expected"),
     "complete_info_rate": ("信息完整率", "Complete-information rate"), "basic_info_rate": ("基本完整率", "Basic-information rate"),
     "deal_amount_total": ("成交总额(万元)", "Deal amount (10k CNY)"), "average_deal": ("平均客单价(万元)", "Average deal (10k CNY)"),
-    "sales_cycle_days_median": ("销售周期中位数(天)", "Sales cycle median (days)"),
+    "sales_cycle_days_median": ("销售周期中位数(天,自获取)", "Sales cycle median from capture (days)"),
+    "sales_cycle_days_mean": ("平均销售周期(天,自分配)", "Sales cycle mean from assignment (days)"),
     "pool_unassigned": ("线索池待分配", "Pool: unassigned"), "pool_overdue_first_contacts": ("首次跟进超时", "Overdue first contacts"),
     "recycled": ("回收次数", "Recycled"),
 }  # fmt: skip
 RATES = {
     "conversion_of_new",
+    "conversion_of_contacted",
     "win_rate_of_closed",
     "sla_hit_rate",
     "follow_up_completion",
@@ -440,12 +489,18 @@ def markdown(report: Report, lang: str, columns: ColumnsRules) -> str:
     return "\n".join(lines)
 
 
+def _iso(moment: pd.Timestamp, tz: str) -> str:
+    """ISO 8601 with the zone's offset (2026-03-01T00:00:00+08:00): unambiguous for any reader."""
+    return (moment.tz_localize(tz) if moment.tzinfo is None else moment.tz_convert(tz)).isoformat()
+
+
 def as_json(report: Report) -> dict[str, Any]:
     def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
         return frame.replace({np.nan: None}).to_dict(orient="records")
 
     return {
-        "period": report.period, "start": str(report.start), "end": str(report.end), "metrics": report.metrics,
+        "period": report.period, "start": _iso(report.start, report.tz), "end": _iso(report.end, report.tz),
+        "time_zone": report.tz, "metrics": report.metrics,
         "funnel": records(report.funnel), "breakdowns": {k: records(v) for k, v in report.breakdowns.items()},
         "reps": records(report.reps), "grades": records(report.grades), "trend": records(report.trend),
         "forecast": records(report.forecast), "lost_reasons": records(report.lost_reasons),
@@ -458,7 +513,8 @@ TABLE_LABELS = {
     "stage": ("阶段", "Stage"), "reached": ("到达数", "Reached"), "from_previous": ("较上一阶段", "From previous stage"),
     "now_in_stage": ("当前在此阶段", "Now in stage"), "new": ("新增线索", "New leads"), "won": ("成交", "Won"),
     "lost": ("流失", "Lost"), "deal_amount": ("成交金额(万元)", "Deal amount (10k CNY)"),
-    "conversion_of_new": ("新线索转化率", "Conversion of new leads"), "win_rate_of_closed": ("关闭赢单率", "Win rate of closed"),
+    "conversion_of_new": ("新线索转化率", "Conversion of new leads"),
+    "conversion_of_contacted": ("接触线索转化率", "Conversion of contacted leads"), "win_rate_of_closed": ("关闭赢单率", "Win rate of closed"),
     "spend": ("渠道费用(万元)", "Spend (10k CNY)"), "cost_per_lead": ("单条线索成本(万元)", "Cost per lead (10k CNY)"),
     "cost_per_won": ("单个成交成本(万元)", "Cost per won deal (10k CNY)"), "assigned": ("分配数", "Assigned"),
     "contacted": ("已接触", "Contacted"), "open": ("进行中", "Open"),

@@ -24,6 +24,9 @@ T = pd.Timestamp
 #   completeness of the 5: 1 complete, 3 basic, 1 incomplete          -> 0.2 / 0.8
 #   pool now: unowned open L5 L7 L8 = 3; overdue first contacts: L4 = 1
 #   follow-ups: 2 done; expected L4 21.625 days/7 + L9 31 days/7 = 7.518 -> 0.2660
+#   conversion of contacted (the seeds' 成交/接触过的): of the 5 new, L1 L2 reached, L1 won -> 0.5
+#   sales cycle from 分配时间 (the seeds' average): L1 7 d 14 h = 7.58333, L3 11 d - 0.5 h = 10.97917
+#                                                   -> mean 9.28125
 ROWS = [
     dict(lead_id="L1", created_at=T("2026-03-02 09:00"), source="website", grade="A", owner="李娜",
          assigned_at=T("2026-03-02 10:00"), first_contact_due=T("2026-03-02 12:00"), first_contact_at=T("2026-03-02 11:00"),
@@ -83,6 +86,9 @@ def run_report(cli, *args):
 def test_metrics_by_hand(book, cli):
     r = run_report(cli)
     assert r["period"] == "2026-03"
+    assert (r["start"], r["end"], r["time_zone"]) == (
+        "2026-03-01T00:00:00+08:00", "2026-04-01T00:00:00+08:00", "Asia/Shanghai",
+    )  # fmt: skip
     m = r["metrics"]
     assert (m["new_leads"], m["contacted"], m["won"], m["lost"]) == (5, 2, 2, 1)
     assert m["conversion_of_new"] == pytest.approx(0.2)
@@ -102,6 +108,8 @@ def test_metrics_by_hand(book, cli):
         pytest.approx(0.8),
     )
     assert (m["pool_unassigned"], m["pool_overdue_first_contacts"], m["recycled"]) == (3, 1, 0)
+    assert m["conversion_of_contacted"] == pytest.approx(0.5)
+    assert m["sales_cycle_days_mean"] == pytest.approx(9.28125)
     assert m["follow_ups_done"] == 2
     assert m["follow_up_completion"] == pytest.approx(2 / (21.625 / 7 + 31 / 7), rel=1e-6)
 
@@ -310,3 +318,25 @@ def test_excel_report_has_charts_and_opens_in_libreoffice(book, cli, workspace, 
     summary = fastexcel.read_excel(str(converted)).load_sheet(0).to_pandas()
     assert summary.iloc[0].tolist() == ["新增线索", 5, "5"]
     assert summary.iloc[4].tolist() == ["新线索转化率", pytest.approx(0.2), "20.0%"]
+
+
+def test_funnel_counts_the_furthest_stage_of_the_history():
+    from leadkit.report import funnel
+
+    leads = pd.DataFrame({
+        "lead_id": ["A", "B", "C", "D"], "created_at": [T("2026-03-02")] * 4,
+        "status": ["lost", "lost", "won", "contacted"],
+        "closed_at": [T("2026-03-20"), T("2026-03-21"), T("2026-04-03"), pd.NaT],
+    })  # fmt: skip
+    activities = pd.DataFrame({
+        "date": [T("2026-03-05"), T("2026-03-10"), T("2026-04-02")], "lead_id": ["A", "A", "D"],
+        "status_after": ["qualified", "proposal", "negotiation"],
+    })  # fmt: skip
+    log = pd.DataFrame({"time": [T("2026-03-08")], "command": ["log"], "lead_id": ["C"],
+                        "column": ["status"], "old": ["contacted"], "new": ["qualified"]})  # fmt: skip
+    frame = funnel(leads, T("2026-03-01"), T("2026-04-01"), activities, log)
+    reached = dict(zip(frame["stage"], frame["reached"], strict=True))
+    # A went to 方案提交 before it was lost; B lost with no history reached 初步接洽; C was won only
+    # in April (it reached 需求明确 in March); D's 商务谈判 came in April
+    assert reached == {"new": 4, "contacted": 4, "qualified": 2, "proposal": 1, "negotiation": 0,
+                       "won": 0, "lost": 2}  # fmt: skip
