@@ -64,14 +64,14 @@ from leadkit.workspace import NotifyConfig, Workspace, init_workspace
 T = TypeVar("T")
 
 
-def output_file(ctx: Context, path: Path) -> Path:
+def output_file(ctx: Context, path: Path, kinds: tuple[str, ...] = (".xlsx",)) -> Path:
     """A file leadkit writes for a person (review list, to-do list, report): never the book itself.
 
     Such files are replaced whole (temp file + rename) without a backup, so pointing one at the
     lead book would lose it; that is refused.
     """
-    if path.suffix.lower() != ".xlsx":
-        raise UsageError(f"{path}: leadkit writes .xlsx files")
+    if path.suffix.lower() not in kinds:
+        raise UsageError(f"{path}: leadkit writes {', '.join(kinds)} files here")
     if path.resolve() == ctx.book_path.resolve():
         raise UsageError(f"{path} is the lead book; write the output to another file")
     return path

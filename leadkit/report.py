@@ -573,37 +573,12 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
         report.period: [None if v is None else float(v) for v in report.metrics.values()],  # numbers, for formulas
         "显示" if zh else "Shown": [shown for _, shown in rows],
     })  # fmt: skip
-    leads_cols = columns.sheets["leads"].by_key
-
-    def by_title(by: str) -> str:
-        name = leads_cols[by].header(lang) if by in leads_cols else by
-        return (f"按{name}" if zh else f"By {name}")[:31]
-
-    # the funnel of stages a lead passes through; lost is no stage (the summary counts it)
-    open_funnel = report.funnel[report.funnel["stage"] != "lost"]
-    views: list[tuple[str, pd.DataFrame]] = [("漏斗" if zh else "Funnel", open_funnel)]
-    views += [(by_title(by), frame) for by, frame in report.breakdowns.items()]
-    views += [("销售" if zh else "Reps", report.reps), ("等级验证" if zh else "Grades", report.grades),
-              ("趋势" if zh else "Trend", report.trend), ("预测" if zh else "Forecast", report.forecast),
-              ("流失原因" if zh else "Lost reasons", report.lost_reasons),
-              ("等级SLA" if zh else "SLA by grade", report.sla_grades)]  # fmt: skip
-    wanted = {  # view -> (category column, series column, title zh, title en, value axis zh, en)
-        "漏斗" if zh else "Funnel": ("stage", "reached", "线索漏斗", "Lead funnel", "线索数", "Leads"),
-        "趋势" if zh else "Trend": ("period", "new_leads", "新增线索趋势", "New leads by period", "线索数", "Leads"),
-        "等级验证" if zh else "Grades": ("grade", "won_rate", "各等级赢单率", "Won rate by grade", "赢单率", "Won rate"),
-        "销售" if zh else "Reps": ("owner", "sla_hit_rate", "各销售SLA达成率", "SLA hit rate by rep", "达成率", "Hit rate"),
-    }  # fmt: skip
-    for by in ("source", "grade"):
-        if by in report.breakdowns:
-            name = leads_cols[by].header(lang) if by in leads_cols else by
-            wanted[by_title(by)] = (by, "conversion_of_new", f"各{name}新线索转化率",
-                                    f"Conversion of new leads by {name}", "转化率", "Conversion")  # fmt: skip
     entries: list[tuple[str, pd.DataFrame]] = [("汇总" if zh else "Summary", summary)]
     opts: dict[str, dict[str, Any]] = {
         k: {} for k in ("column_formats", "charts", "page_setup", "header_format", "column_width")
     }
-    for name, frame in views:
-        frame = frame.reset_index(drop=True)
+    for index, (name, chart, frame, cat, series) in enumerate(_chart_views(report, lang, columns)):
+        name, frame = name[:31], frame.reset_index(drop=True)  # Excel's limit on sheet names
         shown = _localised(frame, columns, lang)
         entries.append((name, shown))
         opts["column_formats"][name] = {
@@ -611,17 +586,14 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
             for key, label in zip(frame.columns, shown.columns, strict=True)
             if (fmt := _number_format(key))
         }
-        if name in wanted:
-            cat, series, t_zh, t_en, y_zh, y_en = wanted[name]
-            values = pd.to_numeric(frame.get(series), errors="coerce")
-            if values is not None and values.fillna(0).ne(0).any():  # an empty chart says nothing
-                s_label = shown.columns[list(frame.columns).index(series)]
-                c_label = shown.columns[list(frame.columns).index(cat)]
-                opts["charts"][name] = [{
-                    "type": "bar" if name == views[0][0] else "line" if series == "new_leads" else "column",
-                    "series": [s_label], "categories": c_label, "title": t_zh if zh else t_en,
-                    "x_axis": c_label, "y_axis": y_zh if zh else y_en, "legend": False,
-                }]  # fmt: skip
+        values = pd.to_numeric(frame[series], errors="coerce") if series else pd.Series(dtype=float)
+        if values.fillna(0).ne(0).any():  # an empty chart says nothing
+            label = dict(zip(frame.columns, shown.columns, strict=True))
+            kind = "bar" if index == 0 else "line" if series == "new_leads" else "column"
+            opts["charts"][name] = [{
+                "type": kind, "series": [label[series]], "categories": label[cat], "title": chart,
+                "x_axis": label[cat], "y_axis": label[series], "legend": False,
+            }]  # fmt: skip
     for name, frame in entries:
         opts["header_format"][name] = header
         opts["column_width"][name] = 16
@@ -636,3 +608,102 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
             entries, str(tmp), freeze_panes={"general": {"row": 1, "col": 1}},
             autofilter={"general": True}, **opts,
         )  # fmt: skip
+
+
+def _chart_views(
+    report: Report, lang: str, columns: ColumnsRules
+) -> list[tuple[str, str, pd.DataFrame, str, str]]:
+    """(title, chart title, table, category key, series key) of each view, in the book's language."""
+    zh = lang == "zh"
+    leads = columns.sheets["leads"].by_key
+    views = [("漏斗" if zh else "Funnel", "线索漏斗" if zh else "Lead funnel",
+              report.funnel[report.funnel["stage"] != "lost"], "stage", "reached")]  # fmt: skip
+    for by, frame in report.breakdowns.items():
+        name = leads[by].header(lang) if by in leads else by
+        views.append((f"按{name}" if zh else f"By {name}",
+                      f"各{name}新线索转化率" if zh else f"Conversion of new leads by {name}",
+                      frame, by, "conversion_of_new"))  # fmt: skip
+    views += [
+        ("销售" if zh else "Reps", "各销售SLA达成率" if zh else "SLA hit rate by rep", report.reps, "owner", "sla_hit_rate"),
+        ("等级验证" if zh else "Grades", "各等级赢单率" if zh else "Won rate by grade", report.grades, "grade", "won_rate"),
+        ("趋势" if zh else "Trend", "新增线索趋势" if zh else "New leads by period", report.trend, "period", "new_leads"),
+        ("预测" if zh else "Forecast", "", report.forecast, "status", ""),
+        ("流失原因" if zh else "Lost reasons", "", report.lost_reasons, "reason", ""),
+        ("等级SLA" if zh else "SLA by grade", "", report.sla_grades, "grade", ""),
+    ]  # fmt: skip
+    return views
+
+
+def html(report: Report, lang: str, columns: ColumnsRules) -> str:
+    """A self-contained HTML page (no script, no external file) with the tables and bar charts.
+
+    The bars are table cells of a set width, which every mail client draws, so the same page is
+    what `report --notify email` sends inline.
+    """
+    from html import escape
+
+    zh = lang == "zh"
+
+    def cell(key: str, value: Any) -> str:
+        if key in SHARES:
+            return shown_pct(value)
+        return shown_num(value) if isinstance(value, (int, float, np.number)) else str(value)
+
+    def table(frame: pd.DataFrame) -> str:
+        shown = _localised(frame, columns, lang)
+        head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(cell(k, v))}</td>" for k, v in zip(frame.columns, row, strict=True)) + "</tr>"
+            for row in shown.itertuples(index=False)
+        )  # fmt: skip
+        return f"<table><tr>{head}</tr>{body}</table>"
+
+    def bars(title: str, frame: pd.DataFrame, cat: str, series: str) -> str:
+        values = pd.to_numeric(frame[series], errors="coerce").fillna(0)
+        if not values.ne(0).any():
+            return ""
+        top = float(values.max()) or 1.0
+        labels = _localised(frame[[cat]], columns, lang).iloc[:, 0]
+        rows = "".join(
+            f'<tr><td class="c">{escape(str(label))}</td><td><div class="bar" style="width:{max(1, round(240 * float(v) / top))}px"></div></td>'
+            f"<td>{escape(cell(series, v))}</td></tr>"
+            for label, v in zip(labels, values, strict=True)
+        )  # fmt: skip
+        return f'<h3>{escape(title)}</h3><table class="chart">{rows}</table>'
+
+    title = f"leadkit {'报告' if zh else 'report'} {report.period}"
+    metrics = "".join(
+        f"<tr><td>{escape(k)}</td><td>{escape(v)}</td></tr>" for k, v in metric_rows(report, lang)
+    )
+    parts = [
+        f"<h1>{escape(title)}</h1>",
+        f"<h2>{'汇总' if zh else 'Summary'}</h2><table>{metrics}</table>",
+    ]
+    for name, chart, frame, cat, series in _chart_views(report, lang, columns):
+        parts.append(f"<h2>{escape(name)}</h2>")
+        if series:
+            parts.append(bars(chart, frame.reset_index(drop=True), cat, series))
+        parts.append(table(frame.reset_index(drop=True)))
+    parts += [f"<p>⚠ {escape(w)}</p>" for w in report.warnings]
+    style = (
+        "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;margin:8px 0}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#DDEBF7}"
+        "td:first-child{text-align:left}table.chart td{border:none}.bar{background:#4472C4;height:14px}"
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )
+
+
+def write_report(report: Report, path: Path, lang: str, columns: ColumnsRules) -> None:
+    """The report as the file's kind asks: .xlsx with native charts, .html, or .md."""
+    kind = path.suffix.lower()
+    if kind == ".xlsx":
+        write_excel(report, path, lang, columns)
+        return
+    text = (
+        html(report, lang, columns) if kind == ".html" else markdown(report, lang, columns) + "\n"
+    )
+    with replacing(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")

@@ -340,3 +340,47 @@ def test_funnel_counts_the_furthest_stage_of_the_history():
     # in April (it reached 需求明确 in March); D's 商务谈判 came in April
     assert reached == {"new": 4, "contacted": 4, "qualified": 2, "proposal": 1, "negotiation": 0,
                        "won": 0, "lost": 2}  # fmt: skip
+
+
+def test_every_output_agrees_with_the_hand_figures(book, cli, workspace):
+    """Terminal, JSON, Markdown, Excel and HTML show the same hand-worked March (see the top)."""
+    import openpyxl
+
+    base = ("report", "--period", "month", "--previous", "--as-of", "2026-04-02T10:00")
+    hand = {"新增线索": 5, "成交": 2, "流失": 1, "新线索转化率": "20.0%", "接触线索转化率": "50.0%",
+            "关闭赢单率": "66.7%", "SLA达成率": "33.3%", "成交总额(万元)": 70}  # fmt: skip
+    shown = {k: v if isinstance(v, str) else str(v) for k, v in hand.items()}
+    table = cli(*base).stdout
+    for label, value in shown.items():
+        assert re.search(rf"{re.escape(label)}\s*│\s*{re.escape(value)}\s", table), label
+    md = cli(*base, "--format", "md").stdout
+    for label, value in shown.items():
+        assert f"- {label}: **{value}**" in md
+    assert cli(*base, "--out", workspace / "r.html", "-q").exit_code == 0
+    page = (workspace / "r.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page and "http" not in page
+    for label, value in shown.items():
+        assert f"<td>{label}</td><td>{value}</td>" in page
+    assert '<td class="c">未接触</td>' in page  # the funnel's bars, in the book's words
+    assert cli(*base, "--out", workspace / "r.xlsx", "-q").exit_code == 0
+    summary = openpyxl.load_workbook(workspace / "r.xlsx")["汇总"]
+    cells = {r[0].value: (r[1].value, r[2].value) for r in summary.iter_rows(min_row=2)}
+    for label, value in hand.items():
+        number, text = cells[label]
+        assert text == shown[label]
+        if not isinstance(value, str):
+            assert number == value
+    assert cli(*base, "--out", workspace / "r.md", "-q").exit_code == 0
+    assert (workspace / "r.md").read_text(encoding="utf-8") == md
+    assert cli(*base, "--out", workspace / "r.pdf").exit_code == 2
+
+
+def test_html_report_escapes_what_the_book_holds(workspace, rules, cli):
+    b = bookio.new_book(workspace / "leads.xlsx", "zh", rules.columns)
+    b.append("leads", pd.DataFrame([dict(ROWS[1], lost_reason="<script>alert(1)</script>")]))
+    bookio.save_book(b, rules.columns, state_dir=workspace / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 4, 2))  # fmt: skip
+    args = ("report", "--period", "month", "--as-of", "2026-03-31", "--out", "r.html", "-q")
+    assert cli(*args).exit_code == 0
+    page = (workspace / "r.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page

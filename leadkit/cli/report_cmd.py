@@ -45,7 +45,10 @@ def register(app: typer.Typer) -> None:
         ] = "source,grade,owner",
         out: Annotated[
             Path | None,
-            typer.Option("--out", help="Also write an Excel report with charts (.xlsx)."),
+            typer.Option(
+                "--out",
+                help="Also write the report: .xlsx with charts, .html (self-contained), .md.",
+            ),
         ] = None,
         fmt: Annotated[str, typer.Option("--format", help="table | json | md")] = "table",
         notify: Annotated[
@@ -61,7 +64,14 @@ def register(app: typer.Typer) -> None:
         ui.configure(quiet=quiet, json_out=fmt == "json")
         ctx = context(pick_book(book, book_opt), as_of=as_of, read_ahead=True)
         from leadkit import pipeline
-        from leadkit.report import as_json, markdown, metric_rows, shown_num, shown_pct, write_excel
+        from leadkit.report import (
+            as_json,
+            markdown,
+            metric_rows,
+            shown_num,
+            shown_pct,
+            write_report,
+        )
 
         rep = pipeline.report(ctx, period=period, previous=previous, start=start, end=end,
                               by=[b.strip() for b in by.split(",") if b.strip()])  # fmt: skip
@@ -178,7 +188,8 @@ def register(app: typer.Typer) -> None:
         for w in rep.warnings:
             ui.warn(w)
         if out is not None:
-            write_excel(rep, pipeline.output_file(ctx, out), ctx.lang, ctx.rules.columns)
+            target = pipeline.output_file(ctx, out, (".xlsx", ".html", ".md"))
+            write_report(rep, target, ctx.lang, ctx.rules.columns)
             ui.say(f"wrote {out}")
         if notify is not None:
             sent = pipeline.send_report(ctx, rep, notify)
