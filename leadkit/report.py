@@ -121,21 +121,22 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     # the seeds' other conversion: won of the new leads somebody actually reached
     cohort_contacted = new & (first.notna() | ~status.isin(["new"]))
     completeness = leads["completeness"][new]
-    # follow-up plan: the contacts the grade cadence asked for in the period, against those made
-    open_owned = leads["owner"].notna() & ~status.isin(list(CLOSED_STATUSES))
-    span_start = pd.concat([assigned.where(assigned > start, start)], axis=1).max(axis=1)
+    # follow-up plan (the seeds' 实际跟进次数 ÷ 计划跟进次数): every lead owned during the period, from
+    # its assignment (or the period's start) to its close (or the period's end), against the
+    # activities recorded for those same leads in the period
     span_end = min(end, now_ts)
-    days = ((span_end - span_start) / pd.Timedelta(days=1)).clip(lower=0)[
-        open_owned & assigned.notna()
-    ]
+    owned = leads["owner"].notna() & assigned.notna()
+    from_ = assigned.where(assigned > start, start)
+    until = closed.where(closed.notna() & (closed < span_end), span_end)
+    days = ((until - from_) / pd.Timedelta(days=1)).clip(lower=0)[owned]
+    days = days[days > 0]
     grade = leads["grade"].where(leads["grade"].isin(list(cadence)), "C")[days.index]
     expected = float((days / grade.map(cadence).astype(float)).sum())
-    act_dates = (
-        column_dates(activities, "date")
-        if not activities.empty
-        else pd.Series(dtype="datetime64[ns]")
-    )
-    done = int(_within(act_dates, start, end).sum()) if len(act_dates) else 0
+    done = 0
+    if not activities.empty:
+        planned = set(leads.loc[days.index, "lead_id"].astype(str))
+        in_period = _within(column_dates(activities, "date"), start, end)
+        done = int((in_period & activities["lead_id"].astype(str).isin(planned)).sum())
     recycled = 0
     if not log.empty:
         times = pd.to_datetime(log["time"], errors="coerce")

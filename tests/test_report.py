@@ -23,7 +23,8 @@ T = pd.Timestamp
 #   deals 20 + 50 -> 70, average 35; cycle L1 7.625 days, L3 11 days   -> median 9.3125
 #   completeness of the 5: 1 complete, 3 basic, 1 incomplete          -> 0.2 / 0.8
 #   pool now: unowned open L5 L7 L8 = 3; overdue first contacts: L4 = 1
-#   follow-ups: 2 done; expected L4 21.625 days/7 + L9 31 days/7 = 7.518 -> 0.2660
+#   follow-up plan: every lead owned in March, to its close, by its grade's cadence (S1 A2 B7 C7):
+#     L1 7.58333 d/2 + L2 9.625 d/7 + L3 2.375 d/1 + L4 21.625 d/7 + L9 31 d/7 = 15.05952; 2 done -> 0.1328
 #   conversion of contacted (the seeds' 成交/接触过的): of the 5 new, L1 L2 reached, L1 won -> 0.5
 #   sales cycle from 分配时间 (the seeds' average): L1 7 d 14 h = 7.58333, L3 11 d - 0.5 h = 10.97917
 #                                                   -> mean 9.28125
@@ -111,7 +112,9 @@ def test_metrics_by_hand(book, cli):
     assert m["conversion_of_contacted"] == pytest.approx(0.5)
     assert m["sales_cycle_days_mean"] == pytest.approx(9.28125)
     assert m["follow_ups_done"] == 2
-    assert m["follow_up_completion"] == pytest.approx(2 / (21.625 / 7 + 31 / 7), rel=1e-6)
+    expected = 7.58333333 / 2 + 9.625 / 7 + 2.375 / 1 + 21.625 / 7 + 31 / 7
+    assert m["follow_ups_expected"] == pytest.approx(expected, abs=0.05)  # shown to 0.1
+    assert m["follow_up_completion"] == pytest.approx(2 / expected, rel=1e-6)
 
 
 def test_funnel_breakdowns_grades_trend_forecast(book, cli):
