@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -233,6 +233,10 @@ def furthest_stage(
     return reached.where(~lost_floor, reached.fillna(1).clip(lower=1)).fillna(0).astype(int)
 
 
+def _lost_by(leads: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
+    return (leads["status"] == "lost") & (column_dates(leads, "closed_at") < end)
+
+
 def funnel(
     leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
     activities: pd.DataFrame | None = None, log: pd.DataFrame | None = None,
@@ -247,13 +251,10 @@ def funnel(
     frame["from_previous"] = (frame["reached"] / frame["reached"].shift(1)).where(
         frame["reached"].shift(1) > 0
     )
-    frame["now_in_stage"] = [int((new["status"] == s).sum()) for s in STAGES]
-    frame.loc[len(frame)] = [
-        "lost",
-        int((new["status"] == "lost").sum()),
-        np.nan,
-        int((new["status"] == "lost").sum()),
-    ]
+    # where each lead stood when the period ended (not now: a later close is not this period's)
+    lost = _lost_by(new, end)
+    frame["now_in_stage"] = [int(((rank == i) & ~lost).sum()) for i in range(len(STAGES))]
+    frame.loc[len(frame)] = ["lost", int(lost.sum()), np.nan, int(lost.sum())]
     return frame
 
 
@@ -356,16 +357,33 @@ def grade_validation(
 
 
 def forecast(leads: pd.DataFrame, weights: dict[str, float]) -> pd.DataFrame:
-    """Open leads by status: budget (万元) and the stage-weighted expected amount."""
+    """Open leads by status, with the seeds' three forecasts (万元) and a total row.
+
+    Stage-weighted: 预算 × the status's chance in report.yaml. Commit: the reps' own
+    预计成交金额. Best case: every open lead closes, at its commit where a rep gave one, else at
+    its 预算.
+    """
     open_ = leads[~leads["status"].isin(list(CLOSED_STATUSES))]
     budget = pd.to_numeric(open_["budget"], errors="coerce").fillna(0)
-    frame = pd.DataFrame({"status": open_["status"], "budget": budget})
-    out = frame.groupby("status").agg(leads=("budget", "size"), budget=("budget", "sum"))
+    commit = (
+        pd.to_numeric(open_["commit_amount"], errors="coerce")
+        if "commit_amount" in open_
+        else pd.Series(np.nan, index=open_.index)
+    )
+    frame = pd.DataFrame({"status": open_["status"], "budget": budget, "commit": commit.fillna(0),
+                          "best_case": commit.fillna(budget)})  # fmt: skip
+    out = frame.groupby("status").agg(
+        leads=("budget", "size"), budget=("budget", "sum"), commit=("commit", "sum"),
+        best_case=("best_case", "sum"),
+    )  # fmt: skip
     out["weight"] = [weights.get(s, 0.0) for s in out.index]
     out["expected"] = out["budget"] * out["weight"]
     out = out.reindex(
         [s for s in STAGES if s in out.index] + [s for s in out.index if s not in STAGES]
-    )
+    )[["leads", "budget", "weight", "expected", "commit", "best_case"]]
+    total = out.sum(numeric_only=True)
+    total["weight"] = np.nan
+    out.loc["total"] = total
     return out.reset_index()
 
 
@@ -431,7 +449,7 @@ def shown_num(v: Any) -> str:
 
 
 METRIC_LABELS = {
-    "new_leads": ("新增线索", "New leads"), "contacted": ("已接触", "Contacted"), "won": ("成交", "Won"),
+    "new_leads": ("新增线索", "New leads"), "contacted": ("本期首次跟进", "First contacts in period"), "won": ("成交", "Won"),
     "lost": ("流失", "Lost"), "conversion_of_new": ("新线索转化率", "Conversion of new leads"),
     "conversion_of_contacted": ("接触线索转化率", "Conversion of contacted leads"),
     "win_rate_of_closed": ("关闭赢单率", "Win rate of closed"),
@@ -472,7 +490,7 @@ def markdown(report: Report, lang: str, columns: ColumnsRules) -> str:
     lines += [f"- {k}: **{v}**" for k, v in metric_rows(report, lang)]
 
     def table(frame: pd.DataFrame, keys: list[str]) -> list[str]:
-        shown = _localised(frame[keys], columns, lang)
+        shown = localised(frame[keys], columns, lang)
         cells = [[shown_pct(v) if k in SHARES else shown_num(v) if k != keys[0] else str(v)
                   for k, v in zip(keys, row, strict=True)] for row in shown.itertuples(index=False)]  # fmt: skip
         return [
@@ -512,26 +530,40 @@ def as_json(report: Report) -> dict[str, Any]:
 # Headers of the report's tables as a manager reads them, with their units (money is 万元 throughout).
 TABLE_LABELS = {
     "stage": ("阶段", "Stage"), "reached": ("到达数", "Reached"), "from_previous": ("较上一阶段", "From previous stage"),
-    "now_in_stage": ("当前在此阶段", "Now in stage"), "new": ("新增线索", "New leads"), "won": ("成交", "Won"),
+    "now_in_stage": ("期末在此阶段", "In stage at period end"), "new": ("新增线索", "New leads"), "won": ("成交", "Won"),
     "lost": ("流失", "Lost"), "deal_amount": ("成交金额(万元)", "Deal amount (10k CNY)"),
     "conversion_of_new": ("新线索转化率", "Conversion of new leads"),
     "conversion_of_contacted": ("接触线索转化率", "Conversion of contacted leads"), "win_rate_of_closed": ("关闭赢单率", "Win rate of closed"),
     "spend": ("渠道费用(万元)", "Spend (10k CNY)"), "cost_per_lead": ("单条线索成本(万元)", "Cost per lead (10k CNY)"),
     "cost_per_won": ("单个成交成本(万元)", "Cost per won deal (10k CNY)"), "assigned": ("分配数", "Assigned"),
-    "contacted": ("已接触", "Contacted"), "open": ("进行中", "Open"),
+    "contacted": ("首次跟进", "First contacts"), "open": ("进行中", "Open"),
     "response_hours_median": ("响应时长中位数(小时)", "Response time median (h)"), "sla_hit_rate": ("SLA达成率", "SLA hit rate"),
     "closed": ("已关闭", "Closed"), "won_rate": ("赢单率", "Won rate"), "period": ("期间", "Period"),
     "new_leads": ("新增线索", "New leads"), "leads": ("线索数", "Leads"), "budget": ("预算(万元)", "Budget (10k CNY)"),
-    "weight": ("成交概率", "Win chance"), "expected": ("加权预计金额(万元)", "Expected amount (10k CNY)"),
+    "weight": ("成交概率", "Win chance"), "expected": ("阶段加权预测(万元)", "Stage-weighted (10k CNY)"),
+    "commit": ("销售承诺预测(万元)", "Commit (10k CNY)"), "best_case": ("最佳情况(万元)", "Best case (10k CNY)"),
     "reason": ("流失原因", "Lost reason"), "decided": ("已到期", "Due"), "hit": ("按时跟进", "Met"),
 }  # fmt: skip
-MONEY = {"deal_amount", "spend", "cost_per_lead", "cost_per_won", "budget", "expected"}
+MONEY = {
+    "deal_amount",
+    "spend",
+    "cost_per_lead",
+    "cost_per_won",
+    "budget",
+    "expected",
+    "commit",
+    "best_case",
+}
 HOURS = {"response_hours_median", "response_hours_p90"}
 SHARES = RATES | {"from_previous", "won_rate", "weight"}
-BLANK = {"(blank)": ("(空)", "(blank)"), "(no reason)": ("(未填写)", "(no reason)")}
+BLANK = {
+    "(blank)": ("(空)", "(blank)"),
+    "(no reason)": ("(未填写)", "(no reason)"),
+    "total": ("合计", "Total"),
+}
 
 
-def _localised(frame: pd.DataFrame, columns: ColumnsRules, lang: str) -> pd.DataFrame:
+def localised(frame: pd.DataFrame, columns: ColumnsRules, lang: str) -> pd.DataFrame:
     """A report table with its headers and coded values (status, source …) in the book's language."""
     i = 0 if lang == "zh" else 1
     leads = columns.sheets["leads"].by_key
@@ -578,9 +610,9 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
     opts: dict[str, dict[str, Any]] = {
         k: {} for k in ("column_formats", "charts", "page_setup", "header_format", "column_width")
     }
-    for index, (name, chart, frame, cat, series) in enumerate(_chart_views(report, lang, columns)):
-        name, frame = name[:31], frame.reset_index(drop=True)  # Excel's limit on sheet names
-        shown = _localised(frame, columns, lang)
+    for index, (name, chart, frame, cat, series) in enumerate(report_views(report, lang, columns)):
+        name = name[:31]  # Excel's limit on sheet names
+        shown = localised(frame, columns, lang)
         entries.append((name, shown))
         opts["column_formats"][name] = {
             label: rx.Format().set_num_format(fmt)
@@ -611,28 +643,47 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
         )  # fmt: skip
 
 
-def _chart_views(
-    report: Report, lang: str, columns: ColumnsRules
-) -> list[tuple[str, str, pd.DataFrame, str, str]]:
-    """(title, chart title, table, category key, series key) of each view, in the book's language."""
+class View(NamedTuple):
+    """One table of the report: its title, the frame, its category column and the series to draw."""
+
+    title: str
+    chart: str
+    frame: pd.DataFrame
+    category: str
+    series: str
+
+
+def report_views(report: Report, lang: str, columns: ColumnsRules) -> list[View]:
+    """The report's tables in the order every output shows them, titled in the book's language."""
     zh = lang == "zh"
     leads = columns.sheets["leads"].by_key
-    views = [("漏斗" if zh else "Funnel", "线索漏斗" if zh else "Lead funnel",
-              report.funnel[report.funnel["stage"] != "lost"], "stage", "reached")]  # fmt: skip
+    views = [View("漏斗" if zh else "Funnel", "线索漏斗" if zh else "Lead funnel",
+                  report.funnel[report.funnel["stage"] != "lost"], "stage", "reached")]  # fmt: skip
     for by, frame in report.breakdowns.items():
         name = leads[by].header(lang) if by in leads else by
-        views.append((f"按{name}" if zh else f"By {name}",
-                      f"各{name}新线索转化率" if zh else f"Conversion of new leads by {name}",
-                      frame, by, "conversion_of_new"))  # fmt: skip
+        views.append(View(f"按{name}" if zh else f"By {name}",
+                          f"各{name}新线索转化率" if zh else f"Conversion of new leads by {name}",
+                          frame, by, "conversion_of_new"))  # fmt: skip
     views += [
-        ("销售" if zh else "Reps", "各销售SLA达成率" if zh else "SLA hit rate by rep", report.reps, "owner", "sla_hit_rate"),
-        ("等级验证" if zh else "Grades", "各等级赢单率" if zh else "Won rate by grade", report.grades, "grade", "won_rate"),
-        ("趋势" if zh else "Trend", "新增线索趋势" if zh else "New leads by period", report.trend, "period", "new_leads"),
-        ("预测" if zh else "Forecast", "", report.forecast, "status", ""),
-        ("流失原因" if zh else "Lost reasons", "", report.lost_reasons, "reason", ""),
-        ("等级SLA" if zh else "SLA by grade", "", report.sla_grades, "grade", ""),
+        View("销售" if zh else "Reps", "各销售SLA达成率" if zh else "SLA hit rate by rep", report.reps, "owner", "sla_hit_rate"),
+        View("等级验证" if zh else "Grades", "各等级赢单率" if zh else "Won rate by grade", report.grades, "grade", "won_rate"),
+        View("趋势" if zh else "Trend", "新增线索趋势" if zh else "New leads by period", report.trend, "period", "new_leads"),
+        View("预测" if zh else "Forecast", "", report.forecast, "status", ""),
+        View("流失原因" if zh else "Lost reasons", "", report.lost_reasons, "reason", ""),
+        View("等级SLA" if zh else "SLA by grade", "", report.sla_grades, "grade", ""),
     ]  # fmt: skip
-    return views
+    return [
+        View(v.title, v.chart, v.frame.reset_index(drop=True), v.category, v.series) for v in views
+    ]
+
+
+def shown_cell(key: str, value: Any) -> str:
+    """A table cell as people read it: rates as percentages, numbers grouped, text as it is."""
+    if key in SHARES:
+        return shown_pct(value)
+    if isinstance(value, (int, float, np.number)) or value is None:
+        return shown_num(value)
+    return str(value)
 
 
 def html(report: Report, lang: str, columns: ColumnsRules) -> str:
@@ -644,14 +695,10 @@ def html(report: Report, lang: str, columns: ColumnsRules) -> str:
     from html import escape
 
     zh = lang == "zh"
-
-    def cell(key: str, value: Any) -> str:
-        if key in SHARES:
-            return shown_pct(value)
-        return shown_num(value) if isinstance(value, (int, float, np.number)) else str(value)
+    cell = shown_cell
 
     def table(frame: pd.DataFrame) -> str:
-        shown = _localised(frame, columns, lang)
+        shown = localised(frame, columns, lang)
         head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
         body = "".join(
             "<tr>" + "".join(f"<td>{escape(cell(k, v))}</td>" for k, v in zip(frame.columns, row, strict=True)) + "</tr>"
@@ -664,7 +711,7 @@ def html(report: Report, lang: str, columns: ColumnsRules) -> str:
         if not values.ne(0).any():
             return ""
         top = float(values.max()) or 1.0
-        labels = _localised(frame[[cat]], columns, lang).iloc[:, 0]
+        labels = localised(frame[[cat]], columns, lang).iloc[:, 0]
         rows = "".join(
             f'<tr><td class="c">{escape(str(label))}</td><td><div class="bar" style="width:{max(1, round(240 * float(v) / top))}px"></div></td>'
             f"<td>{escape(cell(series, v))}</td></tr>"
@@ -680,11 +727,11 @@ def html(report: Report, lang: str, columns: ColumnsRules) -> str:
         f"<h1>{escape(title)}</h1>",
         f"<h2>{'汇总' if zh else 'Summary'}</h2><table>{metrics}</table>",
     ]
-    for name, chart, frame, cat, series in _chart_views(report, lang, columns):
-        parts.append(f"<h2>{escape(name)}</h2>")
-        if series:
-            parts.append(bars(chart, frame.reset_index(drop=True), cat, series))
-        parts.append(table(frame.reset_index(drop=True)))
+    for view in report_views(report, lang, columns):
+        parts.append(f"<h2>{escape(view.title)}</h2>")
+        if view.series:
+            parts.append(bars(view.chart, view.frame, view.category, view.series))
+        parts.append(table(view.frame))
     parts += [f"<p>⚠ {escape(w)}</p>" for w in report.warnings]
     style = (
         "body{font-family:sans-serif;margin:24px}table{border-collapse:collapse;margin:8px 0}"

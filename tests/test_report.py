@@ -45,7 +45,7 @@ ROWS = [
     dict(lead_id="L7", created_at=T("2026-03-31 23:30"), source="social", status="new", completeness="basic"),
     dict(lead_id="L8", created_at=T("2026-04-01 00:00"), source="social", status="new", completeness="basic"),
     dict(lead_id="L9", created_at=T("2026-01-15 09:00"), source="partner", grade="B", owner="李娜", assigned_at=T("2026-01-15 10:00"),
-         first_contact_at=T("2026-01-16 10:00"), status="proposal", budget=40.0, completeness="basic"),
+         first_contact_at=T("2026-01-16 10:00"), status="proposal", budget=40.0, completeness="basic", commit_amount=35.0),
 ]  # fmt: skip
 ACTIVITIES = [
     dict(date=T("2026-03-02 11:00"), lead_id="L1", summary="call"),
@@ -173,6 +173,12 @@ def test_funnel_breakdowns_grades_trend_forecast(book, cli):
         pytest.approx(2.0),
     )
     assert forecast["proposal"]["expected"] == pytest.approx(18.0)
+    # the rep's own commit for L9, and the best case: L9 at its commit, the new leads at their budget
+    assert (forecast["proposal"]["commit"], forecast["proposal"]["best_case"]) == (35, 35)
+    assert (forecast["new"]["commit"], forecast["new"]["best_case"]) == (0, 40)
+    total = forecast["total"]
+    assert (total["leads"], total["budget"], total["commit"], total["best_case"]) == (5, 80, 35, 75)
+    assert total["expected"] == pytest.approx(20.0) and total["weight"] is None
     assert r["lost_reasons"] == [{"reason": "价格太高", "leads": 1}]
     sla = {g["grade"]: (g["decided"], g["hit"]) for g in r["sla_by_grade"]}
     assert (sla["A"], sla["B"], sla["C"]) == (

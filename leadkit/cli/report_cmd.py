@@ -4,18 +4,41 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.table import Table
 
 from leadkit.cli.common import AsOf, BookArg, BookOpt, Quiet, boundary, pick_book, ui
 from leadkit.context import context
 from leadkit.errors import ExitStatus
+from leadkit.report import View, shown_cell
 
 
 def _bar(value: float | None, top: float, width: int = 24) -> str:
     if not value or value != value or not top:  # None, 0 or NaN: no bar
         return ""
     return "█" * max(1, round(value / top * width))
+
+
+def _table(view: View, shown: pd.DataFrame) -> Table:
+    """One view as a terminal table, with bars beside the series it charts elsewhere."""
+    table = Table(title=view.title, title_justify="left")
+    for i, label in enumerate(shown.columns):
+        table.add_column(str(label), justify="left" if i == 0 else "right")
+    top = 0.0
+    if view.series:
+        table.add_column("")
+        values = pd.to_numeric(view.frame[view.series], errors="coerce")
+        top = float(values.max()) if values.notna().any() else 0.0
+    for raw, row in zip(
+        view.frame.itertuples(index=False), shown.itertuples(index=False), strict=True
+    ):
+        cells = [str(v) if i == 0 else shown_cell(k, v)
+                 for i, (k, v) in enumerate(zip(view.frame.columns, row, strict=True))]  # fmt: skip
+        if view.series:
+            cells.append(_bar(getattr(raw, view.series), top))
+        table.add_row(*cells)
+    return table
 
 
 def register(app: typer.Typer) -> None:
@@ -66,10 +89,10 @@ def register(app: typer.Typer) -> None:
         from leadkit import pipeline
         from leadkit.report import (
             as_json,
+            localised,
             markdown,
             metric_rows,
-            shown_num,
-            shown_pct,
+            report_views,
             write_report,
         )
 
@@ -83,108 +106,18 @@ def register(app: typer.Typer) -> None:
                     markdown(rep, ctx.lang, ctx.rules.columns), markup=False, highlight=False
                 )
         elif ui.chatty:
+            zh = ctx.lang == "zh"
             summary = Table(
-                title=f"leadkit report {rep.period} ({rep.start:%Y-%m-%d} – {rep.end:%Y-%m-%d})",
+                title=f"leadkit {'报告' if zh else 'report'} {rep.period} ({rep.start:%Y-%m-%d} – {rep.end:%Y-%m-%d})",
                 title_justify="left",
             )
-            summary.add_column("metric")
-            summary.add_column("value", justify="right")
+            summary.add_column("指标" if zh else "Metric")
+            summary.add_column("数值" if zh else "Value", justify="right")
             for k, v in metric_rows(rep, ctx.lang):
                 summary.add_row(k, v)
             ui.show(summary)
-            fun = Table(title="funnel (leads created in the period)", title_justify="left")
-            for name in ("stage", "reached", "from previous", ""):
-                fun.add_column(name, justify="left" if name in ("stage", "") else "right")
-            top = max(rep.funnel["reached"].max(), 1)
-            for r in rep.funnel.itertuples():
-                fun.add_row(
-                    str(r.stage), str(r.reached), shown_pct(r.from_previous), _bar(r.reached, top)
-                )
-            ui.show(fun)
-            for name, frame in rep.breakdowns.items():
-                t = Table(title=f"by {name}", title_justify="left")
-                cols = [c for c in frame.columns]
-                for c in cols:
-                    t.add_column(c, justify="left" if c == name else "right")
-                for row in frame.itertuples(index=False):
-                    t.add_row(
-                        *(
-                            shown_pct(v)
-                            if c in ("conversion_of_new", "win_rate_of_closed")
-                            else (str(v) if c == name else shown_num(v))
-                            for c, v in zip(cols, row, strict=True)
-                        )
-                    )
-                ui.show(t)
-            g = Table(title="grade validation (closed in the period)", title_justify="left")
-            for c in ("grade", "closed", "won", "won rate", ""):
-                g.add_column(c, justify="left" if c in ("grade", "") else "right")
-            for r in rep.grades.itertuples():
-                g.add_row(
-                    str(r.grade),
-                    shown_num(r.closed),
-                    shown_num(r.won),
-                    shown_pct(r.won_rate),
-                    _bar(r.won_rate, 1.0),
-                )
-            ui.show(g)
-            tr = Table(title="trend", title_justify="left")
-            for c in ("period", "new", "won", "conversion", ""):
-                tr.add_column(c, justify="left" if c in ("period", "") else "right")
-            top = max(rep.trend["new_leads"].max(), 1)
-            for r in rep.trend.itertuples():
-                tr.add_row(
-                    str(r.period),
-                    str(r.new_leads),
-                    str(r.won),
-                    shown_pct(r.conversion_of_new),
-                    _bar(r.new_leads, top),
-                )
-            ui.show(tr)
-            sla = Table(title="SLA by grade (assigned in the period)", title_justify="left")
-            for c in ("grade", "decided", "hit", "hit rate"):
-                sla.add_column(c, justify="left" if c == "grade" else "right")
-            for r in rep.sla_grades.itertuples():
-                sla.add_row(
-                    str(r.grade), shown_num(r.decided), shown_num(r.hit), shown_pct(r.sla_hit_rate)
-                )
-            ui.show(sla)
-            reps = Table(title="per rep", title_justify="left")
-            for c in rep.reps.columns:
-                reps.add_column(c, justify="left" if c == "owner" else "right")
-            for row in rep.reps.itertuples(index=False):
-                reps.add_row(
-                    *(
-                        str(v)
-                        if c == "owner"
-                        else (
-                            shown_pct(v)
-                            if c.endswith("rate") or c.endswith("closed")
-                            else shown_num(v)
-                        )
-                        for c, v in zip(rep.reps.columns, row, strict=True)
-                    )
-                )
-            ui.show(reps)
-            if len(rep.lost_reasons):
-                lost = Table(title="top lost reasons", title_justify="left")
-                lost.add_column("reason")
-                lost.add_column("leads", justify="right")
-                for r in rep.lost_reasons.itertuples():
-                    lost.add_row(str(r.reason), str(r.leads))
-                ui.show(lost)
-            fc = Table(title="pipeline forecast (open leads, stage-weighted)", title_justify="left")
-            for c in ("status", "leads", "budget", "weight", "expected"):
-                fc.add_column(c, justify="left" if c == "status" else "right")
-            for r in rep.forecast.itertuples():
-                fc.add_row(
-                    str(r.status),
-                    str(r.leads),
-                    shown_num(r.budget),
-                    f"{r.weight:g}",
-                    shown_num(r.expected),
-                )
-            ui.show(fc)
+            for view in report_views(rep, ctx.lang, ctx.rules.columns):
+                ui.show(_table(view, localised(view.frame, ctx.rules.columns, ctx.lang)))
         for w in rep.warnings:
             ui.warn(w)
         if out is not None:
