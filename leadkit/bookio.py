@@ -506,7 +506,7 @@ def load_book(
         key = owned.get(title)
         if key is not None:
             frame, absent = _frame_from_sheet(raws[title], columns.sheets[key], columns, tz)
-            sheets[key] = frame
+            sheets[key] = _log_from_book(frame, columns) if key == "log" else frame
             if absent:
                 missing[key] = absent
         order.append(key or title)
@@ -559,6 +559,61 @@ def _writable(values: pd.Series) -> pd.Series:
     return values.map(show, na_action="ignore")
 
 
+def _log_for_book(log: pd.DataFrame, columns: ColumnsRules, lang: str) -> pd.DataFrame:
+    """The Log in the book's words: 字段 as the column's header, an enum's old/new as its label.
+
+    Inside leadkit the Log speaks in keys (the report reads status changes from it); the book a
+    person reads says 客户状态 未接触 → 初步接洽, not status new → contacted.
+    """
+    if log.empty or "column" not in log:
+        return log
+    out = log.astype({c: object for c in ("column", "old", "new") if c in log})
+    leads = columns.sheets["leads"].by_key
+    for key in out["column"].dropna().unique():
+        col = leads.get(key)
+        if col is None:
+            continue
+        rows = out["column"] == key
+        if col.type == "enum":
+            labels = columns.enum_labels(col.enum, lang)
+            for side in ("old", "new"):
+                if side in out:
+                    out.loc[rows, side] = out.loc[rows, side].map(lambda v, m=labels: m.get(v, v))
+        out.loc[rows, "column"] = col.header(lang)
+    return out
+
+
+def _log_from_book(log: pd.DataFrame, columns: ColumnsRules) -> pd.DataFrame:
+    """The Log back in keys, whichever language (or older leadkit) wrote it."""
+    if log.empty or "column" not in log:
+        return log
+    out = log.astype({c: object for c in ("column", "old", "new") if c in log})
+    by_header = {fold_header(h): c for c in columns.sheets["leads"].columns for h in (c.zh, c.en)}
+    for shown in out["column"].dropna().unique():
+        col = by_header.get(fold_header(str(shown)))
+        if col is None or str(shown) == col.key:
+            continue
+        rows = out["column"] == shown
+        if col.type == "enum":
+            lookup = {
+                fold_header(label): key
+                for key, label in columns.enum_labels(col.enum, "zh").items()
+            }
+            lookup |= {
+                fold_header(label): key
+                for key, label in columns.enum_labels(col.enum, "en").items()
+            }
+            for side in ("old", "new"):
+                if side in out:
+                    out.loc[rows, side] = out.loc[rows, side].map(
+                        lambda v, m=lookup: (
+                            m.get(fold_header(str(v)), v) if isinstance(v, str) else v
+                        )
+                    )
+        out.loc[rows, "column"] = col.key
+    return out
+
+
 def _sheet_for_writing(
     frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str
 ) -> pd.DataFrame:
@@ -603,7 +658,10 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
         if name in book.sheets:
             spec = columns.sheets[name]
             title = spec.title(book.lang)
-            frame = _sheet_for_writing(book.sheets[name], spec, columns, book.lang)
+            rows = book.sheets[name]
+            if name == "log":
+                rows = _log_for_book(rows, columns, book.lang)
+            frame = _sheet_for_writing(rows, spec, columns, book.lang)
             frame = frame.reindex(pd.RangeIndex(len(frame) + BLANK_ROWS))
             entries.append((title, frame))
             opts["freeze_panes"][title] = {"row": 1, "col": 0}

@@ -410,3 +410,26 @@ def test_overdue_marks_only_cells_with_a_date_before_the_write(tmp_path, rules):
 
 def _serial(value: dt.datetime) -> float:
     return (value - dt.datetime(1899, 12, 30)) / dt.timedelta(days=1)
+
+
+def test_log_is_written_in_the_books_words_and_read_back_in_keys(tmp_path, rules):
+    import openpyxl
+
+    book = make_book(tmp_path, rules)
+    book.append("log", pd.DataFrame({
+        "time": pd.to_datetime(["2026-03-02 10:00"] * 3), "command": ["log", "assign", "import"],
+        "lead_id": ["LX2026000001"] * 3, "column": ["status", "owner", "微信号"],
+        "old": ["new", None, None], "new": ["contacted", "李娜", "wx_wang"],
+    }))  # fmt: skip
+    save(book, rules, tmp_path / ".leadkit")
+    ws = openpyxl.load_workbook(book.path)["操作日志"]
+    rows = [[c.value for c in r][3:6] for r in ws.iter_rows(min_row=2) if r[0].value]
+    assert rows == [
+        ["客户状态", "未接触", "初步接洽"],
+        ["负责人", None, "李娜"],
+        ["微信号", None, "wx_wang"],
+    ]
+    back = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai").sheets["log"]
+    assert back[["column", "old", "new"]].fillna("").values.tolist() == [
+        ["status", "new", "contacted"], ["owner", "", "李娜"], ["微信号", "", "wx_wang"],
+    ]  # fmt: skip
