@@ -25,7 +25,7 @@ are replaced by the new key of the row that matched them.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -61,6 +61,19 @@ def _canonical_number(text: str) -> str:
     return _number_text(float(text))
 
 
+def _serial_text(micro: int) -> str:
+    """The serial of a time `micro` microseconds after Excel's day 0, to 9 decimals, as
+    `_number_text` writes a number. Exact integers (not a float's rounding), so a date in Arrow
+    (`_dates_vectorised`) and one cell at a time agree; for serials below 131072 (years before
+    2258) whole seconds round as the stored double does."""
+    sign = "-" if micro < 0 else ""
+    nanodays = (abs(micro) * 20 + 864) // 1728  # round(micro * 10 / 864), in integers
+    whole, part = divmod(nanodays, 1_000_000_000)
+    if part == 0:
+        return f"{sign}{whole}" if whole else "0"
+    return f"{sign}{whole}.{part:09d}".rstrip("0")
+
+
 def _canonical_date(text: str) -> str:
     found = _DATE.fullmatch(text)
     if found is None:
@@ -73,7 +86,7 @@ def _canonical_date(text: str) -> str:
         )  # fmt: skip
     except ValueError:
         return text  # 2026-02-30 is text
-    return _number_text((when - _EPOCH).total_seconds() / 86400)
+    return _serial_text((when - _EPOCH) // timedelta(microseconds=1))
 
 
 _DATE_PARTS = (
@@ -81,15 +94,15 @@ _DATE_PARTS = (
     r"(?:[ T]+(?P<h>\d{1,2})[:：](?P<mi>\d{2})(?:[:：](?P<s>\d{2})(?P<f>\.\d{1,6})?)?)?$"
 )
 _US_PER_DAY = 86_400_000_000
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _DAY_ZERO = 25569  # the serial of 1970-01-01
 
 
-def _dates_vectorised(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _dates_vectorised(cells: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """(canonical serial text, done) of date-like cells, in Arrow kernels.
 
-    The serial is an exact integer of nanodays (microseconds * 10 / 864, rounded), written as
-    `_number_text` writes the number it stands for; cells this cannot do (no such day, before
-    1899-12-30, after year 4637) are left to `_canonical_date`.
+    The serial is an exact integer of nanodays, as `_serial_text` makes it; cells this cannot do
+    (no such day, before 1899-12-30, after year 4637) are left to `_canonical_date`.
     """
     parts = pc.extract_regex(cells, _DATE_PARTS)
     field = {name: parts.field(name) for name in ("y", "mo", "d", "h", "mi", "s", "f")}
@@ -110,9 +123,12 @@ def _dates_vectorised(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     total = (seconds + clock) * 1_000_000 + micro + _DAY_ZERO * _US_PER_DAY
     nanodays = (total * 20 + 864) // 1728  # round(total * 10 / 864), in integers
     whole, part = np.divmod(nanodays, 1_000_000_000)
-    # strptime rolls 2026-02-30 over into March: a day that does not print back is no day
-    real = pc.equal(pc.strftime(stamp, format="%Y-%m-%d"), day).fill_null(False)
-    done = real.to_numpy(zero_copy_only=False) & (total >= 0) & (whole < 1_000_000)
+    # strptime rolls 2026-02-30 over into March: a day past its month's length is no day
+    year, month, mday = number("y", 1), number("mo", 1), number("d", 1)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    length = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    real = stamp.is_valid().to_numpy(zero_copy_only=False) & (mday >= 1) & (mday <= length)
+    done = real & (total >= 0) & (whole < 1_000_000)
     done &= (number("h", 1) < 24) & (number("mi", 1) < 60) & (number("s", 1) < 60)
     decimals = pc.utf8_lpad(pc.cast(pa.array(part), pa.string()), 9, "0")
     decimals = pc.replace_substring_regex(decimals, "0+$", "")
@@ -121,30 +137,30 @@ def _dates_vectorised(cells: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         pc.cast(pa.array(whole), pa.string()),
         pc.binary_join_element_wise(pc.cast(pa.array(whole), pa.string()), decimals, "."),
     )
-    return text.to_numpy(zero_copy_only=False), done
+    return text, done
 
 
 def canonical_cells(cells: pa.Array) -> pa.Array:
     """Each (trimmed) cell text in the form two writers agree on (see the module)."""
     # Only a cell starting with a digit, `-` or `.` can be a number or a date.
-    maybe = pc.match_substring_regex(cells, r"^[-.0-9]").to_numpy(zero_copy_only=False)
-    at = np.flatnonzero(maybe)
-    if not len(at):
+    maybe = pc.match_substring_regex(cells, r"^[-.0-9]")
+    if not pc.any(maybe).as_py():
         return cells
-    some = cells.take(pa.array(at))
-    out = cells.to_numpy(zero_copy_only=False).astype(object)
+    some = cells.filter(maybe)
     plain = pc.match_substring_regex(some, _PLAIN_INT)
     number = pc.and_not(pc.match_substring_regex(some, _NUMBER), plain)
-    number = np.flatnonzero(number.to_numpy(zero_copy_only=False))
-    if len(number):
-        out[at[number]] = [_canonical_number(text) for text in out[at[number]]]
-    date = np.flatnonzero(pc.match_substring_regex(some, _DATE_HINT).to_numpy(zero_copy_only=False))
-    if len(date):
-        text, done = _dates_vectorised(some.take(pa.array(date)))
-        out[at[date[done]]] = text[done]
-        rest = at[date[~done]]
-        out[rest] = [_canonical_date(text) for text in out[rest]]
-    return pa.array(out, type=pa.string())
+    if pc.any(number).as_py():
+        texts = some.filter(number).to_pylist()
+        some = pc.replace_with_mask(some, number, pa.array([_canonical_number(t) for t in texts]))
+    date = pc.match_substring_regex(some, _DATE_HINT)
+    if pc.any(date).as_py():
+        text, done = _dates_vectorised(some.filter(date))
+        if not done.all():
+            rest = pa.array(~done)
+            by_one = [_canonical_date(t) for t in some.filter(date).filter(rest).to_pylist()]
+            text = pc.replace_with_mask(text, rest, pa.array(by_one, type=pa.string()))
+        some = pc.replace_with_mask(some, date, text)
+    return pc.replace_with_mask(cells, maybe, some)
 
 
 def _column_names(headers: list[str]) -> list[str]:

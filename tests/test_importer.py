@@ -426,3 +426,50 @@ def test_csv_saved_as_xlsx_by_libreoffice_is_recognised(workspace, tmp_path, sof
     xlsx = soffice_convert_csv_to_xlsx(src, tmp_path / "lo", soffice)
     _, again = run_import(workspace, xlsx)
     assert (again.totals["imported"], again.totals["already"]) == (0, 3)
+
+
+def test_event_rows_have_the_same_identity(workspace, tmp_path):
+    """Two page views a second apart in the source's own column are two events; re-imported,
+    both are recorded as already there, with the Imports row each matched."""
+    ev = tmp_path / "ev.csv"
+    ev.write_text(
+        "时间,手机号,行为,页面停留秒\n"
+        "2026-03-09 10:00,13812345678,查看价格,30\n"
+        "2026-03-09 10:00,13812345678,查看价格,31\n",
+        encoding="utf-8",
+    )
+    ctx = pipeline.context(as_of=NOW, cwd=workspace)
+    first = pipeline.import_event_files(ctx, [ev])
+    assert (first.added, first.already) == (2, 0)
+    again = pipeline.import_event_files(ctx, [ev])
+    assert (again.added, again.already) == (0, 2)
+    sheet = imports_sheet(ctx)
+    already = sheet[sheet["outcome"] == "already"]
+    assert already["matched_row"].tolist() == [2, 3]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=dt.datetime(1800, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+            st.sampled_from(["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y年%m月%d日", "%Y-%m-%d"]),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.lists(st.text(alphabet="0123456789-/: 年月日", max_size=19), max_size=10),
+)
+def test_dates_read_in_arrow_agree_with_their_definition(stamps, noise):
+    """The vectorised date path gives what `_canonical_date` (one cell at a time) gives."""
+    import pyarrow as pa
+
+    cells = [when.strftime(form) for when, form in stamps] + [n.strip() for n in noise if n.strip()]
+    out = identity.canonical_cells(pa.array(cells)).to_pylist()
+    expected = [
+        identity._canonical_date(c)
+        if identity._DATE.fullmatch(c)
+        else identity.canonical_cells(pa.array([c])).to_pylist()[0]
+        for c in cells
+    ]
+    assert out == expected
