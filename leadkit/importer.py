@@ -1,9 +1,8 @@
 """Import step: incoming sheets -> normalised, validated lead rows, rejects with reasons.
 
-Identity of a source row (so re-importing a file adds nothing): a hash of its mapped cells
-(column key and trimmed text, in key order). The file's name, the row's position and unmapped
-columns do not count, so the same row in a renamed or re-sorted file is still recognised; a row
-whose content changed is new.
+Identity of a source row (so re-importing a file adds nothing and drops nothing): a hash of all
+its cells as written, see `leadkit.identity`. A row already in the book is recorded in the
+Imports sheet as `already`, with the row it matched.
 """
 
 from __future__ import annotations
@@ -14,12 +13,10 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-from pandas.core.util.hashing import combine_hash_arrays  # what hash_pandas_object combines with
 
 from leadkit.bookio import Book, RawTable
 from leadkit.headers import HeaderPlan, SavedMap, choose_map, match_headers, vocabulary
+from leadkit.identity import SeenRows, legacy_row_keys, resolve_already, row_keys
 from leadkit.normalize import (
     WORKERS,
     clean_text,
@@ -60,6 +57,8 @@ class FileSummary:
     conflicts: list[dict[str, str]] = field(default_factory=list)  # column, winner, loser, why
     map_file: str | None = None  # the saved map used for this sheet
     no_capture_time: int = 0  # imported leads whose 获取时间 was absent or blank (set to now)
+    # rows already in the book: source row, the Imports sheet row that recorded it, its lead_id
+    already_rows: list[dict[str, object]] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +80,9 @@ class ImportResult:
     files: list[FileSummary]
     warnings: list[Warning_]
     linked: int = 0  # new leads found to be an existing customer, merged into it
+    migrated: dict[int, str] = field(
+        default_factory=dict
+    )  # Imports row -> its legacy key's new key
 
     @property
     def totals(self) -> dict[str, int]:
@@ -88,40 +90,6 @@ class ImportResult:
         totals = {k: sum(getattr(f, k) for f in self.files) for k in keys}
         totals["linked"] = self.linked
         return totals
-
-
-def _row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:
-    """Content key of each row: two independent 64-bit hashes of its mapped cells (128 bits).
-
-    A cell is `key=trimmed text`; each column's hash is pandas' (`hash_array`, the one
-    `hash_pandas_object` uses) of that text, combined across columns in key order. Each column is
-    dictionary-encoded once and only its distinct cells are hashed, with both hash keys.
-    """
-    if not mapped:
-        return pd.Series([], dtype=object)
-    encoded = []
-    for key in sorted(mapped):
-        text = pc.utf8_trim_whitespace(pa.array(frame[key].astype("str").fillna("")))
-        codes = pc.dictionary_encode(text.cast(pa.string()))
-        if isinstance(codes, pa.ChunkedArray):
-            codes = codes.combine_chunks()
-        # The key is part of each cell, so the same text under another column is another row.
-        cells = pc.binary_join_element_wise(pa.scalar(f"{key}="), codes.dictionary, "")
-        encoded.append((codes.indices.to_numpy(), cells.to_numpy(zero_copy_only=False)))
-    high, low = (
-        combine_hash_arrays(
-            (
-                pd.util.hash_array(cells, hash_key=hash_key, categorize=False)[at]
-                for at, cells in encoded
-            ),
-            len(encoded),
-        )
-        for hash_key in ("leadkit-rowkey-a", "leadkit-rowkey-b")
-    )
-    # both hashes as 32 hex digits at once, instead of a Python format call per row
-    digits = np.column_stack([high, low]).astype(">u8").tobytes().hex()
-    text = np.frombuffer(digits.encode("ascii"), dtype="S32").astype("U32")
-    return pd.Series(text, index=frame.index, dtype=object)
 
 
 def _describe_rows(raw: pd.DataFrame, headers: list[str]) -> pd.Series:
@@ -288,7 +256,7 @@ def import_tables(
     if source is not None:
         source_key = columns.enum_lookup["source"].get(fold_header(source), source)
 
-    seen = set(book.sheets["imports"]["row_key"].dropna().astype(str))
+    seen = SeenRows(book.sheets["imports"])
     lead_parts: list[pd.DataFrame] = []
     reject_parts: list[pd.DataFrame] = []
     import_parts: list[pd.DataFrame] = []
@@ -310,11 +278,16 @@ def import_tables(
         summaries.append(summary)
         if frame.empty:
             continue
-        keys = _row_keys(frame, mapped)
-        first_in_batch = ~keys.duplicated()
-        fresh = first_in_batch & ~is_in(keys, seen)
+        keys = row_keys(table.frame, table.headers)
+        legacy = legacy_row_keys(frame, mapped) if seen.legacy else None
+        fresh = ~seen.match(keys, legacy)
         summary.already = int((~fresh).sum())
-        seen.update(keys[fresh])
+        if summary.already:
+            import_parts.append(pd.DataFrame({
+                "row_key": keys[~fresh], "time": now, "file": table.file.name,
+                "row": frame.index[~fresh].astype(float), "outcome": "already",
+                "lead_id": np.nan, "_summary": len(summaries) - 1,
+            }))  # fmt: skip
         frame, keys = frame[fresh], keys[fresh]
         if frame.empty:
             continue
@@ -379,7 +352,9 @@ def import_tables(
         log = pd.DataFrame()
     rejects = pd.concat(reject_parts, ignore_index=True) if reject_parts else pd.DataFrame()
     imports = pd.concat(import_parts, ignore_index=True) if import_parts else pd.DataFrame()
-    return ImportResult(leads, rejects, imports, log, summaries, warnings)
+    result = ImportResult(leads, rejects, imports, log, summaries, warnings)
+    result.migrated = seen.migrated
+    return result
 
 
 def _complete_new_leads(
@@ -440,18 +415,24 @@ def import_events(
 
     Returns (events, imports rows, rows already imported). Rows without a time or an event, or
     with no lead_id, phone or e-mail to tie them to a lead, are skipped and counted as rejects.
+    A row already in the book gets an `already` Imports row; a legacy key it matched is
+    migrated to its new key in the book's Imports sheet.
     """
-    seen = set(book.sheets["imports"]["row_key"].dropna().astype(str))
+    seen = SeenRows(book.sheets["imports"])
     parts, provenance, already = [], [], 0
     for table in tables:
         names, _ = _map_headers(table, columns, {}, sheet="events")
         frame = table.frame.rename(columns=names)
         mapped = [k for k in names.values() if k in columns.sheets["events"].by_key]
-        keys = _row_keys(frame, mapped)
-        fresh = ~keys.duplicated() & ~is_in(keys, seen)
+        keys = row_keys(table.frame, table.headers)
+        legacy = legacy_row_keys(frame, mapped) if seen.legacy else None
+        fresh = ~seen.match(keys, legacy)
         already += int((~fresh).sum())
+        provenance.append(pd.DataFrame({
+            "row_key": keys[~fresh], "time": now, "file": table.file.name,
+            "row": frame.index[~fresh].astype(float), "outcome": "already", "lead_id": np.nan,
+        }))  # fmt: skip
         frame, keys = frame[fresh], keys[fresh]
-        seen.update(keys)
         events = pd.DataFrame(index=frame.index)
         events["time"] = parse_datetime(frame["time"], tz)[0] if "time" in frame else pd.NaT
         for key, normaliser in (("phone", normalize_phone), ("email", normalize_email)):
@@ -467,7 +448,15 @@ def import_events(
         }))  # fmt: skip
     events = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     imports = pd.concat(provenance, ignore_index=True) if provenance else pd.DataFrame()
+    _migrate(book, seen.migrated)
     return events, imports, already
+
+
+def _migrate(book: Book, migrated: dict[int, str]) -> None:
+    """Put the new key in place of each legacy key that matched a row of this import."""
+    if migrated:
+        sheet = book.sheets["imports"]
+        sheet.loc[list(migrated), "row_key"] = list(migrated.values())
 
 
 def apply_import(book: Book, result: ImportResult) -> None:
@@ -479,5 +468,23 @@ def apply_import(book: Book, result: ImportResult) -> None:
             current[extra] = np.nan
         book.append("leads", result.leads)
     book.append("rejects", result.rejects)
+    _migrate(book, result.migrated)
+    start = len(book.sheets["imports"])
     book.append("imports", result.imports)
     book.append_log(result.log)
+    if "_summary" not in result.imports.columns:
+        return
+    sheet = book.sheets["imports"]
+    resolve_already(sheet)
+    appended = sheet.iloc[start:]
+    owner = result.imports["_summary"].to_numpy()
+    already = np.flatnonzero((appended["outcome"] == "already").to_numpy())
+    picked = appended.iloc[already]
+    for at, row, lead_id, matched in zip(
+        already, picked["row"], picked["lead_id"], picked["matched_row"], strict=True
+    ):
+        result.files[int(owner[at])].already_rows.append({
+            "row": int(row),
+            "lead_id": None if pd.isna(lead_id) else str(lead_id),
+            "matched_row": None if pd.isna(matched) else int(matched),
+        })  # fmt: skip

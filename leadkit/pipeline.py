@@ -37,6 +37,7 @@ from leadkit.dedupe import (
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.followup import KINDS, apply_activities, due_items, kind_label
 from leadkit.headers import SavedMap, recogniser, suggested_map
+from leadkit.identity import resolve_already
 from leadkit.importer import ImportResult, apply_import, import_events, import_tables, plan_headers
 from leadkit.normalize import is_in
 from leadkit.notify import (
@@ -372,6 +373,7 @@ def import_event_files(
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
         book.append("events", events)
         book.append("imports", imports)
+        resolve_already(book.sheets["imports"])
         if len(events):
             book.append_log(pd.DataFrame([{
                 "time": ctx.now, "command": "import", "lead_id": None, "column": "*", "old": None,

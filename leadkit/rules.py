@@ -133,6 +133,29 @@ class ColumnsRules(Strict):
     # absent in a workspace made before header matching: the packaged block is used
     matching: Matching | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _record_already_imported(cls, data: Any) -> Any:
+        """A workspace made before rows already imported were recorded (#12) has no outcome and
+        no column for them in its Imports sheet: they are added as the packaged file has them."""
+        if not isinstance(data, dict):
+            return data
+        outcome = (data.get("enums") or {}).get("import_outcome")
+        if isinstance(outcome, list) and not any(
+            isinstance(o, dict) and o.get("key") == "already" for o in outcome
+        ):
+            outcome.append({"key": "already", "zh": "已在册", "en": "Already Imported"})
+        imports = (data.get("sheets") or {}).get("imports")
+        columns = imports.get("columns") if isinstance(imports, dict) else None
+        if isinstance(columns, list) and not any(
+            isinstance(c, dict) and c.get("key") == "matched_row" for c in columns
+        ):
+            columns.append(
+                {"key": "matched_row", "zh": "对应记录行", "en": "Matched Row", "type": "int",
+                 "width": 10}
+            )  # fmt: skip
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> ColumnsRules:
         problems = []

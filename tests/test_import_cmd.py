@@ -201,3 +201,54 @@ def test_the_seeds_grading_template_maps_with_its_values(cli, workspace, data_di
     assert got.loc["LX2024001", "tags"] == "决策链复杂、竞品对比中"
     assert got.loc["LX2024003", "first_contact_at"] == pd.Timestamp("2024-03-05")
     assert got.loc["LX2024002", "score_detail"] == "75分(20/25/15/15)"
+
+
+def _seven_people(path: Path) -> Path:
+    rows = [f"公司{n}有限公司,联系人{n},1381234567{n},1990-01-0{n + 1}" for n in range(6)]
+    rows.append(rows[0].replace("1990-01-01", "1999-09-09"))  # differs in the birth date only
+    path.write_text("公司名称,姓名,手机号,出生日期\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_rows_already_imported_are_listed_with_the_row_they_matched(cli, workspace, tmp_path):
+    src = _seven_people(tmp_path / "people.csv")
+    first = cli("import", src, AS_OF, "--json")
+    assert first.exit_code == 0, first.stderr
+    ids = json.loads(first.stdout)["lead_ids"]
+    assert len(ids) == 7, "a row differing only in an unmapped column is a row of its own"
+    again = cli("import", src, AS_OF)
+    assert again.exit_code == 0, again.stderr
+    lines = [line for line in again.stderr.splitlines() if "already imported" in line]
+    assert lines[0] == f"  people.csv row 2: already imported as lead {ids[0]} (导入记录 row 2)"
+    assert lines[4] == f"  people.csv row 6: already imported as lead {ids[4]} (导入记录 row 6)"
+    assert lines[5] == "  … 2 more rows already imported (--json lists them all)"
+    third = cli("import", src, AS_OF, "--json", "-q")
+    assert third.exit_code == 0 and third.stderr == ""
+    out = json.loads(third.stdout)
+    assert out["totals"]["already"] == 7 and out["totals"]["imported"] == 0
+    [f] = out["files"]
+    assert f["already_rows"] == [
+        {"row": n + 2, "lead_id": ids[n], "matched_row": n + 2} for n in range(7)
+    ]
+
+
+def test_a_sheet_resaved_by_libreoffice_imports_nothing_twice(cli, workspace, tmp_path, soffice):
+    import xlsxwriter
+
+    src = tmp_path / "booth.xlsx"
+    wb = xlsxwriter.Workbook(src)
+    ws = wb.add_worksheet()
+    stamp = wb.add_format({"num_format": "yyyy/mm/dd hh:mm"})
+    ws.write_row(0, 0, ["扫码时间", "公司名称", "姓名", "手机号", "身份证号", "积分"])
+    # the two scans differ only in the unmapped ID number and points
+    for r, (born, points) in enumerate([("19900101", 1.5), ("19910202", 2.0)], start=1):
+        ws.write_datetime(r, 0, pd.Timestamp("2026-03-02 10:15").to_pydatetime(), stamp)
+        ws.write_row(r, 1, ["苏州金鼎精密", "徐先生", 13962112345, f"320501{born}1234", points])
+    wb.close()
+    first = cli("import", src, AS_OF, "--json", "-q")
+    assert json.loads(first.stdout)["totals"]["imported"] == 2
+    resaved = soffice(src, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    again = cli("import", resaved, AS_OF, "--json", "-q")
+    totals = json.loads(again.stdout)["totals"]
+    assert (totals["imported"], totals["already"]) == (0, 2)
+    assert len(leads(workspace)) == 2

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests_support import looks_like_xlsx
 
-from leadkit import importer, pipeline
+from leadkit import identity, pipeline
 from leadkit.errors import RuleError, UsageError
 
 NOW = "2026-03-10T09:00"
@@ -190,7 +190,7 @@ def test_samples_import_end_to_end(tmp_path):
 
 
 def _row_keys_by_definition(frame: pd.DataFrame, mapped: list[str]) -> list[str]:
-    """The row key as documented: pandas' hash of the `key=trimmed text` cells, two hash keys."""
+    """The legacy row key as documented: pandas' hash of the `key=trimmed text` cells, two hash keys."""
     cells = pd.DataFrame(
         {k: f"{k}=" + frame[k].fillna("").astype(str).str.strip() for k in sorted(mapped)}
     )
@@ -199,8 +199,8 @@ def _row_keys_by_definition(frame: pd.DataFrame, mapped: list[str]) -> list[str]
     return [f"{h:016x}{lo:016x}" for h, lo in zip(high, low, strict=True)]
 
 
-def test_row_keys_are_stable_across_versions():
-    """Books imported before keep their Imports sheet: the same rows must give the same keys."""
+def test_legacy_row_keys_are_stable_across_versions():
+    """Books imported before hold these keys: the legacy function must still give them."""
     frame = pd.DataFrame(
         {
             "company": ["上海智联科技有限公司", " 北京华信 ", None],
@@ -209,7 +209,7 @@ def test_row_keys_are_stable_across_versions():
         },
         index=[2, 3, 4],
     )
-    assert importer._row_keys(frame, ["company", "phone"]).tolist() == [
+    assert identity.legacy_row_keys(frame, ["company", "phone"]).tolist() == [
         "5410c9201cd9a8e508bddfd05ff037b3",
         "f3f9d2a905670f81bdf6dffe3536bce3",
         "d94cf8cb3b28946afe5006063a230a8a",
@@ -223,8 +223,253 @@ cell_text = st.one_of(
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(cell_text, cell_text, cell_text), min_size=1, max_size=30), st.booleans())
-def test_row_keys_match_their_definition(rows, arrow_text):
+def test_legacy_row_keys_match_their_definition(rows, arrow_text):
     frame = pd.DataFrame(rows, columns=["company", "contact", "notes"])
     frame = frame.astype("str" if arrow_text else object).where(frame.notna())
-    keys = importer._row_keys(frame, ["notes", "company", "contact"])
+    keys = identity.legacy_row_keys(frame, ["notes", "company", "contact"])
     assert keys.tolist() == _row_keys_by_definition(frame, ["company", "contact", "notes"])
+
+
+# --- identity of a source row (issue 12, Build 3) ---------------------------------------------
+
+TWINS = (
+    "公司名称,姓名,手机号,出生日期,身份证号\n"
+    "上海智联科技有限公司,王伟,13812345678,1990-01-01,310101199001011234\n"
+    "上海智联科技有限公司,王伟,13812345678,1991-02-02,310101199102021234\n"
+    "杭州远景咨询有限公司,孙丽,13912345678,,\n"
+    "杭州远景咨询有限公司,孙丽,13912345678,,\n"
+)
+
+
+def imports_sheet(ctx) -> pd.DataFrame:
+    return pipeline.load(ctx).sheets["imports"]
+
+
+def test_rows_differing_only_in_unmapped_cells_are_two_rows(workspace, tmp_path):
+    """Two people with one company and phone but other birth dates and ID numbers, and two rows
+    the user typed twice: all four are imported, and all four recognised on re-import."""
+    src = tmp_path / "twins.csv"
+    src.write_text(TWINS, encoding="utf-8")
+    ctx, first = run_import(workspace, src)
+    assert (first.totals["imported"], first.totals["already"]) == (4, 0)
+    leads = pipeline.load(ctx).leads
+    assert sorted(leads["出生日期"].dropna()) == ["1990-01-01", "1991-02-02"]
+    _, again = run_import(workspace, src)
+    assert (again.totals["imported"], again.totals["already"]) == (0, 4)
+    keys = imports_sheet(ctx)["row_key"]
+    assert keys.str.fullmatch(r"v2:[0-9a-f]{32}(#2)?").all()
+    assert keys.iloc[:4].nunique() == 4 and keys.iloc[:4].str.endswith("#2").sum() == 1
+
+
+def test_already_imported_rows_name_the_row_they_matched(workspace, tmp_path):
+    src = tmp_path / "twins.csv"
+    src.write_text(TWINS, encoding="utf-8")
+    ctx, _ = run_import(workspace, src)
+    shuffled = tmp_path / "shuffled.csv"
+    lines = TWINS.splitlines()
+    shuffled.write_text(
+        "\n".join([lines[0], lines[4], lines[1], "新公司,周周,13700001111,,"]) + "\n"
+    )
+    _, again = run_import(workspace, shuffled)
+    assert (again.totals["imported"], again.totals["already"]) == (1, 2)
+    sheet = imports_sheet(ctx)
+    first = sheet[sheet["file"] == "twins.csv"].set_index("row")
+    already = sheet[sheet["outcome"] == "already"]
+    assert already["file"].tolist() == ["shuffled.csv"] * 2
+    assert already["row"].tolist() == [2, 3]
+    # each names the Imports row that first recorded it, and that row's lead
+    # (孙丽 is there once: the first of the two typed, source and Imports row 4)
+    assert already["matched_row"].tolist() == [4, 2]
+    assert already["lead_id"].tolist() == [first.loc[4, "lead_id"], first.loc[2, "lead_id"]]
+    listed = again.files[0].already_rows
+    assert listed == [
+        {"row": 2, "lead_id": first.loc[4, "lead_id"], "matched_row": 4},
+        {"row": 3, "lead_id": first.loc[2, "lead_id"], "matched_row": 2},
+    ]
+
+
+def test_what_does_not_count_in_a_rows_identity(workspace, tmp_path):
+    """Re-typed numbers, dates as serials, spaces, column order, empty columns and the header
+    matcher's choices do not make a row new; a changed unmapped cell does."""
+    src = tmp_path / "a.csv"
+    src.write_text(
+        "提交时间,公司名称,手机号,员工数,备注\n"
+        "2026/3/1 14:05,甲公司,13812345678,50,老客户\n"
+        "2026-03-02,乙公司,13912345678,1.5,\n",
+        encoding="utf-8",
+    )
+    run_import(workspace, src)
+    same = tmp_path / "b.csv"
+    same.write_text(
+        "备注,手机号,公司名称,提交时间,员工数,空列\n"
+        " 老客户 ,13812345678,甲公司,46082.586805556,50.0,\n"
+        ",13912345678,乙公司,2026年3月2日,1.50,\n",
+        encoding="utf-8",
+    )
+    _, again = run_import(workspace, same)
+    assert (again.totals["imported"], again.totals["already"]) == (0, 2)
+    changed = tmp_path / "c.csv"
+    changed.write_text(
+        src.read_text(encoding="utf-8").replace("老客户", "老客户2"), encoding="utf-8"
+    )
+    _, third = run_import(workspace, changed)
+    assert (third.totals["imported"], third.totals["already"]) == (1, 1)
+
+
+def test_canonical_cells_agree_across_writers():
+    import pyarrow as pa
+
+    cells = ["1", "1.0", "1.00", "1e0", "46051", "2026-01-29", "2026年1月29日 00:00",
+             "2026/01/29 05:52", "2026-01-29 05:52:00", "46051.244444444", "0012", "12",
+             "310101199001011234", "310101199001011235", "2026-02-30", "+86 138"]  # fmt: skip
+    out = identity.canonical_cells(pa.array(cells)).to_pylist()
+    assert out[:4] == ["1"] * 4
+    assert out[4:7] == ["46051"] * 3
+    assert out[7:10] == ["46051.244444444"] * 3
+    assert out[10:12] == ["0012", "12"], "a leading zero is text as written"
+    assert out[12] != out[13], "an ID number is text beyond a number's 15 digits"
+    assert out[14:] == ["2026-02-30", "+86 138"]
+
+
+def _book_by_040ce12(workspace: Path, data_dir: Path) -> Path:
+    """The book commit 040ce12 made importing tests/data/old_export.csv (its Imports sheet holds
+    mapped-cell keys, and it kept one of the two 王伟 rows that differ only in birth date), in a
+    workspace whose columns.yaml is that commit's too (no `already` outcome, no matched_row)."""
+    book = workspace / "leads.xlsx"
+    book.write_bytes((data_dir / "book_040ce12.xlsx").read_bytes())
+    rules = workspace / "rules" / "columns.yaml"
+    text = rules.read_text(encoding="utf-8")
+    lines = [
+        line
+        for line in text.splitlines(keepends=True)
+        if "key: already" not in line and "matched_row" not in line and "first recorded" not in line
+    ]
+    assert len(lines) == len(text.splitlines()) - 3
+    rules.write_text("".join(lines), encoding="utf-8")
+    return book
+
+
+def test_books_imported_by_the_old_keys_keep_recognising_their_rows(workspace, data_dir):
+    _book_by_040ce12(workspace, data_dir)
+    ctx = pipeline.context(as_of=NOW, cwd=workspace)
+    old = imports_sheet(ctx)
+    assert old["row_key"].str.fullmatch(identity.LEGACY_KEY.pattern).all()
+    assert len(pipeline.load(ctx).leads) == 2
+    _, again = run_import(workspace, data_dir / "old_export.csv")
+    # the two rows it imported and the one it rejected are recognised by their old keys; the
+    # row it dropped as "already imported" comes in now
+    assert (again.totals["imported"], again.totals["already"]) == (1, 3)
+    leads = pipeline.load(ctx).leads
+    assert sorted(leads["出生日期"].dropna()) == ["1990-01-01", "1991-02-02"]
+    sheet = imports_sheet(ctx)
+    assert sheet.loc[old.index, "row_key"].str.startswith("v2:").all(), "old keys migrated"
+    assert sheet.loc[old.index, ["outcome", "lead_id"]].equals(old[["outcome", "lead_id"]])
+    already = sheet[sheet["outcome"] == "already"]
+    assert dict(zip(already["row"], already["matched_row"], strict=True)) == {2: 3, 4: 4, 5: 2}
+    # migrated: the next import matches by the new keys alone
+    _, third = run_import(workspace, data_dir / "old_export.csv")
+    assert (third.totals["imported"], third.totals["already"]) == (0, 4)
+    assert not imports_sheet(ctx)["row_key"].str.fullmatch(identity.LEGACY_KEY.pattern).any()
+
+
+def _people_xlsx(path: Path) -> Path:
+    """Leads as xlsxwriter writes them: numbers, dates with a date format, text."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("名单")
+    when = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    day = wb.add_format({"num_format": "yyyy-mm-dd"})
+    ws.write_row(0, 0, ["提交时间", "公司名称", "姓名", "手机号", "员工数", "出生日期", "积分"])
+    people = [
+        (dt.datetime(2026, 3, 1, 14, 5), "上海智联科技有限公司", "王伟", 13812345678, 50,
+         dt.datetime(1990, 1, 1), 1.5),
+        (dt.datetime(2026, 3, 1, 14, 5), "上海智联科技有限公司", "王伟", 13812345678, 50,
+         dt.datetime(1991, 2, 2), 2.25),
+        (dt.datetime(2026, 3, 2, 9, 30, 17), "杭州远景咨询有限公司", "孙丽", 13912345678, 8,
+         None, 0.1),
+    ]  # fmt: skip
+    for r, (at, company, name, phone, staff, born, points) in enumerate(people, start=1):
+        ws.write_datetime(r, 0, at, when)
+        ws.write_row(r, 1, [company, name, phone, staff])
+        if born is not None:
+            ws.write_datetime(r, 5, born, day)
+        ws.write_number(r, 6, points)
+    wb.close()
+    return path
+
+
+def test_sheet_resaved_by_libreoffice_is_recognised(workspace, tmp_path, soffice):
+    src = _people_xlsx(tmp_path / "people.xlsx")
+    _, first = run_import(workspace, src)
+    assert first.totals["imported"] == 3
+    resaved = soffice(src, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    assert resaved.read_bytes() != src.read_bytes()
+    _, again = run_import(workspace, resaved)
+    assert (again.totals["imported"], again.totals["already"]) == (0, 3)
+
+
+def test_csv_saved_as_xlsx_by_libreoffice_is_recognised(workspace, tmp_path, soffice):
+    """The CSV's `2026/3/1 14:05` and `10.0` are a date and a number once LibreOffice opened it."""
+    from tests_support import soffice_convert_csv_to_xlsx
+
+    src = tmp_path / "web.csv"
+    src.write_text(
+        "提交时间,公司名称,姓名,手机号,员工数,出生日期\n"
+        "2026/3/1 14:05,上海智联科技有限公司,王伟,13812345678,10.0,1990-01-01\n"
+        "2026/3/1 14:05,上海智联科技有限公司,王伟,13812345678,10.0,1991-02-02\n"
+        "2026-03-02,杭州远景咨询有限公司,孙丽,13912345678,8,\n",
+        encoding="utf-8",
+    )
+    _, first = run_import(workspace, src)
+    assert first.totals["imported"] == 3
+    xlsx = soffice_convert_csv_to_xlsx(src, tmp_path / "lo", soffice)
+    _, again = run_import(workspace, xlsx)
+    assert (again.totals["imported"], again.totals["already"]) == (0, 3)
+
+
+def test_event_rows_have_the_same_identity(workspace, tmp_path):
+    """Two page views a second apart in the source's own column are two events; re-imported,
+    both are recorded as already there, with the Imports row each matched."""
+    ev = tmp_path / "ev.csv"
+    ev.write_text(
+        "时间,手机号,行为,页面停留秒\n"
+        "2026-03-09 10:00,13812345678,查看价格,30\n"
+        "2026-03-09 10:00,13812345678,查看价格,31\n",
+        encoding="utf-8",
+    )
+    ctx = pipeline.context(as_of=NOW, cwd=workspace)
+    first = pipeline.import_event_files(ctx, [ev])
+    assert (first.added, first.already) == (2, 0)
+    again = pipeline.import_event_files(ctx, [ev])
+    assert (again.added, again.already) == (0, 2)
+    sheet = imports_sheet(ctx)
+    already = sheet[sheet["outcome"] == "already"]
+    assert already["matched_row"].tolist() == [2, 3]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.datetimes(min_value=dt.datetime(1800, 1, 1), max_value=dt.datetime(9999, 12, 31)),
+            st.sampled_from(["%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y年%m月%d日", "%Y-%m-%d"]),
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    st.lists(st.text(alphabet="0123456789-/: 年月日", max_size=19), max_size=10),
+)
+def test_dates_read_in_arrow_agree_with_their_definition(stamps, noise):
+    """The vectorised date path gives what `_canonical_date` (one cell at a time) gives."""
+    import pyarrow as pa
+
+    cells = [when.strftime(form) for when, form in stamps] + [n.strip() for n in noise if n.strip()]
+    out = identity.canonical_cells(pa.array(cells)).to_pylist()
+    expected = [
+        identity._canonical_date(c)
+        if identity._DATE.fullmatch(c)
+        else identity.canonical_cells(pa.array([c])).to_pylist()[0]
+        for c in cells
+    ]
+    assert out == expected

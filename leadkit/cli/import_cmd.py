@@ -87,6 +87,21 @@ def header_report(
     return said, warned
 
 
+def already_lines(result: ImportResult, imports_sheet: str, cap: int = 5) -> list[str]:
+    """The first `cap` rows found already in the book, each with the row it matched."""
+    rows = [(f, r) for f in result.files for r in f.already_rows]
+    lines = []
+    for f, r in rows[:cap]:
+        name = Path(f.file).name + (f" [{f.sheet}]" if f.sheet else "")
+        lead = f"lead {r['lead_id']}" if r["lead_id"] else "a rejected row"
+        lines.append(
+            f"  {name} row {r['row']}: already imported as {lead} ({imports_sheet} row {r['matched_row']})"
+        )
+    if len(rows) > cap:
+        lines.append(f"  … {len(rows) - cap} more rows already imported (--json lists them all)")
+    return lines
+
+
 def result_json(result: ImportResult) -> dict[str, object]:
     return {
         "totals": result.totals,
@@ -177,6 +192,8 @@ def register(app: typer.Typer) -> None:
             ui.say(f"  {w.file} row {w.row}, {w.column}: {w.message}")
         if len(result.warnings) > 5:
             ui.say(f"  … {len(result.warnings) - 5} more warnings (--json lists them all)")
+        for line in already_lines(result, ctx.rules.columns.sheets["imports"].title(ctx.lang)):
+            ui.say(line)
         if result.linked:
             ui.say(
                 f"{result.linked} new lead(s) were customers already in the book: linked to them (重复于/duplicate_of)"
