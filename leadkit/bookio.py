@@ -461,16 +461,28 @@ def _cells_as_stored(
     back all text (a number cut to nine decimals), and in a column of numbers a text cell such as
     `NA` or `null` comes back empty and TRUE as 1. leadkit's own columns are parsed cell by cell
     anyway (`_coerce_column`); a user's column is written back as read, so a cell of another type
-    must be known. One more read of just the user's columns finds them: a text column read as
-    booleans is empty except at number and TRUE/FALSE cells, a typed column read as text shows
-    every non-empty cell. Only a column found mixed is read again, for the exact numbers, or
+    must be known. One more read of just the user's columns that may hold such cells (a text
+    column with text that reads as a number, a date or true; a typed column with empty cells or
+    0/1) finds them: a text column read as booleans is empty except at number and TRUE/FALSE
+    cells, a typed column read as text shows every non-empty cell. Only a column found mixed is read again, for the exact numbers, or
     (if it holds text shaped like fastexcel's dates) for which of those are date cells.
     """
     probe: dict[str, str] = {}
     for name in frame.columns:
-        if own(name) or frame[name].isna().all():
+        values = frame[name]
+        if own(name) or values.isna().all():
             continue
-        probe[name] = "boolean" if pd.api.types.is_string_dtype(frame[name].dtype) else "string"
+        if pd.api.types.is_string_dtype(values.dtype):
+            # A number, date or TRUE cell shows as a number, a date in chrono's form or "true":
+            # a column with no such text holds text cells only and needs no second look.
+            if (
+                values.isin(list(_TEXT_OF_BOOL)).any()
+                or pd.to_numeric(values, errors="coerce").notna().any()
+                or values.str.fullmatch(_DATE_AS_TEXT, na=False).any()
+            ):
+                probe[name] = "boolean"
+        elif values.isna().any() or values.isin([0, 1]).any():  # where text or TRUE can hide
+            probe[name] = "string"
     if not probe:
         return frame
     seen = _load_columns(reader, title, probe)

@@ -165,16 +165,26 @@ def test_the_leads_frame_holds_each_cell_in_its_type(tmp_path, rules):
     assert leads.loc[2, "我的备注"] == "备注1" and leads.loc[2, "我的数值"] == 1.5
 
 
-def test_a_book_without_mixed_user_columns_is_read_once(tmp_path, rules, monkeypatch):
-    """The probe of the user's columns reads only those columns, and nothing more when none is
-    mixed; a book whose columns are all leadkit's is never read again."""
-    path = tmp_path / "leads.xlsx"
-    write_book(path, {})
+def test_only_user_columns_that_may_be_mixed_are_read_again(tmp_path, rules, monkeypatch):
+    """A column of plain text (no text that reads as a number, date or true) and a column of
+    numbers without empty cells or 0/1 cannot hide a cell of another type: no second read."""
     loads: list[dict] = []
     real = bookio._load_columns
     monkeypatch.setattr(bookio, "_load_columns", lambda r, t, d: loads.append(d) or real(r, t, d))
+    path = tmp_path / "leads.xlsx"
+    write_book(path, {})
     bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
-    assert loads == [{"我的备注": "boolean", "我的数值": "string"}]
+    assert loads == []
+    write_book(path, {4000: "0123"})  # text like a number (in the numbers: a mixed column)
+    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+    assert loads[0] == {"我的备注": "boolean", "我的数值": "boolean"}
+    assert loads[1:] == [{"我的数值": "float"}]  # the exact numbers of the one mixed column
+    assert book.leads.loc[4000, "我的备注"] == "0123" and book.leads.loc[4000, "我的数值"] == "0123"
+    assert book.leads.loc[2, "我的数值"] == 1.5
+    loads.clear()
+    write_book(path, {4001: None})  # an empty cell in the numbers, where a NA text could hide
+    bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+    assert loads == [{"我的数值": "string"}]
 
 
 @pytest.fixture
