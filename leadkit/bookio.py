@@ -23,7 +23,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -437,13 +437,117 @@ def _frame_from_sheet(
     return pd.DataFrame(data, index=frame.index), missing
 
 
-def _read_book_sheet(reader: Any, title: str, path: Path, loaded: Any = None) -> pd.DataFrame:
+_TEXT_OF_BOOL = {"true": True, "false": False}
+
+
+def _load_columns(reader: Any, title: str, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Some columns of a sheet again, each read as the given fastexcel dtype."""
+    loaded = reader.load_sheet(
+        title, schema_sample_rows=SCHEMA_SAMPLE_ROWS, use_columns=list(dtypes), dtypes=dtypes
+    )
+    return loaded.to_pandas()
+
+
+# How fastexcel shows a date cell in a column it reads as text (chrono's NaiveDateTime).
+_DATE_AS_TEXT = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)?"
+
+
+def _cells_as_stored(
+    reader: Any, title: str, frame: pd.DataFrame, own: Callable[[str], bool]
+) -> pd.DataFrame:
+    """Give back each cell of the user's columns the type it is stored with.
+
+    fastexcel gives a column one type: a column of text with a number, a date or TRUE in it comes
+    back all text (a number cut to nine decimals), and in a column of numbers a text cell such as
+    `NA` or `null` comes back empty and TRUE as 1. leadkit's own columns are parsed cell by cell
+    anyway (`_coerce_column`); a user's column is written back as read, so a cell of another type
+    must be known. One more read of just the user's columns that may hold such cells (a text
+    column with text that reads as a number, a date or true; a typed column with empty cells or
+    0/1) finds them: a text column read as booleans is empty except at number and TRUE/FALSE
+    cells, a typed column read as text shows every non-empty cell. Only a column found mixed is read again, for the exact numbers, or
+    (if it holds text shaped like fastexcel's dates) for which of those are date cells.
+    """
+    probe: dict[str, str] = {}
+    for name in frame.columns:
+        values = frame[name]
+        if own(name) or values.isna().all():
+            continue
+        if pd.api.types.is_string_dtype(values.dtype):
+            # A number, date or TRUE cell shows as a number, a date in chrono's form or "true":
+            # a column with no such text holds text cells only and needs no second look.
+            if (
+                values.isin(list(_TEXT_OF_BOOL)).any()
+                or pd.to_numeric(values, errors="coerce").notna().any()
+                or values.str.fullmatch(_DATE_AS_TEXT, na=False).any()
+            ):
+                probe[name] = "boolean"
+        elif values.isna().any() or values.isin([0, 1]).any():  # where text or TRUE can hide
+            probe[name] = "string"
+    if not probe:
+        return frame
+    seen = _load_columns(reader, title, probe)
+    if len(seen) != len(frame):
+        return frame  # not the rows the sheet was read with: keep the column-typed read
+    seen.index = frame.index
+    numbers: dict[str, pd.Series] = {}  # per text column: its number cells
+    dated: dict[str, pd.Series] = {}  # per text column: cells that may be date cells
+    for name, kind in probe.items():
+        values, other = frame[name], seen[name]
+        column = values.astype(object).where(values.notna(), None)
+        if kind == "boolean":
+            hit = other.notna()  # a number or TRUE/FALSE cell
+            flags = hit & values.isin(list(_TEXT_OF_BOOL))  # a number never shows as "true"
+            if flags.any():
+                column = column.where(~flags, other.astype(object))
+            if (hit & ~flags).any():
+                numbers[name] = hit & ~flags
+            looks = values.str.fullmatch(_DATE_AS_TEXT, na=False) & ~hit
+            if looks.any():
+                dated[name] = looks
+            if flags.any():
+                frame[name] = column
+        else:
+            # A typed column: a cell it shows empty but the text read does not is text (NA,
+            # null, #N/A …); TRUE/FALSE in a column of numbers shows as "true"/"false".
+            lost = values.isna() & other.notna()
+            flags = other.isin(list(_TEXT_OF_BOOL)) & (not pd.api.types.is_bool_dtype(values))
+            if lost.any() or flags.any():
+                column = column.where(~lost, other.astype(object))
+                frame[name] = column.where(~flags, other.map(_TEXT_OF_BOOL))
+    if numbers:  # the exact value of each number cell (the text read keeps nine decimals)
+        exact = _load_columns(reader, title, dict.fromkeys(numbers, "float"))
+        exact.index = frame.index
+        for name, where in numbers.items():
+            column = frame[name].astype(object)
+            frame[name] = column.where(~where, exact[name].astype(object))
+    if dated:  # a duration read is empty except at date cells
+        spans = _load_columns(reader, title, dict.fromkeys(dated, "duration"))
+        spans.index = frame.index
+        for name, where in dated.items():
+            is_date = where & spans[name].notna()
+            if is_date.any():
+                column = frame[name].astype(object)
+                when = pd.to_datetime(frame[name].where(is_date), format="ISO8601")
+                frame[name] = column.where(~is_date, when.astype(object))
+    return frame
+
+
+def _read_book_sheet(
+    reader: Any,
+    title: str,
+    path: Path,
+    loaded: Any = None,
+    own: Callable[[str], bool] = lambda header: False,
+) -> pd.DataFrame:
+    """A sheet of the book as stored, header in row 1; `own` tells leadkit's own columns, whose
+    cells are parsed later, from the user's, whose cells keep the type they are stored with."""
     try:
         frame = (
             reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS)
             if loaded is None
             else loaded
         ).to_pandas()
+        frame = _cells_as_stored(reader, title, frame, own)
     except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
         raise BookError(
             f"cannot read sheet ({str(exc).splitlines()[0][:160]})", Where(file=path, sheet=title)
@@ -498,7 +602,11 @@ def load_book(
         if ahead is not None and title == leads_title:
             early = ahead.take(path)
             loaded = early[1] if early is not None and early[0] == title else None
-        raws[title] = _read_book_sheet(reader, title, path, loaded)
+        spec = columns.sheets[owned[title]]
+        template = {fold_header(label) for c in spec.columns for label in (c.zh, c.en)}
+        raws[title] = _read_book_sheet(
+            reader, title, path, loaded, own=lambda h, t=template: fold_header(str(h)) in t
+        )
     sheets: dict[str, pd.DataFrame] = {}
     order: list[str] = []
     missing: dict[str, list[str]] = {}
@@ -537,26 +645,63 @@ def _stamp(path: Path) -> tuple[int, int]:
 # Writing
 
 
+def _stored_cell(value: Any) -> Any:
+    """One cell of a mixed column as the writer stores it: text, number, TRUE/FALSE or date.
+
+    Numbers go as floats: the writer gives Python ints in a column that also holds dates the
+    date format (a float with `float_format` keeps General), and Excel stores every number so.
+    """
+    if isinstance(value, str | bool | np.bool_ | pd.Timestamp | datetime | date):
+        return value
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    return str(value)
+
+
 def _writable(values: pd.Series) -> pd.Series:
-    """A column the writer accepts: one type per column; mixed cells become text."""
+    """A column the writer accepts; in a mixed column each cell keeps its type."""
     if values.dtype != object:
         return values
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "empty"):
         return values
-    if kind in ("integer", "floating", "mixed-integer-float", "boolean", "decimal"):
+    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
         return pd.to_numeric(values, errors="coerce")
     if kind in ("datetime", "datetime64", "date"):
         return pd.to_datetime(values, errors="coerce")
+    cells = values.map(_stored_cell, na_action="ignore")
+    return cells.where(cells.notna(), None)  # NaT in a column of text and dates breaks the writer
 
-    def show(v: Any) -> Any:
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        if isinstance(v, pd.Timestamp | datetime):
-            return v.strftime("%Y-%m-%d %H:%M:%S").removesuffix(" 00:00:00")
-        return v if isinstance(v, str) else str(v)
 
-    return values.map(show, na_action="ignore")
+def _writer_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the writer takes it. A column of cells of several types makes it write the
+    sheet row by row, and there an empty cell of a date column (NaT) is an error: those columns
+    then go as objects, empty cells None. Sheets without such a column are left as they are."""
+    mixed = any(
+        frame[c].dtype == object
+        and pd.api.types.infer_dtype(frame[c], skipna=True) not in ("string", "empty")
+        for c in frame.columns
+    )
+    if not mixed:
+        return frame
+    out = {}
+    for i, name in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype) and values.isna().any():
+            values = values.astype(object).where(values.notna(), None)
+        out[name] = values
+    return pd.DataFrame(out)
+
+
+def _dates_beside_numbers(frame: pd.DataFrame) -> bool:
+    """Whether a column mixes dates and numbers (the writer then needs `float_format`)."""
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "mixed":
+            kinds = {type(v) for v in values.dropna()}
+            if any(issubclass(k, date) for k in kinds) and float in kinds:
+                return True
+    return False
 
 
 def _log_for_book(log: pd.DataFrame, columns: ColumnsRules, lang: str) -> pd.DataFrame:
@@ -662,7 +807,7 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
             if name == "log":
                 rows = _log_for_book(rows, columns, book.lang)
             frame = _sheet_for_writing(rows, spec, columns, book.lang)
-            frame = frame.reindex(pd.RangeIndex(len(frame) + BLANK_ROWS))
+            frame = _writer_safe(frame.reindex(pd.RangeIndex(len(frame) + BLANK_ROWS)))
             entries.append((title, frame))
             opts["freeze_panes"][title] = {"row": 1, "col": 0}
             opts["header_format"][title] = header_fmt
@@ -700,6 +845,8 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
         else:
             entries.append((name, _user_sheet_for_writing(book.user_sheets[name])))
     macro_enabled = book.path.suffix.lower() == ".xlsm"
+    if any(_dates_beside_numbers(frame) for _, frame in entries):
+        opts["float_format"] = "General"  # else numbers below a date cell take its format
     try:
         if not carried and not macro_enabled:
             rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
@@ -748,7 +895,7 @@ def _user_sheet_for_writing(frame: pd.DataFrame) -> pd.DataFrame:
         headers.append(header)
     out = frame.reset_index(drop=True)
     out.columns = headers
-    return out
+    return _writer_safe(pd.DataFrame({h: _writable(out.iloc[:, i]) for i, h in enumerate(headers)}))
 
 
 def write_table(
@@ -760,7 +907,7 @@ def write_table(
     header_fmt = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
     data = frame.reset_index(drop=True)
     data = pd.DataFrame({c: _writable(data[c]) for c in data.columns})
-    data = data.reindex(pd.RangeIndex(len(data) + (BLANK_ROWS if dropdowns else 0)))
+    data = _writer_safe(data.reindex(pd.RangeIndex(len(data) + (BLANK_ROWS if dropdowns else 0))))
     validations = {c: {"type": "list", "values": v} for c, v in (dropdowns or {}).items()}
     with replacing(path) as tmp:
         rx.write_worksheets(

@@ -351,3 +351,60 @@ def test_temporaries_of_dead_processes_are_removed(cli, workspace, data_dir):
     assert [p for p in dead if p.exists()] == []
     assert live.exists()
     assert looks_like_xlsx(workspace / "leads.xlsx")
+
+
+# ---------------------------------------------------------------------------------------------
+# Permission denied (the suite runs as root, for which every folder is writable)
+
+NOBODY = 65534
+
+
+def _as_nobody(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run leadkit as the unprivileged user `nobody`, dropping root with setpriv."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv (util-linux) is not installed: cannot run as an unprivileged user")
+    if os.getuid() != 0:
+        pytest.skip("needs root to switch to an unprivileged user")
+    drop = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    probe = subprocess.run(
+        [*drop, sys.executable, "-c", "import leadkit.cli, pandas, fastexcel"],
+        capture_output=True, text=True, cwd=cwd,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        pytest.skip(f"leadkit cannot be imported as nobody here: {probe.stderr.strip()[-200:]}")
+    env = {**os.environ, "HOME": str(cwd)}
+    return subprocess.run(
+        [*drop, sys.executable, "-m", "leadkit", *args],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=300,
+    )  # fmt: skip
+
+
+def test_permission_denied_as_an_unprivileged_user_is_one_line(workspace, data_dir):
+    # A shared folder the user may read but not write: the team's book on a colleague's share.
+    shared = Path(__import__("tempfile").mkdtemp(prefix="leadkit-eacces-", dir="/tmp"))
+    try:
+        shutil.copytree(workspace, shared, dirs_exist_ok=True)
+        source = shared / "web_small.csv"
+        shutil.copy(data_dir / "web_small.csv", source)
+        # One write by the folder's owner first, so there is a backup for `undo` to try.
+        owner = [sys.executable, "-m", "leadkit", "import", str(source), AS_OF, "-q"]
+        assert subprocess.run(owner, cwd=shared, capture_output=True).returncode == 0
+        for path in [shared, *shared.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)  # owned by root: readable, not writable
+        book = shared / "leads.xlsx"
+        before = book.read_bytes()
+        listing = sorted(p.name for p in shared.rglob("*"))
+        done = _as_nobody(["import", str(source), AS_OF], shared)
+        assert done.returncode == 2, (done.returncode, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert done.stderr.count("\n") == 1, done.stderr
+        assert "permission denied" in done.stderr and "leads.xlsx" in done.stderr, done.stderr
+        assert book.read_bytes() == before
+        assert sorted(p.name for p in shared.rglob("*")) == listing  # no temp, lock or backup left
+        undone = _as_nobody(["undo"], shared)
+        assert undone.returncode == 2, (undone.returncode, undone.stderr)
+        assert undone.stderr.count("\n") == 1 and "permission denied" in undone.stderr
+        assert book.read_bytes() == before
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
