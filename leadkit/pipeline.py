@@ -85,8 +85,9 @@ def load(ctx: Context, only: set[str] | None = None) -> Book:
     """
     ahead, ctx.read_ahead = ctx.read_ahead, None
     return bookio.load_book(
-        ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only, ahead=ahead
-    )
+        ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only, ahead=ahead,
+        limits=ctx.workspace.config.limits,
+    )  # fmt: skip
 
 
 @contextmanager
@@ -184,7 +185,8 @@ def _read_tables(
     columns = ctx.rules.columns
     known = bookio.header_lookup(columns)
     found = recogniser(columns, fixed)
-    return [t for f in files for t in bookio.read_input_tables(f, known, sheet, found)]
+    limits = ctx.workspace.config.limits
+    return [t for f in files for t in bookio.read_input_tables(f, known, sheet, found, limits)]
 
 
 def import_files(
@@ -366,7 +368,8 @@ def import_event_files(
     columns = ctx.rules.columns
     known = bookio.header_lookup(columns, "events")
     found = recogniser(columns, sheet="events")
-    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found)]
+    limits = ctx.workspace.config.limits
+    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found, limits)]
 
     def step(book: Book) -> EventsOutcome:
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
