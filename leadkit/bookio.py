@@ -45,6 +45,7 @@ from leadkit.limits import (
     check_csv_text,
     check_file_size,
     check_package,
+    fit_excel_cells,
 )
 from leadkit.normalize import (
     as_text,
@@ -563,7 +564,12 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 def _writable(values: pd.Series) -> pd.Series:
-    """A column the writer accepts: one type per column; mixed cells become text."""
+    """A column the writer accepts: one type per column; mixed cells become text, and no text
+    is longer than an Excel cell holds (the writer would refuse the whole book)."""
+    return fit_excel_cells(_one_type(values))
+
+
+def _one_type(values: pd.Series) -> pd.Series:
     if values.dtype != object:
         return values
     kind = pd.api.types.infer_dtype(values, skipna=True)

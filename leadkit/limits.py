@@ -20,9 +20,10 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from leadkit.errors import InputFileError, Where
 
@@ -353,3 +354,84 @@ def check_csv_text(path: Path, text: str, delimiter: str, limits: LimitsConfig |
         ) from None
     finally:
         csv.field_size_limit(old)
+
+
+# ---------------------------------------------------------------------------------------------
+# Text longer than one Excel cell
+
+# A piece of a split text must not start like a formula (a spreadsheet would run it).
+_FORMULA_START = "=+-@\t\r＝"
+
+
+def split_text(text: str, size: int = EXCEL_CELL_CHARS) -> list[str]:
+    """`text` in pieces of at most `size` characters that join back to it exactly.
+
+    A cut is moved a little to the left where the next piece would start like a formula.
+    """
+    pieces, at = [], 0
+    while len(text) - at > size:
+        cut = at + size
+        while cut > at + 1 and text[cut] in _FORMULA_START:
+            cut -= 1
+        pieces.append(text[at:cut])
+        at = cut
+    pieces.append(text[at:])
+    return pieces
+
+
+def spill_long_cells(
+    frame: Any, label: Callable[[str], str]
+) -> tuple[Any, list[tuple[Any, str, int]]]:
+    """Cells over Excel's 32,767 characters, split into continuation columns of the same row.
+
+    The cell keeps its first 32,767 characters; the rest follows in new columns named by
+    `label(column)` and a number ("备注 (续2)" …), so the full text stays in the book, in order,
+    and joins back exactly. Returns (frame, [(row index, column, characters)]) for warnings.
+    """
+    long: list[tuple[Any, str, int]] = []
+    for column in list(frame.columns):
+        values = frame[column]
+        if not (values.dtype == object or str(values.dtype).startswith("str")):
+            continue
+        try:
+            lengths = values.str.len()
+        except AttributeError:  # numbers among the text
+            lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        over = (lengths > EXCEL_CELL_CHARS).fillna(False)
+        if not over.any():
+            continue
+        frame[column] = values.astype(object)
+        for index in frame.index[over.to_numpy(bool)]:
+            text = frame.at[index, column]
+            pieces = split_text(text)
+            frame.at[index, column] = pieces[0]
+            for n, piece in enumerate(pieces[1:], start=2):
+                extra = label(column).format(n=n)
+                if extra not in frame.columns:
+                    frame[extra] = None
+                frame.at[index, extra] = piece
+            long.append((index, column, len(text)))
+    return frame, long
+
+
+def fit_excel_cells(values: Any) -> Any:
+    """The writer's last guard: a text past Excel's limit is cut, marked, never a crash.
+
+    Import spills long cells into continuation columns before this (`spill_long_cells`); what
+    reaches here is text leadkit itself composed (a reject's description of its row).
+    """
+    if values.dtype != object and not str(values.dtype).startswith("str"):
+        return values
+    try:
+        lengths = values.str.len().fillna(0)  # C speed; a column of text and blanks
+    except AttributeError:  # numbers among the text
+        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
+    over = lengths > EXCEL_CELL_CHARS
+    if not over.any():
+        return values
+    out = values.astype(object).copy()
+    for index in out.index[over.to_numpy(bool)]:
+        text = out[index]
+        kept = EXCEL_CELL_CHARS - 60  # room for the mark
+        out[index] = text[:kept] + f" …[{len(text) - kept:,} more characters cut]"
+    return out

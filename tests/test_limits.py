@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import resource
 import subprocess
@@ -289,3 +290,69 @@ def test_column_letters_round_trip():
     for n in (1, 26, 27, 500, 702, 703, 16_384):
         assert limits.column_number(limits.column_letters(n)) == n
     assert limits.column_letters(16_384) == "XFD"
+
+
+# ---------------------------------------------------------------------------------------------
+# A cell longer than Excel holds, in a row that is otherwise fine
+
+
+def _long_note() -> str:
+    # 40,000 characters; a piece boundary at 32,767 would start with "=" (moved left)
+    text = "跟进记录" * 8191 + "备注。=" + "x" * 7232
+    assert len(text) == 40_000 and text[32_767] == "="
+    return text
+
+
+def test_a_40000_character_cell_keeps_its_row_and_its_full_text(cli, workspace, tmp_path, soffice):
+    note = _long_note()
+    src = tmp_path / "long.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([["公司名称", "联系人", "手机", "备注"],
+                                  ["甲公司", "王", "13812345678", note],
+                                  ["乙公司", "李", "13912345678", "短"]])  # fmt: skip
+    result = cli("import", src, "--as-of=2026-03-10T09:00", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr and "Excel range" not in result.stderr
+    out = json.loads(result.stdout)
+    assert out["totals"]["imported"] == 2 and out["totals"]["warnings"] == 1
+    [warning] = out["warnings"]
+    assert (warning["file"], warning["row"], warning["column"]) == ("long.csv", 2, "notes")
+    assert warning["message"].startswith("40,000 characters, more than an Excel cell holds")
+    from leadkit import pipeline
+
+    leads = pipeline.load(pipeline.context(cwd=workspace)).leads.set_index("company")
+    first, rest = leads.at["甲公司", "notes"], leads.at["甲公司", "备注 (续2)"]
+    assert len(first) <= 32_767 and not rest.startswith("=")
+    assert first + rest == note
+    assert leads.at["乙公司", "notes"] == "短"
+    # LibreOffice reads the book as written: the text in two cells, joined exactly
+    exported = soffice(
+        workspace / "leads.xlsx", "csv:Text - txt - csv (StarCalc):44,34,76,1", tmp_path / "lo"
+    )
+    rows = list(csv.reader(exported.open(encoding="utf-8")))
+    header = rows[0]
+    got = next(r for r in rows if r and r[0] == leads.at["甲公司", "lead_id"])
+    assert got[header.index("备注")] + got[header.index("备注 (续2)")] == note
+
+
+def test_an_overlong_text_leadkit_composes_is_cut_with_a_mark_not_a_crash(cli, workspace, tmp_path):
+    src = tmp_path / "rejected.csv"
+    src.write_text(
+        "公司名称,联系人,手机,备注\n甲公司,王,无," + "长" * 40_000 + "\n", encoding="utf-8"
+    )
+    result = cli("import", src, "--as-of=2026-03-10T09:00", "-q")
+    assert result.exit_code == 0, result.stderr
+    from leadkit import pipeline
+
+    rejects = pipeline.load(pipeline.context(cwd=workspace)).sheets["rejects"]
+    data = rejects["data"].iloc[0]
+    assert len(data) <= 32_767 and data.startswith("公司名称=甲公司; 联系人=王")
+    assert data.endswith("more characters cut]")
+
+
+def test_split_text_joins_back_and_never_starts_a_piece_like_a_formula():
+    text = "a" * 32_766 + "=+-@" + "b" * 40_000
+    pieces = limits.split_text(text)
+    assert "".join(pieces) == text
+    assert all(len(p) <= 32_767 for p in pieces)
+    assert not any(p[0] in "=+-@" for p in pieces[1:])
