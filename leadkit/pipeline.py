@@ -359,6 +359,14 @@ class EventsOutcome:
     added: int
     skipped: int
     already: int
+    # added, but tied to nothing yet: no lead of the book has its lead_id, phone or e-mail (it
+    # ties once such a lead arrives), or scoring.yaml does not list its event (it scores nothing)
+    no_lead: int = 0
+    unknown_event: int = 0
+
+    @property
+    def untied(self) -> int:
+        return self.no_lead + self.unknown_event
 
 
 def import_event_files(
@@ -380,11 +388,18 @@ def import_event_files(
                 "time": ctx.now, "command": "import", "lead_id": None, "column": "*", "old": None,
                 "new": f"{len(events)} event(s) added to the Events sheet",
             }]))  # fmt: skip
+        from leadkit.score import event_kinds, event_leads
+
+        untied = events.empty or book.leads.empty
         return EventsOutcome(
             added=len(events),
             skipped=int((imports["outcome"] == "rejected").sum()) if len(imports) else 0,
             already=already,
-        )
+            no_lead=len(events) if untied else int(event_leads(events, book.leads).isna().sum()),
+            unknown_event=0 if events.empty else int(
+                event_kinds(events, ctx.rules.scoring).isna().sum()
+            ),
+        )  # fmt: skip
 
     return update_book(ctx, "import", step, create=True)
 
