@@ -146,7 +146,8 @@ class _SheetScan:
         threshold = min(self.limits.cell_chars, EXCEL_CELL_CHARS)
         self.cells = _Longest(b"<c ", threshold, 10 * self.limits.cell_chars + 4096)
         # Only column references at least this long can pass the column limit.
-        self._min_letters = len(column_letters(min(self.limits.columns + 1, 16384)))
+        letters = len(column_letters(min(self.limits.columns + 1, 16384)))
+        self._wide = re.compile(rb'<c r="([A-Z]{%d,3})[0-9]' % letters)
 
     def feed(self, chunk: bytes) -> None:
         self.cells.feed(chunk)
@@ -156,11 +157,12 @@ class _SheetScan:
             m = re.search(rb'\sr="(\d+)"', window[at : at + 200])
             if m:
                 self.last_row = max(self.last_row, int(m[1]))
-        for letters in range(3, self._min_letters - 1, -1):
-            found = re.findall(rb'<c r="([A-Z]{%d})[0-9]' % letters, window)
-            if found:
-                self.last_column = max(self.last_column, column_number(max(found).decode()))
-                break
+        # one pass; a real sheet has none or few such references (A..Z never match by default)
+        found = self._wide.findall(window)
+        if found:
+            longest = max(map(len, found))
+            best = max(f for f in found if len(f) == longest)
+            self.last_column = max(self.last_column, column_number(best.decode()))
         self.tail = window[-256:]
 
 
