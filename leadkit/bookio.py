@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,14 @@ from leadkit.errors import (
     Where,
 )
 from leadkit.files import remove_stale_temps, replacing, temp_name
+from leadkit.limits import (
+    ZIP_SUFFIXES,
+    InputTooLarge,
+    check_csv_text,
+    check_file_size,
+    check_package,
+    fit_excel_cells,
+)
 from leadkit.normalize import (
     as_text,
     keep_unparsed,
@@ -49,6 +57,9 @@ from leadkit.normalize import (
 )
 from leadkit.readahead import SCHEMA_SAMPLE_ROWS, ReadAhead
 from leadkit.rules import ColumnSpec, ColumnsRules, SheetSpec, fold_header
+
+if TYPE_CHECKING:
+    from leadkit.workspace import LimitsConfig
 
 LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports", "decisions")
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -113,9 +124,11 @@ def _has_blank_line(text: str) -> bool:
     return text.startswith(("\n", "\r")) or any(m in text for m in ("\n\n", "\r\r", "\n\r"))
 
 
-def _read_csv(path: Path) -> tuple[pd.DataFrame, str, str]:
+def _read_csv(path: Path, limits: LimitsConfig | None = None) -> tuple[pd.DataFrame, str, str]:
+    check_file_size(path, limits)
     text, encoding = _decode_csv(path)
     delimiter = _sniff_delimiter(text[:65536])
+    check_csv_text(path, text, delimiter, limits)
     options = {"sep": delimiter, "header": None, "dtype": str, "keep_default_na": False}
     # Arrow's parser is four times faster (two cores), but it drops blank lines, whose row numbers
     # count, and refuses ragged rows that pandas' C parser pads: those files go to the C parser,
@@ -231,13 +244,17 @@ def read_input_tables(
     known_headers: dict[str, str],
     sheet: str | None = None,
     recognise: Callable[[list[str]], float] | None = None,
+    limits: LimitsConfig | None = None,
 ) -> list[RawTable]:
-    """Every sheet of `path` with a recognisable header row (or the named sheet), as text."""
+    """Every sheet of `path` with a recognisable header row (or the named sheet), as text.
+
+    The file is measured against `limits` (leadkit.limits) before it is parsed.
+    """
     suffix = path.suffix.lower()
     if not path.exists():
         raise InputFileError("file not found", Where(file=path))
     if suffix in CSV_SUFFIXES:
-        frame, encoding, delimiter = _read_csv(path)
+        frame, encoding, delimiter = _read_csv(path, limits)
         at = _find_header_row(frame, known_headers, recognise)
         if at is None:
             raise InputFileError(
@@ -251,6 +268,10 @@ def read_input_tables(
         raise InputFileError(
             f"unsupported file type {suffix or '(none)'}; use .xlsx, .xls or .csv", Where(file=path)
         )
+    if suffix in ZIP_SUFFIXES:
+        check_package(path, limits)
+    else:
+        check_file_size(path, limits)
     reader = _excel_reader(path)
     names = reader.sheet_names
     if sheet is not None:
@@ -568,6 +589,7 @@ def load_book(
     *,
     only: set[str] | None = None,
     ahead: ReadAhead | None = None,
+    limits: LimitsConfig | None = None,
 ) -> Book:
     """Read a lead book: leadkit's sheets by key and type; the user's sheets are read on demand.
 
@@ -582,6 +604,10 @@ def load_book(
     if path.suffix.lower() not in {".xlsx", ".xlsm"}:
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
     stamp = _stamp(path)
+    try:
+        check_package(path, limits, book=True)
+    except InputTooLarge as exc:
+        raise BookError(exc.message, exc.where) from None
     reader = _excel_reader(path)
     titles = {}
     for key in LEADKIT_SHEETS:
@@ -659,7 +685,12 @@ def _stored_cell(value: Any) -> Any:
 
 
 def _writable(values: pd.Series) -> pd.Series:
-    """A column the writer accepts; in a mixed column each cell keeps its type."""
+    """A column the writer accepts: in a mixed column each cell keeps its type, and no text is
+    longer than an Excel cell holds (the writer would refuse the whole book)."""
+    return fit_excel_cells(_one_type(values))
+
+
+def _one_type(values: pd.Series) -> pd.Series:
     if values.dtype != object:
         return values
     kind = pd.api.types.infer_dtype(values, skipna=True)

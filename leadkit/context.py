@@ -65,5 +65,7 @@ def context(
     if read_ahead:
         spec = rules.columns.sheets["leads"]
         titles = {fold_header(spec.zh), fold_header(spec.en)}
-        ctx.read_ahead = readahead.start(path, lambda title: fold_header(title) in titles)
+        ctx.read_ahead = readahead.start(
+            path, lambda title: fold_header(title) in titles, ws.config.limits
+        )
     return ctx

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,8 @@ Grade = Literal["S", "A", "B", "C"]
 class FollowupRules(Strict):
     """`followup.yaml`."""
 
-    cadence_days: dict[Grade, float]
+    # days to the next follow-up: zero or fewer would make every lead due at once, forever
+    cadence_days: dict[Grade, Annotated[float, Field(gt=0)]]
     due_soon_hours: float = Field(default=4, ge=0)
     escalate_after_hours: float = Field(default=4, ge=0)
 

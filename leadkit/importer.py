@@ -10,6 +10,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ import pandas as pd
 from leadkit.bookio import Book, RawTable
 from leadkit.headers import HeaderPlan, SavedMap, choose_map, match_headers, vocabulary
 from leadkit.identity import SeenRows, legacy_row_keys, resolve_already, row_keys
+from leadkit.limits import spill_long_cells
 from leadkit.normalize import (
     WORKERS,
     clean_text,
@@ -334,6 +336,7 @@ def import_tables(
     leads = pd.concat(lead_parts, ignore_index=True) if lead_parts else pd.DataFrame()
     if not leads.empty:
         leads = _complete_new_leads(leads, book, columns, regions, now, id_prefix, source_key)
+        leads = _spill_long_cells(leads, columns, book.lang, summaries, warnings)
         import_parts.append(pd.DataFrame({
             "row_key": leads["_key"], "time": now, "file": leads["_file"],
             "row": leads["_row"].astype(float), "outcome": "imported", "lead_id": leads["lead_id"],
@@ -405,6 +408,34 @@ def _complete_new_leads(
     extras = [c for c in leads.columns if c not in spec.by_key and not c.startswith("_")]
     for key in text_columns + extras:
         leads[key] = neutralize_formulas(leads[key])
+    return leads
+
+
+def _spill_long_cells(
+    leads: pd.DataFrame,
+    columns: ColumnsRules,
+    lang: str,
+    summaries: list[FileSummary],
+    warnings: list[Warning_],
+) -> pd.DataFrame:
+    """Cells past Excel's 32,767 characters go on in continuation columns; each is warned of."""
+    spec = columns.sheets["leads"]
+
+    def label(key: str) -> str:
+        name = spec.by_key[key].header(lang) if key in spec.by_key else key
+        return name + (" (续{n})" if lang == "zh" else " (cont. {n})")
+
+    leads, long = spill_long_cells(leads, label)
+    for index, key, chars in long:
+        file, row = leads.at[index, "_file"], int(leads.at[index, "_row"])
+        warnings.append(Warning_(file, row, key, (
+            f"{chars:,} characters, more than an Excel cell holds (32,767); "
+            f"the rest is in column(s) {label(key).format(n=2)} …"
+        )))  # fmt: skip
+        for summary in summaries:
+            if Path(summary.file).name == file:
+                summary.warnings += 1
+                break
     return leads
 
 

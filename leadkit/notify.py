@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import html
+import http.client
 import json
 import smtplib
 import ssl
@@ -68,10 +69,33 @@ def webhook_secrets(hooks: list[WebhookConfig]) -> dict[str, str | None]:
     return {h.secret_env: env_secret(h.secret_env) for h in hooks if h.secret_env}
 
 
+def _secret_segment(segment: str) -> bool:
+    # Slack (/services/T…/B…/token), Feishu (/hook/uuid), Discord (/webhooks/id/token) and
+    # Teams keep the token in the path: a segment with a digit or of 16+ characters is one.
+    return any(c.isdigit() for c in segment) or len(segment) >= 16
+
+
 def safe_url(url: str) -> str:
-    """A webhook URL without its query (where WeCom and DingTalk keep the token)."""
+    """A webhook URL fit to print: no user, query or fragment (where WeCom and DingTalk keep
+    the token), and every path segment that may be a token (Slack, Feishu …) shown as `…`."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a URL at all (a bad port): nothing of it is printed
+        return "(unparsable URL)"
+    path = "/".join("…" if _secret_segment(s) else s for s in parts.path.split("/"))
+    return urllib.parse.urlunsplit((parts.scheme, host + port, path, "", ""))
+
+
+def _scrub(detail: str, url: str) -> str:
+    """`detail` without any secret part of `url` (an error message may quote the URL)."""
     parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    secrets = [url, parts.query, parts.fragment, parts.netloc.rpartition("@")[0]]
+    secrets += [s for s in parts.path.split("/") if _secret_segment(s)]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        detail = detail.replace(secret, "…" if secret != url else safe_url(url))
+    return detail
 
 
 # ---------------------------------------------------------------------------------------------
@@ -302,8 +326,9 @@ def post_json(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[bool
             text = response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return False, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        return False, f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        # ValueError, HTTPException (InvalidURL): a malformed URL, whose text may hold the token
+        return False, _scrub(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}", url)
     try:
         answer = json.loads(text)
     except ValueError:
@@ -316,7 +341,7 @@ def post_json(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[bool
     return (code in (0, None)), (
         ""
         if code in (0, None)
-        else f"service answered {code}: {answer.get('errmsg') or answer.get('msg')}"
+        else _scrub(f"service answered {code}: {answer.get('errmsg') or answer.get('msg')}", url)
     )
 
 

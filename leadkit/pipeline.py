@@ -86,8 +86,9 @@ def load(ctx: Context, only: set[str] | None = None) -> Book:
     """
     ahead, ctx.read_ahead = ctx.read_ahead, None
     return bookio.load_book(
-        ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only, ahead=ahead
-    )
+        ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only, ahead=ahead,
+        limits=ctx.workspace.config.limits,
+    )  # fmt: skip
 
 
 @contextmanager
@@ -185,7 +186,8 @@ def _read_tables(
     columns = ctx.rules.columns
     known = bookio.header_lookup(columns)
     found = recogniser(columns, fixed)
-    return [t for f in files for t in bookio.read_input_tables(f, known, sheet, found)]
+    limits = ctx.workspace.config.limits
+    return [t for f in files for t in bookio.read_input_tables(f, known, sheet, found, limits)]
 
 
 def import_files(
@@ -358,6 +360,14 @@ class EventsOutcome:
     added: int
     skipped: int
     already: int
+    # added, but tied to nothing yet: no lead of the book has its lead_id, phone or e-mail (it
+    # ties once such a lead arrives), or scoring.yaml does not list its event (it scores nothing)
+    no_lead: int = 0
+    unknown_event: int = 0
+
+    @property
+    def untied(self) -> int:
+        return self.no_lead + self.unknown_event
 
 
 def import_event_files(
@@ -367,7 +377,8 @@ def import_event_files(
     columns = ctx.rules.columns
     known = bookio.header_lookup(columns, "events")
     found = recogniser(columns, sheet="events")
-    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found)]
+    limits = ctx.workspace.config.limits
+    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found, limits)]
 
     def step(book: Book) -> EventsOutcome:
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
@@ -379,11 +390,18 @@ def import_event_files(
                 "time": ctx.now, "command": "import", "lead_id": None, "column": "*", "old": None,
                 "new": f"{len(events)} event(s) added to the Events sheet",
             }]))  # fmt: skip
+        from leadkit.score import event_kinds, event_leads
+
+        untied = events.empty or book.leads.empty
         return EventsOutcome(
             added=len(events),
             skipped=int((imports["outcome"] == "rejected").sum()) if len(imports) else 0,
             already=already,
-        )
+            no_lead=len(events) if untied else int(event_leads(events, book.leads).isna().sum()),
+            unknown_event=0 if events.empty else int(
+                event_kinds(events, ctx.rules.scoring).isna().sum()
+            ),
+        )  # fmt: skip
 
     return update_book(ctx, "import", step, create=True)
 

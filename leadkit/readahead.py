@@ -14,7 +14,10 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from leadkit.workspace import LimitsConfig
 
 # fastexcel logs a warning for every all-empty or mixed column it reads (both normal in a lead
 # book); set before any reader starts, on whichever thread, so `--quiet` stays silent.
@@ -72,8 +75,19 @@ class ReadAhead:
         return result
 
 
-def start(path: Path, wanted: Callable[[str], bool]) -> ReadAhead | None:
-    """Start reading the first sheet whose title `wanted` accepts, if `path` is an .xlsx file."""
+def start(
+    path: Path, wanted: Callable[[str], bool], limits: LimitsConfig | None = None
+) -> ReadAhead | None:
+    """Start reading the first sheet whose title `wanted` accepts, if `path` is an .xlsx file.
+
+    A book past the `limits` is not read ahead: `load_book` then says what is too big.
+    """
     if path.suffix.lower() not in {".xlsx", ".xlsm"} or not path.is_file():
+        return None
+    from leadkit.limits import InputTooLarge, check_package
+
+    try:
+        check_package(path, limits, book=True)
+    except InputTooLarge:
         return None
     return ReadAhead(path, wanted)

@@ -319,9 +319,18 @@ def validate_yaml(path: Path, model: type[M], data: Any, node: yaml.Node | None)
         raise RuleError(path, problems) from None
 
 
-def load_yaml_model(path: Path, model: type[M]) -> M:
-    """Read and validate one rule file."""
+def load_yaml_model(path: Path, model: type[M], *, allow_empty: bool = True) -> M:
+    """Read and validate one rule file.
+
+    `allow_empty=False`: a file with nothing in it (or only comments) is a rule error, for files
+    whose every setting has a default, where an emptied file would pass silently as "defaults".
+    """
     data, node = read_yaml(path)
+    if data is None and not allow_empty:
+        raise RuleError(path, [(None, (
+            "the file is empty (nothing but comments); write its settings back (see README) "
+            "or delete the file to use leadkit's defaults"
+        ))])  # fmt: skip
     return validate_yaml(path, model, data, node)
 
 
@@ -384,14 +393,14 @@ class Rules:
         """`report.yaml` as a `leadkit.report.ReportRules`."""
         from leadkit.report import ReportRules
 
-        return load_yaml_model(self._file("report.yaml"), ReportRules)
+        return load_yaml_model(self._file("report.yaml"), ReportRules, allow_empty=False)
 
     @cached_property
     def channels(self) -> Any:
         """`channels.yaml` as a `leadkit.report.ChannelsRules`."""
         from leadkit.report import ChannelsRules
 
-        return load_yaml_model(self._file("channels.yaml"), ChannelsRules)
+        return load_yaml_model(self._file("channels.yaml"), ChannelsRules, allow_empty=False)
 
     def load(self, path: Path, model: type[M]) -> M:
         """Load an extra rule file (e.g. a one-off `--map`)."""

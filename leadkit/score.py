@@ -464,6 +464,23 @@ def events_by_lead(
     cols = ["lead_id", "time", "event", "points"]
     if events.empty:
         return pd.DataFrame(columns=cols)
+    lead_id = event_leads(events, leads)
+    kind = event_kinds(events, rules)
+    points = kind.map({k: r.points for k, r in rules.behaviour.events.items()})
+    when, _ = parse_datetime(events["time"], tz)
+    frame = pd.DataFrame({"lead_id": lead_id, "time": when, "event": kind, "points": points})
+    return frame.dropna(subset=["lead_id", "time", "points"])
+
+
+def event_kinds(events: pd.DataFrame, rules: ScoringRules) -> pd.Series:
+    """The scoring.yaml event key of each event (NaN for a type it does not list)."""
+    by_name = rules.event_lookup()
+    return map_distinct(events["event"], lambda e: by_name.get(fold_header(str(e))))
+
+
+def event_leads(events: pd.DataFrame, leads: pd.DataFrame) -> pd.Series:
+    """The lead each event belongs to (lead_id, else phone, else e-mail; merged -> survivor),
+    NaN where no lead of the book matches."""
     ids = leads["lead_id"].astype(str).astype(object)
     survivor = (
         leads["duplicate_of"].astype(object).where(leads["duplicate_of"].notna(), ids)
@@ -489,12 +506,7 @@ def events_by_lead(
             if rest.any():
                 ev_norm, ev_ok = normaliser(events.loc[rest, key])
                 lead_id[rest] = lookup(book_keys, owners, ev_norm.where(ev_ok)).to_numpy()
-    by_name = rules.event_lookup()
-    kind = map_distinct(events["event"], lambda e: by_name.get(fold_header(str(e))))
-    points = kind.map({k: r.points for k, r in rules.behaviour.events.items()})
-    when, _ = parse_datetime(events["time"], tz)
-    frame = pd.DataFrame({"lead_id": lead_id, "time": when, "event": kind, "points": points})
-    return frame.dropna(subset=["lead_id", "time", "points"])
+    return lead_id
 
 
 def behaviour_points(

@@ -73,6 +73,21 @@ class NotifyConfig(Strict):
     webhooks: list[WebhookConfig] = Field(default_factory=list)
 
 
+class LimitsConfig(Strict):
+    """The `limits:` section: the largest input leadkit parses (leadkit.limits checks first).
+
+    The defaults are far past any real lead sheet and well below what exhausts memory.
+    """
+
+    unpacked_mb: float = Field(default=200, gt=0)  # a package unpacked; a CSV or .xls as is
+    rows: int = Field(default=1_048_576, ge=2)  # Excel's own row limit
+    columns: int = Field(default=500, ge=2, le=16_384)
+    # rows × columns up to the last cell: the reader holds that grid in memory
+    cells: int = Field(default=25_000_000, ge=4)
+    # characters in one cell; past Excel's 32,767 a cell is split into continuation columns
+    cell_chars: int = Field(default=1_000_000, ge=100)
+
+
 class WorkspaceConfig(Strict):
     """`leadkit.yaml`."""
 
@@ -83,6 +98,7 @@ class WorkspaceConfig(Strict):
     id_prefix: str = Field(default="LX", pattern=r"^[A-Za-z]{1,8}$")
     backups: int = Field(default=20, ge=1, le=1000)
     notify: NotifyConfig | None = None
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
 
     @field_validator("timezone")
     @classmethod

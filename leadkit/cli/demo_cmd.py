@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         if outcome.events is not None:
             ui.say("$ leadkit import --events inbox/events.csv")
             ui.say(
-                f"  {outcome.events.added} behaviour event(s) added; {outcome.events.skipped} with no lead to tie to"
+                f"  {outcome.events.added} behaviour event(s) added ({outcome.events.untied} untied); {outcome.events.skipped} skipped"
             )
         if outcome.training is not None:
             t = outcome.training

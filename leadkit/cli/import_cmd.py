@@ -167,15 +167,23 @@ def register(app: typer.Typer) -> None:
         if events:
             added = pipeline.import_event_files(ctx, files, sheet=sheet)
             ui.say(
-                f"{added.added} event(s) added to the Events sheet; {added.already} already there; {added.skipped} without a time, an event or a lead to tie to"
+                f"{added.added} event(s) added to the Events sheet ({added.untied} untied); {added.already} already there; {added.skipped} skipped"
             )
-            ui.emit_json(vars(added))
+            ui.emit_json({**vars(added), "untied": added.untied})
             if added.skipped:
                 ui.warn(
                     f"{added.skipped} event row(s) skipped (no time, event, or lead_id/phone/e-mail)"
                 )
-                if strict:
-                    return ExitStatus.DATA_PROBLEMS
+            if added.no_lead:
+                ui.warn(
+                    f"{added.no_lead} event(s) added match no lead in the book by lead_id, phone or e-mail; they count once such a lead is imported"
+                )
+            if added.unknown_event:
+                ui.warn(
+                    f"{added.unknown_event} event(s) added name an event type rules/scoring.yaml does not list (behaviour.events); they score nothing until it does"
+                )
+            if strict and (added.skipped or added.untied):
+                return ExitStatus.DATA_PROBLEMS
             return ExitStatus.OK
         if suggest:
             sys.stdout.write(pipeline.suggest_map(ctx, files, map_file=map_file, sheet=sheet))
