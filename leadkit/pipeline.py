@@ -117,6 +117,27 @@ def update_book(
     return result
 
 
+def with_activities(ctx: Context, book: Book, command: str) -> None:
+    """Bring the Leads sheet up to date with the 跟进记录 sheet before a command judges it.
+
+    Reps type follow-ups into that sheet by hand as often as they use `leadkit log`; both are
+    the same facts, so first/last contact, status and next follow-up are derived from them here,
+    for every command that reads or writes leads (changes logged under `command`).
+    """
+    applied = apply_activities(
+        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, command=command
+    )
+    book.sheets["leads"] = applied.leads
+    book.append_log(applied.log)
+
+
+def current_leads(ctx: Context, book: Book) -> pd.DataFrame:
+    """The Leads sheet as `with_activities` would make it, for commands that save nothing."""
+    return apply_activities(
+        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
+    ).leads
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 
@@ -408,6 +429,7 @@ def score(ctx: Context) -> ScoreOutcome:
     model = load_model(ctx.workspace.state_dir)
 
     def step(book: Book) -> ScoreOutcome:
+        with_activities(ctx, book, "score")
         scored = score_leads(
             book.leads,
             book.sheets["events"],
@@ -431,7 +453,8 @@ def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
     """Every rule that fired for one lead, computed as `score` computes it (writes nothing)."""
     rules = ctx.rules.scoring
     model = load_model(ctx.workspace.state_dir)
-    book = load(ctx, only={"leads", "events"})
+    book = load(ctx, only={"leads", "events", "activities"})
+    book.sheets["leads"] = current_leads(ctx, book)
     try:
         lines, scored = explain(
             lead_id, book.leads, book.sheets["events"], rules,
@@ -444,7 +467,8 @@ def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
 
 def train(ctx: Context) -> Training:
     """Learn the predictive score from the book's closed leads; save it in the workspace."""
-    book = load(ctx, only={"leads", "events"})
+    book = load(ctx, only={"leads", "events", "activities"})
+    book.sheets["leads"] = current_leads(ctx, book)
     training = train_model(
         book.leads, book.sheets["events"], ctx.rules.scoring, now=ctx.now, tz=ctx.tz
     )
@@ -470,6 +494,7 @@ def assign(ctx: Context, by: str) -> AssignOutcome:
     state = RotationState.from_json(ctx.workspace.read_state("routing"))
 
     def step(book: Book) -> AssignOutcome:
+        with_activities(ctx, book, "assign")
         a = route(book.leads, routing, state, by=by, now=ctx.now, log=book.sheets["log"])
         book.sheets["leads"], log = apply_assignment(book.leads, a, now=ctx.now)
         book.append_log(log)
@@ -486,6 +511,7 @@ def recycle(ctx: Context) -> Neglect:
     rules = ctx.rules.pool
 
     def step(book: Book) -> Neglect:
+        with_activities(ctx, book, "recycle")
         found = find_neglected(book.leads, rules, now=ctx.now)
         book.sheets["leads"], log = apply_recycle(book.leads, found, rules, now=ctx.now)
         book.append_log(log)
@@ -499,6 +525,7 @@ def claim(ctx: Context, lead_id: str, owner: str) -> pd.Series:
     routing, rules = ctx.rules.routing, ctx.rules.pool
 
     def step(book: Book) -> pd.Series:
+        with_activities(ctx, book, "claim")
         book.sheets["leads"], log = claim_lead(
             book.leads, book.sheets["log"], lead_id, owner, routing, rules, now=ctx.now
         )
