@@ -709,6 +709,7 @@ def report(
         rules=ctx.rules.report, cadence=ctx.rules.followup.cadence_days, by=by or [],
         channels=ctx.rules.channels, previous=previous,
         start=bounds[0] if bounds else None, end=bounds[1] if bounds else None,
+        working_hours=ctx.rules.routing.working_hours,
     )  # fmt: skip
 
 
@@ -736,7 +737,8 @@ def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
 
 def check(ctx: Context) -> list[Finding]:
     """Every problem in the book."""
-    return check_book(load(ctx, only={"leads", "activities"}), ctx.rules.columns, ctx.now)
+    roster = [r.name for r in ctx.rules.routing.team]
+    return check_book(load(ctx, only={"leads", "activities"}), ctx.rules.columns, ctx.now, roster)
 
 
 def undo(ctx: Context) -> Path:
