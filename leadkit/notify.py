@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
+from leadkit.errors import UsageError
 from leadkit.workspace import EmailConfig, WebhookConfig, env_secret
 
 if TYPE_CHECKING:  # the settings models load with leadkit.yaml, before pandas
@@ -64,8 +65,18 @@ class NotifyReport:
 
 
 def webhook_secrets(hooks: list[WebhookConfig]) -> dict[str, str | None]:
-    """The signing secrets the webhooks name, from the environment (never from leadkit.yaml)."""
-    return {h.secret_env: env_secret(h.secret_env) for h in hooks if h.secret_env}
+    """The signing secrets the webhooks name, from the environment (never from leadkit.yaml).
+
+    A hook that names a secret whose variable is not set is refused: sending unsigned would be
+    rejected by a robot that checks signatures, or accepted by one that should not be open."""
+    secrets = {h.secret_env: env_secret(h.secret_env) for h in hooks if h.secret_env}
+    missing = sorted(name for name, value in secrets.items() if value is None)
+    if missing:
+        raise UsageError(
+            f"environment variable {', '.join(missing)} is not set; the webhook(s) in leadkit.yaml "
+            "name it as their signing secret (secret_env)"
+        )
+    return secrets
 
 
 def safe_url(url: str) -> str:

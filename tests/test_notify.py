@@ -292,3 +292,17 @@ def test_a_non_ascii_smtp_password_is_one_line_naming_the_variable(
     assert "LEADKIT_SMTP_PASSWORD" in result.stderr and "ASCII" in result.stderr
     assert "密码" not in result.stderr and "s3cret" not in result.stderr
     assert inbox.messages == []
+
+
+def test_a_named_secret_whose_variable_is_missing_is_an_error(
+    workspace, cli, data_dir, web, monkeypatch
+):
+    base, received = web
+    monkeypatch.delenv("DING_SECRET", raising=False)
+    configure(workspace, {"webhooks": [
+        {"kind": "dingtalk", "url": f"{base}/ding?access_token=TOKEN", "secret_env": "DING_SECRET"},
+    ]})  # fmt: skip
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT)
+    assert result.exit_code == 2 and "DING_SECRET is not set" in result.stderr
+    assert received == [], "nothing is sent unsigned"
