@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 import smtplib
 import ssl
 import time
@@ -19,6 +20,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 from leadkit.errors import UsageError
@@ -168,6 +170,12 @@ def _html(title: str, rows: list[tuple[Any, ...]]) -> str:
     return f"<html><body><h3>{html.escape(title)}</h3><table border='1' cellpadding='4'>{cells}</table></body></html>"
 
 
+def plain_text(markdown: str) -> str:
+    """The reminder as a person reads it in a text-only mail client: no `###` or `**` marks."""
+    lines = [re.sub(r"^#{1,6}\s*", "", line) for line in markdown.split("\n")]
+    return "\n".join(line.replace("**", "") for line in lines)
+
+
 def split_markdown(text: str, limit: int) -> list[str]:
     """Text in pieces of at most `limit` UTF-8 bytes, cut at line ends (a long line is cut too)."""
     pieces, current = [], ""
@@ -234,7 +242,11 @@ def send_email(
                 msg["To"] = to
                 if r.escalate and config.manager and r.recipient != "manager":
                     msg["Cc"] = config.manager
-                msg.set_content(r.markdown)
+                # mail clients thread, sort and de-duplicate by these; some spam filters
+                # score a message without them
+                msg["Date"] = formatdate(localtime=True)
+                msg["Message-ID"] = make_msgid(domain=config.sender.rpartition("@")[2] or None)
+                msg.set_content(plain_text(r.markdown))
                 msg.add_alternative(r.html, subtype="html")
                 try:
                     server.send_message(msg)

@@ -140,7 +140,10 @@ def test_email_per_rep_and_manager_digest_with_escalation(
     assert (
         msg["Cc"] == "boss@example.com" and "boss@example.com" in rcpts
     )  # overdue > 4 h: escalated
-    assert msg.get_body(("plain",)).get_content().startswith("### 2026-03-12")
+    plain = msg.get_body(("plain",)).get_content()
+    assert plain.startswith("2026-03-12") and "###" not in plain and "**" not in plain
+    assert msg["Date"] and msg["Message-ID"].endswith("@example.com>")
+    assert len({m["Message-ID"] for _, m in inbox.messages}) == len(inbox.messages)
     assert "<table" in msg.get_body(("html",)).get_content()
     assert "首次跟进已超时" in msg.get_body(("plain",)).get_content()
     # the same items are not sent twice; --force sends them again
