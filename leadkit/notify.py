@@ -314,8 +314,31 @@ def webhook_requests(
     return out
 
 
+RETRY_WAITS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt
+
+
 def post_json(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[bool, str]:
-    """POST JSON; success is HTTP 2xx and, where the service answers JSON, errcode/code 0."""
+    """POST JSON, retried with back-off when the service is down or busy (5xx, 429, no answer).
+
+    A 4xx other than 429 is the request's fault and is not retried."""
+    ok, detail = _post_once(url, body, timeout)
+    for wait in RETRY_WAITS:
+        if ok or not _transient(detail):
+            break
+        time.sleep(wait)
+        ok, detail = _post_once(url, body, timeout)
+    return ok, detail
+
+
+def _transient(detail: str) -> bool:
+    if detail.startswith("HTTP "):
+        code = int(detail.split()[1])
+        return code >= 500 or code == 429
+    return not detail.startswith("service answered")
+
+
+def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, str]:
+    """One POST; success is HTTP 2xx and, where the service answers JSON, errcode/code 0."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
         url, data=data, headers={"Content-Type": "application/json; charset=utf-8"}

@@ -77,6 +77,10 @@ def web():
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((self.path, json.loads(body), self.headers.get("Content-Type")))
+            if self.path.startswith("/flaky") and sum(p == self.path for p, _, _ in received) == 1:
+                self.send_response(500)
+                self.end_headers()
+                return
             if self.path.startswith("/fail"):
                 self.send_response(500)
                 self.end_headers()
@@ -309,3 +313,14 @@ def test_a_named_secret_whose_variable_is_missing_is_an_error(
     result = cli("due", "--notify", "webhook", "--as-of", DUE_AT)
     assert result.exit_code == 2 and "DING_SECRET is not set" in result.stderr
     assert received == [], "nothing is sent unsigned"
+
+
+def test_a_500_is_answered_by_a_retry(web):
+    from leadkit.notify import post_json
+
+    base, received = web
+    ok, detail = post_json(f"{base}/flaky", {"text": "hi"})
+    assert (ok, detail) == (True, "") and [p for p, _, _ in received] == ["/flaky", "/flaky"]
+    ok, detail = post_json(f"{base}/fail", {"text": "hi"})
+    assert (ok, detail) == (False, "HTTP 500")
+    assert sum(p == "/fail" for p, _, _ in received) == 3  # three attempts, then given up
