@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         force: Annotated[
-            bool, typer.Option("--force", help="Send every due item again, also those already sent.")
+            bool,
+            typer.Option("--force", help="Send every due item again, also those already sent."),
         ] = False,
         as_of: AsOf = None,
         dry_run: DryRun = False,
