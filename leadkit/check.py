@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -30,8 +31,13 @@ def _values(series: pd.Series, mask: pd.Series) -> list[tuple[int, str]]:
     return [(int(i), "" if pd.isna(v) else str(v)) for i, v in series[mask].items()]
 
 
-def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding]:
-    """Every problem in the book's Leads and Activities sheets, in sheet/row order."""
+def check_book(
+    book: Book, columns: ColumnsRules, now: datetime, roster: Collection[str] | None = None
+) -> list[Finding]:
+    """Every problem in the book's Leads and Activities sheets, in sheet/row order.
+
+    With the team's names (`roster`), an owner who is not on it is flagged: such a lead has no
+    first-contact deadline, reminder or recycling, so it can sit unworked unseen."""
     findings: list[Finding] = []
     lang = book.lang
     leads_spec = columns.sheets["leads"]
@@ -76,6 +82,11 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
             normal, ok = normalize_email(values)
             add(present & ~ok, col.key, "not a valid e-mail address")
 
+    if roster is not None:
+        owners = leads["owner"]
+        stranger = owners.notna() & ~is_in(owners.astype(str), list(roster))
+        add(stranger, "owner", "not on the team (routing.yaml): no deadline, reminder or recycling")
+
     created = real_dates(leads["created_at"])
     closed = real_dates(leads["closed_at"])
     add(created > pd.Timestamp(now + timedelta(days=1)), "created_at", "in the future")
@@ -94,6 +105,17 @@ def check_book(book: Book, columns: ColumnsRules, now: datetime) -> list[Finding
         unknown = activities["lead_id"].notna() & ~is_in(activities["lead_id"], ids.dropna())
         for row, value in _values(activities["lead_id"], unknown):
             findings.append(Finding(act_title, row, act_header, "no lead with this ID", value))
+        act_spec = columns.sheets["activities"]
+        date_header = act_spec.by_key["date"].header(lang)
+        undated = activities["lead_id"].notna() & real_dates(activities["date"]).isna()
+        for row, value in _values(activities["date"], undated):
+            problem = "not a date" if value else "no date: the follow-up does not count"
+            findings.append(Finding(act_title, row, date_header, problem, value))
+        status = activities["status_after"]
+        keys = {o.key for o in columns.enums["status"]}
+        for row, value in _values(status, status.notna() & ~status.isin(keys)):
+            findings.append(Finding(act_title, row, act_spec.by_key["status_after"].header(lang),
+                                    "not one of the listed values", value))  # fmt: skip
 
     findings.sort(key=lambda f: (f.sheet != title, f.row, f.column))
     return findings

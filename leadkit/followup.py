@@ -19,6 +19,12 @@ from leadkit.normalize import as_dates, cell_texts
 from leadkit.rules import CLOSED_STATUSES, Strict
 
 Grade = Literal["S", "A", "B", "C"]
+STATUSES = ("new", "contacted", "qualified", "proposal", "negotiation", "won", "lost")
+
+
+def lead_keys(ids: pd.Series) -> pd.Series:
+    """Lead IDs as matched between sheets: a hand-typed "lx2026000001 " is LX2026000001."""
+    return ids.astype(str).str.strip().str.upper().astype(object)
 
 
 class FollowupRules(Strict):
@@ -62,9 +68,13 @@ def apply_activities(
         return Applied(out, pd.DataFrame(), acts)
     acts["_date"] = as_dates(acts["date"])
     acts = acts[acts["_date"].notna() & acts["lead_id"].notna()]
-    # each activity's lead as a row position: integer work from here on, no string grouping
-    ids = out["lead_id"].astype(str).astype(object)
-    position = pd.Index(ids).get_indexer(acts["lead_id"].astype(str).astype(object))
+    # a status typed by hand that is no status (e.g. "打过电话") is not a status change; `check`
+    # names the cell
+    acts["status_after"] = acts["status_after"].where(acts["status_after"].isin(STATUSES))
+    # each activity's lead as a row position: integer work from here on, no string grouping;
+    # an ID typed by hand may carry spaces or lower case ("lx2026000001 ")
+    ids = lead_keys(out["lead_id"])
+    position = pd.Index(ids).get_indexer(lead_keys(acts["lead_id"]))
     unknown = activities.loc[acts.index[position < 0]]
     acts, position = acts[position >= 0], position[position >= 0]
     if acts.empty:

@@ -34,6 +34,7 @@ from leadkit.normalize import (
     parse_datetime,
     parse_money,
     phone_location,
+    place_in_name,
     province_of_city,
 )
 from leadkit.rules import ColumnSpec, ColumnsRules, RegionsRules, fold_header, short_province
@@ -230,7 +231,8 @@ def _normalise(
     if "province" in out.columns:
         out["province"] = map_distinct(out["province"], short_province)
     if "city" in out.columns:
-        out["city"] = out["city"].str.replace(r"市$", "", regex=True)
+        # as the phone's place names it: 南宁市 -> 南宁, 塔城地区 -> 塔城
+        out["city"] = out["city"].str.replace(r"(?:市|地区|盟)$", "", regex=True)
     return out, warnings, phone_ok, email_ok
 
 
@@ -335,7 +337,13 @@ def import_tables(
 
     leads = pd.concat(lead_parts, ignore_index=True) if lead_parts else pd.DataFrame()
     if not leads.empty:
-        leads = _complete_new_leads(leads, book, columns, regions, now, id_prefix, source_key)
+        conflicts: list[Warning_] = []
+        leads = _complete_new_leads(
+            leads, book, columns, regions, now, id_prefix, source_key, conflicts
+        )
+        warnings.extend(conflicts)
+        for summary in summaries:
+            summary.warnings += sum(1 for w in conflicts if w.file == Path(summary.file).name)
         leads = _spill_long_cells(leads, columns, book.lang, summaries, warnings)
         import_parts.append(pd.DataFrame({
             "row_key": leads["_key"], "time": now, "file": leads["_file"],
@@ -368,8 +376,11 @@ def _complete_new_leads(
     now: datetime,
     id_prefix: str,
     source_key: str | None,
+    conflicts: list[Warning_],
 ) -> pd.DataFrame:
-    """Fill what the sheet did not say: ids, place from phone, region, defaults, completeness."""
+    """Fill what the sheet did not say: ids, place, region, defaults, completeness.
+
+    Rows whose sheet, company name and phone name different provinces go to `conflicts`."""
     spec = columns.sheets["leads"]
     for key in spec.keys:
         if key not in leads.columns:
@@ -387,11 +398,32 @@ def _complete_new_leads(
     from_city = leads["province"].isna() & leads["city"].notna()
     if from_city.any():
         leads.loc[from_city, "province"] = province_of_city(leads.loc[from_city, "city"])
+    # Where the lead is, by trust: what the sheet says, then where the company is registered
+    # (its name leads with it), then the phone's prefix (a mobile is where its SIM was bought).
+    # When they disagree the import says so; the choice is the person's to check.
+    sheet_province = leads["province"].copy()
+    name_province, name_city = place_in_name(leads["company"])
+    phone_province, phone_city = phone_location(leads["phone"])
+    by_name = sheet_province.isna() & name_province.notna()
+    leads.loc[by_name, "province"] = name_province[by_name]
+    leads.loc[by_name & leads["city"].isna(), "city"] = name_city
     no_place = leads["province"].isna() & leads["city"].isna()
-    if no_place.any():
-        province, city = phone_location(leads.loc[no_place, "phone"])
-        leads.loc[no_place, "province"] = province
-        leads.loc[no_place, "city"] = city
+    leads.loc[no_place, "province"] = phone_province[no_place]
+    leads.loc[no_place, "city"] = phone_city[no_place]
+    said = pd.DataFrame({"the sheet": sheet_province, "the company name": name_province,
+                         "the phone": phone_province})  # fmt: skip
+    cols = [said[c] for c in said.columns]
+    disagree = pd.Series(False, index=leads.index)
+    for i, a in enumerate(cols):
+        for b in cols[i + 1 :]:
+            disagree |= a.notna() & b.notna() & (a != b)
+    for i in leads.index[disagree]:
+        sayers: dict[str, list[str]] = {}
+        for who, where in said.loc[i].dropna().items():
+            sayers.setdefault(str(where), []).append(str(who))
+        words = ", ".join(" and ".join(who) + " " + where for where, who in sayers.items())
+        conflicts.append(Warning_(str(leads.at[i, "_file"]), int(leads.at[i, "_row"]), "province",
+                                  f"places disagree ({words}); kept {leads.at[i, 'province']}"))  # fmt: skip
     region = leads["province"].map(regions.by_province, na_action="ignore")
     leads["region"] = leads["region"].where(leads["region"].notna(), region)
 

@@ -12,6 +12,7 @@ import hmac
 import html
 import http.client
 import json
+import re
 import smtplib
 import ssl
 import time
@@ -20,8 +21,10 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
+from leadkit.errors import UsageError
 from leadkit.workspace import EmailConfig, WebhookConfig, env_secret
 
 if TYPE_CHECKING:  # the settings models load with leadkit.yaml, before pandas
@@ -65,8 +68,18 @@ class NotifyReport:
 
 
 def webhook_secrets(hooks: list[WebhookConfig]) -> dict[str, str | None]:
-    """The signing secrets the webhooks name, from the environment (never from leadkit.yaml)."""
-    return {h.secret_env: env_secret(h.secret_env) for h in hooks if h.secret_env}
+    """The signing secrets the webhooks name, from the environment (never from leadkit.yaml).
+
+    A hook that names a secret whose variable is not set is refused: sending unsigned would be
+    rejected by a robot that checks signatures, or accepted by one that should not be open."""
+    secrets = {h.secret_env: env_secret(h.secret_env) for h in hooks if h.secret_env}
+    missing = sorted(name for name, value in secrets.items() if value is None)
+    if missing:
+        raise UsageError(
+            f"environment variable {', '.join(missing)} is not set; the webhook(s) in leadkit.yaml "
+            "name it as their signing secret (secret_env)"
+        )
+    return secrets
 
 
 def _secret_segment(segment: str) -> bool:
@@ -181,6 +194,12 @@ def _html(title: str, rows: list[tuple[Any, ...]]) -> str:
     return f"<html><body><h3>{html.escape(title)}</h3><table border='1' cellpadding='4'>{cells}</table></body></html>"
 
 
+def plain_text(markdown: str) -> str:
+    """The reminder as a person reads it in a text-only mail client: no `###` or `**` marks."""
+    lines = [re.sub(r"^#{1,6}\s*", "", line) for line in markdown.split("\n")]
+    return "\n".join(line.replace("**", "") for line in lines)
+
+
 def split_markdown(text: str, limit: int) -> list[str]:
     """Text in pieces of at most `limit` UTF-8 bytes, cut at line ends (a long line is cut too)."""
     pieces, current = [], ""
@@ -247,7 +266,11 @@ def send_email(
                 msg["To"] = to
                 if r.escalate and config.manager and r.recipient != "manager":
                     msg["Cc"] = config.manager
-                msg.set_content(r.markdown)
+                # mail clients thread, sort and de-duplicate by these; some spam filters
+                # score a message without them
+                msg["Date"] = formatdate(localtime=True)
+                msg["Message-ID"] = make_msgid(domain=config.sender.rpartition("@")[2] or None)
+                msg.set_content(plain_text(r.markdown))
                 msg.add_alternative(r.html, subtype="html")
                 try:
                     server.send_message(msg)
@@ -315,8 +338,31 @@ def webhook_requests(
     return out
 
 
+RETRY_WAITS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt
+
+
 def post_json(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[bool, str]:
-    """POST JSON; success is HTTP 2xx and, where the service answers JSON, errcode/code 0."""
+    """POST JSON, retried with back-off when the service is down or busy (5xx, 429, no answer).
+
+    A 4xx other than 429 is the request's fault and is not retried."""
+    ok, detail = _post_once(url, body, timeout)
+    for wait in RETRY_WAITS:
+        if ok or not _transient(detail):
+            break
+        time.sleep(wait)
+        ok, detail = _post_once(url, body, timeout)
+    return ok, detail
+
+
+def _transient(detail: str) -> bool:
+    if detail.startswith("HTTP "):
+        code = int(detail.split()[1])
+        return code >= 500 or code == 429
+    return not detail.startswith("service answered")
+
+
+def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, str]:
+    """One POST; success is HTTP 2xx and, where the service answers JSON, errcode/code 0."""
     data = json.dumps(body, ensure_ascii=False).encode("utf-8")
     request = urllib.request.Request(
         url, data=data, headers={"Content-Type": "application/json; charset=utf-8"}

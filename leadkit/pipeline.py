@@ -119,6 +119,27 @@ def update_book(
     return result
 
 
+def with_activities(ctx: Context, book: Book, command: str) -> None:
+    """Bring the Leads sheet up to date with the 跟进记录 sheet before a command judges it.
+
+    Reps type follow-ups into that sheet by hand as often as they use `leadkit log`; both are
+    the same facts, so first/last contact, status and next follow-up are derived from them here,
+    for every command that reads or writes leads (changes logged under `command`).
+    """
+    applied = apply_activities(
+        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, command=command
+    )
+    book.sheets["leads"] = applied.leads
+    book.append_log(applied.log)
+
+
+def current_leads(ctx: Context, book: Book) -> pd.DataFrame:
+    """The Leads sheet as `with_activities` would make it, for commands that save nothing."""
+    return apply_activities(
+        book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
+    ).leads
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 
@@ -428,6 +449,7 @@ def score(ctx: Context) -> ScoreOutcome:
     model = load_model(ctx.workspace.state_dir)
 
     def step(book: Book) -> ScoreOutcome:
+        with_activities(ctx, book, "score")
         scored = score_leads(
             book.leads,
             book.sheets["events"],
@@ -451,7 +473,8 @@ def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
     """Every rule that fired for one lead, computed as `score` computes it (writes nothing)."""
     rules = ctx.rules.scoring
     model = load_model(ctx.workspace.state_dir)
-    book = load(ctx, only={"leads", "events"})
+    book = load(ctx, only={"leads", "events", "activities"})
+    book.sheets["leads"] = current_leads(ctx, book)
     try:
         lines, scored = explain(
             lead_id, book.leads, book.sheets["events"], rules,
@@ -464,7 +487,8 @@ def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
 
 def train(ctx: Context) -> Training:
     """Learn the predictive score from the book's closed leads; save it in the workspace."""
-    book = load(ctx, only={"leads", "events"})
+    book = load(ctx, only={"leads", "events", "activities"})
+    book.sheets["leads"] = current_leads(ctx, book)
     training = train_model(
         book.leads, book.sheets["events"], ctx.rules.scoring, now=ctx.now, tz=ctx.tz
     )
@@ -490,6 +514,7 @@ def assign(ctx: Context, by: str) -> AssignOutcome:
     state = RotationState.from_json(ctx.workspace.read_state("routing"))
 
     def step(book: Book) -> AssignOutcome:
+        with_activities(ctx, book, "assign")
         a = route(book.leads, routing, state, by=by, now=ctx.now, log=book.sheets["log"])
         book.sheets["leads"], log = apply_assignment(book.leads, a, now=ctx.now)
         book.append_log(log)
@@ -506,6 +531,7 @@ def recycle(ctx: Context) -> Neglect:
     rules = ctx.rules.pool
 
     def step(book: Book) -> Neglect:
+        with_activities(ctx, book, "recycle")
         found = find_neglected(book.leads, rules, now=ctx.now)
         book.sheets["leads"], log = apply_recycle(book.leads, found, rules, now=ctx.now)
         book.append_log(log)
@@ -519,6 +545,7 @@ def claim(ctx: Context, lead_id: str, owner: str) -> pd.Series:
     routing, rules = ctx.rules.routing, ctx.rules.pool
 
     def step(book: Book) -> pd.Series:
+        with_activities(ctx, book, "claim")
         book.sheets["leads"], log = claim_lead(
             book.leads, book.sheets["log"], lead_id, owner, routing, rules, now=ctx.now
         )
@@ -618,50 +645,64 @@ def _notify_config(ctx: Context, channels: str, *, manager: bool = False) -> Not
     return config
 
 
+def item_keys(items: pd.DataFrame) -> pd.Series:
+    """What makes a to-do the same one across runs: its lead, its kind and its deadline.
+
+    A lead whose first contact is about to breach and later breaches is two reminders; the same
+    overdue item seen by the 11:00 and the 14:00 run is one.
+    """
+    when = pd.to_datetime(items["when"], errors="coerce").dt.strftime("%Y-%m-%dT%H:%M").fillna("-")
+    return items["lead_id"].astype(str) + "|" + items["kind"].astype(str) + "|" + when
+
+
 def send_reminders(
     ctx: Context, outcome: DueOutcome, channels: str, *, force: bool = False
 ) -> NotifyReport:
-    """E-mail and/or webhook reminders, once a day per channel and recipient unless forced."""
+    """E-mail and/or webhook reminders for each due item not sent before on that channel.
+
+    Items are what `due` lists: due now, overdue, or due within followup.yaml's due_soon_hours
+    (the lead time), so an item that becomes due between two runs goes out with the next one,
+    and a second run sends nothing new. `--force` sends every item again.
+    """
     config = _notify_config(ctx, channels)
     roster = {r.name: {"email": r.email, "chat": r.chat} for r in ctx.rules.routing.team}
     labels = {k: kind_label(k, ctx.lang) for k in KINDS}
-    reminders = build_reminders(
-        outcome.items, roster, lang=ctx.lang, now=pd.Timestamp(ctx.now), labels=labels
-    )
-    day = f"{ctx.now:%Y-%m-%d}"
+    items = outcome.items
+    keys = item_keys(items) if len(items) else pd.Series(dtype=object)
     state = ctx.workspace.read_state("notified")
-    done = set(state.get(day, []))
+    sent: dict[str, dict[str, str]] = state.get("items", {}) if isinstance(state, dict) else {}
     report = NotifyReport()
+    stamp = pd.Timestamp(ctx.now).isoformat()
+    secrets = webhook_secrets(config.webhooks) if channels in ("webhook", "both") else {}
 
-    def fresh(channel: str) -> list:
-        todo = []
-        for r in reminders:
-            key = f"{channel}|{r.recipient}"
-            if key in done and not force:
-                report.skipped.append(Delivery(channel, r.recipient, True, "already sent today"))
-            else:
-                todo.append(r)
-        return todo
-
-    def record(channel: str, results: list[Delivery]) -> None:
+    def deliver(channel: str, send: Callable[[list[Reminder]], list[Delivery]]) -> None:
+        done = sent.setdefault(channel, {})
+        new = items if force else items[~keys.isin(list(done))]
+        for owner in sorted(set(items["owner"]) - set(new["owner"])):
+            report.skipped.append(Delivery(channel, str(owner), True, "already sent"))
+        if new.empty:
+            return
+        reminders = build_reminders(
+            new, roster, lang=ctx.lang, now=pd.Timestamp(ctx.now), labels=labels
+        )
+        results = send(reminders)
         report.add(results)
-        done.update(f"{channel}|{d.recipient}" for d in results if d.ok)
+        delivered = {d.recipient for d in results if d.ok}
+        for key in keys[new.index][new["owner"].astype(str).isin(delivered)]:
+            done[key] = stamp
 
     if channels in ("email", "both") and config.email is not None:
-        record("email", send_email(config.email, fresh("email"), config.email.password()))
+        email = config.email
+        deliver("email", lambda rs: send_email(email, rs, email.password()))
     if channels in ("webhook", "both"):
-        secrets = webhook_secrets(config.webhooks)
         for hook in config.webhooks:
             channel = f"webhook {hook.name or hook.kind + ' ' + safe_url(hook.url)}"
-            record(channel, send_webhooks([hook], fresh(channel), secrets))
+            deliver(channel, lambda rs, hook=hook: send_webhooks([hook], rs, secrets))
     if not ctx.dry_run:
-        keep = {
-            k: v
-            for k, v in state.items()
-            if k >= f"{(pd.Timestamp(ctx.now) - pd.Timedelta(days=14)):%Y-%m-%d}"
-        }
-        keep[day] = sorted(done)
-        ctx.workspace.write_state("notified", keep)
+        # an item is not due again after two weeks; older entries only grow the file
+        horizon = (pd.Timestamp(ctx.now) - pd.Timedelta(days=14)).isoformat()
+        kept = {c: {k: t for k, t in d.items() if t >= horizon} for c, d in sent.items()}
+        ctx.workspace.write_state("notified", {"items": kept})
     return report
 
 
@@ -702,6 +743,7 @@ def report(
         rules=ctx.rules.report, cadence=ctx.rules.followup.cadence_days, by=by or [],
         channels=ctx.rules.channels, previous=previous,
         start=bounds[0] if bounds else None, end=bounds[1] if bounds else None, tz=ctx.tz,
+        working_hours=ctx.rules.routing.working_hours,
     )  # fmt: skip
 
 
@@ -729,7 +771,8 @@ def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
 
 def check(ctx: Context) -> list[Finding]:
     """Every problem in the book."""
-    return check_book(load(ctx, only={"leads", "activities"}), ctx.rules.columns, ctx.now)
+    roster = [r.name for r in ctx.rules.routing.team]
+    return check_book(load(ctx, only={"leads", "activities"}), ctx.rules.columns, ctx.now, roster)
 
 
 def undo(ctx: Context) -> Path:

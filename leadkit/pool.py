@@ -117,6 +117,9 @@ def apply_recycle(
         for column in ("assigned_at", "first_contact_due"):
             out[column] = real_dates(out[column])
             out.loc[rows, column] = pd.NaT
+        if "assigned_by" in out.columns:
+            out["assigned_by"] = out["assigned_by"].astype(object)
+            out.loc[rows, "assigned_by"] = None
         logs.append(pd.DataFrame({"lead_id": n.recycle["lead_id"], "column": "owner", "old": n.recycle["owner"],
                                   "new": "pool: " + n.recycle["reason"]}))  # fmt: skip
     rows = n.escalate.index
@@ -199,6 +202,9 @@ def claim(
     for column in ("assigned_at", "first_contact_due"):
         out[column] = real_dates(out[column])
     out.loc[row, "assigned_at"] = pd.Timestamp(now)
+    if "assigned_by" in out.columns:
+        out["assigned_by"] = out["assigned_by"].astype(object)
+        out.loc[row, "assigned_by"] = "claimed from the pool"
     grade = pd.Series([lead.get("grade") if isinstance(lead.get("grade"), str) else "C"])
     out.loc[row, "first_contact_due"] = first_contact_due(pd.Timestamp(now), grade, routing).iloc[0]
     entry = pd.DataFrame(

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from leadkit.files import replacing
 from leadkit.normalize import column_dates
+from leadkit.routing import WorkingHours, working_hours_between
 from leadkit.rules import CLOSED_STATUSES, ColumnsRules, Strict
 
 Period = Literal["week", "month", "quarter", "year"]
@@ -95,8 +96,12 @@ class Report:
 
 
 def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp,
-            *, now: datetime, cadence: dict[str, float]) -> dict[str, Any]:  # fmt: skip
-    """The headline numbers of one period (see the README for each definition)."""
+            *, now: datetime, cadence: dict[str, float],
+            working_hours: WorkingHours | None = None) -> dict[str, Any]:  # fmt: skip
+    """The headline numbers of one period (see the README for each definition).
+
+    Response time is counted on the SLA's clock (working hours when routing.yaml sets them), so
+    a lead that met its SLA never reports more hours than the SLA gave it."""
     created, closed = column_dates(leads, "created_at"), column_dates(leads, "closed_at")
     first, assigned, due = (
         column_dates(leads, "first_contact_at"),
@@ -109,7 +114,7 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     lost = (status == "lost") & _within(closed, start, end)
     cohort_won = new & (status == "won") & (closed < end)
     contacted = _within(first, start, end)
-    hours = ((first - assigned) / pd.Timedelta(hours=1))[contacted & assigned.notna()]
+    hours = working_hours_between(assigned, first, working_hours)[contacted & assigned.notna()]
     assigned_in = _within(assigned, start, end) & due.notna()
     now_ts = pd.Timestamp(now)
     decided = assigned_in & (first.notna() | (due < min(end, now_ts)))
@@ -156,6 +161,7 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
         "conversion_of_new": _ratio(int(cohort_won.sum()), int(new.sum())),
         "conversion_of_contacted": _ratio(int(cohort_won.sum()), int(cohort_contacted.sum())),
         "win_rate_of_closed": _ratio(int(won.sum()), int(won.sum() + lost.sum())),
+        "response_hours_mean": float(hours.mean()) if len(hours) else None,
         "response_hours_median": float(hours.median()) if len(hours) else None,
         "response_hours_p90": float(hours.quantile(0.9)) if len(hours) else None,
         "sla_hit_rate": _ratio(int(hit.sum()), int(decided.sum())),
@@ -179,8 +185,10 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
 
 
 def sla_by_grade(
-    leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, now: datetime
-) -> pd.DataFrame:
+    leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, now: datetime,
+    working_hours: WorkingHours | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """SLA hits and response time (mean, median; the SLA's clock) per grade."""
     first, assigned, due = (
         column_dates(leads, "first_contact_at"),
         column_dates(leads, "assigned_at"),
@@ -190,13 +198,15 @@ def sla_by_grade(
     decided = assigned_in & (first.notna() | (due < min(end, pd.Timestamp(now))))
     hit = decided & first.notna() & (first <= due)
     grade = leads["grade"].fillna("-")
-    out = (
-        pd.DataFrame({"grade": grade, "decided": decided, "hit": hit})
-        .groupby("grade")[["decided", "hit"]]
-        .sum()
-    )
+    hours = working_hours_between(assigned, first, working_hours).where(_within(first, start, end))
+    out = pd.DataFrame({"grade": grade, "decided": decided, "hit": hit, "hours": hours}).groupby(
+        "grade"
+    ).agg(decided=("decided", "sum"), hit=("hit", "sum"), response_hours_mean=("hours", "mean"),
+          response_hours_median=("hours", "median"))  # fmt: skip
     out["sla_hit_rate"] = (out["hit"] / out["decided"]).where(out["decided"] > 0)
-    return out.reset_index()
+    return out[
+        ["decided", "hit", "sla_hit_rate", "response_hours_mean", "response_hours_median"]
+    ].reset_index()
 
 
 def furthest_stage(
@@ -300,8 +310,9 @@ def breakdown(
 
 
 def per_rep(
-    leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, now: datetime
-) -> pd.DataFrame:
+    leads: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, now: datetime,
+    working_hours: WorkingHours | None = None,
+) -> pd.DataFrame:  # fmt: skip
     owned = leads[leads["owner"].notna()]
     first, assigned, due, closed = (
         column_dates(owned, c)
@@ -315,12 +326,12 @@ def per_rep(
         "lost": (owned["status"] == "lost") & _within(closed, start, end),
         "open": ~owned["status"].isin(list(CLOSED_STATUSES)),
         "sla_decided": decided, "sla_hit": decided & first.notna() & (first <= due),
-        "response_hours": ((first - assigned) / pd.Timedelta(hours=1)).where(_within(first, start, end)),
+        "response_hours": working_hours_between(assigned, first, working_hours).where(_within(first, start, end)),
     })  # fmt: skip
     out = frame.groupby("owner").agg(
         assigned=("assigned", "sum"), contacted=("contacted", "sum"), won=("won", "sum"), lost=("lost", "sum"),
         open=("open", "sum"), sla_decided=("sla_decided", "sum"), sla_hit=("sla_hit", "sum"),
-        response_hours_median=("response_hours", "median"),
+        response_hours_mean=("response_hours", "mean"), response_hours_median=("response_hours", "median"),
     )  # fmt: skip
     out["sla_hit_rate"] = (out["sla_hit"] / out["sla_decided"]).where(out["sla_decided"] > 0)
     out["win_rate_of_closed"] = (out["won"] / (out["won"] + out["lost"])).where(
@@ -392,6 +403,7 @@ def build_report(
     rules: ReportRules, cadence: dict[str, float], by: list[str], channels: ChannelsRules | None = None,
     previous: bool = False, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
     tz: str = "UTC",
+    working_hours: WorkingHours | None = None,
 ) -> Report:  # fmt: skip
     """Everything `leadkit report` shows, for one period."""
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
@@ -400,7 +412,9 @@ def build_report(
         label = _label(kind, start)
     else:  # a --from/--to range is named by its own dates, not by the period it starts in
         label = f"{start:%Y-%m-%d}~{end - pd.Timedelta(seconds=1):%Y-%m-%d}"
-    m = metrics(active, activities, log, start, end, now=now, cadence=cadence)
+    m = metrics(
+        active, activities, log, start, end, now=now, cadence=cadence, working_hours=working_hours
+    )
     trend_rows = []
     for back in range(rules.trend_periods - 1, -1, -1):
         s, e = period_bounds(kind, start, back=back)
@@ -415,10 +429,10 @@ def build_report(
     return Report(
         period=label, start=start, end=end, metrics=m, funnel=funnel(active, start, end, activities, log),
         breakdowns={b: breakdown(active, b, start, end, channels) for b in by},
-        reps=per_rep(active, start, end, now), grades=grades, trend=pd.DataFrame(trend_rows),
+        reps=per_rep(active, start, end, now, working_hours), grades=grades, trend=pd.DataFrame(trend_rows),
         forecast=forecast(active, rules.stage_weights),
         lost_reasons=reasons.rename_axis("reason").reset_index(name="leads"),
-        sla_grades=sla_by_grade(active, start, end, now), warnings=warnings, tz=tz,
+        sla_grades=sla_by_grade(active, start, end, now, working_hours), warnings=warnings, tz=tz,
     )  # fmt: skip
 
 
@@ -453,8 +467,9 @@ METRIC_LABELS = {
     "lost": ("流失", "Lost"), "conversion_of_new": ("新线索转化率", "Conversion of new leads"),
     "conversion_of_contacted": ("接触线索转化率", "Conversion of contacted leads"),
     "win_rate_of_closed": ("关闭赢单率", "Win rate of closed"),
-    "response_hours_median": ("响应时长中位数(小时)", "Response time median (h)"),
-    "response_hours_p90": ("响应时长P90(小时)", "Response time p90 (h)"), "sla_hit_rate": ("SLA达成率", "SLA hit rate"),
+    "response_hours_mean": ("平均响应时长(SLA计时,小时)", "Response time mean (SLA hours)"),
+    "response_hours_median": ("响应时长中位数(SLA计时,小时)", "Response time median (SLA hours)"),
+    "response_hours_p90": ("响应时长P90(SLA计时,小时)", "Response time p90 (SLA hours)"), "sla_hit_rate": ("SLA达成率", "SLA hit rate"),
     "follow_up_completion": ("跟进计划完成率", "Follow-up plan completion"),
     "follow_ups_done": ("已跟进次数", "Follow-ups done"), "follow_ups_expected": ("应跟进次数", "Follow-ups expected"),
     "complete_info_rate": ("信息完整率", "Complete-information rate"), "basic_info_rate": ("基本完整率", "Basic-information rate"),

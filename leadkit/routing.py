@@ -166,6 +166,32 @@ def first_contact_due(assigned: pd.Timestamp, grades: pd.Series, rules: RoutingR
     return hours.map(table).astype("datetime64[ns]")
 
 
+def working_hours_between(start: pd.Series, end: pd.Series, wh: WorkingHours | None) -> pd.Series:
+    """Hours from `start` to `end` as the SLA counts them: working time only when it is set.
+
+    Vectorised: working time since a fixed day is (open days before t) x (hours a day) plus
+    the part of t's own day, so the difference of two such counts is the time between them.
+    """
+    if wh is None:
+        return (end - start) / pd.Timedelta(hours=1)
+    mask = "".join("1" if d in wh.days else "0" for d in DAYS)
+    open_from = wh.start.hour * 60 + wh.start.minute
+    day_minutes = wh.end.hour * 60 + wh.end.minute - open_from
+
+    def since_epoch(t: pd.Series) -> np.ndarray:
+        ok = t.notna().to_numpy()
+        values = t.to_numpy(dtype="datetime64[ns]")
+        days = np.where(ok, values, np.datetime64("2000-01-03")).astype("datetime64[D]")
+        before = np.busday_count(np.datetime64("2000-01-03"), days, weekmask=mask)
+        seconds = (values - days.astype("datetime64[ns]")).astype("timedelta64[s]").astype(float)
+        minute = seconds / 60
+        inside = np.clip(minute - open_from, 0, day_minutes)
+        inside = np.where(np.is_busday(days, weekmask=mask), inside, 0.0)
+        return np.where(ok, before * day_minutes + inside, np.nan)
+
+    return pd.Series((since_epoch(end) - since_epoch(start)) / 60, index=start.index)
+
+
 # ---------------------------------------------------------------------------------------------
 # Fair picking
 
@@ -472,7 +498,12 @@ def assign(
             for rule in rules.rules
         ]  # fmt: skip
         hows = [rule.strategy for rule in rules.rules]
-        reasons = [f"rule: {rule.name or i + 1}" for i, rule in enumerate(rules.rules)]
+        # 分配方式: the rule and the strategy that chose the rep
+        reasons = [
+            f"rule: {rule.name or i + 1} ({rule.strategy})" for i, rule in enumerate(rules.rules)
+        ]
+        named = [len(_targets(rule, rules.team)) for rule in rules.rules]
+        covers = [f"rule {rule.name or i + 1!r}" for i, rule in enumerate(rules.rules)]
     else:
         # leads that look the same to routing share one list of eligible reps
         looked_at = {"region": ["region", "province"], "industry": ["industry"], "grade": ["grade"]}
@@ -489,7 +520,12 @@ def assign(
             for lead in samples
         ]
         hows = [strategy] * len(bases)
-        reasons = [f"by {by}"] * len(bases)
+        reasons = [f"by {by} ({strategy})"] * len(bases)
+        named = [len(b) for b in bases]
+        covers = [
+            f"{by} " + "/".join(str(v) for v in sample.values() if v is not None) if sample else by
+            for sample in samples
+        ]
     owners: dict[Any, str] = {}
     why: dict[Any, str] = {}
     pool: list[tuple[str, str]] = []
@@ -512,19 +548,8 @@ def assign(
                 queues[g] = Queue(picker, base, hows[g])
             chosen = queues[g].pick(full, prev, base)
         if chosen < 0:
-            only_previous = (
-                prev >= 0
-                and base.size
-                and bool(np.all(full[base] | (base == prev)) and (base == prev).any())
-            )
-            pool.append(
-                (
-                    lead_ids[i],
-                    "only the rep it was recycled from could take it (cool-down)"
-                    if only_previous
-                    else f"no available rep with room (by {by})",
-                )
-            )
+            pool.append((lead_ids[i], _pool_reason(base, full, available_mask, prev,
+                                                   named[group[i]], covers[group[i]])))  # fmt: skip
             continue
         owners[rows[i]] = rules.team[chosen].name
         why[rows[i]] = reason
@@ -546,6 +571,19 @@ def assign(
     )  # fmt: skip
 
 
+def _pool_reason(
+    base: np.ndarray, full: np.ndarray, available: np.ndarray, prev: int, named: int, covers: str
+) -> str:
+    """Why no rep took a lead, in the words a manager can act on."""
+    if named == 0:
+        return f"no rep on the team covers it ({covers}); add one in routing.yaml"
+    if base.size == 0 or not available[base].any():
+        return f"every rep for it is away or inactive today ({covers})"
+    if prev >= 0 and (base == prev).any() and bool(np.all(full[base] | (base == prev))):
+        return "only the rep it was recycled from could take it (cool-down)"
+    return f"every rep for it is at capacity ({covers})"
+
+
 def apply_assignment(
     leads: pd.DataFrame, a: Assignment, *, now: datetime, command: str = "assign"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -561,6 +599,9 @@ def apply_assignment(
             out[column] = pd.to_datetime(out[column], errors="coerce")
     out.loc[rows, "assigned_at"] = pd.Timestamp(now)
     out.loc[rows, "first_contact_due"] = a.due.reindex(rows).to_numpy()
+    if "assigned_by" in out.columns:
+        out["assigned_by"] = out["assigned_by"].astype(object)
+        out.loc[rows, "assigned_by"] = a.why.reindex(rows).to_numpy()
     log = pd.DataFrame({
         "time": pd.Timestamp(now), "command": command, "lead_id": out.loc[rows, "lead_id"].to_numpy(),
         "column": "owner", "old": None, "new": a.owners.to_numpy(),

@@ -154,3 +154,104 @@ def test_unknown_activity_is_reported_by_due(workspace, cli, data_dir):
     pipeline.update_book(pipeline.context(cwd=workspace), "test", add)
     result = cli("due")
     assert "NOPE1" in result.stderr and result.exit_code == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-ups typed by hand into 跟进记录 (saved by LibreOffice) count for every command
+
+HAND_TYPED = [
+    # (跟进时间, 线索编号, 跟进方式, 跟进后状态, 下次跟进时间): out of order, partial, zh and en,
+    # text and real dates, an ID with a space and lower case
+    ("2026/3/3 10:30", "lx2026000001 ", "电话", None, None),
+    (dt.datetime(2026, 3, 2, 15, 0), "LX2026000002", "Email", "Qualified", "2026-03-20"),
+    (dt.datetime(2026, 3, 2, 11, 0), "LX2026000002", None, "初步接洽", None),
+    ("2026-03-03 16:00", "LX2026000003", "面谈", "成交", None),
+]
+
+
+def type_by_hand(ctx, rows, soffice, tmp_path):
+    """Add rows to the book's 跟进记录 sheet as a person would, then let LibreOffice save it."""
+    import shutil
+
+    import openpyxl
+
+    book = ctx.book_path
+    wb = openpyxl.load_workbook(book)
+    ws = wb["跟进记录"]
+    headers = [c.value for c in ws[1]]
+    for when, lead_id, channel, status, planned in rows:
+        cells = {"跟进时间": when, "线索编号": lead_id, "跟进方式": channel,
+                 "跟进后状态": status, "下次跟进时间": planned, "沟通内容": "打过电话"}  # fmt: skip
+        ws.append([cells.get(h) for h in headers])
+    typed = tmp_path / "typed" / book.name
+    typed.parent.mkdir(parents=True)
+    wb.save(typed)
+    saved = soffice(typed, "xlsx", tmp_path / "lo")
+    shutil.copyfile(saved, book)
+
+
+@pytest.fixture
+def hand_book(workspace, data_dir, soffice, tmp_path):
+    """Four leads assigned Monday 2026-03-02 09:00; three were worked, typed in by hand."""
+    ctx = pipeline.context(as_of="2026-03-02T09:00", cwd=workspace)
+    pipeline.import_files(ctx, [data_dir / "web_small.csv"])
+    pipeline.score(ctx)
+    pipeline.assign(ctx, "load")
+    type_by_hand(ctx, HAND_TYPED, soffice, tmp_path)
+    return workspace
+
+
+def test_recycle_reads_hand_typed_follow_ups(hand_book):
+    # Friday: the untouched lead's first contact (due Wed 15:00 + 24 h grace) is overdue; the
+    # three leads reps called are not
+    ctx = pipeline.context(as_of="2026-03-06T09:00", cwd=hand_book)
+    found = pipeline.recycle(ctx)
+    assert found.recycle["lead_id"].tolist() == ["LX2026000004"]
+    leads = pipeline.load(ctx).leads.set_index("lead_id")
+    assert leads.loc["LX2026000001", "first_contact_at"] == pd.Timestamp("2026-03-03 10:30")
+    assert leads.loc["LX2026000002", "status"] == "qualified"
+    assert leads.loc["LX2026000002", "next_follow_up"] == pd.Timestamp("2026-03-20")
+    assert leads.loc["LX2026000003", "status"] == "won"
+    assert leads["recycle_count"].fillna(0).tolist() == [0, 0, 0, 1]
+
+
+def test_score_keeps_the_grade_of_a_lead_won_by_hand(hand_book):
+    ctx = pipeline.context(as_of="2026-03-06T09:00", cwd=hand_book)
+    assert pipeline.score(ctx).count("closed") == 1
+
+
+def test_due_and_report_read_hand_typed_ids(hand_book):
+    ctx = pipeline.context(as_of="2026-03-05T09:00", cwd=hand_book)
+    outcome = pipeline.due(ctx)
+    assert outcome.unknown_activities.empty
+    first = outcome.items[outcome.items["kind"].str.startswith("first_contact")]
+    assert first["lead_id"].tolist() == ["LX2026000004"]
+    rep = pipeline.report(ctx, start="2026-03-01", end="2026-03-05")
+    assert rep.metrics["contacted"] == 3
+
+
+def test_assign_and_claim_read_hand_typed_closes(workspace, data_dir, soffice, tmp_path):
+    (workspace / "rules" / "routing.yaml").write_text(
+        "team:\n  - {name: 甲, capacity: 1}\n  - {name: 乙, capacity: 1}\n"
+        "sla_hours: {S: 2, A: 2, B: 4, C: 24}\n",
+        encoding="utf-8",
+    )
+    ctx = pipeline.context(as_of="2026-03-02T09:00", cwd=workspace)
+    pipeline.import_files(ctx, [data_dir / "web_small.csv"])
+    assert len(pipeline.assign(ctx, "load").assignment.owners) == 2
+    owners = pipeline.load(ctx).leads.set_index("lead_id")["owner"]
+    won_by, other = owners["LX2026000001"], owners["LX2026000002"]
+    type_by_hand(ctx, [("2026-03-02 10:00", "LX2026000001", "电话", "成交", None)], soffice,
+                 tmp_path / "1")  # fmt: skip
+    later = pipeline.context(as_of="2026-03-02T11:00", cwd=workspace)
+    # the rep who won his lead has room for one more
+    assert pipeline.assign(later, "load").assignment.owners.tolist() == [won_by]
+    type_by_hand(later, [("2026-03-02 11:05", "lx2026000002", "电话", "Lost", None)], soffice,
+                 tmp_path / "2")  # fmt: skip
+    pool = pipeline.load(later).leads
+    left = pool.loc[pool["owner"].isna(), "lead_id"].tolist()
+    assert len(left) == 1
+    claimed = pipeline.claim(
+        pipeline.context(as_of="2026-03-02T11:30", cwd=workspace), left[0], other
+    )
+    assert claimed["owner"] == other

@@ -37,14 +37,45 @@ def test_rows_are_normalised_and_placed(workspace, data_dir):
     li = leads.loc["（深圳）远航医疗器械有限公司"]
     assert li["budget"] == 8
     assert li["created_at"] == pd.Timestamp("2026-03-02")
-    # no place in the sheet: province and city come from the phone number, and agree with
-    # libphonenumber's own per-number answer
+    # no place in the sheet: the company name says 深圳, the phone (a Jiangsu mobile, as
+    # libphonenumber says) another province; the name is kept and the disagreement reported
     import phonenumbers
     from phonenumbers import geocoder
 
     said = geocoder.description_for_number(phonenumbers.parse("13912345678", "CN"), "zh")
-    assert said == f"{li['province']}省{li['city']}市"
-    assert li["region"] == "华东"
+    assert said.startswith("江苏省")
+    assert (li["province"], li["city"], li["region"]) == ("广东", "深圳", "华南")
+    place = [w for w in _result.warnings if w.column == "province"]
+    assert [(w.file, w.row) for w in place] == [("web_small.csv", 2), ("web_small.csv", 3)]
+    assert place[0].message == (
+        "places disagree (the sheet and the company name 上海, the phone 江苏); kept 上海"
+    )
+    assert place[1].message == "places disagree (the company name 广东, the phone 江苏); kept 广东"
+
+
+def test_place_from_phone_city_or_name_for_the_autonomous_regions(workspace, tmp_path):
+    sheet = tmp_path / "west.csv"
+    sheet.write_text(
+        "公司名称,姓名,手机号,所在城市\n"
+        "甲公司,甲,0991-4561234,\n"  # 乌鲁木齐 landline
+        "乙公司,乙,0771-5551234,\n"  # 南宁 landline
+        "丙公司,丙,13800000000,南宁\n"  # only the city: 南宁 is in 广西
+        "丁公司,丁,13800000000,塔城地区\n"
+        "呼和浩特戊公司,戊,0951-5551234,\n",  # name says 内蒙古, phone 宁夏
+        encoding="utf-8",
+    )
+    ctx, result = run_import(workspace, sheet)
+    leads = pipeline.load(ctx).leads.set_index("contact")
+    got = {k: tuple(leads.loc[k, ["province", "city", "region"]]) for k in "甲乙丙丁戊"}
+    assert got == {
+        "甲": ("新疆", "乌鲁木齐", "西北"), "乙": ("广西", "南宁", "华南"),
+        "丙": ("广西", "南宁", "华南"), "丁": ("新疆", "塔城", "西北"),
+        "戊": ("内蒙古", "呼和浩特", "华北"),
+    }  # fmt: skip
+    place = [w for w in result.warnings if w.column == "province"]
+    # 丙 and 丁: the sheet's city against a Beijing mobile; 戊: the name against the phone
+    assert [w.row for w in place] == [4, 5, 6]
+    assert "the company name 内蒙古, the phone 宁夏" in place[2].message
 
 
 def test_rejects_keep_file_row_and_reason(workspace, data_dir):
@@ -54,7 +85,7 @@ def test_rejects_keep_file_row_and_reason(workspace, data_dir):
         "imported": 4,
         "rejected": 2,
         "already": 0,
-        "warnings": 1,
+        "warnings": 3,
         "linked": 0,
     }
     rejects = pipeline.load(ctx).sheets["rejects"]
@@ -69,7 +100,7 @@ def test_bad_phone_beside_good_email_is_kept_with_a_warning(workspace, data_dir)
     ctx, result = run_import(workspace, data_dir / "web_small.csv")
     leads = pipeline.load(ctx).leads.set_index("contact")
     assert leads.loc["孙经理", "phone"] == "12345"
-    assert [(w.row, w.column) for w in result.warnings] == [(6, "phone")]
+    assert [(w.row, w.column) for w in result.warnings if w.column != "province"] == [(6, "phone")]
 
 
 def test_formulas_from_outside_cannot_run(workspace, data_dir):

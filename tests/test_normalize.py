@@ -64,6 +64,67 @@ def test_phone_location_from_prefix_table():
     assert pd.isna(province[3])
 
 
+def _mainland_numbers() -> pd.Series:
+    """One number under every mainland prefix of libphonenumber's geocoder."""
+    import re
+
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    prefixes = [k[2:] for k, v in GEOCODE_DATA.items() if k.startswith("86") and "zh" in v]
+    return pd.Series([
+        p.ljust(11, "0") if re.match(r"1[3-9]", p) else "0" + p[:2] + "-" + p[2:].ljust(8, "0")
+        for p in prefixes
+    ])  # fmt: skip
+
+
+def test_every_mainland_prefix_gives_a_mapped_province_and_a_city():
+    from leadkit.rules import Rules
+
+    regions = Rules().regions.by_province
+    phones = _mainland_numbers()
+    assert len(phones) > 130_000
+    province, city = n.phone_location(phones)
+    unmapped = phones[~province.isin(list(regions))]
+    assert unmapped.empty, unmapped.head().tolist()
+    assert city.notna().all(), phones[city.isna()].head().tolist()
+    assert set(province) == set(n.PROVINCES) - {"香港", "澳门", "台湾"}
+    # the city names a place in that province
+    assert (
+        n.province_of_city(city.drop_duplicates()) == province[city.drop_duplicates().index]
+    ).all()
+
+
+def test_autonomous_regions_from_phone():
+    province, city = n.phone_location(
+        pd.Series(["0991-4561234", "0771-5551234", "0471-6661234", "0951-5551234", "0891-6661234"])
+    )
+    assert province.tolist() == ["新疆", "广西", "内蒙古", "宁夏", "西藏"]
+    assert city.tolist() == ["乌鲁木齐", "南宁", "呼和浩特", "银川", "拉萨"]
+
+
+def test_every_prefecture_city_has_its_province():
+    from phonenumbers.geodata import GEOCODE_DATA
+
+    places = {v["zh"] for k, v in GEOCODE_DATA.items() if k.startswith("86") and "zh" in v}
+    cities = pd.Series(sorted({c for _, c in map(n._split_place, places)}))
+    for written in (cities, cities + "市"):
+        assert n.province_of_city(written).notna().all()
+    found = n.province_of_city(
+        pd.Series(["南宁", "乌鲁木齐市", "塔城地区", "兴安盟", "延边", "拉萨", "银川"])
+    )
+    assert found.tolist() == ["广西", "新疆", "新疆", "内蒙古", "吉林", "西藏", "宁夏"]
+
+
+def test_place_in_a_company_name():
+    province, city = n.place_in_name(pd.Series(
+        ["（深圳）远航医疗", "上海智联科技有限公司", "远景咨询有限公司", "广西柳工", "乌鲁木齐天山", None]
+    ))  # fmt: skip
+    assert province.tolist()[:5] == ["广东", "上海", None, "广西", "新疆"] or (
+        province.fillna("-").tolist()[:5] == ["广东", "上海", "-", "广西", "新疆"]
+    )
+    assert city.fillna("-").tolist() == ["深圳", "上海", "-", "-", "乌鲁木齐", "-"]
+
+
 def test_province_of_city():
     cities = pd.Series(
         ["深圳市", "上海", " 杭州 ", "不存在市", None, ""], index=[5, 6, 7, 8, 9, 10]

@@ -77,6 +77,10 @@ def web():
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
             received.append((self.path, json.loads(body), self.headers.get("Content-Type")))
+            if self.path.startswith("/flaky") and sum(p == self.path for p, _, _ in received) == 1:
+                self.send_response(500)
+                self.end_headers()
+                return
             if self.path.startswith("/fail"):
                 self.send_response(500)
                 self.end_headers()
@@ -140,14 +144,48 @@ def test_email_per_rep_and_manager_digest_with_escalation(
     assert (
         msg["Cc"] == "boss@example.com" and "boss@example.com" in rcpts
     )  # overdue > 4 h: escalated
-    assert msg.get_body(("plain",)).get_content().startswith("### 2026-03-12")
+    plain = msg.get_body(("plain",)).get_content()
+    assert plain.startswith("2026-03-12") and "###" not in plain and "**" not in plain
+    assert msg["Date"] and msg["Message-ID"].endswith("@example.com>")
+    assert len({m["Message-ID"] for _, m in inbox.messages}) == len(inbox.messages)
     assert "<table" in msg.get_body(("html",)).get_content()
     assert "首次跟进已超时" in msg.get_body(("plain",)).get_content()
-    # the same reminder is not sent twice a day; --force sends it again
+    # the same items are not sent twice; --force sends them again
     again = cli("due", "--notify", "email", "--as-of", "2026-03-12T11:00")
-    assert "0 sent, 5 already sent today" in again.stderr and len(inbox.messages) == 5
+    assert "0 sent, 4 with nothing new" in again.stderr and len(inbox.messages) == 5
     cli("due", "--notify", "email", "--as-of", "2026-03-12T11:00", "--force", "-q")
     assert len(inbox.messages) == 10
+
+
+def test_an_item_due_between_runs_goes_out_with_the_next_run_once(
+    workspace, cli, data_dir, smtp, monkeypatch, tmp_path
+):
+    controller, inbox = smtp
+    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
+                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
+    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+    prepare_book(cli, data_dir)
+    assert cli("due", "--notify", "email", "--as-of", "2026-03-12T10:00", "-q").exit_code == 0
+    first_run = len(inbox.messages)
+    # an A lead arrives and is assigned at 10:33: 2 working hours, due 12:33
+    hot = tmp_path / "hot.csv"
+    hot.write_text(
+        "公司名称,姓名,手机号,线索等级\n新来科技有限公司,新人,13700001111,A\n", encoding="utf-8"
+    )
+    cli("import", hot, "--as-of", "2026-03-12T10:33", "-q")
+    cli("assign", "--by", "load", "--as-of", "2026-03-12T10:33", "-q")
+    result = cli("due", "--notify", "email", "--as-of", "2026-03-12T11:00", "--json")
+    sent = json.loads(result.stdout)["notify"]["sent"]
+    new = inbox.messages[first_run:]
+    # the rep who got it, and the manager's digest of what is new; nothing else
+    assert len(sent) == 2 and len(new) == 2
+    rep_msg = next(m for _, m in new if m["To"] != "boss@example.com")
+    text = rep_msg.get_body(("plain",)).get_content()
+    assert "新来科技有限公司" in text and "首次跟进即将超时" in text and "03-12 12:33" in text
+    assert "某某贸易" not in text, "items sent at 10:00 are not sent again"
+    # a second run at the same time sends nothing new
+    again = cli("due", "--notify", "email", "--as-of", "2026-03-12T11:00", "--json")
+    assert json.loads(again.stdout)["notify"]["sent"] == [] and len(inbox.messages) == first_run + 2
 
 
 def test_wrong_password_fails_clearly_with_exit_4(workspace, cli, data_dir, smtp, monkeypatch):
@@ -261,3 +299,28 @@ def test_a_non_ascii_smtp_password_is_one_line_naming_the_variable(
     assert "LEADKIT_SMTP_PASSWORD" in result.stderr and "ASCII" in result.stderr
     assert "密码" not in result.stderr and "s3cret" not in result.stderr
     assert inbox.messages == []
+
+
+def test_a_named_secret_whose_variable_is_missing_is_an_error(
+    workspace, cli, data_dir, web, monkeypatch
+):
+    base, received = web
+    monkeypatch.delenv("DING_SECRET", raising=False)
+    configure(workspace, {"webhooks": [
+        {"kind": "dingtalk", "url": f"{base}/ding?access_token=TOKEN", "secret_env": "DING_SECRET"},
+    ]})  # fmt: skip
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT)
+    assert result.exit_code == 2 and "DING_SECRET is not set" in result.stderr
+    assert received == [], "nothing is sent unsigned"
+
+
+def test_a_500_is_answered_by_a_retry(web):
+    from leadkit.notify import post_json
+
+    base, received = web
+    ok, detail = post_json(f"{base}/flaky", {"text": "hi"})
+    assert (ok, detail) == (True, "") and [p for p, _, _ in received] == ["/flaky", "/flaky"]
+    ok, detail = post_json(f"{base}/fail", {"text": "hi"})
+    assert (ok, detail) == (False, "HTTP 500")
+    assert sum(p == "/fail" for p, _, _ in received) == 3  # three attempts, then given up

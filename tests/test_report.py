@@ -393,3 +393,59 @@ def test_html_report_escapes_what_the_book_holds(workspace, rules, cli):
     assert cli(*args).exit_code == 0
     page = (workspace / "r.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_response_time_is_on_the_sla_clock_mean_and_median_per_grade_and_rep():
+    from leadkit.report import metrics, per_rep, sla_by_grade
+    from leadkit.routing import WorkingHours
+
+    wh = WorkingHours.model_validate(
+        {"start": "09:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}
+    )
+    leads = pd.DataFrame([
+        # assigned Friday 17:00, called Monday 10:00: 65 clock hours, 2 working hours, SLA (4 h) met
+        dict(lead_id="L1", grade="B", owner="李娜", assigned_at=T("2026-03-06 17:00"),
+             first_contact_due=T("2026-03-09 12:00"), first_contact_at=T("2026-03-09 10:00")),
+        # assigned Monday 09:00, called Monday 13:00: 4 hours on both clocks
+        dict(lead_id="L2", grade="B", owner="李娜", assigned_at=T("2026-03-09 09:00"),
+             first_contact_due=T("2026-03-09 13:00"), first_contact_at=T("2026-03-09 13:00")),
+        # assigned Tuesday 16:00, called Thursday 10:00: 2 + 9 + 1 = 12 working hours
+        dict(lead_id="L3", grade="A", owner="张伟", assigned_at=T("2026-03-10 16:00"),
+             first_contact_due=T("2026-03-10 18:00"), first_contact_at=T("2026-03-12 10:00")),
+    ]).assign(created_at=T("2026-03-06"), status="contacted", deal_amount=None, closed_at=pd.NaT,
+              completeness="basic", duplicate_of=None)  # fmt: skip
+    start, end, now = T("2026-03-01"), T("2026-04-01"), dt.datetime(2026, 3, 20)
+    m = metrics(
+        leads,
+        pd.DataFrame(),
+        pd.DataFrame(),
+        start,
+        end,
+        now=now,
+        cadence={"C": 7},
+        working_hours=wh,
+    )
+    assert (m["response_hours_mean"], m["response_hours_median"]) == (pytest.approx(6), 4)
+    clock = metrics(leads, pd.DataFrame(), pd.DataFrame(), start, end, now=now, cadence={"C": 7})
+    assert clock["response_hours_median"] == 42  # without working hours the clock counts
+    grades = sla_by_grade(leads, start, end, now, wh).set_index("grade")
+    assert grades.loc["B", ["response_hours_mean", "response_hours_median"]].tolist() == [3, 3]
+    assert grades.loc["A", "response_hours_mean"] == 12
+    reps = per_rep(leads, start, end, now, wh).set_index("owner")
+    assert reps.loc["李娜", ["response_hours_mean", "response_hours_median"]].tolist() == [3, 3]
+    assert reps.loc["张伟", "response_hours_median"] == 12
+
+
+@pytest.mark.parametrize("hours", [0.5, 2, 4, 9, 24, 61.25])
+@pytest.mark.parametrize(
+    "start", ["2026-03-06 17:00", "2026-03-07 11:00", "2026-03-09 08:00", "2026-03-10 12:34"]
+)
+def test_working_hours_between_undoes_the_sla_deadline(start, hours):
+    from leadkit.routing import WorkingHours, add_working_hours, working_hours_between
+
+    wh = WorkingHours.model_validate(
+        {"start": "09:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}
+    )
+    due = add_working_hours(T(start), hours, wh)
+    between = working_hours_between(pd.Series([T(start)]), pd.Series([due]), wh)
+    assert between.iloc[0] == pytest.approx(hours)

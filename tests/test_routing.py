@@ -340,3 +340,40 @@ def test_queue_picks_what_the_brute_force_picker_picks(reps, groups, leads, stra
             if by_scan >= 0:
                 picker.record(by_scan)
                 full[by_scan] = picker.open[by_scan] >= picker.capacity[by_scan]
+
+
+def test_pool_reasons_name_the_real_cause():
+    # nobody covers 西北
+    _, a = owners_of([{"region": "西北"}], "region")
+    assert a.pool["reason"].tolist() == [
+        "no rep on the team covers it (region 西北); add one in routing.yaml"
+    ]
+    # the only rep for 华南 is on holiday
+    away = [{**r, "away_from": "2026-03-01", "away_to": "2026-03-31"} if r["name"] == "张伟" else r
+            for r in TEAM]  # fmt: skip
+    _, a = owners_of([{"region": "华南"}], "region", rules=routing(team=away))
+    assert a.pool["reason"].tolist() == ["every rep for it is away or inactive today (region 华南)"]
+    # the only rep for 华南 is full
+    full = [{**r, "capacity": 0} if r["name"] == "张伟" else r for r in TEAM]
+    _, a = owners_of([{"region": "华南"}], "region", rules=routing(team=full))
+    assert a.pool["reason"].tolist() == ["every rep for it is at capacity (region 华南)"]
+    # a rule whose reps are all away (a rule naming nobody is refused when the rules load)
+    rules = routing(team=away, rules=[{"name": "south", "to": {"team": "南"}}])
+    _, a = owners_of([{"region": "华东"}], "rules", rules=rules)
+    assert a.pool["reason"].tolist() == [
+        "every rep for it is away or inactive today (rule 'south')"
+    ]
+
+
+def test_assigned_by_records_the_rule_and_strategy():
+    frame = leads([{"grade": "S"}, {"region": "华北"}, {"budget": 80}])
+    a = assign(frame, routing(), RotationState(), by="rules", now=NOW)
+    out, _ = apply_assignment(frame.assign(assigned_by=None), a, now=NOW)
+    assert out["assigned_by"].tolist() == [
+        "rule: S (fair)",
+        "rule: north (fair)",
+        "rule: big (load)",
+    ]
+    a = assign(frame, routing(), RotationState(), by="load", now=NOW)
+    out, _ = apply_assignment(frame.assign(assigned_by=None), a, now=NOW)
+    assert set(out["assigned_by"]) == {"by load (load)"}

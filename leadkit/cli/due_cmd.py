@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         force: Annotated[
-            bool, typer.Option("--force", help="Send again although today's reminder went out.")
+            bool,
+            typer.Option("--force", help="Send every due item again, also those already sent."),
         ] = False,
         as_of: AsOf = None,
         dry_run: DryRun = False,
@@ -81,7 +82,7 @@ def register(app: typer.Typer) -> None:
         if notify is not None:
             report = pipeline.send_reminders(ctx, outcome, notify, force=force)
             ui.say(
-                f"reminders: {len(report.sent)} sent, {len(report.skipped)} already sent today, {len(report.failed)} failed"
+                f"reminders: {len(report.sent)} sent, {len(report.skipped)} with nothing new, {len(report.failed)} failed"
             )
             for d in report.failed:
                 ui.warn(f"not delivered: {d.channel} to {d.recipient}: {d.detail}")
