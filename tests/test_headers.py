@@ -25,6 +25,10 @@ from leadkit.rules import ColumnsRules, Rules, load_yaml_model
 CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "header_corpus.yaml").read_text("utf-8"))
 TRAIN = [c for c in CORPUS if not c["held_out"]]
 HELD_OUT = [c for c in CORPUS if c["held_out"]]
+# written afresh in session 3, before the matcher was tuned again (see the file's head)
+FRESH = yaml.safe_load(
+    (Path(__file__).parent / "data" / "header_corpus_fresh.yaml").read_text("utf-8")
+)
 ROWS = 3
 
 
@@ -61,9 +65,9 @@ def _rows(case: dict) -> tuple[list[str], list[list[object]]]:
     return heads, [[_cell(c[2], r) for c in case["columns"]] for r in range(ROWS)]
 
 
-def _write_csv(path: Path, case: dict) -> Path:
+def _write_csv(path: Path, case: dict, encoding: str = "utf-8") -> Path:
     heads, rows = _rows(case)
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with path.open("w", encoding=encoding, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(heads)
         writer.writerows(rows)
@@ -104,10 +108,12 @@ def corpus_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("corpus")
     files: dict[str, Path] = {}
     to_convert: list[tuple[str, Path]] = []
-    for case in CORPUS:
+    for case in CORPUS + FRESH:
         name, writer = case["name"], case["writer"]
         if writer == "csv":
             files[name] = _write_csv(folder / f"{name}.csv", case)
+        elif writer == "csv_gbk":  # Excel on a Chinese Windows saves CSV in the ANSI code page
+            files[name] = _write_csv(folder / f"{name}.csv", case, "gb18030")
         elif writer == "xlsxwriter":
             files[name] = _write_xlsxwriter(folder / f"{name}.xlsx", case)
         elif writer == "openpyxl":
@@ -216,12 +222,29 @@ def test_corpus_held_out_part_scores(corpus_files, rules, capsys):
     assert right / total >= 0.9
 
 
+@pytest.mark.xfail(strict=True, reason="first run, before tuning: 315/346, 2 wrong")
+def test_fresh_corpus_scores(corpus_files, rules, capsys):
+    """The second held-out corpus: no wrong mapping at all, and most headers placed.
+
+    Its first run, on the matcher as session 2 left it, is recorded in the commit that tuned it.
+    """
+    right, missed, wrong = _score(FRESH, corpus_files, rules.columns)
+    total = right + len(missed) + len(wrong)
+    with capsys.disabled():
+        print(f"\nfresh corpus: {right}/{total} right, missed {missed}, wrong {wrong}")
+    assert wrong == []
+    assert right / total >= 0.0
+
+
 def test_corpus_is_large_and_varied():
     assert len(CORPUS) >= 40
     kinds = {c["kind"] for c in CORPUS}
     assert {"crm", "wps", "partner", "web_form", "seed_template", "phone_log"} <= kinds
     assert {c["writer"] for c in CORPUS} == {"soffice", "xlsxwriter", "openpyxl", "csv"}
     assert len(HELD_OUT) >= 10
+    assert len(FRESH) >= 20
+    assert not {c["name"] for c in FRESH} & {c["name"] for c in CORPUS}
+    assert "csv_gbk" in {c["writer"] for c in FRESH}
 
 
 # ---------------------------------------------------------------------------------------------
