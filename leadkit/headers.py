@@ -101,11 +101,32 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @cache
+def _readings() -> dict[int, str]:
+    """Each character's first (commonest) reading, toneless, from pypinyin's character table.
+
+    Read from the file itself: importing pypinyin loads its phrase dictionary too, 1-2 s on this
+    machine at every import, and a header's typo needs no more than each character's sound.
+    """
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
+        raise RuntimeError("pypinyin is not installed")
+    table = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    raw: dict[str, str] = json.loads(table.read_text(encoding="utf-8"))
+    out = {}
+    for code, readings in raw.items():
+        first = unicodedata.normalize("NFKD", readings.split(",")[0])
+        out[int(code)] = "".join(ch for ch in first if not unicodedata.combining(ch))
+    return out
+
+
+@cache
 def pinyin(text: str) -> str:
     """Toneless pinyin of a header: a pinyin input method's typo (备住, 电子油箱) sounds the same."""
-    from pypinyin import lazy_pinyin
-
-    return "".join(lazy_pinyin(text))
+    table = _readings()
+    return " ".join(table.get(ord(ch), ch) for ch in text)
 
 
 def _word_pattern(word: str) -> str:
@@ -208,20 +229,25 @@ class Vocabulary:
                 if folded and folded not in seen:
                     seen[folded] = _Label(col, folded, tuple(text.split()))
             self.labels[col.key] = list(seen.values())
-        # a Chinese label's sound, before and after the column's fillers -> its key (None when
-        # two columns' labels sound alike, so a homophone never decides between them)
-        self.sounds: dict[str, str | None] = {}
-        for col in sheet.columns:
+
+    @cached_property
+    def sounds(self) -> dict[str, str | None]:
+        """A Chinese label's sound, before and after the column's fillers -> its key (None when
+        two columns' labels sound alike, so a homophone never decides between them). Built on
+        the first header that needs it: a sheet of exact aliases never pays for it."""
+        sounds: dict[str, str | None] = {}
+        for col in self.sheet.columns:
             forms = {lab.text for lab in self.labels[col.key]}
             for label in (col.zh, *col.aliases):
-                whole = fold_header(canon.text(label))
+                whole = fold_header(self.canon.text(label))
                 if self.exact.get(whole, col.key) == col.key:
                     forms.add(whole)
             for form in forms:
                 if len(form) >= 2 and _CJK.search(form) and not _LATIN.search(form):
                     sound = pinyin(form)
-                    theirs = self.sounds.get(sound, col.key)
-                    self.sounds[sound] = col.key if theirs == col.key else None
+                    theirs = sounds.get(sound, col.key)
+                    sounds[sound] = col.key if theirs == col.key else None
+        return sounds
 
     @cached_property
     def tokens(self) -> dict[str, frozenset[str]]:
@@ -410,49 +436,80 @@ _TIMELINE = re.compile(
 )
 
 
-@dataclass(frozen=True)
 class Content:
-    """What a sample of one column's cells look like: shares of the non-blank cells."""
+    """What a sample of one column's cells look like: shares of the non-blank cells.
 
-    cells: int = 0
-    mobile: float = 0.0
-    phone: float = 0.0  # mobiles, landlines, international numbers
-    email: float = 0.0
-    date: float = 0.0
-    company: float = 0.0  # names ending like a company's (有限公司, Ltd, Inc)
-    person: float = 0.0  # a person's name (a common surname and one or two characters; "Tom Baker")
-    number: float = 0.0  # a count or amount, with a unit or a range ("10-30万", "100-499人")
-    timeline: float = 0.0  # a date or a time to come ("3个月内", "Q3 2024", "3-6 months")
+    Each share is worked out when first asked for: the kinds that only confirm a close name
+    (people, companies, numbers, timelines) are never computed for a sheet of exact aliases.
+    """
+
+    def __init__(self, texts: Sequence[str] = ()) -> None:
+        self.texts = list(texts)
+        self.cells = len(self.texts)
+
+    def _share(self, test: Callable[[str], object]) -> float:
+        return sum(1 for t in self.texts if test(t)) / self.cells if self.cells else 0.0
+
+    @cached_property
+    def _digits(self) -> list[str]:
+        return [_PHONE_CHARS.sub("", t) for t in self.texts]
+
+    @cached_property
+    def mobile(self) -> float:
+        return sum(1 for d in self._digits if _MOBILE.match(d)) / self.cells if self.cells else 0.0
+
+    @cached_property
+    def phone(self) -> float:
+        """Mobiles, landlines, international numbers."""
+        ok = sum(1 for d in self._digits if _MOBILE.match(d) or _OTHER_PHONE.match(d))
+        return ok / self.cells if self.cells else 0.0
+
+    @cached_property
+    def email(self) -> float:
+        return self._share(_EMAIL.match)
+
+    @cached_property
+    def date(self) -> float:
+        return self._share(_DATE.match)
+
+    @cached_property
+    def company(self) -> float:
+        """Names ending like a company's (有限公司, Ltd, Inc)."""
+        return self._share(_is_company)
+
+    @cached_property
+    def person(self) -> float:
+        """A person's name: a common surname and one or two characters, or "Tom Baker"."""
+        return self._share(_is_person)
+
+    @cached_property
+    def number(self) -> float:
+        """A count or an amount, with a unit or a range ("10-30万", "100-499人")."""
+        return self._share(_NUMBER.match)
+
+    @cached_property
+    def timeline(self) -> float:
+        """A date or a time to come ("3个月内", "Q3 2024", "3-6 months")."""
+        return self._share(lambda t: _DATE.match(t) or _TIMELINE.search(t))
+
+
+def _is_company(text: str) -> bool:
+    return len(text) <= 80 and _COMPANY.search(text) is not None
+
+
+def _is_person(text: str) -> bool:
+    if len(text) > 30 or _is_company(text):
+        return False
+    if _CJK.search(text):
+        # Traditional names (陳家豪) by their Simplified surname
+        return len(text) <= 6 and _CJK_NAME.match(_t2s()(text)) is not None
+    return _LATIN_NAME.match(text) is not None
 
 
 def content_of(cells: Sequence[object]) -> Content:
-    """Shares of mobiles, phone numbers, e-mail addresses and dates among non-blank cells."""
-    texts = [str(c).strip() for c in cells if c is not None and not pd.isna(c) and str(c).strip()]
-    if not texts:
-        return Content()
-    digits = [_PHONE_CHARS.sub("", t) for t in texts]
-    mobile = sum(1 for d in digits if _MOBILE.match(d))
-    other = sum(1 for d in digits if not _MOBILE.match(d) and _OTHER_PHONE.match(d))
-    n = len(texts)
-    dates = sum(1 for t in texts if _DATE.match(t))
-    companies = sum(1 for t in texts if _COMPANY.search(t))
+    """Shares of mobiles, phone numbers, e-mail addresses, dates … among non-blank cells."""
     return Content(
-        cells=n,
-        mobile=mobile / n,
-        phone=(mobile + other) / n,
-        email=sum(1 for t in texts if _EMAIL.match(t)) / n,
-        date=dates / n,
-        company=companies / n,
-        person=sum(
-            1
-            for t in texts
-            # Traditional names (陳家豪) by their Simplified surname
-            if (_CJK_NAME.match(_t2s()(t) if _CJK.search(t) else t) or _LATIN_NAME.match(t))
-            and not _COMPANY.search(t)
-        )
-        / n,
-        number=sum(1 for t in texts if _NUMBER.match(t)) / n,
-        timeline=sum(1 for t in texts if _DATE.match(t) or _TIMELINE.search(t)) / n,
+        [str(c).strip() for c in cells if c is not None and not pd.isna(c) and str(c).strip()]
     )
 
 
