@@ -97,6 +97,36 @@ def _t2s() -> Callable[[str], str]:
 
 
 _LATIN = re.compile(r"[a-z0-9#]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@cache
+def _readings() -> dict[int, str]:
+    """Each character's first (commonest) reading, toneless, from pypinyin's character table.
+
+    Read from the file itself: importing pypinyin loads its phrase dictionary too, 1-2 s on this
+    machine at every import, and a header's typo needs no more than each character's sound.
+    """
+    import importlib.util
+    import json
+
+    spec = importlib.util.find_spec("pypinyin")
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a dependency
+        raise RuntimeError("pypinyin is not installed")
+    table = Path(next(iter(spec.submodule_search_locations))) / "pinyin_dict.json"
+    raw: dict[str, str] = json.loads(table.read_text(encoding="utf-8"))
+    out = {}
+    for code, readings in raw.items():
+        first = unicodedata.normalize("NFKD", readings.split(",")[0])
+        out[int(code)] = "".join(ch for ch in first if not unicodedata.combining(ch))
+    return out
+
+
+@cache
+def pinyin(text: str) -> str:
+    """Toneless pinyin of a header: a pinyin input method's typo (备住, 电子油箱) sounds the same."""
+    table = _readings()
+    return " ".join(table.get(ord(ch), ch) for ch in text)
 
 
 def _word_pattern(word: str) -> str:
@@ -144,7 +174,8 @@ class _Canon:
     def filler_rx(self, col: ColumnSpec) -> re.Pattern[str] | None:
         names = ("*", col.type, col.key)
         if names not in self._filler_rx:
-            words = [w for n in names for w in self.fillers.get(n, [])]
+            kept = {w.casefold() for w in self.matching.kept.get(col.key, [])}
+            words = [w for n in names for w in self.fillers.get(n, []) if w.casefold() not in kept]
             self._filler_rx[names] = _words_regex(words)
         return self._filler_rx[names]
 
@@ -198,6 +229,25 @@ class Vocabulary:
                 if folded and folded not in seen:
                     seen[folded] = _Label(col, folded, tuple(text.split()))
             self.labels[col.key] = list(seen.values())
+
+    @cached_property
+    def sounds(self) -> dict[str, str | None]:
+        """A Chinese label's sound, before and after the column's fillers -> its key (None when
+        two columns' labels sound alike, so a homophone never decides between them). Built on
+        the first header that needs it: a sheet of exact aliases never pays for it."""
+        sounds: dict[str, str | None] = {}
+        for col in self.sheet.columns:
+            forms = {lab.text for lab in self.labels[col.key]}
+            for label in (col.zh, *col.aliases):
+                whole = fold_header(self.canon.text(label))
+                if self.exact.get(whole, col.key) == col.key:
+                    forms.add(whole)
+            for form in forms:
+                if len(form) >= 2 and _CJK.search(form) and not _LATIN.search(form):
+                    sound = pinyin(form)
+                    theirs = sounds.get(sound, col.key)
+                    sounds[sound] = col.key if theirs == col.key else None
+        return sounds
 
     @cached_property
     def tokens(self) -> dict[str, frozenset[str]]:
@@ -273,6 +323,22 @@ def _similarity(text: str, label: _Label, tokens: frozenset[str], scores: MatchS
     return score
 
 
+def _cjk_same(text: str, key: str, vocab: Vocabulary) -> bool:
+    """A Chinese header that sounds like one of the column's labels (备住 is 备注, 公司明称 公司名称),
+    or is two of its words in a row (备注说明; 员工规模: 员工 as in 员工数, then 规模)."""
+    h = fold_header(text)
+    if len(h) < 2 or not _CJK.search(h) or _LATIN.search(h):
+        return False
+    if vocab.sounds.get(pinyin(h)) == key:
+        return True
+    labels = {lab.text for lab in vocab.labels[key]}
+    for i in range(2, len(h) - 1):
+        head, tail = h[:i], h[i:]
+        if tail in labels and (head in labels or any(t.startswith(head) for t in labels)):
+            return True
+    return False
+
+
 def _holds(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
     """`part` appears in `words` as whole words, in order ("stage" does not hold "tag")."""
     n = len(part)
@@ -288,16 +354,20 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
     scores = canon.matching.scores
     out: dict[str, float] = {}
     per_part: list[dict[str, float]] = []
+    # a stop word anywhere is about the whole header: "Country/Region" is a country
+    whole_stops = set(canon.stop.findall(canon.text(header))) if canon.stop is not None else set()
     for part in canon.parts(header):
         best: dict[str, float] = {}
         undecorated = vocab.exact.get(fold_header(part))
-        if undecorated is not None:  # "3、客户名称", "邮箱(选填)": an alias once undecorated
+        if undecorated is not None and all(w in part for w in whole_stops):
+            # "3、客户名称", "邮箱(选填)": an alias once undecorated
             best[undecorated] = scores.equal
         for col in vocab.sheet.columns:
             text = canon.for_column(part, col)
             if not text:
                 continue
             stops = set(canon.stop.findall(text)) if canon.stop is not None else set()
+            stops |= {w for w in whole_stops if w in canon.for_column(canon.text(header), col)}
             score = max(
                 (
                     _similarity(text, lab, vocab.tokens[col.key], scores)
@@ -307,6 +377,8 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
                 ),
                 default=0.0,
             )
+            if not stops and score < scores.covered and _cjk_same(text, col.key, vocab):
+                score = scores.covered
             if score > best.get(col.key, 0.0):
                 best[col.key] = score
         per_part.append(best)
@@ -333,33 +405,171 @@ _DATE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Content:
-    """What a sample of one column's cells look like: shares of the non-blank cells."""
+_COMPANY = re.compile(
+    r"(?:有限公司|有限责任公司|股份公司|公司|集团|厂|研究院|研究所|医院|大学|学院|中心|商行|事务所)"
+    r"|\b(?:ltd|limited|inc|co|corp|corporation|company|gmbh|llc|plc|ab|ag|sa|pvt|group|"
+    r"systems|technologies|trading|holdings)\b\.?",
+    re.IGNORECASE,
+)
+_CJK_NAME = re.compile(
+    r"^[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+    r"任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴"
+    r"莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪"
+    r"梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓古吉缪简"
+    r"车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣巫寇桑郎甄"
+    r"丛仲虞敖巩明佘池查麻苑迟邝][\u4e00-\u9fff]{1,2}(?:先生|女士|小姐|总|经理|老师)?$"
+)
+# a whole name: a first name alone ("Jun" under First Name) is only a part of the contact
+_LATIN_NAME = re.compile(
+    r"^(?:(?i:mr|ms|mrs|miss|dr)\.?\s+[A-Z][a-z'-]+"
+    r"|[A-Z][a-z'-]+(?:\s+[A-Z]\.)?(?:\s+[A-Z][a-z'-]+){1,2})$"
+)
+_NUMBER = re.compile(
+    r"^[<>≥≤约~]?\s*\d[\d,.]*\s*(?:[-~至到]\s*\d[\d,.]*)?\s*"
+    r"(?:[wk万千亿]|万元|亿元|元|人|usd|rmb|cny|\$)?\s*(?:usd|rmb|cny|元)?\s*(?:以上|以下|左右)?$",
+    re.IGNORECASE,
+)
+_TIMELINE = re.compile(
+    r"(?:\d+\s*(?:个)?月内|半年|一年|年内|年底|本月|下月|本季度|下季度|季度|\bq[1-4]\b|"
+    r"\d+\s*(?:-\s*\d+\s*)?(?:months?|weeks?|days?|years?)\b|\d{4}\s*年\s*\d{1,2}\s*月)",
+    re.IGNORECASE,
+)
 
-    cells: int = 0
-    mobile: float = 0.0
-    phone: float = 0.0  # mobiles, landlines, international numbers
-    email: float = 0.0
-    date: float = 0.0
+
+class Content:
+    """What a sample of one column's cells look like: shares of the non-blank cells.
+
+    Each share is worked out when first asked for: the kinds that only confirm a close name
+    (people, companies, numbers, timelines) are never computed for a sheet of exact aliases.
+    """
+
+    def __init__(self, texts: Sequence[str] = ()) -> None:
+        self.texts = list(texts)
+        self.cells = len(self.texts)
+
+    def _share(self, test: Callable[[str], object]) -> float:
+        return sum(1 for t in self.texts if test(t)) / self.cells if self.cells else 0.0
+
+    @cached_property
+    def _digits(self) -> list[str]:
+        return [_PHONE_CHARS.sub("", t) for t in self.texts]
+
+    @cached_property
+    def mobile(self) -> float:
+        return sum(1 for d in self._digits if _MOBILE.match(d)) / self.cells if self.cells else 0.0
+
+    @cached_property
+    def phone(self) -> float:
+        """Mobiles, landlines, international numbers."""
+        ok = sum(1 for d in self._digits if _MOBILE.match(d) or _OTHER_PHONE.match(d))
+        return ok / self.cells if self.cells else 0.0
+
+    @cached_property
+    def email(self) -> float:
+        return self._share(_EMAIL.match)
+
+    @cached_property
+    def date(self) -> float:
+        return self._share(_DATE.match)
+
+    @cached_property
+    def company(self) -> float:
+        """Names ending like a company's (有限公司, Ltd, Inc)."""
+        return self._share(_is_company)
+
+    @cached_property
+    def person(self) -> float:
+        """A person's name: a common surname and one or two characters, or "Tom Baker"."""
+        return self._share(_is_person)
+
+    @cached_property
+    def number(self) -> float:
+        """A count or an amount, with a unit or a range ("10-30万", "100-499人")."""
+        return self._share(_NUMBER.match)
+
+    @cached_property
+    def timeline(self) -> float:
+        """A date or a time to come ("3个月内", "Q3 2024", "3-6 months")."""
+        return self._share(lambda t: _DATE.match(t) or _TIMELINE.search(t))
+
+
+def _is_company(text: str) -> bool:
+    return len(text) <= 80 and _COMPANY.search(text) is not None
+
+
+def _is_person(text: str) -> bool:
+    if len(text) > 30 or _is_company(text):
+        return False
+    if _CJK.search(text):
+        # Traditional names (陳家豪) by their Simplified surname
+        return len(text) <= 6 and _CJK_NAME.match(_t2s()(text)) is not None
+    return _LATIN_NAME.match(text) is not None
 
 
 def content_of(cells: Sequence[object]) -> Content:
-    """Shares of mobiles, phone numbers, e-mail addresses and dates among non-blank cells."""
-    texts = [str(c).strip() for c in cells if c is not None and not pd.isna(c) and str(c).strip()]
-    if not texts:
-        return Content()
-    digits = [_PHONE_CHARS.sub("", t) for t in texts]
-    mobile = sum(1 for d in digits if _MOBILE.match(d))
-    other = sum(1 for d in digits if not _MOBILE.match(d) and _OTHER_PHONE.match(d))
-    n = len(texts)
+    """Shares of mobiles, phone numbers, e-mail addresses, dates … among non-blank cells."""
     return Content(
-        cells=n,
-        mobile=mobile / n,
-        phone=(mobile + other) / n,
-        email=sum(1 for t in texts if _EMAIL.match(t)) / n,
-        date=sum(1 for t in texts if _DATE.match(t)) / n,
+        [str(c).strip() for c in cells if c is not None and not pd.isna(c) and str(c).strip()]
     )
+
+
+_BRACKETED = re.compile(r"[(（\[【]\s*([^)）\]】]*?)\s*[)）\]】]|/\s*([^/]+?)\s*$")
+_CURRENCY = r"(?:[¥￥$€]|人民币|rmb|cny|usd|us\$|美元|美金|eur|欧元|hkd|港币|港元|twd|ntd|新台币|台币|jpy|日元|元)"
+_SCALE = r"(?:[千万亿]|百万|千万|k|m|mn|million|thousand|10k)"
+_MONEY_UNIT = re.compile(
+    rf"^(?:{_CURRENCY}{_SCALE}?{_CURRENCY}?|{_SCALE}{_CURRENCY}?)$",
+    re.IGNORECASE,
+)
+
+
+def unit_of(header: str) -> str | None:
+    """A money unit written in a header ("(亿元)", "(USD)", "/万"), folded; None when none is."""
+    text = unicodedata.normalize("NFKC", str(header)).casefold()
+    for m in _BRACKETED.finditer(text):
+        unit = re.sub(r"\s+", "", m.group(1) or m.group(2) or "")
+        if unit and _MONEY_UNIT.match(unit):
+            return unit
+    return None
+
+
+def _foreign_unit(header: str, col: ColumnSpec) -> str | None:
+    """The header's money unit when it is not the column's own (its zh/en headers say 万元):
+    a bare 40000 under "Budget (USD)" would be read as 40000万元."""
+    if col.type != "money":
+        return None
+    unit = unit_of(header)
+    own = {
+        unit_of(col.zh),
+        unit_of(col.en),
+        "万",
+        "万元",
+        "万人民币",
+        "10k",
+        "10kcny",
+        "10krmb",
+        "w",
+    }
+    return unit if unit is not None and unit not in own else None
+
+
+def _confirms(col: ColumnSpec, content: Content, kinds: dict[str, str]) -> float:
+    """The share of cells that look like what the column holds (0 when no kind of cell says)."""
+    kind = kinds.get(col.key)
+    if kind == "company":
+        return content.company
+    if kind == "person":
+        return content.person
+    if col.type == "phone":
+        return content.phone
+    if col.type == "email":
+        return content.email
+    if col.type == "datetime":
+        return content.date
+    if col.type == "timeline":
+        return content.timeline
+    if col.type in ("int", "money"):
+        return content.number
+    return 0.0
 
 
 def _fit(col: ColumnSpec, content: Content) -> float:
@@ -440,9 +650,18 @@ def match_headers(
             continue
         scores = name_scores(header, vocab)
         exact = fold in vocab.exact
+        foreign = {k: u for k in scores if (u := _foreign_unit(header, spec.by_key[k]))}
+        if foreign and not exact:
+            # left for a person (or a map) to say: mapped, its numbers would be read as 万元
+            blocked = max(foreign, key=lambda k: scores[k])
+            blocked_score = scores[blocked]
+            scores = {k: v for k, v in scores.items() if k not in foreign}
         ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
         if ranked:
             matches[i].guess, matches[i].guess_confidence = ranked[0]
+        if foreign and not exact and blocked_score >= max(matches[i].guess_confidence, 0.0):
+            matches[i].guess, matches[i].guess_confidence = blocked, blocked_score
+            matches[i].why = f"in {foreign[blocked]}, not the column's unit"
         if (
             not exact
             and len(ranked) > 1
@@ -451,6 +670,22 @@ def match_headers(
         ):
             matches[i].why = f"could be {ranked[0][0]} or {ranked[1][0]}"
             continue
+        if not exact and content.cells and ranked and ranked[0][1] < matching.map_at:
+            # close by name, not sure, and the cells are what that column holds ("Caller Name"
+            # over people's names, "Phnoe" over numbers): only when no other column near by
+            # name would be confirmed by the same cells
+            near = [
+                k
+                for k, sc in ranked
+                if sc >= matching.warn_at
+                and _confirms(spec.by_key[k], content, matching.content_kinds)
+                >= matching.content_share
+            ]
+            if near == [ranked[0][0]]:
+                key = near[0]
+                share = _confirms(spec.by_key[key], content, matching.content_kinds)
+                claims.append(_Claim(i, key, "content", matching.map_at, share))
+                continue
         strong = content.cells and max(content.email, content.phone) >= matching.content_share
         for key, score in ranked:
             col = spec.by_key[key]

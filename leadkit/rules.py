@@ -105,6 +105,12 @@ class Matching(Strict):
     same_words: list[list[str]] = Field(default_factory=list)  # [canonical, variant, …]
     fillers: dict[str, list[str]] = Field(default_factory=dict)  # "*", a type or a key -> words
     stop_words: list[str] = Field(default_factory=list)
+    # "*" fillers a column keeps: a "Lead Title" is the record's name, not the lead's job title
+    kept: dict[str, list[str]] = Field(default_factory=dict)
+    # column key -> the kind of cells that confirm a name that is close but not sure
+    # ("Caller Name" over people's names is the contact); phone, e-mail, date and number
+    # columns are confirmed by their type
+    content_kinds: dict[str, Literal["company", "person"]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _sane(self) -> Matching:
@@ -185,6 +191,10 @@ class ColumnsRules(Strict):
                     problems.append(
                         f"matching.fillers: {name!r} is no column key, column type or '*'"
                     )
+            for part in ("kept", "content_kinds"):
+                for name in getattr(self.matching, part):
+                    if name not in known - {"*", *ColumnType.__args__}:
+                        problems.append(f"matching.{part}: {name!r} is no column key")
         if problems:
             raise ValueError("; ".join(problems))
         return self
