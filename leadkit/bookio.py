@@ -39,6 +39,7 @@ from leadkit.errors import (
     Where,
 )
 from leadkit.files import remove_stale_temps, replacing, temp_name
+from leadkit.neutralise import neutralise, neutralise_frame, neutralise_names, restore_frame
 from leadkit.normalize import (
     as_text,
     keep_unparsed,
@@ -434,7 +435,8 @@ def _frame_from_sheet(
     for extra in frame.columns:
         if extra not in data:
             data[str(extra)] = frame[extra]
-    return pd.DataFrame(data, index=frame.index), missing
+    # Cells leadkit neutralised when it wrote them, back as the user typed them.
+    return restore_frame(pd.DataFrame(data, index=frame.index)), missing
 
 
 def _read_book_sheet(reader: Any, title: str, path: Path, loaded: Any = None) -> pd.DataFrame:
@@ -569,7 +571,12 @@ def _sheet_for_writing(
         if col is not None and col.type == "enum":
             labels = columns.enum_labels(col.enum, lang)
             codes, uniques = pd.factorize(values)  # few distinct keys: label each once
-            shown = np.array([labels.get(u, u) for u in uniques] + [np.nan], dtype=object)
+            # Labels are leadkit's vocabulary (and must match the dropdown); other cells are not.
+            unknown = neutralise(pd.Series(uniques, dtype=object)).tolist()
+            shown = np.array(
+                [labels.get(u, v) for u, v in zip(uniques, unknown, strict=True)] + [np.nan],
+                dtype=object,
+            )
             values = pd.Series(shown[codes], index=values.index, dtype=object)
         if (
             col is not None
@@ -577,10 +584,13 @@ def _sheet_for_writing(
             and pd.api.types.is_datetime64_any_dtype(values.dtype)
         ):
             values = values.dt.floor("s")
-        header = col.header(lang) if col is not None else str(key)
+        values = _writable(values)
+        if col is None or col.type != "enum":
+            values = neutralise(values)  # the one door every text cell of a leadkit sheet passes
+        header = col.header(lang) if col is not None else neutralise_names([key])[0]
         while header in out:
             header += " "
-        out[header] = _writable(values).reset_index(drop=True)
+        out[header] = values.reset_index(drop=True)
     return pd.DataFrame(out)
 
 
@@ -701,6 +711,8 @@ def write_table(
     header_fmt = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
     data = frame.reset_index(drop=True)
     data = pd.DataFrame({c: _writable(data[c]) for c in data.columns})
+    keep = [c for c in data.columns if c in (dropdowns or {})]  # chosen from leadkit's own list
+    data = neutralise_frame(data, keep=keep)
     data = data.reindex(pd.RangeIndex(len(data) + (BLANK_ROWS if dropdowns else 0)))
     validations = {c: {"type": "list", "values": v} for c, v in (dropdowns or {}).items()}
     with replacing(path) as tmp:
@@ -716,7 +728,7 @@ def read_table(path: Path) -> pd.DataFrame:
     reader = _excel_reader(path)
     frame = reader.load_sheet(reader.sheet_names[0], dtypes="string").to_pandas()
     frame.index = pd.RangeIndex(2, 2 + len(frame))
-    return frame.dropna(how="all")
+    return restore_frame(frame.dropna(how="all"))
 
 
 # ---------------------------------------------------------------------------------------------

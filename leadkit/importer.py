@@ -28,7 +28,6 @@ from leadkit.normalize import (
     keep_unparsed,
     map_distinct,
     map_enum,
-    neutralize_formulas,
     normalize_email,
     normalize_phone,
     parse_count,
@@ -345,7 +344,7 @@ def import_tables(
             reject_parts.append(pd.DataFrame({
                 "time": now, "file": table.file.name, "sheet": table.sheet,
                 "row": frame.index[rejected].astype(float), "reason": reasons[rejected],
-                "data": neutralize_formulas(data),
+                "data": data,
             }))  # fmt: skip
 
         good = frame[~rejected].copy()
@@ -426,10 +425,6 @@ def _complete_new_leads(
     leads["recycle_count"] = pd.to_numeric(leads["recycle_count"], errors="coerce").fillna(0)
     leads["completeness"] = _completeness(leads, columns)
 
-    text_columns = [c.key for c in spec.columns if c.type in ("text", "timeline", "phone", "email")]
-    extras = [c for c in leads.columns if c not in spec.by_key and not c.startswith("_")]
-    for key in text_columns + extras:
-        leads[key] = neutralize_formulas(leads[key])
     return leads
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from leadkit.files import replacing
+from leadkit.neutralise import neutralise_frame
 from leadkit.normalize import column_dates
 from leadkit.rules import CLOSED_STATUSES, Strict
 
@@ -463,7 +464,8 @@ def write_excel(report: Report, path: Any, lang: str) -> None:
                ("趋势" if zh else "Trend", report.trend), ("预测" if zh else "Forecast", report.forecast),
                ("流失原因" if zh else "Lost reasons", report.lost_reasons),
                ("等级SLA" if zh else "SLA by grade", report.sla_grades)]  # fmt: skip
-    entries = [(name, frame.reset_index(drop=True)) for name, frame in sheets]
+    # Sources, reps, lost reasons … are the user's text: through the writer's one neutraliser.
+    entries = [(name, neutralise_frame(frame.reset_index(drop=True))) for name, frame in sheets]
     charts: dict[str, list[dict[str, Any]]] = {}
     formats: dict[str, dict[str, Any]] = {}
     for name, frame in entries:
