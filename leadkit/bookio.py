@@ -47,6 +47,7 @@ from leadkit.limits import (
     check_package,
     fit_excel_cells,
 )
+from leadkit.neutralise import neutralise, neutralise_frame, neutralise_names, restore_frame
 from leadkit.normalize import (
     as_text,
     keep_unparsed,
@@ -455,7 +456,8 @@ def _frame_from_sheet(
     for extra in frame.columns:
         if extra not in data:
             data[str(extra)] = frame[extra]
-    return pd.DataFrame(data, index=frame.index), missing
+    # Cells leadkit neutralised when it wrote them, back as the user typed them.
+    return restore_frame(pd.DataFrame(data, index=frame.index)), missing
 
 
 _TEXT_OF_BOOL = {"true": True, "false": False}
@@ -800,7 +802,12 @@ def _sheet_for_writing(
         if col is not None and col.type == "enum":
             labels = columns.enum_labels(col.enum, lang)
             codes, uniques = pd.factorize(values)  # few distinct keys: label each once
-            shown = np.array([labels.get(u, u) for u in uniques] + [np.nan], dtype=object)
+            # Labels are leadkit's vocabulary (and must match the dropdown); other cells are not.
+            unknown = neutralise(pd.Series(uniques, dtype=object)).tolist()
+            shown = np.array(
+                [labels.get(u, v) for u, v in zip(uniques, unknown, strict=True)] + [np.nan],
+                dtype=object,
+            )
             values = pd.Series(shown[codes], index=values.index, dtype=object)
         if (
             col is not None
@@ -808,10 +815,13 @@ def _sheet_for_writing(
             and pd.api.types.is_datetime64_any_dtype(values.dtype)
         ):
             values = values.dt.floor("s")
-        header = col.header(lang) if col is not None else str(key)
+        values = _writable(values)
+        if col is None or col.type != "enum":
+            values = neutralise(values)  # the one door every text cell of a leadkit sheet passes
+        header = col.header(lang) if col is not None else neutralise_names([key])[0]
         while header in out:
             header += " "
-        out[header] = _writable(values).reset_index(drop=True)
+        out[header] = values.reset_index(drop=True)
     return pd.DataFrame(out)
 
 
@@ -938,6 +948,8 @@ def write_table(
     header_fmt = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
     data = frame.reset_index(drop=True)
     data = pd.DataFrame({c: _writable(data[c]) for c in data.columns})
+    keep = [c for c in data.columns if c in (dropdowns or {})]  # chosen from leadkit's own list
+    data = neutralise_frame(data, keep=keep)
     data = _writer_safe(data.reindex(pd.RangeIndex(len(data) + (BLANK_ROWS if dropdowns else 0))))
     validations = {c: {"type": "list", "values": v} for c, v in (dropdowns or {}).items()}
     with replacing(path) as tmp:
@@ -953,7 +965,7 @@ def read_table(path: Path) -> pd.DataFrame:
     reader = _excel_reader(path)
     frame = reader.load_sheet(reader.sheet_names[0], dtypes="string").to_pandas()
     frame.index = pd.RangeIndex(2, 2 + len(frame))
-    return frame.dropna(how="all")
+    return restore_frame(frame.dropna(how="all"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from leadkit.normalize import (
     keep_unparsed,
     map_distinct,
     map_enum,
-    neutralize_formulas,
     normalize_email,
     normalize_phone,
     parse_count,
@@ -322,7 +321,7 @@ def import_tables(
             reject_parts.append(pd.DataFrame({
                 "time": now, "file": table.file.name, "sheet": table.sheet,
                 "row": frame.index[rejected].astype(float), "reason": reasons[rejected],
-                "data": neutralize_formulas(data),
+                "data": data,
             }))  # fmt: skip
 
         good = frame[~rejected].copy()
@@ -436,10 +435,6 @@ def _complete_new_leads(
     leads["recycle_count"] = pd.to_numeric(leads["recycle_count"], errors="coerce").fillna(0)
     leads["completeness"] = _completeness(leads, columns)
 
-    text_columns = [c.key for c in spec.columns if c.type in ("text", "timeline", "phone", "email")]
-    extras = [c for c in leads.columns if c not in spec.by_key and not c.startswith("_")]
-    for key in text_columns + extras:
-        leads[key] = neutralize_formulas(leads[key])
     return leads
 
 

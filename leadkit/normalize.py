@@ -76,33 +76,6 @@ def clean_text(values: pd.Series) -> pd.Series:
     return _translate(as_text(values), _CLEAN, _NEEDS_CLEAN)
 
 
-_FORMULA_START = re.compile(r"^[=+\-@\t\r]")
-_NUMBERLIKE = r"^[+\-]?[0-9 \t\-().,]+$"
-
-
-def neutralize_formulas(values: pd.Series) -> pd.Series:
-    """Prefix text that a spreadsheet would run as a formula with an apostrophe.
-
-    Plain numbers and phone-like values (`+86 138…`, `-5`) are left alone: they cannot call
-    functions, and an apostrophe would corrupt them.
-    """
-    if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
-        text = values
-    elif not values.notna().any():
-        return values  # an empty column (most template columns on import): nothing to convert
-    else:
-        text = values.astype("str").where(values.notna())
-    risky = text.str.match(_FORMULA_START.pattern, na=False)
-    if not risky.any():
-        return values
-    risky &= ~text.str.match(_NUMBERLIKE, na=False)
-    if not risky.any():
-        return values
-    out = values.copy()
-    out[risky] = "'" + text[risky]
-    return out
-
-
 def extract(text: pd.Series, pattern: str, numeric: tuple[str, ...] = ()) -> pd.DataFrame:
     """Named groups of `pattern` per cell, vectorised in Arrow (pandas' own extract loops in Python).
 

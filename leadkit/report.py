@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import Field
 
 from leadkit.files import replacing
+from leadkit.neutralise import neutralise_frame
 from leadkit.normalize import column_dates
 from leadkit.routing import WorkingHours, working_hours_between
 from leadkit.rules import CLOSED_STATUSES, ColumnsRules, Strict
@@ -627,7 +628,8 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
     }
     for index, (name, chart, frame, cat, series) in enumerate(report_views(report, lang, columns)):
         name = name[:31]  # Excel's limit on sheet names
-        shown = localised(frame, columns, lang)
+        # sources, reps, lost reasons … are the user's text: through the writer's one neutraliser
+        shown = neutralise_frame(localised(frame, columns, lang))
         entries.append((name, shown))
         opts["column_formats"][name] = {
             label: rx.Format().set_num_format(fmt)

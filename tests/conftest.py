@@ -68,7 +68,8 @@ def soffice(tmp_path: Path):
              "--outdir", str(outdir), str(src)],
             check=True, capture_output=True, timeout=180,
         )  # fmt: skip
-        produced = sorted(outdir.glob(src.stem + ".*"))
+        # One file per sheet ("<stem>-<sheet>.csv") when a CSV filter asks for every sheet.
+        produced = sorted(outdir.glob(src.stem + ".*")) or sorted(outdir.glob(src.stem + "-*"))
         assert produced, f"LibreOffice produced nothing for {src}"
         return produced[0]
 

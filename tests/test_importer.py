@@ -105,9 +105,15 @@ def test_bad_phone_beside_good_email_is_kept_with_a_warning(workspace, data_dir)
 
 def test_formulas_from_outside_cannot_run(workspace, data_dir):
     ctx, _ = run_import(workspace, data_dir / "web_small.csv")
+    import openpyxl
+
+    cells = {c.value for row in openpyxl.load_workbook(ctx.book_path).worksheets[0].iter_rows()
+             for c in row}  # fmt: skip
+    assert "'@SUM(1+1)" in cells and any(str(v).startswith("'=HYPERLINK") for v in cells)
+    # Read back, leadkit works on the text as it came in.
     leads = pipeline.load(ctx).leads.set_index("contact")
-    assert leads.loc["钱女士", "company"].startswith("'=HYPERLINK")
-    assert leads.loc["钱女士", "need"] == "'@SUM(1+1)"
+    assert leads.loc["钱女士", "company"].startswith("=HYPERLINK")
+    assert leads.loc["钱女士", "need"] == "@SUM(1+1)"
 
 
 def test_reimport_adds_nothing(workspace, data_dir, tmp_path):

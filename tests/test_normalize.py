@@ -212,17 +212,6 @@ def test_company_display_and_key_are_apart():
     )
 
 
-def test_formulas_are_neutralised_but_numbers_are_not():
-    out = n.neutralize_formulas(
-        pd.Series(
-            ["=HYPERLINK(1)", "+SUM(A1)", "@cmd", "\tx", "-5", "+86 138 1234 5678", "ok", None],
-            dtype=object,
-        )
-    )
-    assert out.tolist()[:4] == ["'=HYPERLINK(1)", "'+SUM(A1)", "'@cmd", "'\tx"]
-    assert out.tolist()[4:7] == ["-5", "+86 138 1234 5678", "ok"]
-
-
 def test_extract_keeps_the_index():
     text = pd.Series(["2026-03-01", None, "x", "1999/1/2"], index=[7, 3, 9, 2])
     parts = n.extract(text, r"^(?P<year>\d{4})[-/](?P<rest>.*)$", numeric=("year",))
@@ -248,7 +237,6 @@ NORMALISERS = [
     n.company_key,
     n.to_halfwidth,
     n.clean_text,
-    n.neutralize_formulas,
 ]
 
 
