@@ -197,7 +197,7 @@ def test_the_seeds_grading_template_maps_with_its_values(cli, workspace, data_di
     assert result.exit_code == 0
     payload = json.loads(result.stdout)
     [f] = payload["files"]
-    assert f["unmapped"] == ["分配方式", "预计转化周期"]
+    assert f["unmapped"] == ["预计转化周期"]  # 分配方式 is the template's assigned_by since #16
     assert payload["warnings"] == [], "S级/A级/C级 are grades"
     got = leads(workspace).set_index("lead_id")
     assert got["grade"].tolist() == ["S", "A", "C"]

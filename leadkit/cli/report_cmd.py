@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
 from leadkit.cli.common import AsOf, BookArg, BookOpt, Quiet, boundary, pick_book, ui
 from leadkit.context import context
 from leadkit.errors import ExitStatus
-from leadkit.report import View, shown_cell
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from leadkit.report import View
 
 
 def _bar(value: float | None, top: float, width: int = 24) -> str:
@@ -22,6 +25,10 @@ def _bar(value: float | None, top: float, width: int = 24) -> str:
 
 def _table(view: View, shown: pd.DataFrame) -> Table:
     """One view as a terminal table, with bars beside the series it charts elsewhere."""
+    import pandas as pd  # not at import time: the CLI reads the clock and rules before pandas
+
+    from leadkit.report import shown_cell
+
     table = Table(title=view.title, title_justify="left")
     for i, label in enumerate(shown.columns):
         table.add_column(str(label), justify="left" if i == 0 else "right")
