@@ -10,6 +10,7 @@ import pandas as pd
 from tests_support import soffice_convert_csv_to_xlsx
 
 from leadkit import demo, pipeline
+from leadkit.neutralise import restore
 
 
 def test_demo_book_opens_in_libreoffice_with_its_values(tmp_path, soffice):
@@ -28,11 +29,9 @@ def test_demo_book_opens_in_libreoffice_with_its_values(tmp_path, soffice):
     ours = outcome.leads
     assert theirs["线索编号"].tolist() == ours["lead_id"].tolist()
     assert theirs["联系电话"].astype(str).tolist() == ours["phone"].astype(str).tolist()
-    # a name that would run as a formula is stored with leadkit's apostrophe (#13), as LibreOffice shows
-    from leadkit.neutralise import neutralise
-
-    assert theirs["企业名称"].tolist() == neutralise(ours["company"].astype(object)).tolist()
-    assert any(str(c).startswith("'=HYPERLINK") for c in theirs["企业名称"])
+    # on disk with the apostrophe leadkit's writer adds to formula text; in memory without it
+    assert restore(theirs["企业名称"]).tolist() == ours["company"].tolist()
+    assert not theirs["企业名称"].str.startswith("=").any()
     assert pd.to_datetime(theirs["获取时间"]).tolist() == ours["created_at"].tolist()
 
 
