@@ -681,6 +681,9 @@ def _stored_cell(value: Any) -> Any:
     """
     if isinstance(value, str | bool | np.bool_ | pd.Timestamp | datetime | date):
         return value
+    if isinstance(value, np.datetime64):
+        # A date that came through NumPy (a merge, a concat) is still a date, not its repr.
+        return pd.Timestamp(value) if not np.isnat(value) else None
     if isinstance(value, int | float | np.integer | np.floating):
         return float(value)
     return str(value)

@@ -433,3 +433,16 @@ def test_log_is_written_in_the_books_words_and_read_back_in_keys(tmp_path, rules
     assert back[["column", "old", "new"]].fillna("").values.tolist() == [
         ["status", "new", "contacted"], ["owner", "", "李娜"], ["微信号", "", "wx_wang"],
     ]  # fmt: skip
+
+
+def test_a_numpy_date_in_a_mixed_column_is_stored_as_a_date_not_its_text():
+    """A 获取时间 that came through NumPy (a merge, a concat) next to a kept text cell."""
+    import numpy as np
+
+    from leadkit.bookio import _writable
+
+    cells = pd.Series([np.datetime64("2026-02-12T15:00"), "下周", None], dtype=object)
+    stored = _writable(cells)
+    assert stored.iloc[0] == pd.Timestamp("2026-02-12 15:00")
+    assert isinstance(stored.iloc[0], pd.Timestamp)
+    assert stored.iloc[1] == "下周"
