@@ -375,12 +375,14 @@ def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz:
         found = folded[unmatched].str.extract(pattern, expand=False)
         said[unmatched] = found.map(phrases)
     days_phrase = pd.to_numeric(said.where(~said.isin([*CALENDAR, "none"])), errors="coerce")
-    deadline = anchor + pd.to_timedelta(days_phrase, unit="D")
+    # One unit for all: a period's end (…59.999999) does not fit a column of seconds, and
+    # pandas 3.0.x refuses to widen the column in place.
+    deadline = (anchor + pd.to_timedelta(days_phrase, unit="D")).dt.as_unit("us")
     for name, (freq, ahead) in CALENDAR.items():
         hit = said == name
         if hit.any():
             period = anchor[hit].dt.to_period(freq) + ahead
-            deadline[hit] = period.dt.end_time.to_numpy()
+            deadline[hit] = period.dt.end_time.dt.as_unit("us").to_numpy()
     deadline = deadline.where(~is_date, dates)
     # by calendar day: a date of today is today, not 9 hours ago
     days = (deadline.dt.normalize() - reference.dt.normalize()) / pd.Timedelta(days=1)
@@ -803,7 +805,8 @@ def apply_scores(
     first = old_grade.isna()
     note = scored.log_note[live][changed]
     shown = new_grade[changed].astype(object)
-    shown = shown.where(note.isna(), shown + " (" + note.astype(str) + ")")
+    # Both sides as text: an object column plus a str one is refused by pandas 3.0.x.
+    shown = shown.where(note.isna(), shown.astype(str) + " (" + note.astype(str) + ")")
     log = pd.DataFrame({
         "time": pd.Timestamp(now), "command": command, "lead_id": out.loc[changed[changed].index, "lead_id"],
         "column": "grade", "old": old_grade[changed], "new": shown,
