@@ -38,7 +38,14 @@ from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.followup import KINDS, apply_activities, due_items, kind_label
 from leadkit.headers import SavedMap, recogniser, suggested_map
 from leadkit.identity import resolve_already
-from leadkit.importer import ImportResult, apply_import, import_events, import_tables, plan_headers
+from leadkit.importer import (
+    ImportResult,
+    apply_import,
+    completeness,
+    import_events,
+    import_tables,
+    plan_headers,
+)
 from leadkit.normalize import is_in
 from leadkit.notify import (
     Delivery,
@@ -56,7 +63,7 @@ from leadkit.report import Report, build_report
 from leadkit.report import markdown as report_markdown
 from leadkit.routing import BY, Assignment, RotationState, apply_assignment
 from leadkit.routing import assign as route
-from leadkit.rules import Rules, Strict, fold_header
+from leadkit.rules import ColumnsRules, Rules, Strict, fold_header
 from leadkit.score import Scored, apply_scores, explain, score_leads
 from leadkit.train import Training, load_model, save_model
 from leadkit.train import train as train_model
@@ -111,12 +118,25 @@ def update_book(
         else:
             book = load(ctx)
         result = step(book)
+        refresh_completeness(book, columns)
         if not ctx.dry_run:
             bookio.save_book(
                 book, columns, state_dir=ctx.workspace.state_dir, command=command,
                 as_of=ctx.now, keep_backups=ctx.workspace.config.backups,
             )  # fmt: skip
     return result
+
+
+def refresh_completeness(book: Book, columns: ColumnsRules) -> None:
+    """Recompute 信息完整度 of every lead after a step changed the book.
+
+    Any step may fill fields (a dedupe merge, log, claim, assign); computing it only at import
+    left merged leads that became complete at 基本完整. One place, before every save.
+    """
+    leads = book.sheets.get("leads")
+    if book.partial or leads is None or leads.empty or "completeness" not in leads.columns:
+        return
+    leads["completeness"] = completeness(leads, columns)
 
 
 def with_activities(ctx: Context, book: Book, command: str) -> None:

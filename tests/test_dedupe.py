@@ -392,3 +392,30 @@ def test_join_by_cluster_keeps_each_clusters_values_in_order():
         np.array([1, 0, 1, 0, 2]), pd.Series(["a", "b", "c", "d", "e"], dtype=object)
     )
     assert joined.sort_index().to_dict() == {0: "b;d", 1: "a;c", 2: "e"}
+
+
+def test_a_merged_lead_that_became_complete_is_complete(workspace, cli, tmp_path):
+    # The survivor is 基本完整 on its own; the merge fills industry, need, budget, timeline and
+    # size from its duplicate, so 信息完整度 must follow (it was only computed at import).
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "企业名称,联系人,联系电话,获取时间\n智联科技有限公司,王伟,13812345678,2026-03-01\n",
+        encoding="utf-8",
+    )
+    cli("import", src, "--as-of", "2026-03-10", "-q")
+    leads = pipeline.load(pipeline.context(cwd=workspace)).leads
+    assert leads["completeness"].tolist() == ["basic"]
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "企业名称,联系人,联系电话,获取时间,所属行业,需求描述,预算(万元),计划采购时间,员工数\n"
+        "智联科技有限公司,王伟,13812345678,2026-03-05,制造业,MES 系统,50,3个月内,200\n",
+        encoding="utf-8",
+    )
+    cli("import", more, "--as-of", "2026-03-10", "-q")
+    result = cli("dedupe", "--as-of", "2026-03-10", "--json")
+    assert result.exit_code == 0, result.stderr
+    leads = pipeline.load(pipeline.context(cwd=workspace)).leads
+    survivor = leads[leads["duplicate_of"].isna()]
+    assert len(survivor) == 1 and len(leads) == 2
+    assert survivor["industry"].iloc[0] == "制造业"
+    assert survivor["completeness"].iloc[0] == "complete"
