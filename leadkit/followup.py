@@ -34,6 +34,12 @@ class FollowupRules(Strict):
     cadence_days: dict[Grade, Annotated[float, Field(gt=0)]]
     due_soon_hours: float = Field(default=4, ge=0)
     escalate_after_hours: float = Field(default=4, ge=0)
+    # days a lead of each grade may stay in an open stage (the seeds' 跟进计划表: S at most 3
+    # days, C at most 7 in 初步接洽); a stage or grade left out has no limit
+    stage_limit_days: dict[
+        Literal["contacted", "qualified", "proposal", "negotiation"],
+        dict[Grade, Annotated[float, Field(gt=0)]],
+    ] = Field(default_factory=dict)
 
 
 @dataclass
@@ -43,6 +49,9 @@ class Applied:
     leads: pd.DataFrame
     log: pd.DataFrame
     unknown: pd.DataFrame  # activity rows (sheet row index) whose lead_id is not in the book
+    # when each lead entered its current status (leads' index; NaT: no activity says so); not a
+    # book column, only `due` reads it
+    status_since: pd.Series | None = None
 
 
 def apply_activities(
@@ -101,6 +110,14 @@ def apply_activities(
         st_last
     ]
     status_when[st_pos[st_last]] = when[order][has_status][st_last]
+    # a stage is entered at the first of a run of the same status: logging 初步接洽 again does
+    # not restart its clock
+    st_values = acts["status_after"].to_numpy(dtype=object)[order][has_status]
+    st_when = when[order][has_status]
+    run_start = np.r_[True, (st_pos[1:] != st_pos[:-1]) | (st_values[1:] != st_values[:-1])]
+    start_at = np.maximum.accumulate(np.where(run_start, np.arange(st_pos.size), 0))
+    entered = first_at.copy()
+    entered[st_pos[st_last]] = st_when[start_at][st_last] if st_pos.size else st_when[:0]
 
     rows_mask = np.zeros(n, dtype=bool)
     rows_mask[pos_sorted] = True
@@ -136,8 +153,11 @@ def apply_activities(
     is_open = ~out.loc[rows, "status"].isin(CLOSED_STATUSES)
     out.loc[rows, "next_follow_up"] = next_follow.where(is_open, pd.NaT)
 
+    since = pd.Series(entered, index=out.index)
+    # a status the rep did not change (e.g. typed into the Leads sheet) has no known entry time
+    since = since.where(out["status"].isin(list(rules.stage_limit_days)) | since.isna())
     if not with_log:
-        return Applied(out, pd.DataFrame(), unknown)
+        return Applied(out, pd.DataFrame(), unknown, since)
     after = out.loc[rows, before.columns]
     logs = []
     for column in before.columns:
@@ -153,7 +173,7 @@ def apply_activities(
     if not log.empty:
         log.insert(0, "command", command)
         log.insert(0, "time", pd.Timestamp(now))
-    return Applied(out, log, unknown)
+    return Applied(out, log, unknown, since)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,6 +182,7 @@ def apply_activities(
 KINDS = {
     "first_contact_overdue": (0, "首次跟进已超时", "first contact overdue"),
     "follow_up_overdue": (1, "跟进已逾期", "follow-up overdue"),
+    "stage_overdue": (1, "阶段停留超时", "stuck past stage limit"),
     "first_contact_soon": (2, "首次跟进即将超时", "first contact due soon"),
     "follow_up_today": (3, "今日需跟进", "follow-up due today"),
     "recycle_soon": (4, "即将被回收", "about to be recycled"),
@@ -175,6 +196,7 @@ def due_items(
     *,
     now: datetime,
     recycle_warn: pd.DataFrame | None = None,
+    status_since: pd.Series | None = None,
 ) -> pd.DataFrame:
     """What each rep must do: one row per (lead, reason), most urgent first.
 
@@ -222,6 +244,19 @@ def due_items(
         "untouched_top",
         first_due,
     )
+    if status_since is not None and rules.stage_limit_days:
+        # when = the day the stage limit ran out: entered + the grade's days in that stage
+        grade = mine["grade"].where(mine["grade"].isin(["S", "A", "B", "C"]), "C")
+        limit = pd.Series(
+            [
+                rules.stage_limit_days.get(st, {}).get(g, np.nan)
+                for st, g in zip(mine["status"], grade, strict=True)
+            ],
+            index=mine.index,
+            dtype=float,
+        )
+        ends = as_dates(status_since.reindex(mine.index)) + pd.to_timedelta(limit, unit="D")
+        add(ends.notna() & (ends < now_ts), "stage_overdue", ends)
     if recycle_warn is not None and not recycle_warn.empty:
         warn_rows = mine.index.intersection(recycle_warn.index)
         mask = pd.Series(mine.index.isin(warn_rows), index=mine.index)

@@ -643,7 +643,13 @@ def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
     warn = find_neglected(applied.leads, ctx.rules.pool, now=ctx.now).warn
-    items = due_items(applied.leads, ctx.rules.followup, now=ctx.now, recycle_warn=warn)
+    items = due_items(
+        applied.leads,
+        ctx.rules.followup,
+        now=ctx.now,
+        recycle_warn=warn,
+        status_since=applied.status_since,
+    )
     if owner is not None:
         items = items[items["owner"] == owner].reset_index(drop=True)
     return DueOutcome(items=items, unknown_activities=applied.unknown)

@@ -255,3 +255,61 @@ def test_assign_and_claim_read_hand_typed_closes(workspace, data_dir, soffice, t
         pipeline.context(as_of="2026-03-02T11:30", cwd=workspace), left[0], other
     )
     assert claimed["owner"] == other
+
+
+STAGED = FollowupRules(
+    cadence_days={"S": 1, "A": 2, "B": 7, "C": 7},
+    stage_limit_days={"contacted": {"S": 3, "C": 7}, "qualified": {"S": 7}},
+)
+
+
+def test_a_lead_stuck_past_its_stage_limit_is_due():
+    applied = apply_activities(
+        leads([{"grade": "S"}, {"grade": "C"}, {"grade": "S"}, {"grade": "S"}, {"grade": "B"}]),
+        acts([
+            # S in 初步接洽 since 03-02 (logged again 03-06: the clock does not restart): 3 days ran out 03-05
+            {"date": "2026-03-02 10:00", "lead_id": "L1", "status_after": "contacted"},
+            {"date": "2026-03-06 10:00", "lead_id": "L1", "status_after": "contacted",
+             "next_follow_up": "2026-03-20"},
+            # C in 初步接洽 since 03-04 (first contact, no status typed): 7 days end 03-11
+            {"date": "2026-03-04 10:00", "lead_id": "L2", "next_follow_up": "2026-03-20"},
+            # S moved on to qualified 03-06: the qualified clock starts then (7 days)
+            {"date": "2026-03-01 10:00", "lead_id": "L3", "status_after": "contacted"},
+            {"date": "2026-03-06 10:00", "lead_id": "L3", "status_after": "qualified",
+             "next_follow_up": "2026-03-20"},
+            # S qualified 03-01, contacted again 03-02: back in 初步接洽 since 03-02
+            {"date": "2026-03-01 10:00", "lead_id": "L4", "status_after": "qualified"},
+            {"date": "2026-03-02 10:00", "lead_id": "L4", "status_after": "contacted",
+             "next_follow_up": "2026-03-20"},
+            # B has no limit in these rules
+            {"date": "2026-02-01 10:00", "lead_id": "L5", "next_follow_up": "2026-03-20"},
+        ]), STAGED, now=NOW, with_log=False,
+    )  # fmt: skip
+    assert applied.status_since.tolist()[:4] == [
+        pd.Timestamp("2026-03-02 10:00"),
+        pd.Timestamp("2026-03-04 10:00"),
+        pd.Timestamp("2026-03-06 10:00"),
+        pd.Timestamp("2026-03-02 10:00"),
+    ]
+    items = due_items(applied.leads, STAGED, now=NOW, status_since=applied.status_since)
+    stuck = items[items["kind"] == "stage_overdue"]
+    assert stuck["lead_id"].tolist() == ["L1", "L4"]
+    assert stuck["when"].tolist() == [pd.Timestamp("2026-03-05 10:00")] * 2
+    assert stuck["hours_overdue"].tolist() == [119.0, 119.0]
+    # without limits nothing is stuck
+    assert "stage_overdue" not in set(due_items(applied.leads, RULES, now=NOW)["kind"])
+
+
+def test_due_flags_a_lead_stuck_in_a_stage_typed_by_hand(hand_book):
+    # LX2026000001 was first called 03-03 10:30 (typed by hand, saved by LibreOffice) and has sat
+    # in 初步接洽 since; its grade's limit in the shipped rules/followup.yaml says when it is stuck
+    ctx = pipeline.context(as_of="2026-03-30T09:00", cwd=hand_book)
+    lead = pipeline.load(ctx).leads.set_index("lead_id").loc["LX2026000001"]
+    days = ctx.rules.followup.stage_limit_days["contacted"][lead["grade"] or "C"]
+    outcome = pipeline.due(ctx)
+    stuck = outcome.items[outcome.items["kind"] == "stage_overdue"].set_index("lead_id")
+    assert "LX2026000001" in stuck.index
+    assert stuck.loc["LX2026000001", "when"] == pd.Timestamp("2026-03-03 10:30") + pd.Timedelta(
+        days=days
+    )
+    assert "LX2026000003" not in stuck.index  # won: closed, never stuck

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """What each rep must do today: overdue first contacts and follow-ups, S/A leads untouched."""
+        """What each rep must do today: overdue contacts and follow-ups, stuck leads, S/A untouched."""
         ui.configure(quiet=quiet, json_out=json_out)
         if notify not in (None, "email", "webhook", "both"):
             raise typer.BadParameter("--notify takes email, webhook or both")
