@@ -30,8 +30,19 @@ def _workspace(root: Path, name: str) -> Path:
     return folder
 
 
+DUPES = """来源渠道,企业名称,所属行业,联系人,联系方式,获取时间,邮箱
+官网表单,星河科技有限公司,互联网,张三,13800138000,2024-03-01,zs@xinghe.cn
+展会(数博会),星河科技有限公司,互联网,张三,138-0013-8000,2024-03-05 10:30,zs@xinghe.cn
+合作伙伴推荐,星河科技,互联网,张 三,13800138000,,zs@xinghe.cn
+官网表单,制造有限公司,制造业,王五,13956781234,2024-03-02,ww@zhizao.cn
+官网表单,制造有限公司,制造业,王五,13956781234,2024-02-20,ww@zhizao.cn
+"""
+
+
 def test_run_equals_chain(tmp_path: Path, data_dir: Path, cli, monkeypatch: pytest.MonkeyPatch):
-    src = data_dir / "seed_lead_intake.csv"
+    # duplicates with different 获取时间 (and one without): dedupe survivors' dates are compared
+    src = tmp_path / "dupes.csv"
+    src.write_text(DUPES, encoding="utf-8")
     one, two = _workspace(tmp_path, "one"), _workspace(tmp_path, "two")
     monkeypatch.chdir(one)
     r = cli("import", src, "--as-of", AS_OF, "-q")
@@ -43,11 +54,13 @@ def test_run_equals_chain(tmp_path: Path, data_dir: Path, cli, monkeypatch: pyte
     r = cli("run", src, "--as-of", AS_OF, "-q")
     assert r.exit_code == 0, r.output
     assert r.stderr == ""
+    merged = pipeline.run(pipeline.context(cwd=two, as_of=AS_OF, dry_run=True), ["dedupe"])
+    assert merged.steps["dedupe"].merged == 0  # already merged by the run: dedupe really ran
     chain, ran = _cells(_book(one)), _cells(_book(two))
     assert chain.keys() == ran.keys()
     for sheet in chain:
         assert len(chain[sheet]) == len(ran[sheet]), sheet
-        for i, (a, b) in enumerate(zip(chain[sheet], ran[sheet])):
+        for i, (a, b) in enumerate(zip(chain[sheet], ran[sheet], strict=True)):
             assert a == b, (sheet, i + 1, a, b)
 
 
