@@ -256,6 +256,18 @@ def import_files(
     for saved in maps:
         fixed = {**saved.fixed, **fixed}
     tables = _read_tables(ctx, files, sheet, fixed)
+    return update_book(ctx, "import", _import_step(ctx, tables, source, mapping, maps), create=True)
+
+
+def _import_step(
+    ctx: Context,
+    tables: list[bookio.RawTable],
+    source: str | None,
+    mapping: dict[str, str | None] | None,
+    maps: list[SavedMap],
+) -> Callable[[Book], ImportResult]:
+    """The import step on an in-memory book, shared by `import` and `run`."""
+    columns = ctx.rules.columns
 
     def step(book: Book) -> ImportResult:
         result = import_tables(
@@ -268,7 +280,7 @@ def import_files(
             result.linked = _link_on_arrival(ctx, book, set(result.leads["lead_id"]))
         return result
 
-    return update_book(ctx, "import", step, create=True)
+    return step
 
 
 def suggest_map(
@@ -345,6 +357,22 @@ def dedupe(
             decisions = read_decisions(bookio.read_table(apply_review))
         except ValueError as exc:
             raise InputFileError(str(exc), Where(file=apply_review)) from None
+    outcome = update_book(ctx, "dedupe", _dedupe_step(ctx, rules, where, decisions))
+    if review_file is not None and not ctx.dry_run:
+        table = review_table(outcome.result, rules, ctx.lang)
+        choices = [zh if ctx.lang == "zh" else en for zh, en in REVIEW_DECISIONS.values()]
+        bookio.write_table(
+            review_file, "待确认" if ctx.lang == "zh" else "Review", table,
+            dropdowns={table.columns[0]: choices},
+        )  # fmt: skip
+        outcome.review_file = review_file
+    return outcome
+
+
+def _dedupe_step(
+    ctx: Context, rules: DedupeRules, where: Path, decisions: list[tuple[str, str, str]]
+) -> Callable[[Book], DedupeOutcome]:
+    """The dedupe step on an in-memory book, shared by `dedupe` and `run`."""
 
     def step(book: Book) -> DedupeOutcome:
         if rules.sheet in book.sheets:
@@ -382,16 +410,7 @@ def dedupe(
             review_pairs=len(found.clusters.review), decisions=len(decisions),
         )  # fmt: skip
 
-    outcome = update_book(ctx, "dedupe", step)
-    if review_file is not None and not ctx.dry_run:
-        table = review_table(outcome.result, rules, ctx.lang)
-        choices = [zh if ctx.lang == "zh" else en for zh, en in REVIEW_DECISIONS.values()]
-        bookio.write_table(
-            review_file, "待确认" if ctx.lang == "zh" else "Review", table,
-            dropdowns={table.columns[0]: choices},
-        )  # fmt: skip
-        outcome.review_file = review_file
-    return outcome
+    return step
 
 
 @dataclass
@@ -465,6 +484,11 @@ def score(ctx: Context) -> ScoreOutcome:
     """Score, grade and tag every active lead; grade changes go to the Log.
 
     A manager's 人工等级 is kept (and logged when it changes the grade); closed leads keep theirs."""
+    return update_book(ctx, "score", _score_step(ctx))
+
+
+def _score_step(ctx: Context) -> Callable[[Book], ScoreOutcome]:
+    """The score step on an in-memory book, shared by `score` and `run`."""
     rules = ctx.rules.scoring
     model = load_model(ctx.workspace.state_dir)
 
@@ -486,7 +510,7 @@ def score(ctx: Context) -> ScoreOutcome:
         )
         return ScoreOutcome(scored=scored, model=model, grade_changes=changes)
 
-    return update_book(ctx, "score", step)
+    return step
 
 
 def explain_score(ctx: Context, lead_id: str) -> ScoreOutcome:
@@ -528,6 +552,15 @@ class AssignOutcome:
 
 def assign(ctx: Context, by: str) -> AssignOutcome:
     """Route unowned open leads to reps (--by strategy); fairness state kept in the workspace."""
+    outcome = update_book(ctx, "assign", _assign_step(ctx, by))
+    if not ctx.dry_run:
+        ctx.workspace.write_state("routing", outcome.assignment.state.to_json())
+    return outcome
+
+
+def _assign_step(ctx: Context, by: str) -> Callable[[Book], AssignOutcome]:
+    """The assign step on an in-memory book, shared by `assign` and `run`; the caller saves the
+    rotation state once the book is saved."""
     if by not in BY:
         raise UsageError(f"--by {by!r}: use one of {', '.join(BY)}")
     routing = ctx.rules.routing
@@ -540,14 +573,16 @@ def assign(ctx: Context, by: str) -> AssignOutcome:
         book.append_log(log)
         return AssignOutcome(a, book.sheets["leads"], {r.name: r.capacity for r in routing.team})
 
-    outcome = update_book(ctx, "assign", step)
-    if not ctx.dry_run:
-        ctx.workspace.write_state("routing", outcome.assignment.state.to_json())
-    return outcome
+    return step
 
 
 def recycle(ctx: Context) -> Neglect:
     """Return neglected leads to the pool; tag repeat offenders for the manager."""
+    return update_book(ctx, "recycle", _recycle_step(ctx))
+
+
+def _recycle_step(ctx: Context) -> Callable[[Book], Neglect]:
+    """The recycle step on an in-memory book, shared by `recycle` and `run`."""
     rules = ctx.rules.pool
 
     def step(book: Book) -> Neglect:
@@ -557,7 +592,7 @@ def recycle(ctx: Context) -> Neglect:
         book.append_log(log)
         return found
 
-    return update_book(ctx, "recycle", step)
+    return step
 
 
 def claim(ctx: Context, lead_id: str, owner: str) -> pd.Series:
@@ -815,3 +850,63 @@ def redo(ctx: Context) -> Path:
         return bookio.redo_last(
             ctx.book_path, ctx.workspace.state_dir, keep=ctx.workspace.config.backups
         )
+
+
+RUN_STEPS = ("import", "dedupe", "score", "assign", "recycle")
+
+
+@dataclass
+class RunOutcome:
+    """What `leadkit run` did: each step's outcome, by step name, in pipeline order."""
+
+    steps: dict[str, Any]
+
+
+def run(
+    ctx: Context,
+    steps: list[str],
+    *,
+    files: list[Path] | None = None,
+    by: str = "round-robin",
+) -> RunOutcome:
+    """Run `steps` in pipeline order on one in-memory book: one lock, one load, one save (one
+    backup; each step's Log rows under its own command name, as when run alone). A failing step raises before the save, so
+    the book on disk stays as it was before the run."""
+    unknown = [s for s in steps if s not in RUN_STEPS]
+    if unknown:
+        raise UsageError(
+            f"--steps: unknown step(s) {', '.join(unknown)}; use {', '.join(RUN_STEPS)}"
+        )
+    chosen = [s for s in RUN_STEPS if s in steps]
+    if "import" in chosen and not files:
+        chosen.remove("import")  # nothing arrived: not an error for a morning cron chain
+    # every step's inputs (files, rules, state) are read and checked before the book is touched
+    prepared: list[tuple[str, Callable[[Book], Any]]] = []
+    for name in chosen:
+        if name == "import":
+            maps = saved_maps(ctx)
+            fixed: dict[str, str | None] = {}
+            for saved in maps:
+                fixed = {**saved.fixed, **fixed}
+            tables = _read_tables(ctx, files or [], None, fixed)
+            prepared.append((name, _import_step(ctx, tables, None, None, maps)))
+        elif name == "dedupe":
+            where = ctx.rules.folder / "dedupe.yaml"
+            prepared.append((name, _dedupe_step(ctx, ctx.rules.dedupe, where, [])))
+        elif name == "score":
+            prepared.append((name, _score_step(ctx)))
+        elif name == "assign":
+            prepared.append((name, _assign_step(ctx, by)))
+        else:
+            prepared.append((name, _recycle_step(ctx)))
+
+    def step(book: Book) -> RunOutcome:
+        done: dict[str, Any] = {}
+        for name, one in prepared:
+            done[name] = one(book)  # Log rows carry the step's own command name
+        return RunOutcome(steps=done)
+
+    outcome = update_book(ctx, "run", step, create="import" in chosen)
+    if "assign" in outcome.steps and not ctx.dry_run:
+        ctx.workspace.write_state("routing", outcome.steps["assign"].assignment.state.to_json())
+    return outcome

@@ -48,6 +48,7 @@ from leadkit.cli import (  # noqa: E402
     recycle_cmd,
     redo_cmd,
     report_cmd,
+    run_cmd,
     score_cmd,
     template_cmd,
     train_cmd,
@@ -56,7 +57,7 @@ from leadkit.cli import (  # noqa: E402
 
 for module in (
     init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd,
-    assign_cmd, recycle_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, redo_cmd,
+    assign_cmd, recycle_cmd, run_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, redo_cmd,
     demo_cmd,
 ):  # fmt: skip
     module.register(app)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
+from leadkit.context import context
+
+STEPS_HELP = "comma-separated, run in pipeline order: import,dedupe,score,assign,recycle"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    @boundary
+    def run(
+        files: Annotated[
+            list[Path] | None,
+            typer.Argument(help="files to import (none: the import step is skipped)"),
+        ] = None,
+        steps: Annotated[str, typer.Option("--steps", help=STEPS_HELP)] = (
+            "import,dedupe,score,assign,recycle"
+        ),
+        by: Annotated[str, typer.Option("--by", help="assign strategy")] = "round-robin",
+        book_opt: BookOpt = None,
+        as_of: AsOf = None,
+        dry_run: DryRun = False,
+        force: Force = False,
+        json_out: Json = False,
+        quiet: Quiet = False,
+    ) -> int:
+        """The morning chain in one pass: import, dedupe, score, assign, recycle; one load, one save."""
+        ui.configure(quiet=quiet, json_out=json_out)
+        ctx = context(book_opt, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
+        from leadkit import pipeline
+
+        wanted = [s.strip() for s in steps.split(",") if s.strip()]
+        outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by)
+        for name in outcome.steps:
+            ui.say(f"{name}: done")
+        if dry_run:
+            ui.say("dry run: the book was not changed")
+        ui.emit_json(lambda: {"steps": list(outcome.steps)})
+        return 0
