@@ -356,3 +356,43 @@ def test_split_text_joins_back_and_never_starts_a_piece_like_a_formula():
     assert "".join(pieces) == text
     assert all(len(p) <= 32_767 for p in pieces)
     assert not any(p[0] in "=+-@" for p in pieces[1:])
+
+
+def test_an_xlsx_cell_past_excel_limit_keeps_its_row_full_text_and_a_warning(
+    cli, workspace, tmp_path
+):
+    # openpyxl itself cuts a long value on write, so the long cell is put into the sheet's XML
+    # by hand, as a writer that does not cut (or a hand-edited package) would leave it.
+    import re
+    import zipfile
+
+    import openpyxl
+
+    note = _long_note()
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "线索"
+    ws.append(["公司名称", "联系人", "手机", "备注"])
+    ws.append(["甲公司", "王", "13812345678", "PLACEHOLDER"])
+    ws.append(["乙公司", "李", "13912345678", "短"])
+    base = tmp_path / "base.xlsx"
+    wb.save(base)
+    src = tmp_path / "long.xlsx"
+    with zipfile.ZipFile(base) as zin, zipfile.ZipFile(src, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"PLACEHOLDER", note.encode(), data)
+            zout.writestr(info, data)
+    result = cli("import", src, "--as-of=2026-03-10T09:00", "--json")
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["totals"]["imported"] == 2 and out["totals"]["warnings"] == 1
+    [warning] = out["warnings"]
+    assert (warning["file"], warning["row"], warning["column"]) == ("long.xlsx", 2, "notes")
+    assert warning["message"].startswith("40,000 characters, more than an Excel cell holds")
+    from leadkit import pipeline
+
+    leads = pipeline.load(pipeline.context(cwd=workspace)).leads.set_index("company")
+    assert leads.at["甲公司", "notes"] + leads.at["甲公司", "备注 (续2)"] == note
+    assert leads.at["乙公司", "notes"] == "短"
