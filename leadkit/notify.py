@@ -40,11 +40,12 @@ class Reminder:
 
     recipient: str  # rep name, or "manager"
     address: str | None  # e-mail address
-    handle: str | None  # chat handle
+    handle: str | None  # the rep's user id on the chat service (DingTalk userId, Feishu open_id, Slack U…)
     title: str
     markdown: str
     html: str
     escalate: bool = False
+    mobile: str | None = None  # WeCom and DingTalk robots can also @ a member by mobile
 
 
 @dataclass
@@ -151,6 +152,7 @@ def build_reminders(items: pd.DataFrame, roster: dict[str, dict[str, Any]], *, l
         out.append(Reminder(
             recipient=str(owner), address=info.get("email"), handle=info.get("chat"), title=title,
             markdown="\n".join(md), html=_html(title, rows), escalate=bool(mine["escalate"].any()),
+            mobile=info.get("mobile"),
         ))  # fmt: skip
     if out:
         counts = items.groupby(["owner", "kind"]).size().unstack(fill_value=0)
@@ -309,8 +311,11 @@ def webhook_requests(
 ) -> list[tuple[str, dict[str, Any]]]:
     """(url, JSON body) for each piece of one reminder on one webhook."""
     now_s = time.time() if now_s is None else now_s
-    mention = f" @{r.handle}" if r.handle else ""
-    pieces = split_markdown(r.markdown + mention, LIMITS[hook.kind])
+    # A plain "@name" is only text to every service; each has its own mention syntax.
+    mention = _mention_text(hook.kind, r)
+    pieces = split_markdown(r.markdown, LIMITS[hook.kind] - len(mention.encode()))
+    # the mention rides on the last piece, so the rep is pinged once, after the whole list
+    pieces[-1] += mention
     out = []
     for piece in pieces:
         url = hook.url
@@ -318,6 +323,13 @@ def webhook_requests(
             body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": piece}}
         elif hook.kind == "dingtalk":
             body = {"msgtype": "markdown", "markdown": {"title": r.title, "text": piece}}
+            if piece is pieces[-1] and (r.mobile or r.handle):
+                # DingTalk pings only the ids in `at` that also appear as @id in the text
+                body["at"] = {
+                    "atMobiles": [r.mobile] if r.mobile else [],
+                    "atUserIds": [r.handle] if r.handle else [],
+                    "isAtAll": False,
+                }
             if secret:
                 ts = int(now_s * 1000)
                 sep = "&" if "?" in url else "?"
@@ -335,7 +347,27 @@ def webhook_requests(
         else:
             body = {"title": r.title, "recipient": r.recipient, "text": piece}
         out.append((url, body))
+    if hook.kind == "wecom" and r.mobile:
+        # WeCom's markdown message cannot @ by mobile; only a text message's mentioned_mobile_list can
+        out.append((hook.url, {
+            "msgtype": "text",
+            "text": {"content": r.title, "mentioned_mobile_list": [r.mobile]},
+        }))  # fmt: skip
     return out
+
+
+def _mention_text(kind: str, r: Reminder) -> str:
+    """The mention as each service's robot documents it, appended to the message text."""
+    if kind == "wecom":
+        return f"\n<@{r.handle}>" if r.handle else ""  # markdown <@userid>
+    if kind == "dingtalk":
+        ids = [i for i in (r.mobile, r.handle) if i]
+        return ("\n" + " ".join(f"@{i}" for i in ids)) if ids else ""
+    if kind == "feishu":
+        return f"\n<at id={r.handle}></at>" if r.handle else ""  # card markdown element
+    if kind == "slack":
+        return f"\n<@{r.handle}>" if r.handle else ""
+    return f" @{r.handle}" if r.handle else ""
 
 
 RETRY_WAITS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt
