@@ -40,7 +40,9 @@ class Reminder:
 
     recipient: str  # rep name, or "manager"
     address: str | None  # e-mail address
-    handle: str | None  # the rep's user id on the chat service (DingTalk userId, Feishu open_id, Slack U…)
+    handle: (
+        str | None
+    )  # the rep's user id on the chat service (DingTalk userId, Feishu open_id, Slack U…)
     title: str
     markdown: str
     html: str
@@ -307,29 +309,32 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
 
 
 def webhook_requests(
-    hook: WebhookConfig, r: Reminder, secret: str | None, now_s: float | None = None
-) -> list[tuple[str, dict[str, Any]]]:
-    """(url, JSON body) for each piece of one reminder on one webhook."""
+    hook: WebhookConfig, reminders: Reminder | list[Reminder], secret: str | None,
+    now_s: float | None = None,
+) -> list[tuple[str, dict[str, Any]]]:  # fmt: skip
+    """(url, JSON body) for each piece of one run's message to one robot.
+
+    All reps' lists go out together as one message (a 30-rep team is one post, not 31, under
+    WeCom's and DingTalk's 20 a minute), split only at the service's size limit (LIMITS)."""
     now_s = time.time() if now_s is None else now_s
-    # A plain "@name" is only text to every service; each has its own mention syntax.
-    mention = _mention_text(hook.kind, r)
-    pieces = split_markdown(r.markdown, LIMITS[hook.kind] - len(mention.encode()))
-    # the mention rides on the last piece, so the rep is pinged once, after the whole list
-    pieces[-1] += mention
+    rs = [reminders] if isinstance(reminders, Reminder) else list(reminders)
+    # A plain "@name" is only text to every service; each has its own mention syntax, placed
+    # after each rep's own list so a piece split off carries the mentions of its reps.
+    text = "\n\n".join(r.markdown + _mention_text(hook.kind, r) for r in rs)
+    pieces = split_markdown(text, LIMITS[hook.kind])
+    title = rs[-1].title if rs[-1].recipient == "manager" else rs[0].title
     out = []
     for piece in pieces:
         url = hook.url
         if hook.kind == "wecom":
             body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": piece}}
         elif hook.kind == "dingtalk":
-            body = {"msgtype": "markdown", "markdown": {"title": r.title, "text": piece}}
-            if piece is pieces[-1] and (r.mobile or r.handle):
-                # DingTalk pings only the ids in `at` that also appear as @id in the text
-                body["at"] = {
-                    "atMobiles": [r.mobile] if r.mobile else [],
-                    "atUserIds": [r.handle] if r.handle else [],
-                    "isAtAll": False,
-                }
+            body = {"msgtype": "markdown", "markdown": {"title": title, "text": piece}}
+            # DingTalk pings only the ids in `at` that also appear as @id in the text
+            mobiles = [r.mobile for r in rs if r.mobile and f"@{r.mobile}" in piece]
+            ids = [r.handle for r in rs if r.handle and f"@{r.handle}" in piece]
+            if mobiles or ids:
+                body["at"] = {"atMobiles": mobiles, "atUserIds": ids, "isAtAll": False}
             if secret:
                 ts = int(now_s * 1000)
                 sep = "&" if "?" in url else "?"
@@ -345,13 +350,14 @@ def webhook_requests(
         elif hook.kind == "slack":
             body = {"text": piece}
         else:
-            body = {"title": r.title, "recipient": r.recipient, "text": piece}
+            body = {"title": title, "recipients": [r.recipient for r in rs], "text": piece}
         out.append((url, body))
-    if hook.kind == "wecom" and r.mobile:
+    mobiles = [r.mobile for r in rs if r.mobile]
+    if hook.kind == "wecom" and mobiles:
         # WeCom's markdown message cannot @ by mobile; only a text message's mentioned_mobile_list can
         out.append((hook.url, {
             "msgtype": "text",
-            "text": {"content": r.title, "mentioned_mobile_list": [r.mobile]},
+            "text": {"content": title, "mentioned_mobile_list": mobiles},
         }))  # fmt: skip
     return out
 
@@ -426,14 +432,15 @@ def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, st
 def send_webhooks(
     hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None]
 ) -> list[Delivery]:
+    """One message per robot per run, holding every reminder; each recipient shares its outcome."""
     results = []
     for hook in hooks:
         label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
-        for r in reminders:
-            ok, detail = True, ""
-            for url, body in webhook_requests(hook, r, secrets.get(hook.secret_env or "")):
+        ok, detail = True, ""
+        if reminders:
+            for url, body in webhook_requests(hook, reminders, secrets.get(hook.secret_env or "")):
                 ok, detail = post_json(url, body)
                 if not ok:
                     break
-            results.append(Delivery(f"webhook {label}", r.recipient, ok, detail))
+        results += [Delivery(f"webhook {label}", r.recipient, ok, detail) for r in reminders]
     return results
