@@ -31,9 +31,8 @@ class Rep(Strict):
 
     name: str = Field(min_length=1)
     email: str | None = None
-    chat: str | None = (
-        None  # user id on the chat service: DingTalk userId, Feishu open_id, Slack U…
-    )
+    # the rep's user id on the chat service: DingTalk userId, Feishu open_id, Slack U…
+    chat: str | None = None
     mobile: str | None = None  # for WeCom/DingTalk robots' @ by mobile
     level: Level = "junior"
     team: str | None = None

@@ -351,3 +351,31 @@ def test_each_service_gets_its_own_mention_syntax():
     ((_, slack),) = webhook_requests(hook("slack"), r, None, now_s=0)
     assert slack["text"].endswith("<@U024BE7LH>")
     assert "@U024BE7LH" not in slack["text"].replace("<@U024BE7LH>", "")
+
+
+def test_all_reps_go_to_one_robot_in_one_message_with_each_mention():
+    reps = [
+        Reminder(
+            f"rep{i}",
+            None,
+            f"user{i}",
+            f"t{i}",
+            f"### rep{i}\n- LX{i}",
+            "",
+            mobile=f"1381234{i:04d}",
+        )
+        for i in range(30)
+    ]
+    requests = webhook_requests(
+        WebhookConfig(kind="dingtalk", url="http://127.0.0.1/x"), reps, None, now_s=0
+    )
+    assert len(requests) == 1
+    ((_, body),) = requests
+    assert body["at"]["atUserIds"] == [f"user{i}" for i in range(30)]
+    assert body["at"]["atMobiles"] == [f"1381234{i:04d}" for i in range(30)]
+    assert all(f"@user{i}" in body["markdown"]["text"] for i in range(30))
+    wecom = webhook_requests(
+        WebhookConfig(kind="wecom", url="http://127.0.0.1/x"), reps, None, now_s=0
+    )
+    assert [b["msgtype"] for _, b in wecom] == ["markdown", "text"]
+    assert len(wecom[1][1]["text"]["mentioned_mobile_list"]) == 30
