@@ -40,11 +40,14 @@ class Reminder:
 
     recipient: str  # rep name, or "manager"
     address: str | None  # e-mail address
-    handle: str | None  # chat handle
+    handle: (
+        str | None
+    )  # the rep's user id on the chat service (DingTalk userId, Feishu open_id, Slack U…)
     title: str
     markdown: str
     html: str
     escalate: bool = False
+    mobile: str | None = None  # WeCom and DingTalk robots can also @ a member by mobile
 
 
 @dataclass
@@ -151,6 +154,7 @@ def build_reminders(items: pd.DataFrame, roster: dict[str, dict[str, Any]], *, l
         out.append(Reminder(
             recipient=str(owner), address=info.get("email"), handle=info.get("chat"), title=title,
             markdown="\n".join(md), html=_html(title, rows), escalate=bool(mine["escalate"].any()),
+            mobile=info.get("mobile"),
         ))  # fmt: skip
     if out:
         counts = items.groupby(["owner", "kind"]).size().unstack(fill_value=0)
@@ -305,19 +309,32 @@ def feishu_sign(secret: str, timestamp_s: int) -> str:
 
 
 def webhook_requests(
-    hook: WebhookConfig, r: Reminder, secret: str | None, now_s: float | None = None
-) -> list[tuple[str, dict[str, Any]]]:
-    """(url, JSON body) for each piece of one reminder on one webhook."""
+    hook: WebhookConfig, reminders: Reminder | list[Reminder], secret: str | None,
+    now_s: float | None = None,
+) -> list[tuple[str, dict[str, Any]]]:  # fmt: skip
+    """(url, JSON body) for each piece of one run's message to one robot.
+
+    All reps' lists go out together as one message (a 30-rep team is one post, not 31, under
+    WeCom's and DingTalk's 20 a minute), split only at the service's size limit (LIMITS)."""
     now_s = time.time() if now_s is None else now_s
-    mention = f" @{r.handle}" if r.handle else ""
-    pieces = split_markdown(r.markdown + mention, LIMITS[hook.kind])
+    rs = [reminders] if isinstance(reminders, Reminder) else list(reminders)
+    # A plain "@name" is only text to every service; each has its own mention syntax, placed
+    # after each rep's own list so a piece split off carries the mentions of its reps.
+    text = "\n\n".join(r.markdown + _mention_text(hook.kind, r) for r in rs)
+    pieces = split_markdown(text, LIMITS[hook.kind])
+    title = rs[-1].title if rs[-1].recipient == "manager" else rs[0].title
     out = []
     for piece in pieces:
         url = hook.url
         if hook.kind == "wecom":
             body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": piece}}
         elif hook.kind == "dingtalk":
-            body = {"msgtype": "markdown", "markdown": {"title": r.title, "text": piece}}
+            body = {"msgtype": "markdown", "markdown": {"title": title, "text": piece}}
+            # DingTalk pings only the ids in `at` that also appear as @id in the text
+            mobiles = [r.mobile for r in rs if r.mobile and f"@{r.mobile}" in piece]
+            ids = [r.handle for r in rs if r.handle and f"@{r.handle}" in piece]
+            if mobiles or ids:
+                body["at"] = {"atMobiles": mobiles, "atUserIds": ids, "isAtAll": False}
             if secret:
                 ts = int(now_s * 1000)
                 sep = "&" if "?" in url else "?"
@@ -333,9 +350,30 @@ def webhook_requests(
         elif hook.kind == "slack":
             body = {"text": piece}
         else:
-            body = {"title": r.title, "recipient": r.recipient, "text": piece}
+            body = {"title": title, "recipients": [r.recipient for r in rs], "text": piece}
         out.append((url, body))
+    mobiles = [r.mobile for r in rs if r.mobile]
+    if hook.kind == "wecom" and mobiles:
+        # WeCom's markdown message cannot @ by mobile; only a text message's mentioned_mobile_list can
+        out.append((hook.url, {
+            "msgtype": "text",
+            "text": {"content": title, "mentioned_mobile_list": mobiles},
+        }))  # fmt: skip
     return out
+
+
+def _mention_text(kind: str, r: Reminder) -> str:
+    """The mention as each service's robot documents it, appended to the message text."""
+    if kind == "wecom":
+        return f"\n<@{r.handle}>" if r.handle else ""  # markdown <@userid>
+    if kind == "dingtalk":
+        ids = [i for i in (r.mobile, r.handle) if i]
+        return ("\n" + " ".join(f"@{i}" for i in ids)) if ids else ""
+    if kind == "feishu":
+        return f"\n<at id={r.handle}></at>" if r.handle else ""  # card markdown element
+    if kind == "slack":
+        return f"\n<@{r.handle}>" if r.handle else ""
+    return f" @{r.handle}" if r.handle else ""
 
 
 RETRY_WAITS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt
@@ -391,17 +429,34 @@ def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, st
     )
 
 
+# Posts a minute each robot takes (WeCom and DingTalk group robots: 20/min, per their robot docs;
+# Feishu custom bots 100/min; Slack incoming webhooks about 1/s); pieces are spaced to stay under it.
+RATES = {"wecom": 20, "dingtalk": 20, "feishu": 100, "slack": 60, "generic": 600}
+
+
 def send_webhooks(
     hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None]
 ) -> list[Delivery]:
-    results = []
-    for hook in hooks:
+    """One message per robot per run, holding every reminder; each recipient shares its outcome.
+
+    Robots are posted to in parallel (the run takes as long as the slowest, not the sum)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(hook: WebhookConfig) -> list[Delivery]:
         label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
-        for r in reminders:
-            ok, detail = True, ""
-            for url, body in webhook_requests(hook, r, secrets.get(hook.secret_env or "")):
+        ok, detail = True, ""
+        if reminders:
+            spacing = 60 / RATES[hook.kind]
+            requests = webhook_requests(hook, reminders, secrets.get(hook.secret_env or ""))
+            for i, (url, body) in enumerate(requests):
+                if i:
+                    time.sleep(spacing)
                 ok, detail = post_json(url, body)
                 if not ok:
                     break
-            results.append(Delivery(f"webhook {label}", r.recipient, ok, detail))
-    return results
+        return [Delivery(f"webhook {label}", r.recipient, ok, detail) for r in reminders]
+
+    if not hooks:
+        return []
+    with ThreadPoolExecutor(max_workers=min(8, len(hooks))) as pool:
+        return [d for ds in pool.map(one, hooks) for d in ds]

@@ -726,7 +726,7 @@ def send_reminders(
     and a second run sends nothing new. `--force` sends every item again.
     """
     config = _notify_config(ctx, channels)
-    roster = {r.name: {"email": r.email, "chat": r.chat} for r in ctx.rules.routing.team}
+    roster = {r.name: {"email": r.email, "chat": r.chat, "mobile": r.mobile} for r in ctx.rules.routing.team}
     labels = {k: kind_label(k, ctx.lang) for k in KINDS}
     items = outcome.items
     keys = item_keys(items) if len(items) else pd.Series(dtype=object)

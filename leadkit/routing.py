@@ -31,7 +31,9 @@ class Rep(Strict):
 
     name: str = Field(min_length=1)
     email: str | None = None
+    # the rep's user id on the chat service: DingTalk userId, Feishu open_id, Slack U…
     chat: str | None = None
+    mobile: str | None = None  # for WeCom/DingTalk robots' @ by mobile
     level: Level = "junior"
     team: str | None = None
     regions: list[str] = Field(default_factory=list)

@@ -218,8 +218,8 @@ def test_webhooks_with_signatures_and_partial_failure(workspace, cli, data_dir, 
     assert "TOPSECRETKEY" not in result.stderr and "TOKEN" not in result.stderr
     paths = [p.split("?")[0] for p, _, _ in received]
     assert (
-        paths.count("/wecom") == 5 and paths.count("/slack") == 5
-    )  # ... the others were not stopped
+        paths.count("/wecom") == 1 and paths.count("/slack") == 1
+    )  # ... the others were not stopped, one message per robot for all reps
     wecom = next(b for p, b, _ in received if p.startswith("/wecom"))
     assert wecom["msgtype"] == "markdown" and wecom["markdown"]["content"].startswith(
         "### 2026-03-12"
@@ -324,3 +324,58 @@ def test_a_500_is_answered_by_a_retry(web):
     ok, detail = post_json(f"{base}/fail", {"text": "hi"})
     assert (ok, detail) == (False, "HTTP 500")
     assert sum(p == "/fail" for p, _, _ in received) == 3  # three attempts, then given up
+
+
+def test_each_service_gets_its_own_mention_syntax():
+    # documented formats: WeCom markdown <@userid> + text mentioned_mobile_list; DingTalk at.atMobiles /
+    # at.atUserIds with @id in the text; Feishu card markdown <at id=…></at>; Slack <@U…>
+    r = Reminder(
+        "李娜", None, "U024BE7LH", "title", "- LX2026000001 上海智联", "", mobile="13812345678"
+    )
+    hook = lambda kind: WebhookConfig(kind=kind, url="http://127.0.0.1/x")  # noqa: E731
+    wecom = [b for _, b in webhook_requests(hook("wecom"), r, None, now_s=0)]
+    assert wecom[0]["markdown"]["content"].endswith("<@U024BE7LH>")
+    assert wecom[-1] == {
+        "msgtype": "text",
+        "text": {"content": "title", "mentioned_mobile_list": ["13812345678"]},
+    }
+    ((_, ding),) = webhook_requests(hook("dingtalk"), r, None, now_s=0)
+    assert ding["at"] == {
+        "atMobiles": ["13812345678"],
+        "atUserIds": ["U024BE7LH"],
+        "isAtAll": False,
+    }
+    assert "@13812345678" in ding["markdown"]["text"] and "@U024BE7LH" in ding["markdown"]["text"]
+    ((_, feishu),) = webhook_requests(hook("feishu"), r, None, now_s=0)
+    assert feishu["card"]["elements"][0]["content"].endswith("<at id=U024BE7LH></at>")
+    ((_, slack),) = webhook_requests(hook("slack"), r, None, now_s=0)
+    assert slack["text"].endswith("<@U024BE7LH>")
+    assert "@U024BE7LH" not in slack["text"].replace("<@U024BE7LH>", "")
+
+
+def test_all_reps_go_to_one_robot_in_one_message_with_each_mention():
+    reps = [
+        Reminder(
+            f"rep{i}",
+            None,
+            f"user{i}",
+            f"t{i}",
+            f"### rep{i}\n- LX{i}",
+            "",
+            mobile=f"1381234{i:04d}",
+        )
+        for i in range(30)
+    ]
+    requests = webhook_requests(
+        WebhookConfig(kind="dingtalk", url="http://127.0.0.1/x"), reps, None, now_s=0
+    )
+    assert len(requests) == 1
+    ((_, body),) = requests
+    assert body["at"]["atUserIds"] == [f"user{i}" for i in range(30)]
+    assert body["at"]["atMobiles"] == [f"1381234{i:04d}" for i in range(30)]
+    assert all(f"@user{i}" in body["markdown"]["text"] for i in range(30))
+    wecom = webhook_requests(
+        WebhookConfig(kind="wecom", url="http://127.0.0.1/x"), reps, None, now_s=0
+    )
+    assert [b["msgtype"] for _, b in wecom] == ["markdown", "text"]
+    assert len(wecom[1][1]["text"]["mentioned_mobile_list"]) == 30
