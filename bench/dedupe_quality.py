@@ -55,7 +55,7 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
         "rows": len(frame), "true_pairs": len(truth), "predicted_pairs": len(predicted),
         "precision": precision, "recall": recall, "f1": f1, "review_pairs": len(result.clusters.review),
         "missed_by_kind": dict(kinds.most_common()),
-        "true_by_kind": dict(Counter(frame["kind"]).most_common()),
+        "rows_by_kind": dict(Counter(frame["kind"]).most_common()),
         "wrong_by_kind": dict(wrong_kinds.most_common()),
         "wrong_examples": [(frame["company"].iloc[a], frame["company"].iloc[b]) for a, b in wrong],
     }  # fmt: skip
