@@ -1,6 +1,7 @@
 """Precision, recall and F1 of the pairs the default dedupe rules merge, on a labelled book.
 
     python bench/dedupe_quality.py --rows 20000
+    python bench/dedupe_quality.py --rows 20000 --generator gen_dupes2
 
 A predicted pair is two records that end up with the same survivor; a true pair is two records
 of the same entity. Also prints, per kind of duplicate, how many were found, and the merged pairs
@@ -10,11 +11,11 @@ that were wrong, so it says what still fails.
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 from collections import Counter
 
 import pandas as pd
-from gen_dupes import generate
 
 from leadkit.dedupe import find_duplicates
 from leadkit.rules import Rules
@@ -45,11 +46,17 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
         kinds[
             frame["kind"].iloc[a] if frame["kind"].iloc[a] != "original" else frame["kind"].iloc[b]
         ] += 1
+    wrong_kinds = Counter()
+    for a, b in predicted - truth:  # a merge with a colleague counts against "colleague"
+        ka, kb = frame["kind"].iloc[a], frame["kind"].iloc[b]
+        wrong_kinds[kb if ka == "original" else ka] += 1
     wrong = sorted(predicted - truth)[:5]
     return {
         "rows": len(frame), "true_pairs": len(truth), "predicted_pairs": len(predicted),
         "precision": precision, "recall": recall, "f1": f1, "review_pairs": len(result.clusters.review),
         "missed_by_kind": dict(kinds.most_common()),
+        "rows_by_kind": dict(Counter(frame["kind"]).most_common()),
+        "wrong_by_kind": dict(wrong_kinds.most_common()),
         "wrong_examples": [(frame["company"].iloc[a], frame["company"].iloc[b]) for a, b in wrong],
     }  # fmt: skip
 
@@ -57,7 +64,9 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=20_000)
+    ap.add_argument("--generator", default="gen_dupes", help="module with generate(rows)")
     args = ap.parse_args()
+    generate = importlib.import_module(args.generator).generate
     report = evaluate(generate(args.rows))
     for key, value in report.items():
         print(f"{key:>16}: {value:.4f}" if isinstance(value, float) else f"{key:>16}: {value}")
