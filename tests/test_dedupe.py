@@ -392,3 +392,40 @@ def test_join_by_cluster_keeps_each_clusters_values_in_order():
         np.array([1, 0, 1, 0, 2]), pd.Series(["a", "b", "c", "d", "e"], dtype=object)
     )
     assert joined.sort_index().to_dict() == {0: "b;d", 1: "a;c", 2: "e"}
+
+
+def _contact_rules(**contact) -> DedupeRules:
+    field = {"name": "contact", "column": "contact", "comparator": "fuzzy", "agree_at": 95}
+    return DedupeRules(
+        fields=[field | contact | {"agree": 1.0}], blocking=["contact"], match=0.8, review=0.4,
+        strong=1.0,
+    )  # fmt: skip
+
+
+def _contact_level(rules: DedupeRules, a: str, b: str) -> int:
+    prepared = prepare(sheet([{"contact": a}, {"contact": b}]), rules)
+    return int(compare(prepared, rules, np.array([0]), np.array([1]))["contact"].iloc[0])
+
+
+def test_token_scorers_see_tokens():
+    # the README's token scorer: word order does not matter once the words are kept apart
+    token = _contact_rules(scorer="token_sort_ratio")
+    assert _contact_level(token, "westbrook jake", "Jake  Westbrook") == AGREE
+    # a character scorer compares the text with whitespace dropped, as before
+    assert (
+        _contact_level(_contact_rules(scorer="ratio"), "westbrook jake", "jake westbrook")
+        == DISAGREE
+    )
+    assert _contact_level(_contact_rules(scorer="ratio"), "Wang Wei", "wangwei") == AGREE
+
+
+def test_normalize_says_which_characters_are_dropped():
+    dots = _contact_rules(scorer="ratio", normalize=r"[\s.·]")
+    assert _contact_level(dots, "J. R. Smith", "jr smith") == AGREE
+    assert _contact_level(dots, "约翰·史密斯", "约翰史密斯") == AGREE
+    # nothing dropped: a space is a difference
+    assert _contact_level(_contact_rules(normalize="x^", agree_at=100), "ab c", "abc") == DISAGREE
+    # a value normalize empties is blank, not equal to every other empty value
+    assert _contact_level(dots, "...", "·") == MISSING
+    with pytest.raises(ValueError, match="normalize"):
+        _contact_rules(normalize="[unclosed")
