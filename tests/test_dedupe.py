@@ -96,6 +96,8 @@ def test_email_comparator(drules, a, b, level):
     [
         ("上海智联科技有限公司", "智联科技股份有限公司", AGREE),  # legal form and leading region
         ("智联科技（上海）有限公司", "上海智联科技有限公司", AGREE),  # region in brackets
+        ("嘉迅文化传媒（嘉兴）有限公司", "嘉迅文化传媒有限公司", AGREE),  # a region not listed
+        ("华信科技（北京分公司）", "华信科技有限公司", DISAGREE),  # a bracketed branch stays
         ("Acme Co., Ltd.", "ACME Inc.", AGREE),
         ("智联恒通科技有限公司", "智联恒通科枝有限公司", PARTIAL),  # a typo
         ("华信科技有限公司", "华信终端有限公司", DISAGREE),  # the group's other company
