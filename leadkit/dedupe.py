@@ -55,6 +55,10 @@ class FieldRule(Strict):
     agree_at: float = Field(default=100, ge=0, le=100)
     partial_at: float | None = Field(default=None, ge=0, le=100)
     tolerance: float = Field(default=0, ge=0)  # number: |a-b| <= tolerance; date: days
+    # fuzzy: a regex of the characters dropped before comparing. Unset: all whitespace for the
+    # character scorers; for token scorers (token_*) runs of whitespace become one space, since
+    # their tokens are what they compare ("westbrook jake" vs "jake westbrook").
+    normalize: str | None = None
     agree: float = 0
     partial: float = 0
     disagree: float = 0
@@ -65,6 +69,11 @@ class FieldRule(Strict):
             raise ValueError("partial_at must not be above agree_at")
         if self.agree < self.partial:
             raise ValueError("agree points must not be below partial points")
+        if self.normalize is not None:
+            try:
+                re.compile(self.normalize)
+            except re.error as exc:
+                raise ValueError(f"normalize {self.normalize!r} is not a regex: {exc}") from None
         return self
 
 
@@ -138,9 +147,17 @@ class DedupeRules(Strict):
 # Prepare
 
 
-def _fuzzy_form(values: pd.Series) -> pd.Series:
-    text = clean_text(values)
-    return text.str.lower().str.replace(r"[ \t\r\n]+", "", regex=True).astype(object)
+def _fuzzy_form(values: pd.Series, f: FieldRule) -> pd.Series:
+    """Lower-cased text with the field's `normalize` characters dropped (see FieldRule)."""
+    text = clean_text(values).str.lower()
+    if f.normalize is not None:
+        text = text.str.replace(f.normalize, "", regex=True)
+    elif f.scorer.startswith("token_"):
+        text = text.str.replace(r"\s+", " ", regex=True).str.strip()
+    else:
+        text = text.str.replace(r"\s+", "", regex=True)
+    # a value left empty by normalize is blank, not a match with every other empty one
+    return text.where(text.str.len() > 0).astype(object)
 
 
 def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str, np.ndarray]:
@@ -158,7 +175,7 @@ def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str,
         prepared = company_key(values)
         out["company_key"] = _array(prepared)
     elif f.comparator in ("fuzzy",):
-        prepared = _fuzzy_form(values)
+        prepared = _fuzzy_form(values, f)
     elif f.comparator == "normalized":
         prepared = clean_text(values).map(fold_header, na_action="ignore")
     elif f.comparator == "number":

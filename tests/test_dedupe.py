@@ -96,6 +96,8 @@ def test_email_comparator(drules, a, b, level):
     [
         ("上海智联科技有限公司", "智联科技股份有限公司", AGREE),  # legal form and leading region
         ("智联科技（上海）有限公司", "上海智联科技有限公司", AGREE),  # region in brackets
+        ("嘉迅文化传媒（嘉兴）有限公司", "嘉迅文化传媒有限公司", AGREE),  # a region not listed
+        ("华信科技（北京分公司）", "华信科技有限公司", DISAGREE),  # a bracketed branch stays
         ("Acme Co., Ltd.", "ACME Inc.", AGREE),
         ("智联恒通科技有限公司", "智联恒通科枝有限公司", PARTIAL),  # a typo
         ("华信科技有限公司", "华信终端有限公司", DISAGREE),  # the group's other company
@@ -419,3 +421,40 @@ def test_a_merged_lead_that_became_complete_is_complete(workspace, cli, tmp_path
     assert len(survivor) == 1 and len(leads) == 2
     assert survivor["industry"].iloc[0] == "制造业"
     assert survivor["completeness"].iloc[0] == "complete"
+
+
+def _contact_rules(**contact) -> DedupeRules:
+    field = {"name": "contact", "column": "contact", "comparator": "fuzzy", "agree_at": 95}
+    return DedupeRules(
+        fields=[field | contact | {"agree": 1.0}], blocking=["contact"], match=0.8, review=0.4,
+        strong=1.0,
+    )  # fmt: skip
+
+
+def _contact_level(rules: DedupeRules, a: str, b: str) -> int:
+    prepared = prepare(sheet([{"contact": a}, {"contact": b}]), rules)
+    return int(compare(prepared, rules, np.array([0]), np.array([1]))["contact"].iloc[0])
+
+
+def test_token_scorers_see_tokens():
+    # the README's token scorer: word order does not matter once the words are kept apart
+    token = _contact_rules(scorer="token_sort_ratio")
+    assert _contact_level(token, "westbrook jake", "Jake  Westbrook") == AGREE
+    # a character scorer compares the text with whitespace dropped, as before
+    assert (
+        _contact_level(_contact_rules(scorer="ratio"), "westbrook jake", "jake westbrook")
+        == DISAGREE
+    )
+    assert _contact_level(_contact_rules(scorer="ratio"), "Wang Wei", "wangwei") == AGREE
+
+
+def test_normalize_says_which_characters_are_dropped():
+    dots = _contact_rules(scorer="ratio", normalize=r"[\s.·]")
+    assert _contact_level(dots, "J. R. Smith", "jr smith") == AGREE
+    assert _contact_level(dots, "约翰·史密斯", "约翰史密斯") == AGREE
+    # nothing dropped: a space is a difference
+    assert _contact_level(_contact_rules(normalize="x^", agree_at=100), "ab c", "abc") == DISAGREE
+    # a value normalize empties is blank, not equal to every other empty value
+    assert _contact_level(dots, "...", "·") == MISSING
+    with pytest.raises(ValueError, match="normalize"):
+        _contact_rules(normalize="[unclosed")
