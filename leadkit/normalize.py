@@ -113,7 +113,7 @@ _LEADING_REGION = rf"^(?:{_REGION_WORDS})(?:省|市|自治区)?"
 # 名称（地区）有限公司 is the registered layout for a place: a bracket of two or three Han
 # characters (optionally 省/市/县/区) is a region even when it is not a known one (（嘉兴）).
 _BRACKETED_REGION = (
-    rf"[(\[](?:(?:{_REGION_WORDS})(?:省|市|自治区)?|[\u4e00-\u9fff]{{2,3}}(?:省|市|县|区)?)[)\]]"
+    rf"[(\[](?:(?:{_REGION_WORDS})(?:省|市|自治区)?|{_CJK}{{2,3}}(?:省|市|县|区)?)[)\]]"
 )
 # One pass strips one trailing legal form; longest first so 股份有限公司 is not read as 公司.
 _TRAILING_FORM = (
