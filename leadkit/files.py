@@ -1,8 +1,10 @@
-"""Replacing a file whole: written beside it, flushed to disk, then renamed over it."""
+"""Replacing a file whole: written beside it, flushed to disk, then renamed over it; and the
+input files a command was given, with their glob patterns expanded."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 from collections.abc import Iterator
@@ -10,6 +12,33 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.tmp")
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def expand_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(the files to read, the glob patterns that matched nothing), in the order given.
+
+    A shell passes a pattern that matches nothing as it stands (`inbox/*.xlsx` on a morning
+    with no .xlsx, from cron's /bin/sh): such a pattern names no file, so it is no error. One
+    the shell did not expand (quoted, Windows) is expanded here. A path that exists is taken as
+    it is, even with * ? [ in its name; one without them that does not exist stays, for the
+    reader to report as a missing file.
+    """
+    found: list[Path] = []
+    unmatched: list[Path] = []
+    for path in paths:
+        text = str(path)
+        if path.exists() or not _GLOB_CHARS & set(text):
+            found.append(path)
+            continue
+        matches = sorted(glob.glob(text))
+        if matches:
+            found.extend(Path(m) for m in matches)
+        else:
+            unmatched.append(path)
+    return found, unmatched
 
 
 def pid_alive(pid: int) -> bool:

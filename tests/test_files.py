@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from leadkit.files import remove_stale_temps, replacing
+from leadkit.files import expand_inputs, remove_stale_temps, replacing
 
 
 def test_the_new_content_replaces_the_old(tmp_path):
@@ -68,3 +68,18 @@ def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
         tmp.write_bytes(b"new")
     assert not dead.exists() and live.exists() and other.exists()
     assert remove_stale_temps(tmp_path) == [other]
+
+
+def test_a_pattern_that_matches_nothing_is_set_aside_and_a_missing_file_is_kept(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "b.csv").write_text("x", encoding="utf-8")
+    (inbox / "a.csv").write_text("x", encoding="utf-8")
+    odd = inbox / "odd[1].csv"  # a real file whose name looks like a pattern is taken as it is
+    odd.write_text("x", encoding="utf-8")
+    found, unmatched = expand_inputs([
+        inbox / "*.xlsx", inbox / "?.csv", odd, inbox / "gone.csv", inbox / "events" / "*.csv",
+    ])  # fmt: skip
+    # an unexpanded pattern (quoted, or a shell that does not expand) is expanded, sorted
+    assert found == [inbox / "a.csv", inbox / "b.csv", odd, inbox / "gone.csv"]
+    assert unmatched == [inbox / "*.xlsx", inbox / "events" / "*.csv"]

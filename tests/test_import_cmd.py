@@ -255,3 +255,47 @@ def test_a_sheet_resaved_by_libreoffice_imports_nothing_twice(cli, workspace, tm
     totals = json.loads(again.stdout)["totals"]
     assert (totals["imported"], totals["already"]) == (0, 2)
     assert len(leads(workspace)) == 2
+
+
+def _book_bytes(workspace: Path) -> bytes | None:
+    book = workspace / "leads.xlsx"
+    return book.read_bytes() if book.exists() else None
+
+
+def test_a_glob_that_matches_nothing_is_skipped_silently_under_quiet(cli, workspace):
+    inbox = workspace / "inbox"
+    inbox.mkdir()
+    (inbox / "web.csv").write_text(
+        "公司名称,联系人,手机,获取时间\n甲公司,王伟,13812345678,2026-03-09 10:00\n"
+        "乙公司,李娜,13912345678,2026-03-09 11:00\n",
+        encoding="utf-8",
+    )
+    # what cron's /bin/sh passes on a morning with CSVs but no .xlsx: the pattern as it stands
+    result = cli("import", "inbox/*.csv", "inbox/*.xlsx", AS_OF, "-q")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    assert len(leads(workspace)) == 2, "the quoted pattern was expanded and its file imported"
+    before = _book_bytes(workspace)
+    nothing = cli("import", "inbox/*.xlsx", "inbox/events/*.csv", AS_OF, "-q")
+    assert (nothing.exit_code, nothing.stdout, nothing.stderr) == (0, "", "")
+    assert _book_bytes(workspace) == before, "nothing to import: the book is not written"
+    events = cli("import", "--events", "inbox/events/*.csv", AS_OF, "-q")
+    assert (events.exit_code, events.stdout, events.stderr) == (0, "", "")
+
+
+def test_a_glob_that_matches_nothing_is_a_note_without_quiet(cli, workspace):
+    result = cli("import", "inbox/*.xlsx", AS_OF)
+    assert result.exit_code == 0
+    assert result.stderr.splitlines() == [
+        "inbox/*.xlsx: no file matches; skipped",
+        "nothing to import: the book was not changed",
+    ]
+    payload = json.loads(cli("import", "inbox/*.xlsx", AS_OF, "--json").stdout)
+    assert payload["unmatched"] == ["inbox/*.xlsx"] and payload["totals"]["imported"] == 0
+
+
+def test_a_missing_file_is_still_an_error_under_quiet(cli, workspace):
+    before = _book_bytes(workspace)
+    result = cli("import", "inbox/today.csv", AS_OF, "-q")
+    assert result.exit_code == 2
+    assert result.stderr == "leadkit: error: inbox/today.csv: file not found\n"
+    assert _book_bytes(workspace) == before

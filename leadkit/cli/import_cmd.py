@@ -10,6 +10,7 @@ from rich.table import Table
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
 from leadkit.context import context
 from leadkit.errors import ExitStatus
+from leadkit.files import expand_inputs
 
 if TYPE_CHECKING:
     from leadkit.importer import ImportResult
@@ -115,7 +116,12 @@ def register(app: typer.Typer) -> None:
     @app.command("import")
     @boundary
     def import_(
-        files: Annotated[list[Path], typer.Argument(help="Sheets to import: .xlsx, .xls or .csv.")],
+        files: Annotated[
+            list[Path],
+            typer.Argument(
+                help="Sheets to import: .xlsx, .xls or .csv; a glob pattern that matches nothing is skipped."
+            ),
+        ],
         source: Annotated[
             str | None,
             typer.Option(
@@ -161,7 +167,21 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects."""
         ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=not suggest)
+        files, unmatched = expand_inputs(files)
+        # the workspace and its rules are still checked when there is nothing to import
+        ctx = context(
+            book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=bool(files) and not suggest
+        )
+        for pattern in unmatched:
+            ui.say(f"{pattern}: no file matches; skipped")
+        if not files:
+            ui.say("nothing to import: the book was not changed")
+            none = ("read", "imported", "rejected", "already", "warnings", "linked")
+            ui.emit_json({
+                "totals": dict.fromkeys(none, 0), "files": [], "lead_ids": [], "warnings": [],
+                "unmatched": list(map(str, unmatched)),
+            })  # fmt: skip
+            return ExitStatus.OK
         from leadkit import pipeline
 
         if events:
@@ -169,7 +189,9 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"{added.added} event(s) added to the Events sheet ({added.untied} untied); {added.already} already there; {added.skipped} skipped"
             )
-            ui.emit_json({**vars(added), "untied": added.untied})
+            ui.emit_json(
+                {**vars(added), "untied": added.untied, "unmatched": list(map(str, unmatched))}
+            )
             if added.skipped:
                 ui.warn(
                     f"{added.skipped} event row(s) skipped (no time, event, or lead_id/phone/e-mail)"
@@ -206,7 +228,7 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"{result.linked} new lead(s) were customers already in the book: linked to them (重复于/duplicate_of)"
             )
-        ui.emit_json(lambda: result_json(result))
+        ui.emit_json(lambda: {**result_json(result), "unmatched": list(map(str, unmatched))})
         rejected = result.totals["rejected"]
         for message in header_warnings:
             ui.warn(message)
