@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +39,7 @@ from leadkit.followup import KINDS, apply_activities, due_items, kind_label
 from leadkit.headers import SavedMap, recogniser, suggested_map
 from leadkit.identity import resolve_already
 from leadkit.importer import ImportResult, apply_import, import_events, import_tables, plan_headers
+from leadkit.inbox import Failed, arrivals, file_done, file_failed
 from leadkit.normalize import is_in
 from leadkit.notify import (
     Delivery,
@@ -834,6 +835,8 @@ class RunOutcome:
     """What `leadkit run` did: each step's outcome, by step name, in pipeline order."""
 
     steps: dict[str, Any]
+    inbox_done: list[Path] = field(default_factory=list)  # where each imported inbox file went
+    inbox_failed: list[Failed] = field(default_factory=list)  # unreadable, moved to inbox/failed/
 
 
 def run(
@@ -852,17 +855,32 @@ def run(
             f"--steps: unknown step(s) {', '.join(unknown)}; use {', '.join(RUN_STEPS)}"
         )
     chosen = [s for s in RUN_STEPS if s in steps]
-    if "import" in chosen and not files:
+    inbox_dir = ctx.workspace.inbox_dir
+    waiting = arrivals(inbox_dir) if inbox_dir is not None and "import" in chosen else []
+    if "import" in chosen and not files and not waiting:
         chosen.remove("import")  # nothing arrived: not an error for a morning cron chain
     # every step's inputs (files, rules, state) are read and checked before the book is touched
     prepared: list[tuple[str, Callable[[Book], Any]]] = []
+    read_ok: list[Path] = []
+    failures: list[Failed] = []
     for name in chosen:
         if name == "import":
             maps = saved_maps(ctx)
             fixed: dict[str, str | None] = {}
             for saved in maps:
                 fixed = {**saved.fixed, **fixed}
+            # files named on the command line must all be readable (as for `import`)
             tables = _read_tables(ctx, files or [], None, fixed)
+            for path in waiting:
+                # one bad file in the inbox must not stop the others or the later steps
+                try:
+                    tables += _read_tables(ctx, [path], None, fixed)
+                except InputFileError as exc:
+                    failures.append(Failed(path, str(exc)))
+                else:
+                    read_ok.append(path)
+            if not tables:
+                continue
             prepared.append((name, _import_step(ctx, tables, None, None, maps)))
         elif name == "dedupe":
             where = ctx.rules.folder / "dedupe.yaml"
@@ -880,7 +898,13 @@ def run(
             done[name] = one(book)  # Log rows carry the step's own command name
         return RunOutcome(steps=done)
 
-    outcome = update_book(ctx, "run", step, create="import" in chosen)
-    if "assign" in outcome.steps and not ctx.dry_run:
-        ctx.workspace.write_state("routing", outcome.steps["assign"].assignment.state.to_json())
+    outcome = update_book(ctx, "run", step, create=any(n == "import" for n, _ in prepared))
+    outcome.inbox_failed = failures
+    if not ctx.dry_run:
+        if "assign" in outcome.steps:
+            ctx.workspace.write_state("routing", outcome.steps["assign"].assignment.state.to_json())
+        # only once the book holds their rows: a run that failed leaves the inbox to retry
+        if inbox_dir is not None:
+            outcome.inbox_done = file_done(inbox_dir, read_ok, ctx.now.date())
+            file_failed(inbox_dir, failures)
     return outcome

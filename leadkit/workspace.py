@@ -99,6 +99,8 @@ class WorkspaceConfig(Strict):
     backups: int = Field(default=20, ge=1, le=1000)
     notify: NotifyConfig | None = None
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    # a folder (relative to the workspace) `run` imports every lead file from
+    inbox: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -122,6 +124,10 @@ class Workspace:
     def rules_dir(self) -> Path:
         own = self.root / self.config.rules
         return own if self.has_config and own.is_dir() else default_rules_dir()
+
+    @property
+    def inbox_dir(self) -> Path | None:
+        return self.root / self.config.inbox if self.config.inbox else None
 
     @property
     def state_dir(self) -> Path:

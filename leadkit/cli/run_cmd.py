@@ -7,6 +7,7 @@ import typer
 
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
 from leadkit.context import context
+from leadkit.errors import ExitStatus
 
 STEPS_HELP = "comma-separated, run in pipeline order: import,dedupe,score,assign,recycle"
 
@@ -17,7 +18,9 @@ def register(app: typer.Typer) -> None:
     def run(
         files: Annotated[
             list[Path] | None,
-            typer.Argument(help="files to import (none: the import step is skipped)"),
+            typer.Argument(
+                help="files to import, besides the inbox: folder's (none: import is skipped)"
+            ),
         ] = None,
         steps: Annotated[str, typer.Option("--steps", help=STEPS_HELP)] = (
             "import,dedupe,score,assign,recycle"
@@ -39,7 +42,23 @@ def register(app: typer.Typer) -> None:
         outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by)
         for name in outcome.steps:
             ui.say(f"{name}: done")
+        if outcome.inbox_done:
+            ui.say(
+                f"inbox: {len(outcome.inbox_done)} file(s) imported, moved to {outcome.inbox_done[0].parent}"
+            )
+        for failed in outcome.inbox_failed:
+            # a warning even under --quiet: cron mails it, and the exit code says so
+            where = "" if dry_run else " (moved to inbox/failed/, reason beside it)"
+            ui.warn(f"inbox: {failed.reason}{where}")
         if dry_run:
             ui.say("dry run: the book was not changed")
-        ui.emit_json(lambda: {"steps": list(outcome.steps)})
-        return 0
+        ui.emit_json(
+            lambda: {
+                "steps": list(outcome.steps),
+                "inbox_done": [str(p) for p in outcome.inbox_done],
+                "inbox_failed": [
+                    {"file": str(f.path), "reason": f.reason} for f in outcome.inbox_failed
+                ],
+            }
+        )
+        return ExitStatus.INBOX_FAILED if outcome.inbox_failed else ExitStatus.OK
