@@ -88,6 +88,37 @@ class LimitsConfig(Strict):
     cell_chars: int = Field(default=1_000_000, ge=100)
 
 
+# `run`'s steps, in pipeline order (the order they run in, whatever order they are listed in)
+RUN_STEPS = ("import", "dedupe", "score", "assign", "recycle", "due", "report")
+Channels = Literal["email", "webhook", "both"]
+
+
+class AssignStep(Strict):
+    by: Literal["region", "industry", "grade", "round-robin", "load", "rules"] = "round-robin"
+
+
+class DueStep(Strict):
+    notify: Channels | None = None  # send the reminders, as `due --notify`
+    out: str | None = None  # also write the to-do list to this .xlsx
+
+
+class ReportStep(Strict):
+    period: Literal["week", "month", "quarter", "year"] = "month"
+    out: str | None = None  # .xlsx, .html or .md
+    notify: Channels | None = None  # to the manager, as `report --notify`
+
+
+class PipelineConfig(Strict):
+    """The `pipeline:` section: what `leadkit run` does without --steps, and each step's options."""
+
+    steps: list[Literal[RUN_STEPS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["import", "dedupe", "score", "assign", "recycle"]
+    )
+    assign: AssignStep = Field(default_factory=AssignStep)
+    due: DueStep = Field(default_factory=DueStep)
+    report: ReportStep = Field(default_factory=ReportStep)
+
+
 class WorkspaceConfig(Strict):
     """`leadkit.yaml`."""
 
@@ -101,6 +132,7 @@ class WorkspaceConfig(Strict):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     # a folder (relative to the workspace) `run` imports every lead file from
     inbox: str | None = None
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
 
     @field_validator("timezone")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -155,3 +156,44 @@ def test_inbox_dry_run_moves_nothing(tmp_path: Path, data_dir: Path):
     assert [f.path.name for f in out.inbox_failed] == ["bad.csv"]
     assert out.steps["import"].totals["imported"] > 0
     assert sorted(p.name for p in inbox.iterdir()) == ["bad.csv", "web.csv"]
+
+
+PIPELINE = """pipeline:
+  steps: [report, import, score, assign, due]
+  due: {out: due.xlsx}
+  report: {period: month, out: report.md}
+"""
+
+
+def test_pipeline_block_steps_and_outputs(tmp_path: Path, data_dir: Path, cli, monkeypatch):
+    folder = _workspace(tmp_path, "ws")
+    inbox = _with_inbox(folder)
+    config = folder / "leadkit.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + PIPELINE, encoding="utf-8")
+    shutil.copy(data_dir / "web_small.csv", inbox / "web.csv")
+    monkeypatch.chdir(folder)
+    r = cli("run", "--as-of", AS_OF, "--json")
+    assert r.exit_code == 0, r.output
+    # listed in any order, run in pipeline order
+    assert json.loads(r.stdout)["steps"] == ["import", "score", "assign", "due", "report"]
+    assert "# " in (folder / "report.md").read_text(encoding="utf-8")
+    assert not any("recycle" in map(str, row) for row in next(iter(_cells(_book(folder)).values())))
+    # three days on nobody has called: run's due list (read from its in-memory book) is `due`'s
+    later = "2026-03-05T09:00"
+    assert cli("run", "--steps", "due", "--as-of", later, "-q").exit_code == 0
+    assert cli("due", "--as-of", later, "--out", "due_cmd.xlsx", "-q").exit_code == 0
+    ran, alone = _cells(folder / "due.xlsx"), _cells(folder / "due_cmd.xlsx")
+    assert len(next(iter(ran.values()))) > 1
+    assert ran == alone
+
+
+def test_pipeline_block_is_validated(tmp_path: Path, cli, monkeypatch):
+    folder = _workspace(tmp_path, "ws")
+    config = folder / "leadkit.yaml"
+    bad = "pipeline:\n  steps: [import, nosuch]\n  assign: {by: dice}\n"
+    config.write_text(config.read_text(encoding="utf-8") + bad, encoding="utf-8")
+    monkeypatch.chdir(folder)
+    r = cli("run", "--as-of", AS_OF, "-q")
+    assert r.exit_code == 2
+    # every problem of the file at once, each with its line
+    assert "pipeline.steps" in r.stderr and "pipeline.assign.by" in r.stderr
