@@ -144,6 +144,17 @@ class WorkspaceConfig(Strict):
         return value
 
 
+def needed_env(config: WorkspaceConfig) -> list[str]:
+    """The environment variables the settings name (secrets kept out of leadkit.yaml), in order."""
+    names: list[str] = []
+    notify = config.notify
+    if notify is not None:
+        if notify.email is not None and notify.email.user is not None:
+            names.append(notify.email.password_env)
+        names += [w.secret_env for w in notify.webhooks if w.secret_env]
+    return list(dict.fromkeys(names))
+
+
 @dataclass
 class Workspace:
     """Where a command runs: a folder with `leadkit.yaml`, or the packaged defaults."""
