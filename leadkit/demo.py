@@ -151,8 +151,9 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     outcome.training = pipeline.train(
         pipeline.context(inbox / "history.xlsx", as_of=as_of, cwd=folder)
     )
-    outcome.score = pipeline.score(ctx)
-    outcome.assign = pipeline.assign(ctx, "rules")
+    # the team's daily part, as cron runs it: `leadkit run` (one read, one save for both steps)
+    daily = pipeline.run(ctx, ["score", "assign"], by="rules")
+    outcome.score, outcome.assign = daily.steps["score"], daily.steps["assign"]
     # three working days later nobody has called: the neglected leads go back to the pool
     first = outcome.assign.assignment.owners.index[:1]
     if len(first):

@@ -15,6 +15,7 @@ class ExitStatus(IntEnum):
     USAGE = 2
     BOOK_BUSY = 3
     NOT_DELIVERED = 4  # some reminders could not be sent
+    INBOX_FAILED = 5  # run: a file in the inbox could not be read (moved to inbox/failed/)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +46,7 @@ from leadkit.importer import (
     import_tables,
     plan_headers,
 )
+from leadkit.inbox import Failed, arrivals, file_done, file_failed
 from leadkit.normalize import is_in
 from leadkit.notify import (
     Delivery,
@@ -59,7 +60,7 @@ from leadkit.notify import (
 )
 from leadkit.pool import Neglect, apply_recycle, find_neglected
 from leadkit.pool import claim as claim_lead
-from leadkit.report import Report, build_report
+from leadkit.report import Report, build_report, write_report
 from leadkit.report import markdown as report_markdown
 from leadkit.routing import BY, Assignment, RotationState, apply_assignment
 from leadkit.routing import assign as route
@@ -67,7 +68,7 @@ from leadkit.rules import ColumnsRules, Rules, Strict, fold_header
 from leadkit.score import Scored, apply_scores, explain, score_leads
 from leadkit.train import Training, load_model, save_model
 from leadkit.train import train as train_model
-from leadkit.workspace import NotifyConfig, Workspace, init_workspace
+from leadkit.workspace import RUN_STEPS, NotifyConfig, Workspace, init_workspace
 
 T = TypeVar("T")
 
@@ -673,7 +674,11 @@ class DueOutcome:
 
 def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
     """Each rep's to-dos for today, most urgent first (reads the book, writes nothing)."""
-    book = load(ctx, only={"leads", "activities"})
+    return _due_of(ctx, load(ctx, only={"leads", "activities"}), owner=owner)
+
+
+def _due_of(ctx: Context, book: Book, *, owner: str | None = None) -> DueOutcome:
+    """`due` on a book already in memory (`run` passes the book it has just saved)."""
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
@@ -795,7 +800,20 @@ def report(
         )
         if bounds[1] <= bounds[0]:
             raise UsageError("--to must be after --from")
-    book = load(ctx, only={"leads", "activities", "log"})
+    return _report_of(
+        ctx, load(ctx, only={"leads", "activities", "log"}), period, by, previous, bounds
+    )
+
+
+def _report_of(
+    ctx: Context,
+    book: Book,
+    period: str,
+    by: list[str] | None = None,
+    previous: bool = False,
+    bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> Report:
+    """`report` on a book already in memory (`run` passes the book it has just saved)."""
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
@@ -852,7 +870,7 @@ def redo(ctx: Context) -> Path:
         )
 
 
-RUN_STEPS = ("import", "dedupe", "score", "assign", "recycle")
+WRITING_STEPS = ("import", "dedupe", "score", "assign", "recycle")  # the rest only read the book
 
 
 @dataclass
@@ -860,35 +878,72 @@ class RunOutcome:
     """What `leadkit run` did: each step's outcome, by step name, in pipeline order."""
 
     steps: dict[str, Any]
+    inbox_done: list[Path] = field(default_factory=list)  # where each imported inbox file went
+    inbox_failed: list[Failed] = field(default_factory=list)  # unreadable, moved to inbox/failed/
+    written: list[Path] = field(default_factory=list)  # the due list / report files written
+    undelivered: list[Delivery] = field(default_factory=list)  # due / report notifications
 
 
 def run(
     ctx: Context,
-    steps: list[str],
+    steps: list[str] | None = None,
     *,
     files: list[Path] | None = None,
-    by: str = "round-robin",
+    by: str | None = None,
+    notify: str | None = None,
 ) -> RunOutcome:
-    """Run `steps` in pipeline order on one in-memory book: one lock, one load, one save (one
-    backup; each step's Log rows under its own command name, as when run alone). A failing step raises before the save, so
-    the book on disk stays as it was before the run."""
+    """Run `steps` (default: leadkit.yaml's `pipeline: steps`) in pipeline order on one in-memory
+    book: one lock, one load, one save (one backup; each step's Log rows under its own command
+    name, as when run alone). A failing step raises before the save, so the book on disk stays as
+    it was before the run. `due` and `report` read the book as saved, with no second read; their
+    files and messages go out only after the save."""
+    config = ctx.workspace.config.pipeline
+    steps = list(config.steps) if steps is None else steps
     unknown = [s for s in steps if s not in RUN_STEPS]
     if unknown:
         raise UsageError(
             f"--steps: unknown step(s) {', '.join(unknown)}; use {', '.join(RUN_STEPS)}"
         )
+    by = config.assign.by if by is None else by
+    due_notify = config.due.notify if notify is None else notify
+    if due_notify not in (None, "email", "webhook", "both"):
+        raise UsageError("--notify takes email, webhook or both")
     chosen = [s for s in RUN_STEPS if s in steps]
-    if "import" in chosen and not files:
+    root = ctx.workspace.root
+    # every step's inputs (files, rules, settings, state) are checked before the book is touched
+    due_out = config.due.out and output_file(ctx, root / config.due.out)
+    report_out = config.report.out and output_file(
+        ctx, root / config.report.out, (".xlsx", ".html", ".md")
+    )
+    if "due" in chosen and due_notify:
+        _notify_config(ctx, due_notify)
+    if "report" in chosen and config.report.notify:
+        _notify_config(ctx, config.report.notify, manager=True)
+    inbox_dir = ctx.workspace.inbox_dir
+    waiting = arrivals(inbox_dir) if inbox_dir is not None and "import" in chosen else []
+    if "import" in chosen and not files and not waiting:
         chosen.remove("import")  # nothing arrived: not an error for a morning cron chain
-    # every step's inputs (files, rules, state) are read and checked before the book is touched
     prepared: list[tuple[str, Callable[[Book], Any]]] = []
+    read_ok: list[Path] = []
+    failures: list[Failed] = []
     for name in chosen:
         if name == "import":
             maps = saved_maps(ctx)
             fixed: dict[str, str | None] = {}
             for saved in maps:
                 fixed = {**saved.fixed, **fixed}
+            # files named on the command line must all be readable (as for `import`)
             tables = _read_tables(ctx, files or [], None, fixed)
+            for path in waiting:
+                # one bad file in the inbox must not stop the others or the later steps
+                try:
+                    tables += _read_tables(ctx, [path], None, fixed)
+                except InputFileError as exc:
+                    failures.append(Failed(path, str(exc)))
+                else:
+                    read_ok.append(path)
+            if not tables:
+                continue
             prepared.append((name, _import_step(ctx, tables, None, None, maps)))
         elif name == "dedupe":
             where = ctx.rules.folder / "dedupe.yaml"
@@ -897,16 +952,46 @@ def run(
             prepared.append((name, _score_step(ctx)))
         elif name == "assign":
             prepared.append((name, _assign_step(ctx, by)))
-        else:
+        elif name == "recycle":
             prepared.append((name, _recycle_step(ctx)))
+
+    held: list[Book] = []
 
     def step(book: Book) -> RunOutcome:
         done: dict[str, Any] = {}
         for name, one in prepared:
             done[name] = one(book)  # Log rows carry the step's own command name
+        held.append(book)
         return RunOutcome(steps=done)
 
-    outcome = update_book(ctx, "run", step, create="import" in chosen)
-    if "assign" in outcome.steps and not ctx.dry_run:
-        ctx.workspace.write_state("routing", outcome.steps["assign"].assignment.state.to_json())
+    if prepared:
+        outcome = update_book(ctx, "run", step, create=any(n == "import" for n, _ in prepared))
+    else:  # only readers: no lock, no save, no backup
+        outcome = step(load(ctx))
+    outcome.inbox_failed = failures
+    if not ctx.dry_run:
+        if "assign" in outcome.steps:
+            ctx.workspace.write_state("routing", outcome.steps["assign"].assignment.state.to_json())
+        # only once the book holds their rows: a run that failed leaves the inbox to retry
+        if inbox_dir is not None:
+            outcome.inbox_done = file_done(inbox_dir, read_ok, ctx.now.date())
+            file_failed(inbox_dir, failures)
+    book = held[0]
+    if "due" in chosen:
+        due_list = outcome.steps["due"] = _due_of(ctx, book)
+        if due_out and not ctx.dry_run:
+            frame = due_list.items.assign(
+                kind=due_list.items["kind"].map(lambda k: kind_label(k, ctx.lang))
+            )
+            bookio.write_table(due_out, "待办" if ctx.lang == "zh" else "Due", frame)
+            outcome.written.append(due_out)
+        if due_notify and not ctx.dry_run:
+            outcome.undelivered += send_reminders(ctx, due_list, due_notify).failed
+    if "report" in chosen:
+        rep = outcome.steps["report"] = _report_of(ctx, book, config.report.period)
+        if report_out and not ctx.dry_run:
+            write_report(rep, report_out, ctx.lang, ctx.rules.columns)
+            outcome.written.append(report_out)
+        if config.report.notify and not ctx.dry_run:
+            outcome.undelivered += send_report(ctx, rep, config.report.notify).failed
     return outcome

@@ -88,6 +88,37 @@ class LimitsConfig(Strict):
     cell_chars: int = Field(default=1_000_000, ge=100)
 
 
+# `run`'s steps, in pipeline order (the order they run in, whatever order they are listed in)
+RUN_STEPS = ("import", "dedupe", "score", "assign", "recycle", "due", "report")
+Channels = Literal["email", "webhook", "both"]
+
+
+class AssignStep(Strict):
+    by: Literal["region", "industry", "grade", "round-robin", "load", "rules"] = "round-robin"
+
+
+class DueStep(Strict):
+    notify: Channels | None = None  # send the reminders, as `due --notify`
+    out: str | None = None  # also write the to-do list to this .xlsx
+
+
+class ReportStep(Strict):
+    period: Literal["week", "month", "quarter", "year"] = "month"
+    out: str | None = None  # .xlsx, .html or .md
+    notify: Channels | None = None  # to the manager, as `report --notify`
+
+
+class PipelineConfig(Strict):
+    """The `pipeline:` section: what `leadkit run` does without --steps, and each step's options."""
+
+    steps: list[Literal[RUN_STEPS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: ["import", "dedupe", "score", "assign", "recycle"]
+    )
+    assign: AssignStep = Field(default_factory=AssignStep)
+    due: DueStep = Field(default_factory=DueStep)
+    report: ReportStep = Field(default_factory=ReportStep)
+
+
 class WorkspaceConfig(Strict):
     """`leadkit.yaml`."""
 
@@ -99,6 +130,9 @@ class WorkspaceConfig(Strict):
     backups: int = Field(default=20, ge=1, le=1000)
     notify: NotifyConfig | None = None
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    # a folder (relative to the workspace) `run` imports every lead file from
+    inbox: str | None = None
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -108,6 +142,17 @@ class WorkspaceConfig(Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
         return value
+
+
+def needed_env(config: WorkspaceConfig) -> list[str]:
+    """The environment variables the settings name (secrets kept out of leadkit.yaml), in order."""
+    names: list[str] = []
+    notify = config.notify
+    if notify is not None:
+        if notify.email is not None and notify.email.user is not None:
+            names.append(notify.email.password_env)
+        names += [w.secret_env for w in notify.webhooks if w.secret_env]
+    return list(dict.fromkeys(names))
 
 
 @dataclass
@@ -122,6 +167,10 @@ class Workspace:
     def rules_dir(self) -> Path:
         own = self.root / self.config.rules
         return own if self.has_config and own.is_dir() else default_rules_dir()
+
+    @property
+    def inbox_dir(self) -> Path | None:
+        return self.root / self.config.inbox if self.config.inbox else None
 
     @property
     def state_dir(self) -> Path:

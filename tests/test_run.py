@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -97,3 +98,102 @@ def test_pipeline_run_direct(tmp_path: Path, data_dir: Path):
     out = pipeline.run(ctx, ["import", "score"], files=[folder / "in.csv"])
     assert list(out.steps) == ["import", "score"]
     assert out.steps["import"].totals["imported"] > 0
+
+
+def _with_inbox(folder: Path) -> Path:
+    config = folder / "leadkit.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "inbox: inbox\n", encoding="utf-8")
+    inbox = folder / "inbox"
+    inbox.mkdir()
+    return inbox
+
+
+def test_inbox_corrupt_file_goes_to_failed_rest_goes_on(
+    tmp_path: Path, data_dir: Path, cli, monkeypatch
+):
+    folder = _workspace(tmp_path, "ws")
+    inbox = _with_inbox(folder)
+    shutil.copy(data_dir / "web_small.csv", inbox / "web.csv")
+    # the good rows also arrive as .xlsx, written by openpyxl like any spreadsheet program
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for line in DUPES.strip().splitlines():
+        ws.append(line.split(","))
+    wb.save(inbox / "dupes.xlsx")
+    (inbox / "broken.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
+    (inbox / "notes.txt").write_text("not a lead file", encoding="utf-8")
+    monkeypatch.chdir(folder)
+    r = cli("run", "--as-of", AS_OF, "-q")
+    assert r.exit_code == 5, r.output
+    assert "broken.xlsx" in r.stderr and r.stderr.count("\n") == 1
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == ["notes.txt"]
+    done = inbox / "done" / "2026-03-02"
+    assert sorted(p.name for p in done.iterdir()) == ["dupes.xlsx", "web.csv"]
+    failed = inbox / "failed"
+    assert sorted(p.name for p in failed.iterdir()) == ["broken.xlsx", "broken.xlsx.reason.txt"]
+    assert "broken.xlsx" in (failed / "broken.xlsx.reason.txt").read_text(encoding="utf-8")
+    # the good rows are in the book, and the later steps ran on them
+    leads = _cells(_book(folder))
+    sheet = next(iter(leads.values()))
+    companies = {row[sheet[0].index("企业名称")] for row in sheet[1:]}
+    assert {"星河科技有限公司", "制造有限公司"} <= companies
+    web = [line.split(",") for line in (data_dir / "web_small.csv").read_text().splitlines()]
+    assert web[1][web[0].index("公司名称")] in companies
+    owner = sheet[0].index("负责人")
+    assert any(row[owner] for row in sheet[1:])  # assign ran on the imported rows
+    # the next run finds an empty inbox: nothing imported twice, exit 0
+    r = cli("run", "--as-of", AS_OF, "-q")
+    assert r.exit_code == 0, r.output
+    assert len(next(iter(_cells(_book(folder)).values()))) == len(sheet)
+
+
+def test_inbox_dry_run_moves_nothing(tmp_path: Path, data_dir: Path):
+    folder = _workspace(tmp_path, "ws")
+    inbox = _with_inbox(folder)
+    shutil.copy(data_dir / "web_small.csv", inbox / "web.csv")
+    (inbox / "bad.csv").write_bytes(b"\x00\x01\x02")
+    out = pipeline.run(pipeline.context(cwd=folder, as_of=AS_OF, dry_run=True), ["import"])
+    assert [f.path.name for f in out.inbox_failed] == ["bad.csv"]
+    assert out.steps["import"].totals["imported"] > 0
+    assert sorted(p.name for p in inbox.iterdir()) == ["bad.csv", "web.csv"]
+
+
+PIPELINE = """pipeline:
+  steps: [report, import, score, assign, due]
+  due: {out: due.xlsx}
+  report: {period: month, out: report.md}
+"""
+
+
+def test_pipeline_block_steps_and_outputs(tmp_path: Path, data_dir: Path, cli, monkeypatch):
+    folder = _workspace(tmp_path, "ws")
+    inbox = _with_inbox(folder)
+    config = folder / "leadkit.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + PIPELINE, encoding="utf-8")
+    shutil.copy(data_dir / "web_small.csv", inbox / "web.csv")
+    monkeypatch.chdir(folder)
+    r = cli("run", "--as-of", AS_OF, "--json")
+    assert r.exit_code == 0, r.output
+    # listed in any order, run in pipeline order
+    assert json.loads(r.stdout)["steps"] == ["import", "score", "assign", "due", "report"]
+    assert "# " in (folder / "report.md").read_text(encoding="utf-8")
+    assert not any("recycle" in map(str, row) for row in next(iter(_cells(_book(folder)).values())))
+    # three days on nobody has called: run's due list (read from its in-memory book) is `due`'s
+    later = "2026-03-05T09:00"
+    assert cli("run", "--steps", "due", "--as-of", later, "-q").exit_code == 0
+    assert cli("due", "--as-of", later, "--out", "due_cmd.xlsx", "-q").exit_code == 0
+    ran, alone = _cells(folder / "due.xlsx"), _cells(folder / "due_cmd.xlsx")
+    assert len(next(iter(ran.values()))) > 1
+    assert ran == alone
+
+
+def test_pipeline_block_is_validated(tmp_path: Path, cli, monkeypatch):
+    folder = _workspace(tmp_path, "ws")
+    config = folder / "leadkit.yaml"
+    bad = "pipeline:\n  steps: [import, nosuch]\n  assign: {by: dice}\n"
+    config.write_text(config.read_text(encoding="utf-8") + bad, encoding="utf-8")
+    monkeypatch.chdir(folder)
+    r = cli("run", "--as-of", AS_OF, "-q")
+    assert r.exit_code == 2
+    # every problem of the file at once, each with its line
+    assert "pipeline.steps" in r.stderr and "pipeline.assign.by" in r.stderr

@@ -39,6 +39,7 @@ from leadkit.cli import (  # noqa: E402
     assign_cmd,
     check_cmd,
     claim_cmd,
+    cron_cmd,
     dedupe_cmd,
     demo_cmd,
     due_cmd,
@@ -57,7 +58,7 @@ from leadkit.cli import (  # noqa: E402
 
 for module in (
     init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd,
-    assign_cmd, recycle_cmd, run_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, redo_cmd,
+    assign_cmd, recycle_cmd, run_cmd, cron_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, redo_cmd,
     demo_cmd,
 ):  # fmt: skip
     module.register(app)

@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
 from rich.table import Table
 
@@ -10,6 +14,24 @@ from leadkit.errors import ExitStatus
 SHOWN = 50
 
 
+def _settings(book_opt: Path | None, json_out: bool) -> int:
+    """The environment variables leadkit.yaml names: which are set, which are missing (exit 2)."""
+    from leadkit.workspace import needed_env
+
+    ctx = context(book_opt)
+    needed = needed_env(ctx.workspace.config)
+    missing = [name for name in needed if not os.environ.get(name)]
+    ui.emit_json({"variables": needed, "missing": missing})
+    for name in needed:  # names only: the values are secrets
+        ui.say(f"{name}: {'missing' if name in missing else 'set'}")
+    if missing:
+        ui.warn(f"not set: {', '.join(missing)} (leadkit.yaml names them; cron needs them too)")
+        return ExitStatus.USAGE
+    if not needed:
+        ui.say("the settings need no environment variables")
+    return ExitStatus.OK
+
+
 def register(app: typer.Typer) -> None:
     @app.command("check")
     @boundary
@@ -17,11 +39,17 @@ def register(app: typer.Typer) -> None:
         book: BookArg = None,
         book_opt: BookOpt = None,
         as_of: AsOf = None,
+        settings: Annotated[
+            bool,
+            typer.Option("--settings", help="Check the environment variables the settings need."),
+        ] = False,
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
         """Validate the book against the template; exit 1 if anything is wrong."""
         ui.configure(quiet=quiet, json_out=json_out)
+        if settings:
+            return _settings(book_opt, json_out)
         ctx = context(pick_book(book, book_opt), as_of=as_of, read_ahead=True)
         from leadkit import pipeline
 

@@ -64,18 +64,20 @@ def register(app: typer.Typer) -> None:
                 f"on the {t.test_size} latest closes"
             )
         if outcome.score is not None:
-            ui.say("$ leadkit score")
+            # the daily part is one `run`: one read, one save, one backup for both steps
+            ui.say("$ leadkit run --steps score,assign --by rules")
+            ui.say("  score:")
             counts = outcome.score.scored.grade.value_counts()
             ui.say(
-                "  "
+                "    "
                 + ", ".join(f"{g}: {int(counts.get(g, 0))}" for g in ("S", "A", "B", "C"))
                 + " (using the trained model)"
             )
         if outcome.assign is not None:
             given = outcome.assign.assignment.owners.value_counts()
-            ui.say("$ leadkit assign --by rules")
+            ui.say("  assign:")
             ui.say(
-                "  "
+                "    "
                 + ", ".join(f"{rep}: {int(n)}" for rep, n in given.items())
                 + f"; {len(outcome.assign.assignment.pool)} left in the pool"
             )

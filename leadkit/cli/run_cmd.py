@@ -7,8 +7,12 @@ import typer
 
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
 from leadkit.context import context
+from leadkit.errors import ExitStatus
 
-STEPS_HELP = "comma-separated, run in pipeline order: import,dedupe,score,assign,recycle"
+STEPS_HELP = (
+    "comma-separated, run in pipeline order: import,dedupe,score,assign,recycle,due,report "
+    "(default: leadkit.yaml's pipeline: steps, else the first five)"
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -17,12 +21,18 @@ def register(app: typer.Typer) -> None:
     def run(
         files: Annotated[
             list[Path] | None,
-            typer.Argument(help="files to import (none: the import step is skipped)"),
+            typer.Argument(
+                help="files to import, besides the inbox: folder's (none: import is skipped)"
+            ),
         ] = None,
-        steps: Annotated[str, typer.Option("--steps", help=STEPS_HELP)] = (
-            "import,dedupe,score,assign,recycle"
-        ),
-        by: Annotated[str, typer.Option("--by", help="assign strategy")] = "round-robin",
+        steps: Annotated[str | None, typer.Option("--steps", help=STEPS_HELP)] = None,
+        by: Annotated[
+            str | None, typer.Option("--by", help="assign strategy (default: pipeline: assign: by)")
+        ] = None,
+        notify: Annotated[
+            str | None,
+            typer.Option("--notify", help="due: send reminders, email, webhook or both."),
+        ] = None,
         book_opt: BookOpt = None,
         as_of: AsOf = None,
         dry_run: DryRun = False,
@@ -30,16 +40,41 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """The morning chain in one pass: import, dedupe, score, assign, recycle; one load, one save."""
+        """The morning chain in one pass (import … recycle, due, report): one load, one save."""
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(book_opt, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
         from leadkit import pipeline
 
-        wanted = [s.strip() for s in steps.split(",") if s.strip()]
-        outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by)
-        for name in outcome.steps:
-            ui.say(f"{name}: done")
+        wanted = None if steps is None else [s.strip() for s in steps.split(",") if s.strip()]
+        outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by, notify=notify)
+        for name, result in outcome.steps.items():
+            if name == "due":
+                ui.say(f"due: {len(result.items)} to-do(s)")
+            else:
+                ui.say(f"{name}: done")
+        for path in outcome.written:
+            ui.say(f"wrote {path}")
+        for d in outcome.undelivered:
+            ui.warn(f"not delivered: {d.channel} to {d.recipient}: {d.detail}")
+        if outcome.inbox_done:
+            ui.say(
+                f"inbox: {len(outcome.inbox_done)} file(s) imported, moved to {outcome.inbox_done[0].parent}"
+            )
+        for failed in outcome.inbox_failed:
+            # a warning even under --quiet: cron mails it, and the exit code says so
+            where = "" if dry_run else " (moved to inbox/failed/, reason beside it)"
+            ui.warn(f"inbox: {failed.reason}{where}")
         if dry_run:
             ui.say("dry run: the book was not changed")
-        ui.emit_json(lambda: {"steps": list(outcome.steps)})
-        return 0
+        ui.emit_json(
+            lambda: {
+                "steps": list(outcome.steps),
+                "inbox_done": [str(p) for p in outcome.inbox_done],
+                "inbox_failed": [
+                    {"file": str(f.path), "reason": f.reason} for f in outcome.inbox_failed
+                ],
+            }
+        )
+        if outcome.inbox_failed:
+            return ExitStatus.INBOX_FAILED
+        return ExitStatus.NOT_DELIVERED if outcome.undelivered else ExitStatus.OK

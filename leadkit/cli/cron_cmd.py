@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from leadkit.cli.common import Json, boundary, ui
+from leadkit.context import context
+
+
+def installed_executable() -> list[str]:
+    """This install's `leadkit`, by absolute path (cron's PATH does not reach into a venv)."""
+    # the script beside this interpreter (a venv's bin/); not resolved: that would leave the venv
+    script = Path(os.path.abspath(sys.executable)).parent / "leadkit"
+    if script.is_file():
+        return [str(script)]
+    return [os.path.abspath(sys.executable), "-m", "leadkit"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("cron")
+    @boundary
+    def cron(
+        schedule: Annotated[
+            str, typer.Option("--schedule", help="The cron schedule fields.")
+        ] = "30 8 * * 1-5",
+        json_out: Json = False,
+    ) -> int:
+        """Print a crontab line for `leadkit run` in this workspace (absolute path, cd, secrets)."""
+        ui.configure(quiet=False, json_out=json_out)
+        ctx = context(None)
+        from leadkit.cron import ENV_FILE, crontab_line
+        from leadkit.workspace import needed_env
+
+        secrets = needed_env(ctx.workspace.config)
+        line = crontab_line(
+            ctx.workspace.root.resolve(), installed_executable(), schedule=schedule,
+            secrets=secrets, pythonpath=os.environ.get("PYTHONPATH"),
+        )  # fmt: skip
+        if json_out:
+            ui.emit_json({"line": line, "env_file": ENV_FILE, "variables": secrets})
+            return 0
+        if secrets:
+            typer.echo(f"# needs {', '.join(secrets)} in {ENV_FILE} (NAME=value lines, chmod 600)")
+        typer.echo(line)
+        return 0
