@@ -355,7 +355,8 @@ def import_tables(
             "lead_id": per_file["first"].where(per_file["size"] == 1,
                                                per_file["first"] + "…" + per_file["last"]),
             "column": "*", "old": np.nan,
-            "new": [f"{n} lead(s) imported from {f}" for f, n in per_file["size"].items()],
+            "new": [columns.message("imported_from", book.lang, n=n, file=f)
+                    for f, n in per_file["size"].items()],
         }).reset_index(drop=True)  # fmt: skip
         leads = leads.drop(columns=["_file", "_row", "_key"])
     else:

@@ -449,7 +449,7 @@ def import_event_files(
         if len(events):
             book.append_log(pd.DataFrame([{
                 "time": ctx.now, "command": "import", "lead_id": None, "column": "*", "old": None,
-                "new": f"{len(events)} event(s) added to the Events sheet",
+                "new": columns.message("events_added", book.lang, n=len(events)),
             }]))  # fmt: skip
         from leadkit.score import event_kinds, event_leads
 
@@ -504,7 +504,9 @@ def _score_step(ctx: Context) -> Callable[[Book], ScoreOutcome]:
             lang=ctx.lang,
             model=model,
         )
-        book.sheets["leads"], log = apply_scores(book.leads, scored, now=ctx.now)
+        book.sheets["leads"], log = apply_scores(
+            book.leads, scored, now=ctx.now, say=ctx.rules.columns.sayer(book.lang)
+        )
         book.append_log(log)
         changes = (
             int((log["column"] == "grade").sum() - (log["lead_id"].isna()).sum()) if len(log) else 0
@@ -588,8 +590,9 @@ def _recycle_step(ctx: Context) -> Callable[[Book], Neglect]:
 
     def step(book: Book) -> Neglect:
         with_activities(ctx, book, "recycle")
-        found = find_neglected(book.leads, rules, now=ctx.now)
-        book.sheets["leads"], log = apply_recycle(book.leads, found, rules, now=ctx.now)
+        say = ctx.rules.columns.sayer(book.lang)
+        found = find_neglected(book.leads, rules, now=ctx.now, say=say)
+        book.sheets["leads"], log = apply_recycle(book.leads, found, rules, now=ctx.now, say=say)
         book.append_log(log)
         return found
 
@@ -682,7 +685,8 @@ def _due_of(ctx: Context, book: Book, *, owner: str | None = None) -> DueOutcome
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
-    warn = find_neglected(applied.leads, ctx.rules.pool, now=ctx.now).warn
+    say = ctx.rules.columns.sayer(book.lang)
+    warn = find_neglected(applied.leads, ctx.rules.pool, now=ctx.now, say=say).warn
     items = due_items(
         applied.leads,
         ctx.rules.followup,

@@ -12,7 +12,7 @@ from pydantic import Field
 from leadkit.errors import ExitStatus, LeadkitError
 from leadkit.normalize import column_dates, real_dates
 from leadkit.routing import RoutingRules, first_contact_due
-from leadkit.rules import CLOSED_STATUSES, Strict
+from leadkit.rules import CLOSED_STATUSES, Say, Strict
 
 Grade = Literal["S", "A", "B", "C"]
 
@@ -45,7 +45,7 @@ class Neglect:
     warn: pd.DataFrame  # row index; lead_id, owner, reason, recycle_on
 
 
-def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime) -> Neglect:
+def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime, say: Say) -> Neglect:
     """Owned, open leads whose first contact is overdue or whose follow-up has lapsed."""
     now_ts = pd.Timestamp(now)
     owned = leads[
@@ -70,10 +70,11 @@ def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime) -> N
     stale = last_touch.notna() & (now_ts > lapse_at) & ~(first_at.isna() & due.notna())
     days = ((now_ts - last_touch) / pd.Timedelta(days=1)).round(1)
     reason = pd.Series("", index=owned.index, dtype=object)
-    reason[stale] = "no follow-up for " + days[stale].astype(str) + " days"
-    reason[overdue] = "first contact overdue since " + (
-        due - pd.Timedelta(hours=rules.first_contact_grace_hours)
-    )[overdue].dt.strftime("%Y-%m-%d %H:%M")
+    reason[stale] = [say("no_follow_up", days=d) for d in days[stale]]
+    since = (due - pd.Timedelta(hours=rules.first_contact_grace_hours)).dt.strftime(
+        "%Y-%m-%d %H:%M"
+    )
+    reason[overdue] = [say("first_contact_overdue", since=s) for s in since[overdue]]
     neglected = overdue | stale
     count = pd.to_numeric(owned["recycle_count"], errors="coerce").fillna(0)
     tagged = owned["tags"].fillna("").astype(str).str.contains(rules.manager_tag, regex=False)
@@ -97,13 +98,13 @@ def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime) -> N
             }
         )
 
-    warn = frame(soon, pd.Series("would be recycled soon", index=owned.index))
+    warn = frame(soon, pd.Series(say("recycle_soon"), index=owned.index))
     warn["recycle_on"] = recycle_on[soon]
     return Neglect(recycle=frame(to_pool, reason), escalate=frame(to_manager, reason), warn=warn)
 
 
 def apply_recycle(
-    leads: pd.DataFrame, n: Neglect, rules: PoolRules, *, now: datetime
+    leads: pd.DataFrame, n: Neglect, rules: PoolRules, *, now: datetime, say: Say
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return leads to the pool (owner cleared, recycle_count + 1) and tag the escalated ones."""
     out = leads.copy()
@@ -121,7 +122,7 @@ def apply_recycle(
             out["assigned_by"] = out["assigned_by"].astype(object)
             out.loc[rows, "assigned_by"] = None
         logs.append(pd.DataFrame({"lead_id": n.recycle["lead_id"], "column": "owner", "old": n.recycle["owner"],
-                                  "new": "pool: " + n.recycle["reason"]}))  # fmt: skip
+                                  "new": [say("to_pool", reason=r) for r in n.recycle["reason"]]}))  # fmt: skip
     rows = n.escalate.index
     if len(rows):
         out["tags"] = out["tags"].astype(object)

@@ -114,7 +114,11 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     won = (status == "won") & _within(closed, start, end)
     lost = (status == "lost") & _within(closed, start, end)
     cohort_won = new & (status == "won") & (closed < end)
-    contacted = _within(first, start, end)
+    # a lead the status history shows reached 初步接洽 by the period's end but whose 首次跟进时间 is
+    # blank (a book kept without it) was contacted after its creation: in the period if created in it
+    reached = pd.Series(False, index=leads.index)
+    reached[new[new].index] = furthest_stage(leads[new], activities, log, end).to_numpy() >= 1
+    contacted = _within(first, start, end) | (first.isna() & reached)
     hours = working_hours_between(assigned, first, working_hours)[contacted & assigned.notna()]
     assigned_in = _within(assigned, start, end) & due.notna()
     now_ts = pd.Timestamp(now)
@@ -125,7 +129,8 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     # the seeds' sales cycle: average days from 分配时间 to the close, of the leads won in the period
     cycle_assigned = ((closed - assigned) / pd.Timedelta(days=1))[won & assigned.notna()]
     # the seeds' other conversion: won of the new leads somebody actually reached
-    cohort_contacted = new & (first.notna() | ~status.isin(["new"]))
+    # (reached by the period's end, as the funnel's 初步接洽 counts them: a close after it is not yet)
+    cohort_contacted = new & ((first.notna() & (first < end)) | reached)
     completeness = leads["completeness"][new]
     # follow-up plan (the seeds' 实际跟进次数 ÷ 计划跟进次数): every lead owned during the period, from
     # its assignment (or the period's start) to its close (or the period's end), against the

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
-from functools import cached_property
+from collections.abc import Callable
+from functools import cache, cached_property, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -130,6 +132,26 @@ class Matching(Strict):
         return self
 
 
+# The Log messages leadkit writes (`messages:` in columns.yaml) and the fields each may use.
+MESSAGE_FIELDS: dict[str, set[str]] = {
+    "imported_from": {"n", "file"},
+    "events_added": {"n"},
+    "graded_first": {"n"},
+    "to_pool": {"reason"},
+    "no_follow_up": {"days"},
+    "first_contact_overdue": {"since"},
+    "recycle_soon": set(),
+}
+
+# say(key, **fields) -> the message in the book's language
+Say = Callable[..., str]
+
+
+class Message(Strict):
+    zh: str
+    en: str
+
+
 class ColumnsRules(Strict):
     """`columns.yaml`: the book's sheets, columns, enums and the completeness rule."""
 
@@ -138,6 +160,8 @@ class ColumnsRules(Strict):
     completeness: Completeness
     # absent in a workspace made before header matching: the packaged block is used
     matching: Matching | None = None
+    # absent in a workspace made before Log messages were in the book's language: packaged ones
+    messages: dict[str, Message] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -195,6 +219,21 @@ class ColumnsRules(Strict):
                 for name in getattr(self.matching, part):
                     if name not in known - {"*", *ColumnType.__args__}:
                         problems.append(f"matching.{part}: {name!r} is no column key")
+        for key, msg in (self.messages or {}).items():
+            if key not in MESSAGE_FIELDS:
+                problems.append(f"messages: {key!r} is no message leadkit writes")
+                continue
+            for lang in ("zh", "en"):
+                try:
+                    used = {f for _, f, _, _ in string.Formatter().parse(getattr(msg, lang)) if f}
+                except ValueError as exc:
+                    problems.append(f"messages.{key}.{lang}: {exc}")
+                    continue
+                if used - MESSAGE_FIELDS[key]:
+                    problems.append(
+                        f"messages.{key}.{lang}: unknown field(s) {sorted(used - MESSAGE_FIELDS[key])}"
+                        f"; it may use {sorted(MESSAGE_FIELDS[key])}"
+                    )
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -214,6 +253,20 @@ class ColumnsRules(Strict):
     def enum_labels(self, name: str, lang: str) -> dict[str, str]:
         """Option key -> label in the book's language."""
         return {o.key: (o.zh if lang == "zh" else o.en) for o in self.enums[name]}
+
+    def message(self, key: str, lang: str, **fields: object) -> str:
+        """A Log message in the book's language (packaged wording where the workspace has none)."""
+        msg = (self.messages or {}).get(key) or _packaged_messages()[key]
+        return (msg.zh if lang == "zh" else msg.en).format(**fields)
+
+    def sayer(self, lang: str) -> Say:
+        """`message` bound to one language, for steps that write Log rows."""
+        return partial(self.message, lang=lang)
+
+
+@cache
+def _packaged_messages() -> dict[str, Message]:
+    return Rules().columns.messages or {}
 
 
 class RegionsRules(Strict):

@@ -26,7 +26,7 @@ from leadkit.normalize import (
     parse_datetime,
     positions,
 )
-from leadkit.rules import CLOSED_STATUSES, Strict, fold_header
+from leadkit.rules import CLOSED_STATUSES, Say, Strict, fold_header
 
 # ---------------------------------------------------------------------------------------------
 # Rules
@@ -781,7 +781,7 @@ def score_leads(
 
 
 def apply_scores(
-    leads: pd.DataFrame, scored: Scored, *, now: datetime, command: str = "score"
+    leads: pd.DataFrame, scored: Scored, *, now: datetime, say: Say, command: str = "score"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write the scores into the Leads frame; returns it and the Log rows (grade changes).
 
@@ -814,7 +814,7 @@ def apply_scores(
     if first.any():
         summary = pd.DataFrame([{
             "time": pd.Timestamp(now), "command": command, "lead_id": None, "column": "grade",
-            "old": None, "new": f"{int(first.sum())} lead(s) graded for the first time",
+            "old": None, "new": say("graded_first", n=int(first.sum())),
         }])  # fmt: skip
         log = pd.concat([log, summary], ignore_index=True) if not log.empty else summary
     return out, log.reset_index(drop=True)

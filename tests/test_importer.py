@@ -195,7 +195,7 @@ def test_import_writes_log_and_provenance(workspace, data_dir):
     log = book.sheets["log"]
     # the Log gets one line per file; the Imports sheet ties each source row to its lead
     assert log[["command", "lead_id", "new"]].values.tolist() == [
-        ["import", "LX2026000001…LX2026000004", "4 lead(s) imported from web_small.csv"]
+        ["import", "LX2026000001…LX2026000004", "从 web_small.csv 导入 4 条线索"]
     ]
     imports = book.sheets["imports"]
     assert sorted(imports["outcome"].tolist()) == ["imported"] * 4 + ["rejected"] * 2
@@ -510,3 +510,26 @@ def test_dates_read_in_arrow_agree_with_their_definition(stamps, noise):
         for c in cells
     ]
     assert out == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "sheet", "messages"),
+    [
+        ("zh", "操作日志", ["从 web_small.csv 导入 4 条线索", "4 条线索首次评级"]),
+        (
+            "en",
+            "Log",
+            ["4 lead(s) imported from web_small.csv", "4 lead(s) graded for the first time"],
+        ),
+    ],
+)
+def test_log_messages_are_in_the_books_language(
+    tmp_path, monkeypatch, data_dir, lang, sheet, messages
+):
+    pipeline.init(tmp_path, lang)
+    monkeypatch.chdir(tmp_path)
+    ctx, _ = run_import(tmp_path, data_dir / "web_small.csv")
+    pipeline.score(ctx)
+    # read as the user sees the file, not through leadkit's reader
+    log = pd.read_excel(tmp_path / "leads.xlsx", sheet_name=sheet)
+    assert log.iloc[:, 5].tolist() == messages

@@ -8,8 +8,10 @@ import pytest
 from leadkit import pipeline
 from leadkit.pool import ClaimRefused, PoolRules, apply_recycle, claim, find_neglected
 from leadkit.routing import RotationState, RoutingRules, assign
+from leadkit.rules import Rules
 
 T0 = pd.Timestamp("2026-03-02 09:00")  # Monday
+SAY = Rules().columns.sayer("zh")  # the packaged Log messages of a Chinese book
 
 POOL = PoolRules(
     first_contact_grace_hours=24, no_follow_up_days={"S": 3, "A": 5, "B": 10, "C": 15},
@@ -50,7 +52,9 @@ def due_plus_grace() -> pd.Timestamp:
     ("offset", "recycled"), [(pd.Timedelta(0), False), (pd.Timedelta(minutes=1), True)]
 )
 def test_first_contact_overdue_at_the_boundary(offset, recycled):
-    found = find_neglected(leads([{}]), POOL, now=(due_plus_grace() + offset).to_pydatetime())
+    found = find_neglected(
+        leads([{}]), POOL, now=(due_plus_grace() + offset).to_pydatetime(), say=SAY
+    )
     assert (len(found.recycle) == 1) is recycled
 
 
@@ -62,7 +66,7 @@ def test_no_follow_up_for_n_days_by_grade(grade, days, recycled):
     touched = T0 + pd.Timedelta(hours=1)
     frame = leads([{"grade": grade, "first_contact_at": touched, "last_contact_at": touched}])
     found = find_neglected(
-        frame, POOL, now=(touched + pd.Timedelta(days=days)).floor("s").to_pydatetime()
+        frame, POOL, now=(touched + pd.Timedelta(days=days)).floor("s").to_pydatetime(), say=SAY
     )
     assert (len(found.recycle) == 1) is recycled
 
@@ -70,7 +74,7 @@ def test_no_follow_up_for_n_days_by_grade(grade, days, recycled):
 @pytest.mark.parametrize("status", ["won", "lost", "negotiation"])
 def test_exempt_statuses_are_never_recycled(status):
     found = find_neglected(
-        leads([{"status": status}]), POOL, now=(T0 + pd.Timedelta(days=60)).to_pydatetime()
+        leads([{"status": status}]), POOL, now=(T0 + pd.Timedelta(days=60)).to_pydatetime(), say=SAY
     )
     assert found.recycle.empty and found.escalate.empty
 
@@ -78,15 +82,16 @@ def test_exempt_statuses_are_never_recycled(status):
 def test_recycle_clears_owner_bumps_count_and_logs():
     frame = leads([{"owner": "李娜"}, {"owner": "王经理", "first_contact_at": T0}])
     now = (T0 + pd.Timedelta(days=2)).to_pydatetime()
-    found = find_neglected(frame, POOL, now=now)
-    out, log = apply_recycle(frame, found, POOL, now=now)
+    found = find_neglected(frame, POOL, now=now, say=SAY)
+    out, log = apply_recycle(frame, found, POOL, now=now, say=SAY)
     assert pd.isna(out.loc[0, "owner"]) and out.loc[0, "recycle_count"] == 1
     assert pd.isna(out.loc[0, "first_contact_due"]) and pd.isna(out.loc[0, "assigned_at"])
     assert out.loc[1, "owner"] == "王经理"  # contacted two days ago: fine for a B lead
     assert log[["command", "lead_id", "column", "old"]].values.tolist() == [
         ["recycle", "L1", "owner", "李娜"]
     ]
-    assert log["new"].iloc[0].startswith("pool: first contact overdue")
+    # in the book's language, with the deadline (due − grace) it missed
+    assert log["new"].iloc[0] == "退回公海：首次跟进自 2026-03-02 13:00 起逾期"
 
 
 def test_after_k_recycles_the_manager_is_asked_instead():
@@ -95,10 +100,10 @@ def test_after_k_recycles_the_manager_is_asked_instead():
         {"recycle_count": 3.0, "tags": "价格敏感"},
     ])  # fmt: skip
     now = (T0 + pd.Timedelta(days=3)).to_pydatetime()
-    found = find_neglected(frame, POOL, now=now)
+    found = find_neglected(frame, POOL, now=now, say=SAY)
     assert found.recycle.empty
     assert found.escalate["lead_id"].tolist() == ["L1", "L3"]  # L2 is tagged already
-    out, log = apply_recycle(frame, found, POOL, now=now)
+    out, log = apply_recycle(frame, found, POOL, now=now, say=SAY)
     assert out.loc[0, "owner"] == "李娜" and out.loc[0, "tags"] == "需经理处理"
     assert out.loc[2, "tags"] == "价格敏感;需经理处理"  # added to the tags it had
     assert log["column"].tolist() == ["tags", "tags"]
@@ -107,17 +112,23 @@ def test_after_k_recycles_the_manager_is_asked_instead():
 def test_owners_are_warned_before_recycling():
     touched = T0
     frame = leads([{"grade": "S", "first_contact_at": touched, "last_contact_at": touched}])
-    warn = find_neglected(frame, POOL, now=(touched + pd.Timedelta(days=1.5)).to_pydatetime()).warn
+    warn = find_neglected(
+        frame, POOL, now=(touched + pd.Timedelta(days=1.5)).to_pydatetime(), say=SAY
+    ).warn
     assert warn["lead_id"].tolist() == ["L1"]
     assert warn["recycle_on"].iloc[0] == touched + pd.Timedelta(days=3)
-    early = find_neglected(frame, POOL, now=(touched + pd.Timedelta(days=0.5)).to_pydatetime()).warn
+    early = find_neglected(
+        frame, POOL, now=(touched + pd.Timedelta(days=0.5)).to_pydatetime(), say=SAY
+    ).warn
     assert early.empty
 
 
 def test_cooldown_skips_the_previous_owner_on_reassignment():
     frame = leads([{}])
     now = (T0 + pd.Timedelta(days=2)).to_pydatetime()
-    out, log = apply_recycle(frame, find_neglected(frame, POOL, now=now), POOL, now=now)
+    out, log = apply_recycle(
+        frame, find_neglected(frame, POOL, now=now, say=SAY), POOL, now=now, say=SAY
+    )
     log = log.reindex(columns=["time", "command", "lead_id", "column", "old", "new"])
     for _ in range(5):
         a = assign(out, ROUTING, RotationState(), by="round-robin", now=now, log=log)

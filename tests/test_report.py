@@ -449,3 +449,59 @@ def test_working_hours_between_undoes_the_sla_deadline(start, hours):
     due = add_working_hours(T(start), hours, wh)
     between = working_hours_between(pd.Series([T(start)]), pd.Series([due]), wh)
     assert between.iloc[0] == pytest.approx(hours)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    from leadkit import demo
+
+    folder = tmp_path_factory.mktemp("demo") / "d"
+    return folder, demo.run(folder, as_of="2026-03-01T09:00")
+
+
+def test_the_demos_reports_do_not_contradict_themselves(demo_run):
+    """The issue's 2025 report said 151 won beside 166 in the funnel and 'contacted 0' beside 420."""
+    folder, outcome = demo_run
+    for rep in (outcome.report, outcome.history_report):
+        m, funnel = rep.metrics, rep.funnel.set_index("stage")["reached"]
+        for view in rep.breakdowns.values():  # every view counts the same leads
+            assert view[["new", "won", "lost"]].sum().tolist() == [
+                m["new_leads"],
+                m["won"],
+                m["lost"],
+            ]
+        assert funnel["new"] == m["new_leads"]
+        assert funnel["lost"] == m["lost"]
+        assert m["conversion_of_new"] == pytest.approx(funnel["won"] / funnel["new"])
+        if funnel["contacted"]:
+            assert m["conversion_of_contacted"] == pytest.approx(
+                funnel["won"] / funnel["contacted"]
+            )
+    # every lead of the 2025 book came in and closed in 2025 or stayed open: the period's won and
+    # contacted are the funnel's, in the terminal/JSON figures and in the Excel file alike
+    rep = outcome.history_report
+    m, funnel = rep.metrics, rep.funnel.set_index("stage")["reached"]
+    assert (m["new_leads"], m["won"], m["lost"]) == (420, 151, 223)
+    assert m["won"] == funnel["won"] and m["contacted"] == funnel["contacted"] == 374
+    assert rep.reps[["won", "lost"]].sum().tolist() == [m["won"], m["lost"]]
+    import openpyxl
+
+    wb = openpyxl.load_workbook(folder / "report_2025.xlsx")
+    shown = {row[0]: row[1] for row in wb["汇总"].iter_rows(min_row=2, values_only=True)}
+    in_funnel = {row[0]: row[1] for row in wb["漏斗"].iter_rows(min_row=2, values_only=True)}
+    assert shown["成交"] == in_funnel["成交"] == 151
+    assert shown["新增线索"] == in_funnel["未接触"] == 420
+    assert shown["本期首次跟进"] == in_funnel["初步接洽"] == 374
+    with zipfile.ZipFile(folder / "report_2025.xlsx") as zf:
+        charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
+        assert charts
+        for name in charts:
+            xml = zf.read(name).decode()
+            for ref in re.findall(r"<c:val><c:numRef><c:f>([^<]+)</c:f>", xml):
+                sheet, cells = ref.rsplit("!", 1)
+                col = re.match(r"\$?([A-Z]+)", cells).group(1)
+                rows = [int(x) for x in re.findall(r"\d+", cells)]  # one cell: $B$2
+                values = [
+                    wb[sheet.strip("'")][f"{col}{r}"].value for r in range(rows[0], rows[-1] + 1)
+                ]
+                assert any(values), f"{name} draws no data"

@@ -62,3 +62,31 @@ def test_workspace_config_is_validated():
 )
 def test_header_folding(a, b):
     assert fold_header(a) == fold_header(b)
+
+
+def test_log_messages_may_use_only_their_own_fields(tmp_path):
+    folder = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), folder)
+    text = (folder / "columns.yaml").read_text(encoding="utf-8")
+    text = text.replace('en: "pool: {reason}"', 'en: "pool: {why}"')
+    text = text.replace(
+        "  recycle_soon:", "  recycled_later: {zh: 稍后, en: later}\n  recycle_soon:"
+    )
+    (folder / "columns.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as exc:
+        _ = Rules(folder).columns
+    # both problems together
+    assert "messages.to_pool.en: unknown field(s) ['why']" in str(exc.value)
+    assert "'recycled_later' is no message leadkit writes" in str(exc.value)
+
+
+def test_a_workspace_without_messages_uses_the_packaged_wording(tmp_path):
+    folder = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), folder)
+    text = (folder / "columns.yaml").read_text(encoding="utf-8")
+    start = text.index("\nmessages:")
+    end = text.index("\n# Recognising")
+    (folder / "columns.yaml").write_text(text[:start] + text[end:], encoding="utf-8")
+    columns = Rules(folder).columns
+    assert columns.messages is None
+    assert columns.message("events_added", "zh", n=2) == "行为记录新增 2 条"
