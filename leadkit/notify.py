@@ -446,7 +446,7 @@ def send_webhooks(
         label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
         ok, detail = True, ""
         if reminders:
-            spacing = 60 / RATES[hook.kind]
+            spacing = 60 / (hook.per_minute or RATES[hook.kind])
             requests = webhook_requests(hook, reminders, secrets.get(hook.secret_env or ""))
             for i, (url, body) in enumerate(requests):
                 if i:

@@ -64,6 +64,8 @@ class WebhookConfig(Strict):
     url: str
     secret_env: str | None = None  # DingTalk / Feishu signing secret, from the environment
     name: str | None = None
+    # Posts a minute this robot takes; the service's documented limit when left out (notify.RATES)
+    per_minute: float | None = Field(default=None, gt=0)
 
 
 class NotifyConfig(Strict):

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import urllib.parse
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -69,13 +70,22 @@ def smtp():
         controller.stop()
 
 
+class Received(list):
+    """(path, JSON body, Content-Type) per request, and when the server read each one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+
 @pytest.fixture
 def web():
-    received = []
+    received = Received()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.times.append(time.monotonic())
             received.append((self.path, json.loads(body), self.headers.get("Content-Type")))
             if self.path.startswith("/flaky") and sum(p == self.path for p, _, _ in received) == 1:
                 self.send_response(500)
@@ -379,3 +389,94 @@ def test_all_reps_go_to_one_robot_in_one_message_with_each_mention():
     )
     assert [b["msgtype"] for _, b in wecom] == ["markdown", "text"]
     assert len(wecom[1][1]["text"]["mentioned_mobile_list"]) == 30
+
+
+def give_reps_mobiles(workspace) -> dict[str, tuple[str, str]]:
+    """Each rep's (chat id, mobile) in the workspace's roster, as a team would fill them in."""
+    path = workspace / "rules" / "routing.yaml"
+    routing = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for i, rep in enumerate(routing["team"]):
+        rep["mobile"] = f"1380000{i:04d}"
+    path.write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
+    return {rep["name"]: (rep["chat"], rep["mobile"]) for rep in routing["team"]}
+
+
+def test_due_mentions_each_rep_in_each_services_format_one_post_per_robot(
+    workspace, cli, data_dir, web, monkeypatch
+):
+    base, received = web
+    monkeypatch.setenv("DING_SECRET", DING_SECRET)
+    monkeypatch.setenv("FEISHU_SECRET", FEISHU_SECRET)
+    # WeCom at 120 a minute here (0.5 s apart) so the test is quick; its default is 20 (3 s)
+    configure(workspace, {"webhooks": [
+        {"kind": "wecom", "url": f"{base}/wecom?key=K", "per_minute": 120},
+        {"kind": "dingtalk", "url": f"{base}/ding?access_token=T", "secret_env": "DING_SECRET"},
+        {"kind": "feishu", "url": f"{base}/feishu", "secret_env": "FEISHU_SECRET"},
+        {"kind": "slack", "url": f"{base}/slack"},
+    ]})  # fmt: skip
+    roster = give_reps_mobiles(workspace)
+    prepare_book(cli, data_dir)
+    owners = sorted(
+        {i["owner"] for i in json.loads(cli("due", "--as-of", DUE_AT, "--json").stdout)["items"]}
+    )
+    assert len(owners) == 4
+    chats = [roster[o][0] for o in owners]
+    mobiles = [roster[o][1] for o in owners]
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "--json")
+    assert result.exit_code == 0, result.stderr
+    by_path: dict[str, list] = {}
+    for (path, body, ctype), at in zip(received, received.times, strict=True):
+        by_path.setdefault(path.split("?")[0], []).append((path, body, ctype, at))
+    # one message per robot for the whole team (WeCom: its markdown, then the text that @s by mobile)
+    assert {p: len(v) for p, v in by_path.items()} == {
+        "/wecom": 2,
+        "/ding": 1,
+        "/feishu": 1,
+        "/slack": 1,
+    }
+    assert all(ctype == "application/json; charset=utf-8" for _, _, ctype in received)
+
+    (_, md, _, t1), (_, text, _, t2) = by_path["/wecom"]
+    assert md["msgtype"] == "markdown" and set(md) == {"msgtype", "markdown"}
+    assert all(f"<@{c}>" in md["markdown"]["content"] for c in chats)
+    assert set(text) == {"msgtype", "text"} and text["msgtype"] == "text"
+    assert text["text"]["mentioned_mobile_list"] == mobiles
+    assert text["text"]["content"] == "2026-03-12 团队跟进汇总"  # the run's title
+    assert t2 - t1 >= 0.5, "the robot's rate is held between its posts"
+
+    [(ding_path, ding, _, _)] = by_path["/ding"]
+    assert ding["msgtype"] == "markdown" and ding["markdown"]["title"].startswith("2026-03-12")
+    assert ding["at"] == {"atMobiles": mobiles, "atUserIds": chats, "isAtAll": False}
+    # DingTalk only pings an id that is also written @id in the text
+    assert all(f"@{m}" in ding["markdown"]["text"] and f"@{c}" in ding["markdown"]["text"]
+               for m, c in zip(mobiles, chats, strict=True))  # fmt: skip
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(ding_path).query)
+    ts = query["timestamp"][0]
+    sign = hmac.new(DING_SECRET.encode(), f"{ts}\n{DING_SECRET}".encode(), hashlib.sha256).digest()
+    assert query["sign"] == [base64.b64encode(sign).decode()] and query["access_token"] == ["T"]
+    assert abs(int(ts) / 1000 - time.time()) < 60  # DingTalk refuses a timestamp an hour off
+
+    [(_, feishu, _, _)] = by_path["/feishu"]
+    assert feishu["msg_type"] == "interactive" and set(feishu) == {
+        "timestamp",
+        "sign",
+        "msg_type",
+        "card",
+    }
+    [element] = feishu["card"]["elements"]
+    assert element["tag"] == "markdown" and all(
+        f"<at id={c}></at>" in element["content"] for c in chats
+    )
+    sign = hmac.new(
+        f"{feishu['timestamp']}\n{FEISHU_SECRET}".encode(), b"", hashlib.sha256
+    ).digest()
+    assert feishu["sign"] == base64.b64encode(sign).decode()
+
+    [(_, slack, _, _)] = by_path["/slack"]
+    assert all(f"<@{c}>" in slack["text"] for c in chats)
+    sent = json.loads(result.stdout)["notify"]["sent"]
+    assert len(sent) == 4 * 5  # 4 reps and the manager, each on 4 robots
+    # a second run sends nothing new to any robot
+    before = len(received)
+    again = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "--json")
+    assert json.loads(again.stdout)["notify"]["sent"] == [] and len(received) == before
