@@ -379,16 +379,23 @@ def _mention_text(kind: str, r: Reminder) -> str:
 RETRY_WAITS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt
 
 
-def post_json(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[bool, str]:
+def post_json(
+    url: str, body: dict[str, Any], timeout: float = 10, deadline: float | None = None
+) -> tuple[bool, str]:
     """POST JSON, retried with back-off when the service is down or busy (5xx, 429, no answer).
 
-    A 4xx other than 429 is the request's fault and is not retried."""
-    ok, detail = _post_once(url, body, timeout)
+    A 4xx other than 429 is the request's fault and is not retried. With a `deadline`
+    (time.monotonic()), no attempt waits past it: a hung robot cannot hold the run."""
+
+    def left() -> float:
+        return timeout if deadline is None else min(timeout, deadline - time.monotonic())
+
+    ok, detail = _post_once(url, body, max(left(), 0.1))
     for wait in RETRY_WAITS:
-        if ok or not _transient(detail):
+        if ok or not _transient(detail) or left() <= wait:
             break
         time.sleep(wait)
-        ok, detail = _post_once(url, body, timeout)
+        ok, detail = _post_once(url, body, max(left(), 0.1))
     return ok, detail
 
 
@@ -434,29 +441,58 @@ def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, st
 RATES = {"wecom": 20, "dingtalk": 20, "feishu": 100, "slack": 60, "generic": 600}
 
 
+# The longest one run spends on one robot, all pieces, waits and retries included; robots are
+# posted to at the same time, so this bounds the whole run's sending too.
+BUDGET_SECONDS = 120.0
+
+
+def send_webhook(
+    hook: WebhookConfig, reminders: list[Reminder], secret: str | None,
+    deadline: float | None = None,
+) -> list[Delivery]:  # fmt: skip
+    """One run's message to one robot, its pieces spaced to the robot's rate, given up at `deadline`."""
+    deadline = time.monotonic() + BUDGET_SECONDS if deadline is None else deadline
+    label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
+    ok, detail = True, ""
+    if reminders:
+        spacing = 60 / (hook.per_minute or RATES[hook.kind])
+        requests = webhook_requests(hook, reminders, secret)
+        for i, (url, body) in enumerate(requests):
+            if i and time.monotonic() + spacing >= deadline:
+                ok, detail = (
+                    False,
+                    f"piece {i + 1} of {len(requests)} not sent: time budget used up",
+                )
+                break
+            if i:
+                time.sleep(spacing)
+            ok, detail = post_json(url, body, deadline=deadline)
+            if not ok:
+                if time.monotonic() >= deadline - 0.2:
+                    detail = f"piece {i + 1} of {len(requests)}: {detail} (time budget used up)"
+                break
+    return [Delivery(f"webhook {label}", r.recipient, ok, detail) for r in reminders]
+
+
 def send_webhooks(
-    hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None]
-) -> list[Delivery]:
+    hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None],
+    budget: float = BUDGET_SECONDS,
+) -> list[Delivery]:  # fmt: skip
     """One message per robot per run, holding every reminder; each recipient shares its outcome.
 
-    Robots are posted to in parallel (the run takes as long as the slowest, not the sum)."""
+    Robots are posted to in parallel (the run takes as long as the slowest, not the sum), and
+    none past `budget` seconds."""
+    deadline = time.monotonic() + budget
+    jobs = [lambda h=h: send_webhook(h, reminders, secrets.get(h.secret_env or ""), deadline)
+            for h in hooks]  # fmt: skip
+    return [d for ds in run_parallel(jobs) for d in ds]
+
+
+def run_parallel(jobs: list[Any]) -> list[Any]:
+    """Each job's result, in order, the jobs run at the same time (each is mostly waiting on I/O)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(hook: WebhookConfig) -> list[Delivery]:
-        label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
-        ok, detail = True, ""
-        if reminders:
-            spacing = 60 / (hook.per_minute or RATES[hook.kind])
-            requests = webhook_requests(hook, reminders, secrets.get(hook.secret_env or ""))
-            for i, (url, body) in enumerate(requests):
-                if i:
-                    time.sleep(spacing)
-                ok, detail = post_json(url, body)
-                if not ok:
-                    break
-        return [Delivery(f"webhook {label}", r.recipient, ok, detail) for r in reminders]
-
-    if not hooks:
-        return []
-    with ThreadPoolExecutor(max_workers=min(8, len(hooks))) as pool:
-        return [d for ds in pool.map(one, hooks) for d in ds]
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+        return [f.result() for f in [pool.submit(job) for job in jobs]]

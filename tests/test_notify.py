@@ -91,6 +91,8 @@ def web():
                 self.send_response(500)
                 self.end_headers()
                 return
+            if self.path.startswith("/slow"):
+                time.sleep(1.5)  # a robot slow to answer
             if self.path.startswith("/fail"):
                 self.send_response(500)
                 self.end_headers()
@@ -101,10 +103,13 @@ def web():
                 "/feishu": {"code": 0},
             }.get(self.path.split("?")[0], {})
             data = json.dumps(answer).encode() if answer else b"ok"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except BrokenPipeError:  # the client gave up on a slow answer, as it should
+                pass
 
         def log_message(self, *args):
             pass
@@ -480,3 +485,32 @@ def test_due_mentions_each_rep_in_each_services_format_one_post_per_robot(
     before = len(received)
     again = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "--json")
     assert json.loads(again.stdout)["notify"]["sent"] == [] and len(received) == before
+
+
+def test_due_posts_to_every_robot_at_once(workspace, cli, data_dir, web):
+    base, received = web
+    configure(workspace, {"webhooks": [
+        {"kind": "slack", "url": f"{base}/slow-a", "name": "a"},
+        {"kind": "slack", "url": f"{base}/slow-b", "name": "b"},
+        {"kind": "slack", "url": f"{base}/slow-c", "name": "c"},
+    ]})  # fmt: skip
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p for p, _, _ in received) == ["/slow-a", "/slow-b", "/slow-c"]
+    # each robot takes 1.5 s to answer: one after another, the last would arrive 3 s after the first
+    assert max(received.times) - min(received.times) < 1.0
+
+
+def test_a_slow_robot_is_given_up_at_the_time_budget(web):
+    from leadkit.notify import send_webhooks
+
+    base, received = web
+    reps = [Reminder(f"rep{i}", None, None, "t", "x" * 2500, "") for i in range(3)]
+    start = time.monotonic()
+    # three Slack pieces (3,000 bytes each at most), 1.5 s each to answer, within 2 s in all
+    [d0, *_] = send_webhooks(
+        [WebhookConfig(kind="slack", url=f"{base}/slow", per_minute=600)], reps, {}, budget=2
+    )
+    assert time.monotonic() - start < 3.2
+    assert not d0.ok and "time budget" in d0.detail and len(received) == 2
