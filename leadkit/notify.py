@@ -16,6 +16,7 @@ import re
 import smtplib
 import ssl
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -198,10 +199,80 @@ def _html(title: str, rows: list[tuple[Any, ...]]) -> str:
     return f"<html><body><h3>{html.escape(title)}</h3><table border='1' cellpadding='4'>{cells}</table></body></html>"
 
 
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _tables(markdown: str, render: Any) -> str:
+    """`markdown` with each pipe table replaced by render(header, rows) -> lines."""
+    out: list[str] = []
+    lines = markdown.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        rule = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if line.lstrip().startswith("|") and re.fullmatch(
+            r"\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*\|?", rule
+        ):
+            header, rows, i = _cells(line), [], i + 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                rows.append(_cells(lines[i]))
+                i += 1
+            out += render(header, rows)
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def _width(text: str) -> int:
+    # a CJK character takes two columns in a monospaced mail client
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [
+        max(_width(r[j]) if j < len(r) else 0 for r in [header, *rows]) for j in range(len(header))
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=False)
+        ).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def _as_list(header: list[str], rows: list[list[str]]) -> list[str]:
+    # a robot that shows a pipe table as its pipes gets one line per row: "- 官网: 新增 3 · 成交 1"
+    return [f"- {r[0]}: " + " · ".join(f"{h} {v}" for h, v in zip(header[1:], r[1:], strict=False))
+            for r in rows]  # fmt: skip
+
+
 def plain_text(markdown: str) -> str:
-    """The reminder as a person reads it in a text-only mail client: no `###` or `**` marks."""
-    lines = [re.sub(r"^#{1,6}\s*", "", line) for line in markdown.split("\n")]
+    """The text as a person reads it in a text-only mail client: no `###` or `**` marks, tables
+    as aligned columns rather than pipes."""
+    text = _tables(markdown, _aligned)
+    lines = [re.sub(r"^#{1,6}\s*", "", line) for line in text.split("\n")]
     return "\n".join(line.replace("**", "") for line in lines)
+
+
+def chat_markdown(markdown: str, kind: str) -> str:
+    """The text in the markup each robot renders.
+
+    None of the four robots draws a pipe table (WeCom and DingTalk robot markdown, a Feishu card's
+    markdown element and Slack mrkdwn have no tables), so tables become one line per row. Slack
+    mrkdwn has no headings and bolds with one `*`; a Feishu card's markdown has no `#` headings."""
+    if kind == "generic":
+        return markdown
+    text = _tables(markdown, _as_list)
+    if kind == "slack":
+        text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+        text = re.sub(r"^#{1,6}\s*(.+)$", r"*\1*", text, flags=re.M)
+        text = re.sub(r"^- ", "• ", text, flags=re.M)
+    elif kind == "feishu":
+        text = re.sub(r"^#{1,6}\s*(.+)$", r"**\1**", text, flags=re.M)
+    return text
 
 
 def split_markdown(text: str, limit: int) -> list[str]:
@@ -320,7 +391,9 @@ def webhook_requests(
     rs = [reminders] if isinstance(reminders, Reminder) else list(reminders)
     # A plain "@name" is only text to every service; each has its own mention syntax, placed
     # after each rep's own list so a piece split off carries the mentions of its reps.
-    text = "\n\n".join(r.markdown + _mention_text(hook.kind, r) for r in rs)
+    text = "\n\n".join(
+        chat_markdown(r.markdown, hook.kind) + _mention_text(hook.kind, r) for r in rs
+    )
     pieces = split_markdown(text, LIMITS[hook.kind])
     title = rs[-1].title if rs[-1].recipient == "manager" else rs[0].title
     out = []
@@ -348,7 +421,11 @@ def webhook_requests(
                 ts = int(now_s)
                 body = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
         elif hook.kind == "slack":
-            body = {"text": piece}
+            # blocks render the mrkdwn; text is the notification's fallback (a section holds 3,000)
+            body = {
+                "text": piece,
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}],
+            }
         else:
             body = {"title": title, "recipients": [r.recipient for r in rs], "text": piece}
         out.append((url, body))

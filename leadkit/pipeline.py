@@ -57,6 +57,7 @@ from leadkit.notify import (
 from leadkit.pool import Neglect, apply_recycle, find_neglected
 from leadkit.pool import claim as claim_lead
 from leadkit.report import Report, build_report
+from leadkit.report import html as report_html
 from leadkit.report import markdown as report_markdown
 from leadkit.routing import BY, Assignment, RotationState, apply_assignment
 from leadkit.routing import assign as route
@@ -772,7 +773,9 @@ def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
         None,
         text.splitlines()[0].lstrip("# "),
         text,
-        "<pre>" + text + "</pre>",
+        # the same self-contained page `report --out x.html` writes (its bars are table cells,
+        # which mail clients draw), inline, not as an attachment
+        report_html(rep, ctx.lang, ctx.rules.columns),
     )
     result = NotifyReport()
     deliveries = []

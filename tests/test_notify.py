@@ -270,6 +270,10 @@ def test_long_reminders_are_split_within_each_service_limit():
         )
         assert len(requests) > 1
         for _, body in requests:
+            if (
+                kind == "slack"
+            ):  # a section block holds 3,000 characters; text repeats it as fallback
+                body = body["blocks"][0]
             content = json.dumps(body, ensure_ascii=False)
             assert len(content.encode()) < LIMITS[kind] + 300
     pieces = split_markdown(text, 4000)
@@ -479,6 +483,13 @@ def test_due_mentions_each_rep_in_each_services_format_one_post_per_robot(
 
     [(_, slack, _, _)] = by_path["/slack"]
     assert all(f"<@{c}>" in slack["text"] for c in chats)
+    [block] = slack["blocks"]
+    assert block["type"] == "section" and block["text"] == {"type": "mrkdwn", "text": slack["text"]}
+    assert (
+        slack["text"].startswith("*2026-03-12 ")
+        and "**" not in slack["text"]
+        and "###" not in slack["text"]
+    )
     sent = json.loads(result.stdout)["notify"]["sent"]
     assert len(sent) == 4 * 5  # 4 reps and the manager, each on 4 robots
     # a second run sends nothing new to any robot
@@ -514,3 +525,52 @@ def test_a_slow_robot_is_given_up_at_the_time_budget(web):
     )
     assert time.monotonic() - start < 3.2
     assert not d0.ok and "time budget" in d0.detail and len(received) == 2
+
+
+def test_report_by_email_is_its_html_page_inline_and_aligned_text(
+    workspace, cli, data_dir, smtp, monkeypatch
+):
+    controller, inbox = smtp
+    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
+                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
+    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+    prepare_book(cli, data_dir)
+    result = cli("report", "--period", "month", "--as-of", DUE_AT, "--notify", "email", "-q")
+    assert result.exit_code == 0, result.stderr
+    [(rcpts, msg)] = inbox.messages
+    assert rcpts == ["boss@example.com"] and msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert not any(p.get_content_disposition() == "attachment" for p in msg.iter_parts())
+    page = msg.get_body(("html",)).get_content()
+    out = workspace / "r.html"
+    cli("report", "--period", "month", "--as-of", DUE_AT, "--out", out, "-q")
+    assert page.strip() == out.read_text(encoding="utf-8").strip()  # the page --out writes
+    assert 'class="bar"' in page and "<script" not in page and "src=" not in page
+    text = msg.get_body(("plain",)).get_content()
+    assert text.startswith("leadkit 报告 2026-03") and "新增线索: 4" in text
+    assert "|" not in text and "**" not in text and "---" not in text
+    # the funnel as aligned columns: every row's second column starts where its header's does
+    from leadkit.notify import _width
+
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("阶段"))
+    header, first = lines[at], lines[at + 1]
+    second = header.split()[1]
+    assert _width(header[: header.index(second)]) == _width(first[: first.index(first.split()[1])])
+
+
+def test_chat_text_has_no_tables_and_each_services_markup():
+    from leadkit.notify import chat_markdown, plain_text
+
+    md = "### 报告\n\n- 新增: **4**\n\n| 来源 | 新增 | 转化率 |\n|---|---:|---:|\n| 官网 | 3 | 33.3% |\n| 展会 | 1 | 0.0% |"
+    for kind in ("wecom", "dingtalk", "feishu", "slack"):
+        text = chat_markdown(md, kind)
+        assert "|" not in text and "- 官网: 新增 3 · 转化率 33.3%" in text.replace("• ", "- ")
+    assert chat_markdown(md, "wecom").startswith("### 报告")  # WeCom and DingTalk draw headings
+    assert chat_markdown(md, "feishu").startswith("**报告**")
+    assert chat_markdown(md, "slack").splitlines()[:3] == ["*报告*", "", "• 新增: *4*"]
+    assert plain_text(md).splitlines()[-3:] == [
+        "来源  新增  转化率",
+        "官网  3     33.3%",
+        "展会  1     0.0%",
+    ]
