@@ -139,7 +139,7 @@ def build_reminders(items: pd.DataFrame, roster: dict[str, dict[str, Any]], *, l
             for r in group.itertuples():
                 when = "" if pd.isna(r.when) else f" · {r.when:%m-%d %H:%M}"
                 md.append(
-                    f"- {r.lead_id} {r.company or ''} {r.contact or ''} {r.phone or ''} [{r.grade or '-'}]{when}"
+                    f"- {r.lead_id} {r.company or ''} {r.contact or ''} {r.phone or ''} [{'-' if pd.isna(r.grade) else r.grade}]{when}"
                 )
                 rows.append(
                     (

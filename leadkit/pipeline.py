@@ -685,16 +685,29 @@ def send_reminders(
 
     jobs: list[tuple[str, pd.DataFrame, Callable[[], list[Delivery]]]] = []
 
-    def deliver(channel: str, send: Callable[[list[Reminder]], list[Delivery]]) -> None:
+    def deliver(
+        channel: str, send: Callable[[list[Reminder]], list[Delivery]], cap: int | None = None
+    ) -> None:
         done = sent.get(channel, {})
         new = items if force else items[~keys.isin(list(done))]
         for owner in sorted(set(items["owner"]) - set(new["owner"])):
             report.skipped.append(Delivery(channel, str(owner), True, "already sent"))
         if new.empty:
             return
+        # items are most urgent first per rep; those past the cap are still unsent next run
+        left = new.groupby("owner").size() - cap if cap else pd.Series(dtype=int)
+        new = new.groupby("owner", sort=False).head(cap) if cap else new
         reminders = build_reminders(
             new, roster, lang=ctx.lang, now=pd.Timestamp(ctx.now), labels=labels
         )
+        for r in reminders:
+            more = int(left.get(r.recipient, 0))
+            if more > 0:
+                r.markdown += (
+                    f"\n- …另有 {more} 项: leadkit due --owner {r.recipient}"
+                    if ctx.lang == "zh"
+                    else f"\n- … {more} more: leadkit due --owner {r.recipient}"
+                )
         jobs.append((channel, new, lambda: send(reminders)))
 
     if channels in ("email", "both") and config.email is not None:
@@ -706,7 +719,8 @@ def send_reminders(
         for hook in config.webhooks:
             channel = f"webhook {hook.name or hook.kind + ' ' + safe_url(hook.url)}"
             secret = secrets.get(hook.secret_env or "")
-            deliver(channel, lambda rs, h=hook, s=secret: send_webhook(h, rs, s, deadline))
+            send = lambda rs, h=hook, s=secret: send_webhook(h, rs, s, deadline)  # noqa: E731
+            deliver(channel, send, config.chat_items_per_rep)
     # every robot and the mail server at once: the run waits for the slowest, not the sum
     for (channel, new, _), results in zip(jobs, run_parallel([j for _, _, j in jobs]), strict=True):
         report.add(results)

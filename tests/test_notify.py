@@ -574,3 +574,31 @@ def test_chat_text_has_no_tables_and_each_services_markup():
         "官网  3     33.3%",
         "展会  1     0.0%",
     ]
+
+
+def test_a_chat_message_shows_each_reps_most_urgent_items_the_rest_next_run(
+    workspace, cli, data_dir, web
+):
+    base, received = web
+    configure(
+        workspace,
+        {"chat_items_per_rep": 1, "webhooks": [{"kind": "dingtalk", "url": f"{base}/ding"}]},
+    )
+    prepare_book(cli, data_dir)
+    assert cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
+    [(_, first, _)] = received
+    text = first["markdown"]["text"]
+    assert (
+        text.count("**首次跟进已超时** (1)") == 4 and "[nan]" not in text
+    )  # overdue first, 1 per rep
+    assert text.count("…另有 1 项: leadkit due --owner") == 4
+    assert cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
+    [_, (_, second, _)] = received
+    assert (
+        "首次跟进已超时" not in second["markdown"]["text"]
+        and "另有" not in second["markdown"]["text"]
+    )
+    assert (
+        cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
+        and len(received) == 2
+    )
