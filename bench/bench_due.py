@@ -31,12 +31,12 @@ from leadkit import bookio
 from leadkit.rules import Rules
 
 
-def build_book(n: int):
-    master = OUT / f"due_{n}.xlsx"
+def build_book(n: int, reps: int = 50):
+    master = OUT / (f"due_{n}.xlsx" if reps == 50 else f"due_{n}_{reps}reps.xlsx")
     if master.exists():
         return master
-    ws = OUT / f"due_build_{n}"
-    roster_workspace(ws, build_assign_book(n), roster())
+    ws = OUT / f"due_build_{n}_{reps}"
+    roster_workspace(ws, build_assign_book(n), roster(reps))
     subprocess.run(
         [leadkit(), "assign", "--by", "rules", "--as-of", AS_OF, "-q"], cwd=ws, check=True
     )

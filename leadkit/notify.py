@@ -16,6 +16,7 @@ import re
 import smtplib
 import ssl
 import time
+import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -138,7 +139,7 @@ def build_reminders(items: pd.DataFrame, roster: dict[str, dict[str, Any]], *, l
             for r in group.itertuples():
                 when = "" if pd.isna(r.when) else f" · {r.when:%m-%d %H:%M}"
                 md.append(
-                    f"- {r.lead_id} {r.company or ''} {r.contact or ''} {r.phone or ''} [{r.grade or '-'}]{when}"
+                    f"- {r.lead_id} {r.company or ''} {r.contact or ''} {r.phone or ''} [{'-' if pd.isna(r.grade) else r.grade}]{when}"
                 )
                 rows.append(
                     (
@@ -198,10 +199,80 @@ def _html(title: str, rows: list[tuple[Any, ...]]) -> str:
     return f"<html><body><h3>{html.escape(title)}</h3><table border='1' cellpadding='4'>{cells}</table></body></html>"
 
 
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _tables(markdown: str, render: Any) -> str:
+    """`markdown` with each pipe table replaced by render(header, rows) -> lines."""
+    out: list[str] = []
+    lines = markdown.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        rule = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if line.lstrip().startswith("|") and re.fullmatch(
+            r"\|?(\s*:?-+:?\s*\|)+\s*:?-*:?\s*\|?", rule
+        ):
+            header, rows, i = _cells(line), [], i + 2
+            while i < len(lines) and lines[i].lstrip().startswith("|"):
+                rows.append(_cells(lines[i]))
+                i += 1
+            out += render(header, rows)
+            continue
+        out.append(line)
+        i += 1
+    return "\n".join(out)
+
+
+def _width(text: str) -> int:
+    # a CJK character takes two columns in a monospaced mail client
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [
+        max(_width(r[j]) if j < len(r) else 0 for r in [header, *rows]) for j in range(len(header))
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=False)
+        ).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def _as_list(header: list[str], rows: list[list[str]]) -> list[str]:
+    # a robot that shows a pipe table as its pipes gets one line per row: "- 官网: 新增 3 · 成交 1"
+    return [f"- {r[0]}: " + " · ".join(f"{h} {v}" for h, v in zip(header[1:], r[1:], strict=False))
+            for r in rows]  # fmt: skip
+
+
 def plain_text(markdown: str) -> str:
-    """The reminder as a person reads it in a text-only mail client: no `###` or `**` marks."""
-    lines = [re.sub(r"^#{1,6}\s*", "", line) for line in markdown.split("\n")]
+    """The text as a person reads it in a text-only mail client: no `###` or `**` marks, tables
+    as aligned columns rather than pipes."""
+    text = _tables(markdown, _aligned)
+    lines = [re.sub(r"^#{1,6}\s*", "", line) for line in text.split("\n")]
     return "\n".join(line.replace("**", "") for line in lines)
+
+
+def chat_markdown(markdown: str, kind: str) -> str:
+    """The text in the markup each robot renders.
+
+    None of the four robots draws a pipe table (WeCom and DingTalk robot markdown, a Feishu card's
+    markdown element and Slack mrkdwn have no tables), so tables become one line per row. Slack
+    mrkdwn has no headings and bolds with one `*`; a Feishu card's markdown has no `#` headings."""
+    if kind == "generic":
+        return markdown
+    text = _tables(markdown, _as_list)
+    if kind == "slack":
+        text = re.sub(r"\*\*(.+?)\*\*", r"*\1*", text)
+        text = re.sub(r"^#{1,6}\s*(.+)$", r"*\1*", text, flags=re.M)
+        text = re.sub(r"^- ", "• ", text, flags=re.M)
+    elif kind == "feishu":
+        text = re.sub(r"^#{1,6}\s*(.+)$", r"**\1**", text, flags=re.M)
+    return text
 
 
 def split_markdown(text: str, limit: int) -> list[str]:
@@ -320,7 +391,9 @@ def webhook_requests(
     rs = [reminders] if isinstance(reminders, Reminder) else list(reminders)
     # A plain "@name" is only text to every service; each has its own mention syntax, placed
     # after each rep's own list so a piece split off carries the mentions of its reps.
-    text = "\n\n".join(r.markdown + _mention_text(hook.kind, r) for r in rs)
+    text = "\n\n".join(
+        chat_markdown(r.markdown, hook.kind) + _mention_text(hook.kind, r) for r in rs
+    )
     pieces = split_markdown(text, LIMITS[hook.kind])
     title = rs[-1].title if rs[-1].recipient == "manager" else rs[0].title
     out = []
@@ -348,7 +421,11 @@ def webhook_requests(
                 ts = int(now_s)
                 body = {"timestamp": str(ts), "sign": feishu_sign(secret, ts), **body}
         elif hook.kind == "slack":
-            body = {"text": piece}
+            # blocks render the mrkdwn; text is the notification's fallback (a section holds 3,000)
+            body = {
+                "text": piece,
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}],
+            }
         else:
             body = {"title": title, "recipients": [r.recipient for r in rs], "text": piece}
         out.append((url, body))
@@ -379,16 +456,23 @@ def _mention_text(kind: str, r: Reminder) -> str:
 RETRY_WAITS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt
 
 
-def post_json(url: str, body: dict[str, Any], timeout: float = 10) -> tuple[bool, str]:
+def post_json(
+    url: str, body: dict[str, Any], timeout: float = 10, deadline: float | None = None
+) -> tuple[bool, str]:
     """POST JSON, retried with back-off when the service is down or busy (5xx, 429, no answer).
 
-    A 4xx other than 429 is the request's fault and is not retried."""
-    ok, detail = _post_once(url, body, timeout)
+    A 4xx other than 429 is the request's fault and is not retried. With a `deadline`
+    (time.monotonic()), no attempt waits past it: a hung robot cannot hold the run."""
+
+    def left() -> float:
+        return timeout if deadline is None else min(timeout, deadline - time.monotonic())
+
+    ok, detail = _post_once(url, body, max(left(), 0.1))
     for wait in RETRY_WAITS:
-        if ok or not _transient(detail):
+        if ok or not _transient(detail) or left() <= wait:
             break
         time.sleep(wait)
-        ok, detail = _post_once(url, body, timeout)
+        ok, detail = _post_once(url, body, max(left(), 0.1))
     return ok, detail
 
 
@@ -434,29 +518,58 @@ def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, st
 RATES = {"wecom": 20, "dingtalk": 20, "feishu": 100, "slack": 60, "generic": 600}
 
 
+# The longest one run spends on one robot, all pieces, waits and retries included; robots are
+# posted to at the same time, so this bounds the whole run's sending too.
+BUDGET_SECONDS = 120.0
+
+
+def send_webhook(
+    hook: WebhookConfig, reminders: list[Reminder], secret: str | None,
+    deadline: float | None = None,
+) -> list[Delivery]:  # fmt: skip
+    """One run's message to one robot, its pieces spaced to the robot's rate, given up at `deadline`."""
+    deadline = time.monotonic() + BUDGET_SECONDS if deadline is None else deadline
+    label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
+    ok, detail = True, ""
+    if reminders:
+        spacing = 60 / (hook.per_minute or RATES[hook.kind])
+        requests = webhook_requests(hook, reminders, secret)
+        for i, (url, body) in enumerate(requests):
+            if i and time.monotonic() + spacing >= deadline:
+                ok, detail = (
+                    False,
+                    f"piece {i + 1} of {len(requests)} not sent: time budget used up",
+                )
+                break
+            if i:
+                time.sleep(spacing)
+            ok, detail = post_json(url, body, deadline=deadline)
+            if not ok:
+                if time.monotonic() >= deadline - 0.2:
+                    detail = f"piece {i + 1} of {len(requests)}: {detail} (time budget used up)"
+                break
+    return [Delivery(f"webhook {label}", r.recipient, ok, detail) for r in reminders]
+
+
 def send_webhooks(
-    hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None]
-) -> list[Delivery]:
+    hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None],
+    budget: float = BUDGET_SECONDS,
+) -> list[Delivery]:  # fmt: skip
     """One message per robot per run, holding every reminder; each recipient shares its outcome.
 
-    Robots are posted to in parallel (the run takes as long as the slowest, not the sum)."""
+    Robots are posted to in parallel (the run takes as long as the slowest, not the sum), and
+    none past `budget` seconds."""
+    deadline = time.monotonic() + budget
+    jobs = [lambda h=h: send_webhook(h, reminders, secrets.get(h.secret_env or ""), deadline)
+            for h in hooks]  # fmt: skip
+    return [d for ds in run_parallel(jobs) for d in ds]
+
+
+def run_parallel(jobs: list[Any]) -> list[Any]:
+    """Each job's result, in order, the jobs run at the same time (each is mostly waiting on I/O)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(hook: WebhookConfig) -> list[Delivery]:
-        label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
-        ok, detail = True, ""
-        if reminders:
-            spacing = 60 / RATES[hook.kind]
-            requests = webhook_requests(hook, reminders, secrets.get(hook.secret_env or ""))
-            for i, (url, body) in enumerate(requests):
-                if i:
-                    time.sleep(spacing)
-                ok, detail = post_json(url, body)
-                if not ok:
-                    break
-        return [Delivery(f"webhook {label}", r.recipient, ok, detail) for r in reminders]
-
-    if not hooks:
-        return []
-    with ThreadPoolExecutor(max_workers=min(8, len(hooks))) as pool:
-        return [d for ds in pool.map(one, hooks) for d in ds]
+    if len(jobs) <= 1:
+        return [job() for job in jobs]
+    with ThreadPoolExecutor(max_workers=min(8, len(jobs))) as pool:
+        return [f.result() for f in [pool.submit(job) for job in jobs]]

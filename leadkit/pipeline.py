@@ -11,6 +11,7 @@ calls these; so can any Python program.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -49,18 +50,22 @@ from leadkit.importer import (
 from leadkit.inbox import Failed, arrivals, file_done, file_failed
 from leadkit.normalize import is_in
 from leadkit.notify import (
+    BUDGET_SECONDS,
     Delivery,
     NotifyReport,
     Reminder,
     build_reminders,
+    run_parallel,
     safe_url,
     send_email,
+    send_webhook,
     send_webhooks,
     webhook_secrets,
 )
 from leadkit.pool import Neglect, apply_recycle, find_neglected
 from leadkit.pool import claim as claim_lead
 from leadkit.report import Report, build_report, write_report
+from leadkit.report import html as report_html
 from leadkit.report import markdown as report_markdown
 from leadkit.routing import BY, Assignment, RotationState, apply_assignment
 from leadkit.routing import assign as route
@@ -735,7 +740,10 @@ def send_reminders(
     and a second run sends nothing new. `--force` sends every item again.
     """
     config = _notify_config(ctx, channels)
-    roster = {r.name: {"email": r.email, "chat": r.chat, "mobile": r.mobile} for r in ctx.rules.routing.team}
+    roster = {
+        r.name: {"email": r.email, "chat": r.chat, "mobile": r.mobile}
+        for r in ctx.rules.routing.team
+    }
     labels = {k: kind_label(k, ctx.lang) for k in KINDS}
     items = outcome.items
     keys = item_keys(items) if len(items) else pd.Series(dtype=object)
@@ -745,29 +753,51 @@ def send_reminders(
     stamp = pd.Timestamp(ctx.now).isoformat()
     secrets = webhook_secrets(config.webhooks) if channels in ("webhook", "both") else {}
 
-    def deliver(channel: str, send: Callable[[list[Reminder]], list[Delivery]]) -> None:
-        done = sent.setdefault(channel, {})
+    jobs: list[tuple[str, pd.DataFrame, Callable[[], list[Delivery]]]] = []
+
+    def deliver(
+        channel: str, send: Callable[[list[Reminder]], list[Delivery]], cap: int | None = None
+    ) -> None:
+        done = sent.get(channel, {})
         new = items if force else items[~keys.isin(list(done))]
         for owner in sorted(set(items["owner"]) - set(new["owner"])):
             report.skipped.append(Delivery(channel, str(owner), True, "already sent"))
         if new.empty:
             return
+        # items are most urgent first per rep; those past the cap are still unsent next run
+        left = new.groupby("owner").size() - cap if cap else pd.Series(dtype=int)
+        new = new.groupby("owner", sort=False).head(cap) if cap else new
         reminders = build_reminders(
             new, roster, lang=ctx.lang, now=pd.Timestamp(ctx.now), labels=labels
         )
-        results = send(reminders)
-        report.add(results)
-        delivered = {d.recipient for d in results if d.ok}
-        for key in keys[new.index][new["owner"].astype(str).isin(delivered)]:
-            done[key] = stamp
+        for r in reminders:
+            more = int(left.get(r.recipient, 0))
+            if more > 0:
+                r.markdown += (
+                    f"\n- …另有 {more} 项: leadkit due --owner {r.recipient}"
+                    if ctx.lang == "zh"
+                    else f"\n- … {more} more: leadkit due --owner {r.recipient}"
+                )
+        jobs.append((channel, new, lambda: send(reminders)))
 
     if channels in ("email", "both") and config.email is not None:
         email = config.email
-        deliver("email", lambda rs: send_email(email, rs, email.password()))
+        password = email.password()  # read here: a bad one is an error before anything is sent
+        deliver("email", lambda rs: send_email(email, rs, password))
     if channels in ("webhook", "both"):
+        deadline = time.monotonic() + BUDGET_SECONDS
         for hook in config.webhooks:
             channel = f"webhook {hook.name or hook.kind + ' ' + safe_url(hook.url)}"
-            deliver(channel, lambda rs, hook=hook: send_webhooks([hook], rs, secrets))
+            secret = secrets.get(hook.secret_env or "")
+            send = lambda rs, h=hook, s=secret: send_webhook(h, rs, s, deadline)  # noqa: E731
+            deliver(channel, send, config.chat_items_per_rep)
+    # every robot and the mail server at once: the run waits for the slowest, not the sum
+    for (channel, new, _), results in zip(jobs, run_parallel([j for _, _, j in jobs]), strict=True):
+        report.add(results)
+        delivered = {d.recipient for d in results if d.ok}
+        done = sent.setdefault(channel, {})
+        for key in keys[new.index][new["owner"].astype(str).isin(delivered)]:
+            done[key] = stamp
     if not ctx.dry_run:
         # an item is not due again after two weeks; older entries only grow the file
         horizon = (pd.Timestamp(ctx.now) - pd.Timedelta(days=14)).isoformat()
@@ -840,7 +870,9 @@ def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
         None,
         text.splitlines()[0].lstrip("# "),
         text,
-        "<pre>" + text + "</pre>",
+        # the same self-contained page `report --out x.html` writes (its bars are table cells,
+        # which mail clients draw), inline, not as an attachment
+        report_html(rep, ctx.lang, ctx.rules.columns),
     )
     result = NotifyReport()
     deliveries = []

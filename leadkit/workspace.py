@@ -64,6 +64,8 @@ class WebhookConfig(Strict):
     url: str
     secret_env: str | None = None  # DingTalk / Feishu signing secret, from the environment
     name: str | None = None
+    # Posts a minute this robot takes; the service's documented limit when left out (notify.RATES)
+    per_minute: float | None = Field(default=None, gt=0)
 
 
 class NotifyConfig(Strict):
@@ -71,6 +73,9 @@ class NotifyConfig(Strict):
 
     email: EmailConfig | None = None
     webhooks: list[WebhookConfig] = Field(default_factory=list)
+    # A rep's most urgent items shown in a chat message per run (the rest go with the next run);
+    # at 20 posts a minute, 30 reps × hundreds of lines would take the robot an hour to post
+    chat_items_per_rep: int = Field(default=10, ge=1)
 
 
 class LimitsConfig(Strict):

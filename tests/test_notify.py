@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 import urllib.parse
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -69,18 +70,29 @@ def smtp():
         controller.stop()
 
 
+class Received(list):
+    """(path, JSON body, Content-Type) per request, and when the server read each one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+
 @pytest.fixture
 def web():
-    received = []
+    received = Received()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.times.append(time.monotonic())
             received.append((self.path, json.loads(body), self.headers.get("Content-Type")))
             if self.path.startswith("/flaky") and sum(p == self.path for p, _, _ in received) == 1:
                 self.send_response(500)
                 self.end_headers()
                 return
+            if self.path.startswith("/slow"):
+                time.sleep(1.5)  # a robot slow to answer
             if self.path.startswith("/fail"):
                 self.send_response(500)
                 self.end_headers()
@@ -91,10 +103,13 @@ def web():
                 "/feishu": {"code": 0},
             }.get(self.path.split("?")[0], {})
             data = json.dumps(answer).encode() if answer else b"ok"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except BrokenPipeError:  # the client gave up on a slow answer, as it should
+                pass
 
         def log_message(self, *args):
             pass
@@ -255,6 +270,10 @@ def test_long_reminders_are_split_within_each_service_limit():
         )
         assert len(requests) > 1
         for _, body in requests:
+            if (
+                kind == "slack"
+            ):  # a section block holds 3,000 characters; text repeats it as fallback
+                body = body["blocks"][0]
             content = json.dumps(body, ensure_ascii=False)
             assert len(content.encode()) < LIMITS[kind] + 300
     pieces = split_markdown(text, 4000)
@@ -379,3 +398,207 @@ def test_all_reps_go_to_one_robot_in_one_message_with_each_mention():
     )
     assert [b["msgtype"] for _, b in wecom] == ["markdown", "text"]
     assert len(wecom[1][1]["text"]["mentioned_mobile_list"]) == 30
+
+
+def give_reps_mobiles(workspace) -> dict[str, tuple[str, str]]:
+    """Each rep's (chat id, mobile) in the workspace's roster, as a team would fill them in."""
+    path = workspace / "rules" / "routing.yaml"
+    routing = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for i, rep in enumerate(routing["team"]):
+        rep["mobile"] = f"1380000{i:04d}"
+    path.write_text(yaml.safe_dump(routing, allow_unicode=True), encoding="utf-8")
+    return {rep["name"]: (rep["chat"], rep["mobile"]) for rep in routing["team"]}
+
+
+def test_due_mentions_each_rep_in_each_services_format_one_post_per_robot(
+    workspace, cli, data_dir, web, monkeypatch
+):
+    base, received = web
+    monkeypatch.setenv("DING_SECRET", DING_SECRET)
+    monkeypatch.setenv("FEISHU_SECRET", FEISHU_SECRET)
+    # WeCom at 120 a minute here (0.5 s apart) so the test is quick; its default is 20 (3 s)
+    configure(workspace, {"webhooks": [
+        {"kind": "wecom", "url": f"{base}/wecom?key=K", "per_minute": 120},
+        {"kind": "dingtalk", "url": f"{base}/ding?access_token=T", "secret_env": "DING_SECRET"},
+        {"kind": "feishu", "url": f"{base}/feishu", "secret_env": "FEISHU_SECRET"},
+        {"kind": "slack", "url": f"{base}/slack"},
+    ]})  # fmt: skip
+    roster = give_reps_mobiles(workspace)
+    prepare_book(cli, data_dir)
+    owners = sorted(
+        {i["owner"] for i in json.loads(cli("due", "--as-of", DUE_AT, "--json").stdout)["items"]}
+    )
+    assert len(owners) == 4
+    chats = [roster[o][0] for o in owners]
+    mobiles = [roster[o][1] for o in owners]
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "--json")
+    assert result.exit_code == 0, result.stderr
+    by_path: dict[str, list] = {}
+    for (path, body, ctype), at in zip(received, received.times, strict=True):
+        by_path.setdefault(path.split("?")[0], []).append((path, body, ctype, at))
+    # one message per robot for the whole team (WeCom: its markdown, then the text that @s by mobile)
+    assert {p: len(v) for p, v in by_path.items()} == {
+        "/wecom": 2,
+        "/ding": 1,
+        "/feishu": 1,
+        "/slack": 1,
+    }
+    assert all(ctype == "application/json; charset=utf-8" for _, _, ctype in received)
+
+    (_, md, _, t1), (_, text, _, t2) = by_path["/wecom"]
+    assert md["msgtype"] == "markdown" and set(md) == {"msgtype", "markdown"}
+    assert all(f"<@{c}>" in md["markdown"]["content"] for c in chats)
+    assert set(text) == {"msgtype", "text"} and text["msgtype"] == "text"
+    assert text["text"]["mentioned_mobile_list"] == mobiles
+    assert text["text"]["content"] == "2026-03-12 团队跟进汇总"  # the run's title
+    assert t2 - t1 >= 0.5, "the robot's rate is held between its posts"
+
+    [(ding_path, ding, _, _)] = by_path["/ding"]
+    assert ding["msgtype"] == "markdown" and ding["markdown"]["title"].startswith("2026-03-12")
+    assert ding["at"] == {"atMobiles": mobiles, "atUserIds": chats, "isAtAll": False}
+    # DingTalk only pings an id that is also written @id in the text
+    assert all(f"@{m}" in ding["markdown"]["text"] and f"@{c}" in ding["markdown"]["text"]
+               for m, c in zip(mobiles, chats, strict=True))  # fmt: skip
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(ding_path).query)
+    ts = query["timestamp"][0]
+    sign = hmac.new(DING_SECRET.encode(), f"{ts}\n{DING_SECRET}".encode(), hashlib.sha256).digest()
+    assert query["sign"] == [base64.b64encode(sign).decode()] and query["access_token"] == ["T"]
+    assert abs(int(ts) / 1000 - time.time()) < 60  # DingTalk refuses a timestamp an hour off
+
+    [(_, feishu, _, _)] = by_path["/feishu"]
+    assert feishu["msg_type"] == "interactive" and set(feishu) == {
+        "timestamp",
+        "sign",
+        "msg_type",
+        "card",
+    }
+    [element] = feishu["card"]["elements"]
+    assert element["tag"] == "markdown" and all(
+        f"<at id={c}></at>" in element["content"] for c in chats
+    )
+    sign = hmac.new(
+        f"{feishu['timestamp']}\n{FEISHU_SECRET}".encode(), b"", hashlib.sha256
+    ).digest()
+    assert feishu["sign"] == base64.b64encode(sign).decode()
+
+    [(_, slack, _, _)] = by_path["/slack"]
+    assert all(f"<@{c}>" in slack["text"] for c in chats)
+    [block] = slack["blocks"]
+    assert block["type"] == "section" and block["text"] == {"type": "mrkdwn", "text": slack["text"]}
+    assert (
+        slack["text"].startswith("*2026-03-12 ")
+        and "**" not in slack["text"]
+        and "###" not in slack["text"]
+    )
+    sent = json.loads(result.stdout)["notify"]["sent"]
+    assert len(sent) == 4 * 5  # 4 reps and the manager, each on 4 robots
+    # a second run sends nothing new to any robot
+    before = len(received)
+    again = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "--json")
+    assert json.loads(again.stdout)["notify"]["sent"] == [] and len(received) == before
+
+
+def test_due_posts_to_every_robot_at_once(workspace, cli, data_dir, web):
+    base, received = web
+    configure(workspace, {"webhooks": [
+        {"kind": "slack", "url": f"{base}/slow-a", "name": "a"},
+        {"kind": "slack", "url": f"{base}/slow-b", "name": "b"},
+        {"kind": "slack", "url": f"{base}/slow-c", "name": "c"},
+    ]})  # fmt: skip
+    prepare_book(cli, data_dir)
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p for p, _, _ in received) == ["/slow-a", "/slow-b", "/slow-c"]
+    # each robot takes 1.5 s to answer: one after another, the last would arrive 3 s after the first
+    assert max(received.times) - min(received.times) < 1.0
+
+
+def test_a_slow_robot_is_given_up_at_the_time_budget(web):
+    from leadkit.notify import send_webhooks
+
+    base, received = web
+    reps = [Reminder(f"rep{i}", None, None, "t", "x" * 2500, "") for i in range(3)]
+    start = time.monotonic()
+    # three Slack pieces (3,000 bytes each at most), 1.5 s each to answer, within 2 s in all
+    [d0, *_] = send_webhooks(
+        [WebhookConfig(kind="slack", url=f"{base}/slow", per_minute=600)], reps, {}, budget=2
+    )
+    assert time.monotonic() - start < 3.2
+    assert not d0.ok and "time budget" in d0.detail and len(received) == 2
+
+
+def test_report_by_email_is_its_html_page_inline_and_aligned_text(
+    workspace, cli, data_dir, smtp, monkeypatch
+):
+    controller, inbox = smtp
+    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
+                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
+    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+    prepare_book(cli, data_dir)
+    result = cli("report", "--period", "month", "--as-of", DUE_AT, "--notify", "email", "-q")
+    assert result.exit_code == 0, result.stderr
+    [(rcpts, msg)] = inbox.messages
+    assert rcpts == ["boss@example.com"] and msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert not any(p.get_content_disposition() == "attachment" for p in msg.iter_parts())
+    page = msg.get_body(("html",)).get_content()
+    out = workspace / "r.html"
+    cli("report", "--period", "month", "--as-of", DUE_AT, "--out", out, "-q")
+    assert page.strip() == out.read_text(encoding="utf-8").strip()  # the page --out writes
+    assert 'class="bar"' in page and "<script" not in page and "src=" not in page
+    text = msg.get_body(("plain",)).get_content()
+    assert text.startswith("leadkit 报告 2026-03") and "新增线索: 4" in text
+    assert "|" not in text and "**" not in text and "---" not in text
+    # the funnel as aligned columns: every row's second column starts where its header's does
+    from leadkit.notify import _width
+
+    lines = text.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("阶段"))
+    header, first = lines[at], lines[at + 1]
+    second = header.split()[1]
+    assert _width(header[: header.index(second)]) == _width(first[: first.index(first.split()[1])])
+
+
+def test_chat_text_has_no_tables_and_each_services_markup():
+    from leadkit.notify import chat_markdown, plain_text
+
+    md = "### 报告\n\n- 新增: **4**\n\n| 来源 | 新增 | 转化率 |\n|---|---:|---:|\n| 官网 | 3 | 33.3% |\n| 展会 | 1 | 0.0% |"
+    for kind in ("wecom", "dingtalk", "feishu", "slack"):
+        text = chat_markdown(md, kind)
+        assert "|" not in text and "- 官网: 新增 3 · 转化率 33.3%" in text.replace("• ", "- ")
+    assert chat_markdown(md, "wecom").startswith("### 报告")  # WeCom and DingTalk draw headings
+    assert chat_markdown(md, "feishu").startswith("**报告**")
+    assert chat_markdown(md, "slack").splitlines()[:3] == ["*报告*", "", "• 新增: *4*"]
+    assert plain_text(md).splitlines()[-3:] == [
+        "来源  新增  转化率",
+        "官网  3     33.3%",
+        "展会  1     0.0%",
+    ]
+
+
+def test_a_chat_message_shows_each_reps_most_urgent_items_the_rest_next_run(
+    workspace, cli, data_dir, web
+):
+    base, received = web
+    configure(
+        workspace,
+        {"chat_items_per_rep": 1, "webhooks": [{"kind": "dingtalk", "url": f"{base}/ding"}]},
+    )
+    prepare_book(cli, data_dir)
+    assert cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
+    [(_, first, _)] = received
+    text = first["markdown"]["text"]
+    assert (
+        text.count("**首次跟进已超时** (1)") == 4 and "[nan]" not in text
+    )  # overdue first, 1 per rep
+    assert text.count("…另有 1 项: leadkit due --owner") == 4
+    assert cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
+    [_, (_, second, _)] = received
+    assert (
+        "首次跟进已超时" not in second["markdown"]["text"]
+        and "另有" not in second["markdown"]["text"]
+    )
+    assert (
+        cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
+        and len(received) == 2
+    )
