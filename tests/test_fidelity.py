@@ -5,6 +5,7 @@ user's own sheet, in books written by xlsxwriter and by LibreOffice."""
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -13,8 +14,10 @@ import pytest
 import xlsxwriter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from lxml import etree
+from test_xlsxpackage import M, Package, _canon
 
-from leadkit import bookio
+from leadkit import bookio, xlsxpackage
 from leadkit.check import check_book
 from leadkit.rules import Rules
 
@@ -224,3 +227,184 @@ def test_a_book_saved_by_libreoffice_keeps_every_cell(tmp_path, rules, libreoffi
         assert_unchanged(libreoffice_book, path)
     back = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai").leads
     assert back.loc[1601, "employees"] == "很多" and back.loc[1600, "employees"] == 1699
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's "what a rewrite does", claim by claim. Claims tested elsewhere:
+# - a user sheet's cells where they were (B2 stays B2, blank rows/columns), type, value, formula
+#   and style, duplicate/numeric headers, a title line, merges, column widths, comments,
+#   conditional formats, validations, hyperlinks, charts, images, tables, hidden state, sheet
+#   order, defined names (book-wide and local), chart sheets: test_xlsxpackage's
+#   test_user_sheets_*_survive_every_command (part by part, through import → dedupe → score →
+#   assign → undo → redo) and _opens_everywhere (read back by openpyxl and LibreOffice);
+# - .xlsm keeps its VBA project and content type: test_an_xlsm_keeps_its_macros_and_stays_macro_enabled;
+# - styles and strings renumbered (not grown): test_saving_again_and_again_does_not_grow_styles_or_strings;
+# - a sheet a command changed is written from its values: test_a_user_sheet_given_new_values_is_written_from_them;
+# - 1904 books: test_carryable_leaves_out_a_1904_book;
+# - user-column cells keep their type (all digits, NA/null/#N/A, TRUE, 0123, 2026-01-02, =1+1):
+#   test_any_cell_anywhere_in_a_user_column_round_trips (EVERY_KIND) above.
+THEME_MARK = "leadkit-test-theme"
+
+
+def _rewrite_book(path: Path) -> None:
+    """A book with the odd bits the README names, by xlsxwriter; its theme patched so a kept
+    theme can be told from a regenerated one."""
+    wb = xlsxwriter.Workbook(path)
+    leads = wb.add_worksheet("线索")
+    mine = wb.add_worksheet("我的表")
+    bold = wb.add_format({"bold": True})
+    slash = wb.add_format({"num_format": "yyyy/mm/dd"})
+    leads.write_row(0, 0, ["我的编号", "线索编号", "企业名称", "获取时间", "我的日期"])
+    mine_ids = [1024, "A-001", dt.datetime(2026, 3, 1), True]
+    for r, my_id in enumerate(mine_ids, start=1):
+        if isinstance(my_id, dt.datetime):
+            leads.write_datetime(r, 0, my_id, slash)
+        elif isinstance(my_id, str):
+            leads.write_string(r, 0, my_id)
+        else:
+            leads.write(r, 0, my_id)
+        leads.write_string(r, 1, f"LX2026{r:06d}")
+        leads.write_string(r, 2, f"公司{r}", bold if r == 1 else None)  # hand formatting
+        if r == 2:
+            leads.write_string(r, 3, "下周")  # leadkit's date column, a cell it cannot parse
+        else:
+            leads.write_datetime(r, 3, dt.datetime(2026, 2, r), slash)
+        leads.write_datetime(r, 4, dt.datetime(2026, 1, r), slash)
+    mine.write_row(0, 0, ["月份", "数量"])
+    mine.write_row(1, 0, ["1月", 3])
+    mine.write_row(2, 0, ["2月", 4])
+    mine.set_row(2, 30)  # a row height
+    mine.set_landscape()
+    mine.set_paper(9)
+    mine.set_margins(left=1.1, right=1.2)
+    mine.set_header("&C季度统计")
+    mine.print_area("A1:B3")
+    mine.activate()  # the user's sheet was the selected tab
+    wb.define_name("全书名", "='我的表'!$B$2:$B$3")
+    wb.define_name("'线索'!线索本地", "='线索'!$A$2")
+    wb.define_name("外部", "=[1]Sheet1!$A$1")
+    wb.close()
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    theme = "xl/theme/theme1.xml"
+    parts[theme] = parts[theme].replace(b'name="Office Theme"', f'name="{THEME_MARK}"'.encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+@pytest.fixture
+def rewritten(tmp_path, rules):
+    original, path = tmp_path / "original.xlsx", tmp_path / "leads.xlsx"
+    _rewrite_book(original)
+    path.write_bytes(original.read_bytes())
+    round_trip(path, rules, from_values=False)
+    return original, path
+
+
+def test_readme_leadkits_own_sheets_are_formatted_by_leadkit(rewritten, rules):
+    """'leadkit formats its own sheets itself; formatting you add by hand on them is regenerated'."""
+    _, path = rewritten
+    ws = openpyxl.load_workbook(path)["线索"]
+    name_col = [c.value for c in ws[1]].index("企业名称") + 1
+    assert ws.cell(2, name_col).value == "公司1" and not ws.cell(2, name_col).font.b
+
+
+def test_readme_user_columns_move_after_the_template_and_keep_their_types(rewritten, rules):
+    """'your own columns on leadkit's sheets move after the template columns, in their own order,
+    and each cell keeps the type it is stored with … Their formatting is not kept (dates get
+    leadkit's yyyy-mm-dd hh:mm). In leadkit's own columns a cell it cannot parse is kept as its
+    text while the others keep their type (the dates of a date column stay dates)'."""
+    _, path = rewritten
+    ws = openpyxl.load_workbook(path)["线索"]
+    header = [c.value for c in ws[1]]
+    template = [c.zh for c in rules.columns.sheets["leads"].columns]
+    assert header[: len(template)] == template
+    assert header[len(template) :] == ["我的编号", "我的日期"]
+    col = {h: i + 1 for i, h in enumerate(header)}
+    # the README's example output, exactly
+    assert [ws.cell(r, col["我的编号"]).value for r in range(2, 6)] == [
+        1024.0, "A-001", dt.datetime(2026, 3, 1), True
+    ]  # fmt: skip
+    assert ws.cell(2, col["我的日期"]).number_format == "yyyy-mm-dd hh:mm"  # was yyyy/mm/dd
+    assert [ws.cell(r, col["获取时间"]).value for r in range(2, 6)] == [
+        dt.datetime(2026, 2, 1), "下周", dt.datetime(2026, 2, 3), dt.datetime(2026, 2, 4)
+    ]  # fmt: skip
+
+
+def _part(path: Path, title: str) -> etree._Element:
+    pkg = Package(path)
+    return etree.fromstring(pkg.zf.read(pkg.sheet_part(title)))
+
+
+def test_readme_a_user_sheet_keeps_heights_print_settings_theme_and_names(rewritten, rules):
+    """'… column widths and row heights, … print settings … The sheet order, the book's defined
+    names (book-wide ones and those local to your sheets) and its theme are kept … Names local to
+    leadkit's sheets and names that refer to another workbook are dropped'."""
+    original, path = rewritten
+    old, new = _part(original, "我的表"), _part(path, "我的表")
+    for tag in ("pageSetup", "pageMargins", "headerFooter", "printOptions"):
+        assert _canon(new.find(M + tag)) == _canon(old.find(M + tag)), tag
+    assert new.find(M + "pageSetup").get("orientation") == "landscape"
+    row3 = next(r for r in new.iter(M + "row") if r.get("r") == "3")
+    assert float(row3.get("ht")) == 30 and row3.get("customHeight") == "1"
+    with zipfile.ZipFile(path) as zf:
+        assert THEME_MARK in zf.read("xl/theme/theme1.xml").decode()
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:2] == ["线索", "我的表"]
+    assert "全书名" in wb.defined_names
+    assert wb["我的表"].print_area == "'我的表'!$A$1:$B$3"
+    assert "线索本地" not in wb["线索"].defined_names and "外部" not in wb.defined_names
+
+
+def test_readme_unstyled_cells_take_the_default_style_and_the_tab_is_leadkits(rewritten, rules):
+    """'cells with no style of their own take leadkit's default one (11-point body font of the
+    theme); your sheet is no longer the selected tab (leadkit's 线索 is)'."""
+    _, path = rewritten
+    pkg = Package(path)
+    cell = next(c for c in _part(path, "我的表").iter(M + "c") if c.get("r") == "A2")
+    font = etree.fromstring(pkg.style(int(cell.get("s", "0")))[1])
+    assert font.find("sz").get("val") == "11" and font.find("scheme").get("val") == "minor"
+    views = {t: _part(path, t).find(f"{M}sheetViews/{M}sheetView") for t in ("线索", "我的表")}
+    assert views["线索"].get("tabSelected") == "1" and views["我的表"].get("tabSelected") is None
+
+
+def _patched(path: Path, out: Path, edit) -> Path:
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    edit(parts)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    return out
+
+
+def test_readme_a_pivot_sheet_or_a_strict_book_is_written_from_values(tmp_path):
+    """'Written from their values instead …: … a sheet with a pivot table, and every own sheet of
+    a book that uses the 1904 date system or is saved as Strict Open XML'."""
+    original = tmp_path / "original.xlsx"
+    _rewrite_book(original)
+    assert xlsxpackage.carryable(original, ["我的表"]) == ["我的表"]
+    pivot_rel = (
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId9" Target="../pivotTables/pivotTable1.xml" Type="http://schemas.'
+        'openxmlformats.org/officeDocument/2006/relationships/pivotTable"/></Relationships>'
+    )
+
+    def add_pivot(parts):
+        parts["xl/worksheets/_rels/sheet2.xml.rels"] = pivot_rel.encode()
+        parts["xl/pivotTables/pivotTable1.xml"] = b"<pivotTableDefinition/>"
+
+    pivot = _patched(original, tmp_path / "pivot.xlsx", add_pivot)
+    assert xlsxpackage.carryable(pivot, ["我的表"]) == []
+
+    def strict(parts):
+        main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+            main, b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+        )
+
+    assert (
+        xlsxpackage.carryable(_patched(original, tmp_path / "strict.xlsx", strict), ["我的表"])
+        == []
+    )
