@@ -51,9 +51,19 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
         ka, kb = frame["kind"].iloc[a], frame["kind"].iloc[b]
         wrong_kinds[kb if ka == "original" else ka] += 1
     wrong = sorted(predicted - truth)[:5]
+    # a review list is worth reading when most of its pairs are real duplicates
+    entity = frame["entity"].to_numpy()
+    review = result.clusters.review
+    review_true = (
+        float((entity[review["left"].to_numpy()] == entity[review["right"].to_numpy()]).mean())
+        if len(review)
+        else 1.0
+    )
     return {
         "rows": len(frame), "true_pairs": len(truth), "predicted_pairs": len(predicted),
-        "precision": precision, "recall": recall, "f1": f1, "review_pairs": len(result.clusters.review),
+        "precision": precision, "recall": recall, "f1": f1, "review_pairs": len(review),
+        "review_share_of_leads": len(set(review["left"]) | set(review["right"])) / len(frame),
+        "review_true": review_true,
         "missed_by_kind": dict(kinds.most_common()),
         "rows_by_kind": dict(Counter(frame["kind"]).most_common()),
         "wrong_by_kind": dict(wrong_kinds.most_common()),

@@ -3,7 +3,7 @@
 Every row has an `entity` label: rows with the same label are the same customer. Kinds of
 duplicate: phone written differently (+86, spaces, dashes, 0086), legal-form variants (有限公司 /
 股份有限公司 / 集团 / none), region variants ((北京) in brackets, a leading 上海), one-character
-typos, missing phone or e-mail, a colleague at the same company on the same company phone, and a
+typos, missing phone or e-mail, a colleague at the same company on the same company phone (another lead: must NOT merge), and a
 third of the name variants arriving with another phone number (so only name evidence is left). Near
 misses that must NOT merge: subsidiaries and branches of one group (华信科技 / 华信终端 /
 华信科技上海分公司), common names (王伟) at different companies.
@@ -114,8 +114,11 @@ def generate(n_rows: int, seed: int = 11) -> pd.DataFrame:
             elif variant == "missing":
                 dup[rng.choice(["phone", "email"])] = None
             elif variant == "colleague":
+                # another person on the same company phone is another lead (issue #14), not a copy
                 dup["contact"] = _name(rng)
                 dup["email"] = None
+                entity += 1
+                dup["entity"] = entity
             if variant in ("form", "region", "bracket", "typo") and rng.random() < 0.35:
                 # another channel, another number: a business card's landline, a second mobile
                 dup["phone"] = (

@@ -35,7 +35,9 @@ from leadkit.normalize import (
 )
 from leadkit.rules import Strict, fold_header
 
-Comparator = Literal["exact", "normalized", "fuzzy", "phone", "email", "company", "number", "date"]
+Comparator = Literal[
+    "exact", "normalized", "fuzzy", "person", "phone", "email", "company", "number", "date"
+]
 Scorer = Literal[
     "ratio", "partial_ratio", "token_sort_ratio", "token_set_ratio", "WRatio", "QRatio"
 ]
@@ -59,6 +61,9 @@ class FieldRule(Strict):
     # character scorers; for token scorers (token_*) runs of whitespace become one space, since
     # their tokens are what they compare ("westbrook jake" vs "jake westbrook").
     normalize: str | None = None
+    # person: a contact written as surname + title (王先生, 王总) is compatible with a full name of
+    # that surname; one written by its sound (喻晶 / 喻静, a pinyin input slip) is partial too
+    titles: list[str] = Field(default_factory=list)
     agree: float = 0
     partial: float = 0
     disagree: float = 0
@@ -160,6 +165,51 @@ def _fuzzy_form(values: pd.Series, f: FieldRule) -> pd.Series:
     return text.where(text.str.len() > 0).astype(object)
 
 
+SURNAME = ":surname"  # prepared key of a person field's surname when written as surname + title
+
+
+def _titled_surname(text: pd.Series, titles: list[str]) -> pd.Series:
+    """The surname of a contact written as surname + title (王先生 -> 王, 欧阳总 -> 欧阳), else None."""
+    if not titles:
+        return pd.Series(None, index=text.index, dtype=object)
+    words = "|".join(re.escape(t) for t in sorted(titles, key=len, reverse=True))
+    found = text.astype("str").str.extract(rf"^([\u3400-\u9fff]{{1,2}}?)(?:{words})$")[0]
+    return found.where(text.notna())
+
+
+def _person_levels(
+    prepared: dict[str, np.ndarray], f: FieldRule, left: np.ndarray, right: np.ndarray,
+    level: np.ndarray,
+) -> None:  # fmt: skip
+    """Person field: surname + title against a name, and homophones, over the ratio's levels."""
+    from leadkit.headers import pinyin
+
+    a, b = prepared[f.name][left], prepared[f.name][right]
+    sa, sb = prepared[f.name + SURNAME][left], prepared[f.name + SURNAME][right]
+    ta, tb = ~pd.isna(sa), ~pd.isna(sb)
+    both = ta & tb
+
+    def starts(text: np.ndarray, surname: np.ndarray) -> np.ndarray:
+        """Whether each text begins with its surname (one or two characters), vectorised."""
+        t = pd.Series(text, dtype=object).fillna("").astype(str)
+        s = pd.Series(surname, dtype=object).fillna("").astype(str)
+        head = np.where(s.str.len() == 2, t.str[:2], t.str[:1])
+        return (head == s.to_numpy()) & (s.str.len() > 0).to_numpy()
+
+    fits = np.where(both, sa == sb, np.where(ta, starts(b, sa), starts(a, sb))).astype(bool)
+    titled = ta | tb
+    level[titled & ~fits & (level != AGREE)] = DISAGREE
+    level[titled & fits & (level != AGREE)] = PARTIAL
+    # the same sounds, character for character: a typing slip, not another person
+    check = np.flatnonzero(~titled & (level == DISAGREE) & ~pd.isna(a) & ~pd.isna(b))
+    if check.size:
+        same = [
+            len(x) == len(y) and pinyin(x) == pinyin(y)
+            for x, y in zip(a[check], b[check], strict=True)
+        ]
+        level[check[np.asarray(same, dtype=bool)]] = PARTIAL
+
+
 def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str, np.ndarray]:
     """One field normalised for comparison (blank or unusable -> None), with its derived keys."""
     out: dict[str, np.ndarray] = {}
@@ -174,8 +224,10 @@ def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str,
     elif f.comparator == "company":
         prepared = company_key(values)
         out["company_key"] = _array(prepared)
-    elif f.comparator in ("fuzzy",):
+    elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
+        if f.comparator == "person":
+            out[f.name + SURNAME] = _array(_titled_surname(prepared, f.titles))
     elif f.comparator == "normalized":
         prepared = clean_text(values).map(fold_header, na_action="ignore")
     elif f.comparator == "number":
@@ -330,7 +382,7 @@ def compare(
         a, b = prepared[f.name][left], prepared[f.name][right]
         missing = pd.isna(a) | pd.isna(b)
         level = np.full(left.size, DISAGREE, dtype=np.int8)
-        if f.comparator in ("fuzzy", "company"):
+        if f.comparator in ("fuzzy", "person", "company"):
             fill_a = np.where(missing, "", a).astype(object)
             fill_b = np.where(missing, "", b).astype(object)
             sims = process.cpdist(list(fill_a), list(fill_b), scorer=_scorer(f.scorer), workers=-1)
@@ -342,6 +394,8 @@ def compare(
                 branch_a = pd.Series(fill_a).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 branch_b = pd.Series(fill_b).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 level[(branch_a | branch_b) & (fill_a != fill_b)] = DISAGREE
+            if f.comparator == "person":
+                _person_levels(prepared, f, left, right, level)
         elif f.comparator == "number":
             with np.errstate(invalid="ignore"):
                 level[np.abs(a.astype(float) - b.astype(float)) <= f.tolerance] = AGREE

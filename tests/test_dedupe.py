@@ -109,6 +109,40 @@ def test_company_comparator(drules, a, b, level):
     assert levels_of(drules, [{"company": a}, {"company": b}], "company")[0] == level
 
 
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        ("王伟", "王伟", AGREE),
+        ("王先生", "王伟", PARTIAL),  # surname + title fits a full name of that surname
+        ("王伟", "王总", PARTIAL),
+        ("王经理", "王总", PARTIAL),  # the same surname, two titles
+        ("欧阳总", "欧阳明", PARTIAL),  # a two-character surname
+        ("王先生", "李伟", DISAGREE),
+        ("王先生", "李先生", DISAGREE),  # the ratio says 67; the surnames say no
+        ("喻晶", "喻静", PARTIAL),  # the same sounds: a pinyin input slip
+        ("曹玉华", "何勇萍", DISAGREE),
+        ("王伟", None, MISSING),
+    ],
+)
+def test_person_comparator(drules, a, b, level):
+    assert levels_of(drules, [{"contact": a}, {"contact": b}], "contact")[0] == level
+
+
+def test_a_colleague_on_the_switchboard_is_neither_merged_nor_reviewed(drules):
+    # same company, same landline, same corporate domain, another person
+    rows = [
+        {"company": "安澜青文化传媒有限公司", "contact": "何勇萍", "phone": "057164063308",
+         "email": "jingping94@alq.cn", "city": "洛阳"},
+        {"company": "安澜青文化传媒有限公司", "contact": "曹玉华", "phone": "057164063308",
+         "email": "fang987@alq.cn", "city": "洛阳"},
+        {"company": "安澜青文化传媒有限公司", "contact": "何女士", "phone": "057164063308",
+         "email": None, "city": "洛阳"},
+    ]  # fmt: skip
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [2])]
+    assert result.clusters.review.empty
+
+
 def test_number_and_date_comparators():
     rules = DedupeRules(
         fields=[
@@ -179,7 +213,8 @@ def test_chaining_guard_does_not_merge_through_weak_links():
 
 def test_big_cluster_goes_to_review(drules):
     rows = [
-        {"company": "大集团有限公司", "email": "boss@bigcorp.cn", "contact": f"人{i}"}
+        # one person eight times (a different person each time would be colleagues, not a cluster)
+        {"company": "大集团有限公司", "email": "boss@bigcorp.cn", "contact": "张伟"}
         for i in range(8)
     ]
     result = find_duplicates(sheet(rows), drules)
@@ -269,9 +304,9 @@ def test_import_links_a_returning_customer_to_its_owner(workspace, tmp_path):
 
 def test_review_round_trip_and_keep_apart_is_remembered(workspace, cli, tmp_path):
     src = tmp_path / "in.csv"
-    # same company name and city, different people and numbers: uncertain
+    # same company name and city, a full name and a surname + title, different numbers: uncertain
     src.write_text(
-        "公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n",
+        "公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,王先生,13912345678,上海\n",
         encoding="utf-8",
     )
     assert cli("import", src, "--as-of", "2026-03-10", "-q").exit_code == 0
@@ -293,7 +328,7 @@ def test_review_round_trip_and_keep_apart_is_remembered(workspace, cli, tmp_path
 def test_review_decision_merge_merges(workspace, cli, tmp_path):
     src = tmp_path / "in.csv"
     src.write_text(
-        "公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,李娜,13912345678,上海\n",
+        "公司名称,联系人,手机号,所在城市\n智联科技有限公司,王伟,13812345678,上海\n智联科技有限公司,王先生,13912345678,上海\n",
         encoding="utf-8",
     )
     cli("import", src, "--as-of", "2026-03-10", "-q")
