@@ -176,8 +176,8 @@ def test_sweep_no_output_cell_can_run(workspace, cli, tmp_path, rules, soffice):
     ws.title = "=s_sheet"
     company = "-2+3+cmd|' /C calc'!A0 d_company 科技有限公司"
     ws.append(["公司名称", "联系人", "手机号", "所在城市", "备注"])
-    ws.append([company, "=d_left", "13712345678", "上海", "x"])
-    ws.append([company, "@d_right", "13612345678", "上海", "x"])
+    ws.append([company, "=d_left d_right", "13712345678", "上海", "x"])
+    ws.append([company, "@d_left d_right", "13612345678", "上海", "x"])
     ws.append(["", "", "", "", "=d_rejected"])
     ws.append(["", "", "", "上海", "+d_rejected2"])
     for cells in ws.iter_rows():
