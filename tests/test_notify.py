@@ -132,6 +132,13 @@ def configure(workspace, notify: dict) -> None:
     )
 
 
+def mail_ready(workspace, controller, monkeypatch):
+    """The workspace mails through the test's SMTP server, as user bot with its password set."""
+    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
+                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
+    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+
+
 def prepare_book(cli, data_dir):
     cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
     cli("assign", "--by", "round-robin", "--as-of", "2026-03-09T09:00", "-q")
@@ -144,9 +151,7 @@ def test_email_per_rep_and_manager_digest_with_escalation(
     workspace, cli, data_dir, smtp, monkeypatch
 ):
     controller, inbox = smtp
-    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
-                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
-    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+    mail_ready(workspace, controller, monkeypatch)
     prepare_book(cli, data_dir)
     result = cli("due", "--notify", "email", "--as-of", DUE_AT)
     assert result.exit_code == 0, result.stderr
@@ -176,9 +181,7 @@ def test_an_item_due_between_runs_goes_out_with_the_next_run_once(
     workspace, cli, data_dir, smtp, monkeypatch, tmp_path
 ):
     controller, inbox = smtp
-    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
-                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
-    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+    mail_ready(workspace, controller, monkeypatch)
     prepare_book(cli, data_dir)
     assert cli("due", "--notify", "email", "--as-of", "2026-03-12T10:00", "-q").exit_code == 0
     first_run = len(inbox.messages)
@@ -531,9 +534,7 @@ def test_report_by_email_is_its_html_page_inline_and_aligned_text(
     workspace, cli, data_dir, smtp, monkeypatch
 ):
     controller, inbox = smtp
-    configure(workspace, {"email": {"host": "127.0.0.1", "port": controller.port, "security": "none", "user": "bot",
-                                    "sender": "leadkit@example.com", "manager": "boss@example.com"}})  # fmt: skip
-    monkeypatch.setenv("LEADKIT_SMTP_PASSWORD", "s3cret")
+    mail_ready(workspace, controller, monkeypatch)
     prepare_book(cli, data_dir)
     result = cli("report", "--period", "month", "--as-of", DUE_AT, "--notify", "email", "-q")
     assert result.exit_code == 0, result.stderr
