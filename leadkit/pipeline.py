@@ -685,6 +685,12 @@ def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
     return _due_of(ctx, load(ctx, only={"leads", "activities"}), owner=owner)
 
 
+def write_due(ctx: Context, items: pd.DataFrame, path: Path) -> None:
+    """The to-do list as an .xlsx (`due --out`, `run`'s due step), kinds in the book's words."""
+    frame = items.assign(kind=items["kind"].map(lambda k: kind_label(k, ctx.lang)))
+    bookio.write_table(path, "待办" if ctx.lang == "zh" else "Due", frame)
+
+
 def _due_of(ctx: Context, book: Book, *, owner: str | None = None) -> DueOutcome:
     """`due` on a book already in memory (`run` passes the book it has just saved)."""
     applied = apply_activities(
@@ -773,10 +779,8 @@ def send_reminders(
         for r in reminders:
             more = int(left.get(r.recipient, 0))
             if more > 0:
-                r.markdown += (
-                    f"\n- …另有 {more} 项: leadkit due --owner {r.recipient}"
-                    if ctx.lang == "zh"
-                    else f"\n- … {more} more: leadkit due --owner {r.recipient}"
+                r.markdown += "\n- " + ctx.rules.columns.message(
+                    "more_items", ctx.lang, n=more, owner=r.recipient
                 )
         jobs.append((channel, new, lambda: send(reminders)))
 
@@ -1016,10 +1020,7 @@ def run(
     if "due" in chosen:
         due_list = outcome.steps["due"] = _due_of(ctx, book)
         if due_out and not ctx.dry_run:
-            frame = due_list.items.assign(
-                kind=due_list.items["kind"].map(lambda k: kind_label(k, ctx.lang))
-            )
-            bookio.write_table(due_out, "待办" if ctx.lang == "zh" else "Due", frame)
+            write_due(ctx, due_list.items, due_out)
             outcome.written.append(due_out)
         if due_notify and not ctx.dry_run:
             outcome.undelivered += send_reminders(ctx, due_list, due_notify).failed

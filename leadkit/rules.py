@@ -132,7 +132,8 @@ class Matching(Strict):
         return self
 
 
-# The Log messages leadkit writes (`messages:` in columns.yaml) and the fields each may use.
+# The messages leadkit writes into the book's Log and its reminders (`messages:` in columns.yaml),
+# and the fields each may use.
 MESSAGE_FIELDS: dict[str, set[str]] = {
     "imported_from": {"n", "file"},
     "events_added": {"n"},
@@ -141,6 +142,7 @@ MESSAGE_FIELDS: dict[str, set[str]] = {
     "no_follow_up": {"days"},
     "first_contact_overdue": {"since"},
     "recycle_soon": set(),
+    "more_items": {"n", "owner"},  # a chat reminder's line for the items it leaves to the next run
 }
 
 # say(key, **fields) -> the message in the book's language

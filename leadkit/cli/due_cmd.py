@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         if notify not in (None, "email", "webhook", "both"):
             raise typer.BadParameter("--notify takes email, webhook or both")
         ctx = context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, read_ahead=True)
-        from leadkit import bookio, pipeline
+        from leadkit import pipeline
         from leadkit.followup import kind_label
 
         outcome = pipeline.due(ctx, owner=owner)
@@ -73,9 +73,7 @@ def register(app: typer.Typer) -> None:
             ui.warn(f"{len(outcome.unknown_activities)} follow-up record(s) name a lead ID the book does not have: "
                     + ", ".join(sorted(set(outcome.unknown_activities["lead_id"].astype(str)))[:10]))  # fmt: skip
         if out is not None:
-            pipeline.output_file(ctx, out)
-            frame = items.assign(kind=items["kind"].map(lambda k: kind_label(k, ctx.lang)))
-            bookio.write_table(out, "待办" if ctx.lang == "zh" else "Due", frame)
+            pipeline.write_due(ctx, items, pipeline.output_file(ctx, out))
             ui.say(f"wrote {out}")
         status = ExitStatus.OK
         report = None
