@@ -45,6 +45,12 @@ class Neglect:
     warn: pd.DataFrame  # row index; lead_id, owner, reason, recycle_on
 
 
+def _worded(values: pd.Series, say: Say, key: str, name: str) -> pd.Series:
+    """Message `key` with each value as its field `name`, worded once per distinct value."""
+    wording = {v: say(key, **{name: v}) for v in values.unique()}
+    return values.map(wording)
+
+
 def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime, say: Say) -> Neglect:
     """Owned, open leads whose first contact is overdue or whose follow-up has lapsed."""
     now_ts = pd.Timestamp(now)
@@ -70,11 +76,11 @@ def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime, say:
     stale = last_touch.notna() & (now_ts > lapse_at) & ~(first_at.isna() & due.notna())
     days = ((now_ts - last_touch) / pd.Timedelta(days=1)).round(1)
     reason = pd.Series("", index=owned.index, dtype=object)
-    reason[stale] = [say("no_follow_up", days=d) for d in days[stale]]
+    reason[stale] = _worded(days[stale], say, "no_follow_up", "days")
     since = (due - pd.Timedelta(hours=rules.first_contact_grace_hours)).dt.strftime(
         "%Y-%m-%d %H:%M"
     )
-    reason[overdue] = [say("first_contact_overdue", since=s) for s in since[overdue]]
+    reason[overdue] = _worded(since[overdue], say, "first_contact_overdue", "since")
     neglected = overdue | stale
     count = pd.to_numeric(owned["recycle_count"], errors="coerce").fillna(0)
     tagged = owned["tags"].fillna("").astype(str).str.contains(rules.manager_tag, regex=False)
@@ -122,7 +128,7 @@ def apply_recycle(
             out["assigned_by"] = out["assigned_by"].astype(object)
             out.loc[rows, "assigned_by"] = None
         logs.append(pd.DataFrame({"lead_id": n.recycle["lead_id"], "column": "owner", "old": n.recycle["owner"],
-                                  "new": [say("to_pool", reason=r) for r in n.recycle["reason"]]}))  # fmt: skip
+                                  "new": _worded(n.recycle["reason"], say, "to_pool", "reason")}))  # fmt: skip
     rows = n.escalate.index
     if len(rows):
         out["tags"] = out["tags"].astype(object)
