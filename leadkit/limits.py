@@ -227,7 +227,8 @@ def check_package(path: Path, limits: LimitsConfig | None = None, *, book: bool 
     declares and each sheet's last row and column; an input file is inflated in full, with a cap.
     """
     limits = limits or default_limits()
-    cap = int(limits.unpacked_mb * 1e6)
+    key = "book_unpacked_mb" if book else "unpacked_mb"
+    cap = int(getattr(limits, key) * 1e6)
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError):
@@ -239,7 +240,7 @@ def check_package(path: Path, limits: LimitsConfig | None = None, *, book: bool 
         if declared > cap:
             biggest = max(infos, key=lambda i: i.file_size).filename
             raise InputTooLarge(
-                f"unpacks to {_mb(declared)} (limit {_mb(cap)}, `limits: unpacked_mb`)",
+                f"unpacks to {_mb(declared)} (limit {_mb(cap)}, `limits: {key}`)",
                 Where(file=path, sheet=titles.get(biggest)),
             )
         if path.suffix.lower() not in {".xlsx", ".xlsm"} and book:
@@ -256,7 +257,7 @@ def check_package(path: Path, limits: LimitsConfig | None = None, *, book: bool 
                 total += len(chunk)
                 if total > cap:
                     raise InputTooLarge(
-                        f"unpacks to more than {_mb(cap)} (limit, `limits: unpacked_mb`; "
+                        f"unpacks to more than {_mb(cap)} (limit, `limits: {key}`; "
                         f"the zip declares {_mb(declared)})",
                         Where(file=path, sheet=sheet),
                     )

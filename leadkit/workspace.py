@@ -85,6 +85,9 @@ class LimitsConfig(Strict):
     """
 
     unpacked_mb: float = Field(default=200, gt=0)  # a package unpacked; a CSV or .xls as is
+    # the lead book itself grows with the team's use (100k leads with 500k follow-ups unpack to
+    # ~221 MB), so it has its own, larger cap; its rows, columns and cells are checked as above
+    book_unpacked_mb: float = Field(default=4000, gt=0)
     rows: int = Field(default=1_048_576, ge=2)  # Excel's own row limit
     columns: int = Field(default=500, ge=2, le=16_384)
     # rows × columns up to the last cell: the reader holds that grid in memory

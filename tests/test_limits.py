@@ -270,6 +270,26 @@ def test_the_book_itself_past_a_limit_is_refused_untouched(book, tmp_path):
     assert digest(book) == before
 
 
+def test_the_book_grows_past_the_input_limit_and_stays_readable(book, tmp_path):
+    """A book that outgrew `unpacked_mb` (100k leads with their follow-ups do) is still read:
+    it has its own cap, `book_unpacked_mb`; past that it is refused like any input, untouched."""
+    config = book.parent / "leadkit.yaml"
+    plain = config.read_text()
+    config.write_text(plain + "limits:\n  unpacked_mb: 0.00001\n", encoding="utf-8")
+    code, _, err, _ = run(["score", "-q"], book.parent)
+    assert code == 0 and err == "", err
+    src = tmp_path / "more.csv"
+    src.write_text("公司名称,联系人,手机\n丙公司,张,13712345678\n", encoding="utf-8")
+    code, _, err, _ = run(["import", str(src), "-q"], book.parent)  # an input still has the cap
+    assert code == 2 and "`limits: unpacked_mb`" in err, err
+    config.write_text(plain + "limits:\n  book_unpacked_mb: 0.001\n", encoding="utf-8")
+    before = digest(book)
+    code, _, err, _ = run(["score", "-q"], book.parent)
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "leads.xlsx" in err and "`limits: book_unpacked_mb`" in err, err
+    assert digest(book) == before
+
+
 def test_a_real_sheet_passes_the_check_quickly(tmp_path):
     ok = tmp_path / "ok.xlsx"
     wb = xlsxwriter.Workbook(ok)
