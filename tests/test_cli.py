@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 from tests_support import looks_like_xlsx
@@ -254,3 +256,26 @@ def test_a_far_date_typed_in_a_cell_never_bricks_the_book(cli, workspace, data_d
         assert result.exit_code in (0, 1), (command, result.stderr)
     back = bookio.load_book(workspace / "leads.xlsx", _rules(), "zh", "Asia/Shanghai").leads
     assert str(back.loc[2, "created_at"]).startswith("3026-05-01")
+
+
+def test_the_readme_demo_block_is_the_demos_output(cli, tmp_path, monkeypatch):
+    """The README promises real output: its demo block's commands and summary lines are the demo's."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"\$ leadkit demo --as-of 2026-03-01T09:00\n(.*?)```", text, re.S)
+    assert block, "README.md has lost its demo block"
+
+    def said(lines: list[str]) -> list[str]:
+        # commands and their indented summaries; tables (box drawing) and the README's "…"
+        # abbreviations of the later import tables are left out
+        return [
+            line.rstrip()
+            for line in lines
+            if line.startswith(("$ ", "  ")) and not line.startswith("  … ")
+        ]
+
+    monkeypatch.chdir(tmp_path)
+    result = cli("demo", "--as-of", "2026-03-01T09:00")
+    assert result.exit_code == 0, result.stderr
+    promised = said(block[1].splitlines())
+    assert len(promised) > 20 and "$ leadkit run --steps score,assign --by rules" in promised
+    assert said(result.stderr.splitlines()) == promised
