@@ -120,6 +120,8 @@ class DedupeRules(Strict):
     survivor: list[SurvivorRule] = Field(default_factory=list)
     join: list[str] = Field(default_factory=list)
     sources_into: str | None = None
+    status_column: str = "status"
+    with_status: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> DedupeRules:
@@ -680,6 +682,15 @@ def merge(
         for c in out.columns
         if c not in (idc, mark, *joined_columns) and not str(c).startswith("_")
     ]
+    outcome = [c for c in rules.with_status if c in fill_columns]
+    if outcome and rules.status_column in members.columns:
+        # an outcome (close date, deal, loss reason) is a record's own, not the customer's: it
+        # fills the survivor only from a record in the survivor's status
+        status = members[rules.status_column].astype(object)
+        theirs = pd.Series(status[is_survivor].to_numpy()).reindex(cluster_of).to_numpy()
+        same = (status.to_numpy() == theirs) | (pd.isna(status.to_numpy()) & pd.isna(theirs))
+        for column in outcome:
+            members[column] = members[column].where(same)
     firsts = members.groupby("_cluster", sort=True)[fill_columns].first()
     survivors = out.loc[survivor_rows, fill_columns]
     # which survivor cells a member can fill, for all columns at once; most columns have none

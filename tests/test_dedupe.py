@@ -267,6 +267,29 @@ def test_merge_fills_blanks_joins_and_keeps_every_row(drules):
     assert (log["command"] == "dedupe").all()
 
 
+def test_an_outcome_fills_the_survivor_only_from_a_record_in_its_status(drules):
+    base = {"company": "智联科技有限公司", "phone": "13812345678", "contact": "王伟"}
+    lost_2025 = {**base, "status": "lost", "closed_at": pd.Timestamp("2025-09-21 16:00"),
+                 "deal_amount": 2.4, "lost_reason": "价格太高", "city": "上海",
+                 "created_at": pd.Timestamp("2025-06-20")}  # fmt: skip
+    open_lead = {**base, "status": "new", "owner": "陈静", "created_at": pd.Timestamp("2026-02-02")}
+    out, log = merge(
+        sheet([open_lead, lost_2025]),
+        find_duplicates(sheet([open_lead, lost_2025]), drules),
+        drules,
+        now=NOW,
+    )
+    survivor = out.loc[2]
+    assert (survivor["lead_id"], survivor["status"], survivor["city"]) == ("L1", "new", "上海")
+    assert pd.isna(survivor["closed_at"]) and pd.isna(survivor["deal_amount"])
+    assert pd.isna(survivor["lost_reason"])
+    assert not set(log["column"]) & {"closed_at", "deal_amount", "lost_reason"}
+    # two lost records of one customer: the reason is the survivor's own kind of fact
+    both_lost = [{**lost_2025, "lost_reason": None, "owner": "陈静"}, lost_2025]
+    out, _ = merge(sheet(both_lost), find_duplicates(sheet(both_lost), drules), drules, now=NOW)
+    assert out.loc[2, "lost_reason"] == "价格太高"
+
+
 def test_already_merged_rows_are_left_alone(drules):
     rows = [
         {"company": "智联科技", "phone": "13812345678"},
