@@ -233,3 +233,49 @@ def test_a_real_problem_still_says_its_one_line_under_quiet(tmp_path):
     [line] = broken.stderr.decode().splitlines()
     assert line.startswith("leadkit: error: inbox/broken.xlsx")
     assert (ws / "leads.xlsx").read_bytes() == book
+
+
+def test_every_other_command_is_silent_under_quiet_on_the_demo_workspace(tmp_path):
+    """What the crontab does not run: each command a person or a script may add, quiet on success."""
+    import openpyxl
+
+    ws = tmp_path / "sales"
+    leadkit_run("demo", str(ws), "-q", SETUP_AS_OF, cwd=tmp_path)
+    sheet = openpyxl.load_workbook(ws / "leads.xlsx", read_only=True)["线索"]
+    header, *rows = sheet.iter_rows(values_only=True)
+    at = {name: i for i, name in enumerate(header)}
+    live = [r for r in rows if r[at["重复于"]] is None and r[at["客户状态"]] == "未接触"]
+    owned = next(r[at["线索编号"]] for r in live if r[at["负责人"]])
+    env = cron_env(ws)
+    leadkit_run("recycle", "--as-of=2026-12-30T09:00", cwd=ws)  # a month on: the neglected go back
+    pooled = openpyxl.load_workbook(ws / "leads.xlsx", read_only=True)["线索"]
+    pool = next(
+        r[at["线索编号"]]
+        for r in list(pooled.iter_rows(values_only=True))[1:]
+        if r[at["负责人"]] is None and r[at["重复于"]] is None and r[at["客户状态"]] == "未接触"
+    )
+    was = next(r[at["负责人"]] for r in rows if r[at["线索编号"]] == pool)
+    taker = "李娜" if was != "李娜" else "张伟"  # the rep a lead was taken from may not claim it
+    later = "--as-of=2026-12-30T10:00"
+    commands = [
+        f"leadkit claim {pool} --owner {taker} -q {later}",
+        f"leadkit run -q {later}",
+        f"leadkit log {owned} --note 电话沟通 --status 初步接洽 --next 2027-01-05 -q {later}",
+        f"leadkit due -q {later}",
+        "leadkit due -q --out due.xlsx " + later,
+        "leadkit report --period month -q --out month.xlsx " + later,
+        f"leadkit report --period quarter -q {later}",
+        "leadkit check --settings -q",
+        "leadkit cron -q",
+        "leadkit template blank.xlsx -q",
+        "leadkit undo -q",
+        "leadkit redo -q",
+        "leadkit init ../elsewhere -q",
+    ]
+    ran = [(c, *_outcome(sh(c, ws, env))) for c in commands]
+    assert [(c, 0, b"", b"") for c, *_ in ran] == ran
+    assert (ws / "due.xlsx").is_file() and (ws / "month.xlsx").is_file()
+
+
+def _outcome(done: subprocess.CompletedProcess[bytes]) -> tuple[int, bytes, bytes]:
+    return done.returncode, done.stdout, done.stderr

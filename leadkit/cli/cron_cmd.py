@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leadkit.cli.common import Json, boundary, ui
+from leadkit.cli.common import Json, Quiet, boundary, ui
 from leadkit.context import context
 
 
@@ -27,10 +27,11 @@ def register(app: typer.Typer) -> None:
         schedule: Annotated[
             str, typer.Option("--schedule", help="The cron schedule fields.")
         ] = "30 8 * * 1-5",
+        quiet: Quiet = False,
         json_out: Json = False,
     ) -> int:
         """Print a crontab line for `leadkit run` in this workspace (absolute path, cd, secrets)."""
-        ui.configure(quiet=False, json_out=json_out)
+        ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(None)
         from leadkit.cron import ENV_FILE, crontab_line
         from leadkit.workspace import needed_env
@@ -42,6 +43,8 @@ def register(app: typer.Typer) -> None:
         )  # fmt: skip
         if json_out:
             ui.emit_json({"line": line, "env_file": ENV_FILE, "variables": secrets})
+            return 0
+        if quiet:  # as every command: nothing on stdout or stderr on success
             return 0
         if secrets:
             typer.echo(f"# needs {', '.join(secrets)} in {ENV_FILE} (NAME=value lines, chmod 600)")
