@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from leadkit.errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Every date leadkit accepts or writes lies in these years: inside Excel's calendar (1900-9999)
 # and pandas' nanosecond range (1677-2262), so no date can leave a book a later command can't read.
@@ -42,3 +46,12 @@ def now(tz: str, as_of: str | None = None, *, option: str = "--as-of") -> dateti
     if moment.tzinfo is not None:
         moment = moment.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
     return moment
+
+
+def spans(amounts: pd.Series, unit: str) -> pd.Series:
+    """`amounts` (floats, NaN for none) as timedeltas of `unit`, NaT where there is none."""
+    import pandas as pd
+
+    # pandas 3.0.0 casts NaN to int64 inside to_timedelta and warns on stderr (noise under -q)
+    amounts = amounts.astype(float)
+    return pd.to_timedelta(amounts.fillna(0), unit=unit).where(amounts.notna())

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from leadkit.clock import spans
 from leadkit.normalize import as_dates, cell_texts
 from leadkit.rules import CLOSED_STATUSES, Strict
 
@@ -146,7 +147,7 @@ def apply_activities(
     closing = rows & out["status"].isin(CLOSED_STATUSES) & out["closed_at"].isna()
     out.loc[closing, "closed_at"] = status_at[closing]
     grade = out.loc[rows, "grade"].where(out.loc[rows, "grade"].isin(list(rules.cadence_days)), "C")
-    cadence = pd.to_timedelta(grade.map(rules.cadence_days).astype(float), unit="D")
+    cadence = spans(grade.map(rules.cadence_days), "D")
     next_plan = pd.Series(planned[rows_mask], index=idx)
     next_auto = out.loc[rows, "last_contact_at"] + cadence
     next_follow = next_plan.where(next_plan.notna(), next_auto)
@@ -255,7 +256,7 @@ def due_items(
             index=mine.index,
             dtype=float,
         )
-        ends = as_dates(status_since.reindex(mine.index)) + pd.to_timedelta(limit, unit="D")
+        ends = as_dates(status_since.reindex(mine.index)) + spans(limit, "D")
         add(ends.notna() & (ends < now_ts), "stage_overdue", ends)
     if recycle_warn is not None and not recycle_warn.empty:
         warn_rows = mine.index.intersection(recycle_warn.index)

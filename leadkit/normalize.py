@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadkit.clock import FIRST_YEAR, LAST_YEAR
+from leadkit.clock import FIRST_YEAR, LAST_YEAR, spans
 from leadkit.files import replacing
 
 # --------------------------------------------------------------------------------------------
@@ -586,7 +586,7 @@ def parse_datetime(values: pd.Series, tz: str = "Asia/Shanghai") -> tuple[pd.Ser
     if serial.any():
         days = pd.to_numeric(text[serial], errors="coerce").astype(float)
         days = days[days.between(1, 2958465)]
-        result.loc[days.index] = _EXCEL_EPOCH + pd.to_timedelta(days, unit="D").dt.round("s")
+        result.loc[days.index] = _EXCEL_EPOCH + spans(days, "D").dt.round("s")
     # One vectorised pattern for the written forms (2026-03-01, 2026/3/1 14:05, 2026.3.1,
     # 2026年3月1日 9点30分); everything else (offsets, month names) goes to a parser per value.
     fields = ("year", "month", "day", "hour", "minute", "second")

@@ -9,6 +9,7 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field
 
+from leadkit.clock import spans
 from leadkit.errors import ExitStatus, LeadkitError
 from leadkit.normalize import column_dates, real_dates
 from leadkit.routing import RoutingRules, first_contact_due
@@ -70,7 +71,7 @@ def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime, say:
     )
     last_touch = touches.max(axis=1)
     grade = owned["grade"].where(owned["grade"].isin(list(rules.no_follow_up_days)), "C")
-    allowed = pd.to_timedelta(grade.map(rules.no_follow_up_days).astype(float), unit="D")
+    allowed = spans(grade.map(rules.no_follow_up_days), "D")
     lapse_at = last_touch + allowed
     # a lead still waiting for its first contact is judged by that deadline, not by follow-up
     stale = last_touch.notna() & (now_ts > lapse_at) & ~(first_at.isna() & due.notna())

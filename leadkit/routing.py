@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from leadkit.clock import spans
 from leadkit.normalize import company_key
 from leadkit.rules import CLOSED_STATUSES, Strict
 
@@ -161,7 +162,7 @@ def first_contact_due(assigned: pd.Timestamp, grades: pd.Series, rules: RoutingR
     """Deadline per lead: assigned time plus its grade's SLA (in working time if set)."""
     hours = grades.where(grades.isin(list(rules.sla_hours)), "C").map(rules.sla_hours).astype(float)
     if rules.working_hours is None:
-        return pd.Timestamp(assigned) + pd.to_timedelta(hours, unit="h")
+        return pd.Timestamp(assigned) + spans(hours, "h")
     table = {
         h: add_working_hours(pd.Timestamp(assigned), h, rules.working_hours) for h in hours.unique()
     }

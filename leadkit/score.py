@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
+from leadkit.clock import spans
 from leadkit.normalize import (
     clean_text,
     is_in,
@@ -377,7 +378,7 @@ def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz:
     days_phrase = pd.to_numeric(said.where(~said.isin([*CALENDAR, "none"])), errors="coerce")
     # One unit for all: a period's end (…59.999999) does not fit a column of seconds, and
     # pandas 3.0.x refuses to widen the column in place.
-    deadline = (anchor + pd.to_timedelta(days_phrase, unit="D")).dt.as_unit("us")
+    deadline = (anchor + spans(days_phrase, "D")).dt.as_unit("us")
     for name, (freq, ahead) in CALENDAR.items():
         hit = said == name
         if hit.any():

@@ -57,3 +57,19 @@ def test_iso_text_means_what_pandas_says(moment, sep, spec, offset):
     if ts.tzinfo is not None:
         ts = ts.tz_convert("Asia/Shanghai").tz_localize(None)
     assert clock.now("Asia/Shanghai", text) == ts.to_pydatetime()
+
+
+def test_spans_are_timedeltas_with_nat_for_none_and_say_nothing():
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from leadkit.clock import spans
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas 3.0.0's to_timedelta warned on NaN
+        got = spans(pd.Series([1.5, np.nan, 0], index=[7, 8, 9]), "D")
+    assert got.index.tolist() == [7, 8, 9]
+    assert got[7] == pd.Timedelta(hours=36) and got[9] == pd.Timedelta(0)
+    assert pd.isna(got[8])
