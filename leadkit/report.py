@@ -203,7 +203,7 @@ def sla_by_grade(
     assigned_in = _within(assigned, start, end) & due.notna()
     decided = assigned_in & (first.notna() | (due < min(end, pd.Timestamp(now))))
     hit = decided & first.notna() & (first <= due)
-    grade = leads["grade"].fillna("-")
+    grade = leads["grade"].fillna("(blank)")  # shown (空) as in every other view
     hours = working_hours_between(assigned, first, working_hours).where(_within(first, start, end))
     out = pd.DataFrame({"grade": grade, "decided": decided, "hit": hit, "hours": hours}).groupby(
         "grade"

@@ -164,6 +164,8 @@ def test_funnel_breakdowns_grades_trend_forecast(book, cli):
         pytest.approx(0.5),
     )
     assert reps["张伟"]["sla_hit_rate"] == 0.0
+    # the SLA their leads were given, in working hours: L4 9 h; L1 2 h and L2 4 h -> median 3 h
+    assert (reps["张伟"]["sla_hours"], reps["李娜"]["sla_hours"]) == (9, 3)
     grades = {g["grade"]: g for g in r["grades"]}
     assert (grades["S"]["won_rate"], grades["A"]["won_rate"], grades["B"]["won_rate"]) == (
         1.0,
@@ -321,9 +323,9 @@ HAND_SHEETS = {
              ("合计", 5, 80, N, 20, 35, 75)],
     "流失原因": [("流失原因", "线索数"), ("价格太高", 1)],
     # assigned in March: L1 (A) on time after 1 h, L2 (B) late after 6 h, L4 (C) never called;
-    # L7 L8 have no grade (-), L3 (S) was assigned in February
+    # L7 L8 have no grade (空), L3 (S) was assigned in February
     "等级SLA": [("线索等级", "已到期", "按时跟进", "SLA达成率", "平均响应时长(小时)", "响应时长中位数(小时)"),
-                ("-", 0, 0, N, N, N), ("A", 1, 1, 1, 1, 1), ("B", 1, 0, 0, 6, 6),
+                ("(空)", 0, 0, N, N, N), ("A", 1, 1, 1, 1, 1), ("B", 1, 0, 0, 6, 6),
                 ("C", 1, 0, 0, N, N), ("S", 0, 0, N, N, N)],
 }  # fmt: skip
 # what each chart draws: its series' cells, by sheet (the table's columns above)
