@@ -855,8 +855,11 @@ def _report_of(
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
+    # 信息完整度 as the fields stand now: a save recomputes it, but a book filled in by hand in
+    # Excel (or a history book that never had the column) would report what an import once said
+    leads = applied.leads.assign(completeness=completeness(applied.leads, ctx.rules.columns))
     return build_report(
-        applied.leads, book.sheets["activities"], book.sheets["log"], kind=period, now=ctx.now,  # type: ignore[arg-type]
+        leads, book.sheets["activities"], book.sheets["log"], kind=period, now=ctx.now,  # type: ignore[arg-type]
         rules=ctx.rules.report, cadence=ctx.rules.followup.cadence_days, by=by or [],
         channels=ctx.rules.channels, previous=previous,
         start=bounds[0] if bounds else None, end=bounds[1] if bounds else None, tz=ctx.tz,

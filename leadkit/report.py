@@ -203,7 +203,7 @@ def sla_by_grade(
     assigned_in = _within(assigned, start, end) & due.notna()
     decided = assigned_in & (first.notna() | (due < min(end, pd.Timestamp(now))))
     hit = decided & first.notna() & (first <= due)
-    grade = leads["grade"].fillna("-")
+    grade = leads["grade"].fillna("(blank)")  # shown (空) as in every other view
     hours = working_hours_between(assigned, first, working_hours).where(_within(first, start, end))
     out = pd.DataFrame({"grade": grade, "decided": decided, "hit": hit, "hours": hours}).groupby(
         "grade"
@@ -333,11 +333,15 @@ def per_rep(
         "open": ~owned["status"].isin(list(CLOSED_STATUSES)),
         "sla_decided": decided, "sla_hit": decided & first.notna() & (first <= due),
         "response_hours": working_hours_between(assigned, first, working_hours).where(_within(first, start, end)),
+        # what the SLA gave the lead (分配时间 to 首次跟进时限, on the same clock): the bar a rep's
+        # response time is read against; grades have different SLAs, so it is per rep, not one line
+        "sla_hours": working_hours_between(assigned, due, working_hours).where(assigned_in),
     })  # fmt: skip
     out = frame.groupby("owner").agg(
         assigned=("assigned", "sum"), contacted=("contacted", "sum"), won=("won", "sum"), lost=("lost", "sum"),
         open=("open", "sum"), sla_decided=("sla_decided", "sum"), sla_hit=("sla_hit", "sum"),
         response_hours_mean=("response_hours", "mean"), response_hours_median=("response_hours", "median"),
+        sla_hours=("sla_hours", "median"),
     )  # fmt: skip
     out["sla_hit_rate"] = (out["sla_hit"] / out["sla_decided"]).where(out["sla_decided"] > 0)
     out["win_rate_of_closed"] = (out["won"] / (out["won"] + out["lost"])).where(
@@ -564,6 +568,8 @@ TABLE_LABELS = {
     "weight": ("成交概率", "Win chance"), "expected": ("阶段加权预测(万元)", "Stage-weighted (10k CNY)"),
     "commit": ("销售承诺预测(万元)", "Commit (10k CNY)"), "best_case": ("最佳情况(万元)", "Best case (10k CNY)"),
     "reason": ("流失原因", "Lost reason"), "decided": ("已到期", "Due"), "hit": ("按时跟进", "Met"),
+    "response_hours_mean": ("平均响应时长(小时)", "Response time mean (h)"),
+    "sla_hours": ("SLA时限(小时)", "SLA (h)"),
 }  # fmt: skip
 MONEY = {
     "deal_amount",
@@ -575,7 +581,7 @@ MONEY = {
     "commit",
     "best_case",
 }
-HOURS = {"response_hours_median", "response_hours_p90"}
+HOURS = {"response_hours_median", "response_hours_p90", "response_hours_mean", "sla_hours"}
 SHARES = RATES | {"from_previous", "won_rate", "weight"}
 BLANK = {
     "(blank)": ("(空)", "(blank)"),
@@ -615,6 +621,20 @@ def _number_format(key: str) -> str | None:
     return None
 
 
+# The report's sheet geometry. The table's columns are 16 characters wide; the columns after it
+# keep Excel's default (64 px), and the writer anchors a chart on those, so a chart 8 default
+# columns by 15 default rows (20 px) ends exactly at a cell edge the print area can end at.
+COLUMN_WIDTH = 16
+DEFAULT_COLUMN_PX = 64
+ROW_PX = 20
+CHART_COLUMNS = 8
+CHART_ROWS = 15
+
+
+def _has_values(values: pd.Series) -> bool:
+    return bool(pd.to_numeric(values, errors="coerce").fillna(0).ne(0).any())
+
+
 def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> None:
     """A workbook a manager forwards: one sheet per view in the book's language, units, charts, print setup."""
     import rustpy_xlsxwriter as rx
@@ -631,32 +651,41 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
     opts: dict[str, dict[str, Any]] = {
         k: {} for k in ("column_formats", "charts", "page_setup", "header_format", "column_width")
     }
-    for index, (name, chart, frame, cat, series) in enumerate(report_views(report, lang, columns)):
-        name = name[:31]  # Excel's limit on sheet names
+    for view in report_views(report, lang, columns):
+        name, frame = view.title[:31], view.frame  # 31: Excel's limit on sheet names
         # sources, reps, lost reasons … are the user's text: through the writer's one neutraliser
         shown = neutralise_frame(localised(frame, columns, lang))
         entries.append((name, shown))
+        label = dict(zip(frame.columns, shown.columns, strict=True))
         opts["column_formats"][name] = {
-            label: rx.Format().set_num_format(fmt)
-            for key, label in zip(frame.columns, shown.columns, strict=True)
+            label[key]: rx.Format().set_num_format(fmt)
+            for key in frame.columns
             if (fmt := _number_format(key))
         }
-        values = pd.to_numeric(frame[series], errors="coerce") if series else pd.Series(dtype=float)
-        if values.fillna(0).ne(0).any():  # an empty chart says nothing
-            label = dict(zip(frame.columns, shown.columns, strict=True))
-            kind = "bar" if index == 0 else "line" if series == "new_leads" else "column"
+        # an empty chart says nothing, and neither does an empty series beside a full one
+        drawn = [k for k in (view.series, *view.extra) if k and _has_values(frame[k])]
+        if drawn:
             opts["charts"][name] = [{
-                "type": kind, "series": [label[series]], "categories": label[cat], "title": chart,
-                "x_axis": label[cat], "y_axis": label[series], "legend": False,
+                # columns left to right in stage order: the funnel reads as a funnel (the writer
+                # has no funnel type; a bar chart would put 未接触 at the bottom)
+                "type": "line" if view.series == "new_leads" else "column",
+                "series": [label[k] for k in drawn], "categories": label[view.category],
+                "title": view.chart, "x_axis": label[view.category],
+                "y_axis": view.axis or label[drawn[0]], "legend": len(drawn) > 1,
+                # placed, not left to the writer, so the print area can end where the chart does
+                "row": 0, "col": len(frame.columns) + 1,
+                "width": CHART_COLUMNS * DEFAULT_COLUMN_PX, "height": CHART_ROWS * ROW_PX,
             }]  # fmt: skip
     for name, frame in entries:
         opts["header_format"][name] = header
-        opts["column_width"][name] = 16
-        # one page per view: the table and its chart (about 8 columns by 16 rows) on it
-        last_col = len(frame.columns) + (9 if name in opts["charts"] else 0)
+        opts["column_width"][name] = COLUMN_WIDTH
+        # one page wide per view: the table, one blank column, the chart, and nothing after it
+        charted = name in opts["charts"]
+        last_col = len(frame.columns) + CHART_COLUMNS if charted else len(frame.columns) - 1
+        last_row = max(len(frame), CHART_ROWS - 1 if charted else 0)
         opts["page_setup"][name] = {
-            "landscape": True, "fit_to_pages": (1, 1), "repeat_rows": 0,
-            "print_area": (0, 0, max(len(frame), 17 if name in opts["charts"] else 0), last_col),
+            "landscape": True, "fit_to_pages": (1, 0), "repeat_rows": 0,
+            "print_area": (0, 0, last_row, last_col),
         }  # fmt: skip
     with replacing(Path(path)) as tmp:
         rx.write_worksheets(
@@ -666,13 +695,19 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
 
 
 class View(NamedTuple):
-    """One table of the report: its title, the frame, its category column and the series to draw."""
+    """One table of the report: its title, the frame, its category column and the series to draw.
+
+    `series` is the one every output draws (the HTML page as bars); `extra` are drawn beside it in
+    Excel's clustered columns, against `axis` (the value axis's title; the series' header if blank).
+    """
 
     title: str
     chart: str
     frame: pd.DataFrame
     category: str
     series: str
+    extra: tuple[str, ...] = ()
+    axis: str = ""
 
 
 def report_views(report: Report, lang: str, columns: ColumnsRules) -> list[View]:
@@ -687,16 +722,16 @@ def report_views(report: Report, lang: str, columns: ColumnsRules) -> list[View]
                           f"各{name}新线索转化率" if zh else f"Conversion of new leads by {name}",
                           frame, by, "conversion_of_new"))  # fmt: skip
     views += [
-        View("销售" if zh else "Reps", "各销售SLA达成率" if zh else "SLA hit rate by rep", report.reps, "owner", "sla_hit_rate"),
+        View("销售" if zh else "Reps", "各销售响应时长与SLA时限" if zh else "Response time vs SLA by rep",
+             report.reps, "owner", "response_hours_median", ("response_hours_mean", "sla_hours"),
+             "工作小时(SLA计时)" if zh else "Hours on the SLA clock"),
         View("等级验证" if zh else "Grades", "各等级赢单率" if zh else "Won rate by grade", report.grades, "grade", "won_rate"),
         View("趋势" if zh else "Trend", "新增线索趋势" if zh else "New leads by period", report.trend, "period", "new_leads"),
         View("预测" if zh else "Forecast", "", report.forecast, "status", ""),
         View("流失原因" if zh else "Lost reasons", "", report.lost_reasons, "reason", ""),
         View("等级SLA" if zh else "SLA by grade", "", report.sla_grades, "grade", ""),
     ]  # fmt: skip
-    return [
-        View(v.title, v.chart, v.frame.reset_index(drop=True), v.category, v.series) for v in views
-    ]
+    return [v._replace(frame=v.frame.reset_index(drop=True)) for v in views]
 
 
 def shown_cell(key: str, value: Any) -> str:
@@ -751,8 +786,11 @@ def html(report: Report, lang: str, columns: ColumnsRules) -> str:
     ]
     for view in report_views(report, lang, columns):
         parts.append(f"<h2>{escape(view.title)}</h2>")
-        if view.series:
-            parts.append(bars(view.chart, view.frame, view.category, view.series))
+        drawn = [k for k in (view.series, *view.extra) if k]
+        for k in drawn:  # one bar block per series: a mail client draws no clustered columns
+            head = localised(view.frame[[k]], columns, lang).columns[0]
+            parts.append(bars(f"{view.chart}: {head}" if len(drawn) > 1 else view.chart,
+                              view.frame, view.category, k))  # fmt: skip
         parts.append(table(view.frame))
     parts += [f"<p>⚠ {escape(w)}</p>" for w in report.warnings]
     style = (

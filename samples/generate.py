@@ -256,6 +256,46 @@ def write_events(path: Path, start: datetime) -> None:
         )  # nobody to tie it to
 
 
+YEAR_END = datetime(2025, 12, 31, 17, 0)
+# how quickly each rep makes the first call, as a multiple of the team's usual (the report's
+# response time vs SLA by rep has something to show)
+PACE = {"王经理": 1.0, "李娜": 0.6, "张伟": 1.5, "陈静": 0.9, "刘洋": 2.2}
+FIRST_CONTACT_SLA_HOURS = 4  # the history's leads had no grade; B's SLA in routing.yaml
+
+
+def year_of_work(lead: dict, won: bool, plan: random.Random, follow_ups: list[dict]) -> dict:
+    """A closed lead's year as the team kept it: assigned within hours, a first call on the SLA's
+    working-hours clock, a follow-up about every week (a few missed) with the status after each
+    (a lost lead stopped at some stage before it was lost), the last one the close. So the 2025
+    report has a funnel with its middle stages, response times and a follow-up plan."""
+    import pandas as pd
+
+    from leadkit.routing import add_working_hours
+    from leadkit.rules import Rules
+
+    hours = Rules().routing.working_hours
+    created, closed, owner = lead["created_at"], lead["closed_at"], lead["owner"]
+    assigned = created + timedelta(minutes=plan.randint(10, 150))
+    due = add_working_hours(pd.Timestamp(assigned), FIRST_CONTACT_SLA_HOURS, hours)
+    first = add_working_hours(pd.Timestamp(assigned), plan.uniform(0.3, 4.5) * PACE[owner], hours)
+    first = min(first.to_pydatetime(), closed - timedelta(days=1))
+    stages = ["contacted", "qualified", "proposal", "negotiation"]
+    furthest = 3 if won else plan.choices(range(4), [35, 30, 20, 15])[0]
+    dates = [first]
+    while dates[-1] + timedelta(days=12) < closed:
+        dates.append(dates[-1] + timedelta(days=plan.uniform(5, 11)))
+    for i, when in enumerate(dates):
+        stage = stages[min(furthest, i * (furthest + 1) // len(dates))]
+        follow_ups.append({"date": when, "lead_id": lead["lead_id"], "channel": "phone",
+                           "summary": "电话跟进", "status_after": stage, "owner": owner,
+                           "next_follow_up": when + timedelta(days=7)})  # fmt: skip
+    follow_ups.append({"date": closed, "lead_id": lead["lead_id"], "channel": "meeting",
+                       "summary": "签约" if won else "客户放弃", "owner": owner,
+                       "status_after": "won" if won else "lost"})  # fmt: skip
+    return {"assigned_at": assigned, "first_contact_due": due.to_pydatetime(),
+            "first_contact_at": first, "last_contact_at": closed}  # fmt: skip
+
+
 def write_history(path: Path) -> None:
     """A lead book of closed leads (won 成交 / lost 流失) whose outcomes follow a hidden pattern:
     bigger budgets, senior titles, partner referrals and near purchase dates win more often; keener
@@ -269,9 +309,11 @@ def write_history(path: Path) -> None:
     from leadkit import bookio
     from leadkit.rules import Rules
 
+    # the year's follow-ups have their own draws, so the leads stay as they were
+    plan = random.Random(13)
     hist = random.Random(7)
     seen = random.Random(11)  # the behaviour's own draws, so the leads stay as they were
-    rows, events = [], []
+    rows, events, follow_ups = [], [], []
     for n in range(420):
         name, industry, place = company(n + 200)
         created = datetime(2025, 1, 6) + timedelta(
@@ -289,7 +331,11 @@ def write_history(path: Path) -> None:
                  - 0.7 * (source == "social") + 1.0 * (timeline in ("1个月内", "本季度"))
                  - 0.8 * (timeline == "暂无计划") + 0.5 * ((employees or 0) >= 300))  # fmt: skip
         won = hist.random() < 1 / (1 + math.exp(-logit))
-        closed = created + timedelta(days=hist.randint(10, 120))
+        drawn = created + timedelta(days=hist.randint(10, 120))
+        # the book is the team's 2025, written on 1 January 2026: no lead may close after it (a
+        # close in March 2026 made train learn 166 wins beside a 2025 report of 151); the late
+        # ones close in the year's last three weeks instead, and every draw stays as it was
+        closed = min(drawn, YEAR_END - timedelta(days=n % 20))
         lead_id = f"LX{created.year}{n + 1:06d}"
         # the first days: keener leads look around more (known on arrival, a fair signal)
         for _ in range(seen.choices([0, 1, 2, 3], [4, 3, 2, 1 + 2 * (logit > 0)])[0]):
@@ -298,9 +344,9 @@ def write_history(path: Path) -> None:
         # on the way to the outcome: the deal's own behaviour (known only later)
         late = ["预约演示", "咨询", "查看价格"] if won else ["打开邮件", "退订"]
         for _ in range(seen.randint(2, 5) if won else seen.randint(0, 2)):
-            when = created + (closed - created) * seen.uniform(0.3, 1.0)
+            when = created + (drawn - created) * seen.uniform(0.3, 1.0)
             if when > created + timedelta(days=8):
-                events.append((when, lead_id, seen.choice(late)))
+                events.append((min(when, closed), lead_id, seen.choice(late)))
         rows.append({
             "lead_id": lead_id, "created_at": created, "source": source,
             "company": name, "industry": industry, "province": place[0], "city": place[1],
@@ -312,10 +358,12 @@ def write_history(path: Path) -> None:
             "lost_reason": None if won else hist.choice(["价格太高", "选择了竞品", "需求取消", "联系不上"]),
             "owner": hist.choice(["王经理", "李娜", "张伟", "陈静", "刘洋"]),
         })  # fmt: skip
+        rows[-1].update(year_of_work(rows[-1], won, plan, follow_ups))
     columns = Rules().columns
     book = bookio.new_book(path, "zh", columns)
     book.append("leads", pd.DataFrame(rows))
     book.append("events", pd.DataFrame(events, columns=["time", "lead_id", "event"]))
+    book.append("activities", pd.DataFrame(follow_ups))
     bookio.save_book(
         book,
         columns,
