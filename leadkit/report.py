@@ -142,12 +142,22 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
     days = ((until - from_) / pd.Timedelta(days=1)).clip(lower=0)[owned]
     days = days[days > 0]
     grade = leads["grade"].where(leads["grade"].isin(list(cadence)), "C")[days.index]
-    expected = float((days / grade.map(cadence).astype(float)).sum())
-    done = 0
+    asked = pd.Series(
+        (days / grade.map(cadence).astype(float)).to_numpy(),
+        index=leads.loc[days.index, "lead_id"].astype(str),
+    )
+    expected = float(asked.sum())
+    done, kept = 0, 0.0
     if not activities.empty:
-        planned = set(leads.loc[days.index, "lead_id"].astype(str))
         in_period = _within(column_dates(activities, "date"), start, end)
-        done = int((in_period & activities["lead_id"].astype(str).isin(planned)).sum())
+        ids = activities["lead_id"].astype(str)
+        per_lead = ids[in_period & ids.isin(asked.index)].value_counts()
+        done = int(per_lead.sum())
+        # the plan kept: a lead followed up more than asked makes up for no other lead, so a
+        # lead closed on the week's last day with its closing call does not read as 400 %
+        kept = float(
+            np.minimum(per_lead, asked.groupby(level=0).sum().reindex(per_lead.index)).sum()
+        )
     recycled = 0
     if not log.empty:
         times = pd.to_datetime(log["time"], errors="coerce")
@@ -171,7 +181,7 @@ def metrics(leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, st
         "response_hours_median": float(hours.median()) if len(hours) else None,
         "response_hours_p90": float(hours.quantile(0.9)) if len(hours) else None,
         "sla_hit_rate": _ratio(int(hit.sum()), int(decided.sum())),
-        "follow_up_completion": _ratio(done, expected),
+        "follow_up_completion": _ratio(kept, expected),
         "follow_ups_done": done,
         "follow_ups_expected": round(expected, 1),
         "complete_info_rate": _ratio(int((completeness == "complete").sum()), len(completeness)),
@@ -447,8 +457,8 @@ def build_report(
 
 
 def _label(kind: Period, start: pd.Timestamp) -> str:
-    if kind == "week":
-        return f"{start:%Y-%m-%d} week"
+    if kind == "week":  # its days, as a heading in any language reads them
+        return f"{start:%Y-%m-%d}~{start + pd.Timedelta(days=6):%Y-%m-%d}"
     if kind == "month":
         return f"{start:%Y-%m}"
     if kind == "quarter":

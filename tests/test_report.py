@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from leadkit import bookio
-from leadkit.report import period_bounds
+from leadkit.report import metrics, period_bounds
 
 T = pd.Timestamp
 
@@ -623,3 +623,30 @@ def test_the_demos_reports_do_not_contradict_themselves(demo_run):
                     wb[sheet.strip("'")][f"{col}{r}"].value for r in range(rows[0], rows[-1] + 1)
                 ]
                 assert any(values), f"{name} draws no data"
+
+
+def test_follow_up_plan_kept_counts_no_lead_past_its_own_plan():
+    # the week 2026-03-02..08, C cadence 7 days, B 7, A 2:
+    #   L1 (A) owned all week: 7 d / 2 = 3.5 asked, 1 call              -> 1 kept
+    #   L2 (C) closed Sunday 2026-03-08 00:00 after 6 days: 6/7 asked, 4 calls -> 6/7 kept, not 4
+    # kept (1 + 6/7) / asked (3.5 + 6/7) = 0.4262; done counts every call: 5
+    leads = pd.DataFrame([
+        dict(lead_id="L1", grade="A", owner="李娜", assigned_at=T("2026-02-20"), status="contacted"),
+        dict(lead_id="L2", grade="C", owner="张伟", assigned_at=T("2026-02-20"), status="won",
+             closed_at=T("2026-03-08"), deal_amount=10.0),
+    ]).assign(created_at=T("2026-02-20"), completeness="basic", duplicate_of=None)  # fmt: skip
+    calls = ["L1", "L2", "L2", "L2", "L2"]
+    activities = pd.DataFrame(
+        {"date": [T(f"2026-03-0{d}") for d in (3, 3, 4, 5, 7)], "lead_id": calls}
+    )
+    start, end = T("2026-03-02"), T("2026-03-09")
+    m = metrics(leads, activities, pd.DataFrame(), start, end,
+                now=dt.datetime(2026, 3, 20), cadence={"A": 2, "C": 7})  # fmt: skip
+    assert m["follow_ups_done"] == 5
+    assert m["follow_ups_expected"] == pytest.approx(3.5 + 6 / 7, abs=0.05)
+    assert m["follow_up_completion"] == pytest.approx((1 + 6 / 7) / (3.5 + 6 / 7))
+
+
+def test_a_week_is_named_by_its_days_in_any_language(book, cli):
+    r = run_report(cli, "--period", "week")
+    assert r["period"] == "2026-03-23~2026-03-29"
