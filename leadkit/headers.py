@@ -200,12 +200,10 @@ class _Canon:
         """The text without a time word at its end ("Next Follow-up Time" -> next follow-up)."""
         if self.time_rx is None:
             return text
-        last = None
-        for last in self.time_rx.finditer(text):
-            pass
-        if last is None or text[last.end() :].strip():
+        found = list(self.time_rx.finditer(text))
+        if not found or text[found[-1].end() :].strip():
             return text
-        return text[: last.start()].strip()
+        return text[: found[-1].start()].strip()
 
     def parts(self, header: str) -> list[str]:
         """The header whole and, for "公司名称 Company" or "电话/手机", each half on its own."""
@@ -397,9 +395,9 @@ def _about_lead(text: str, col: ColumnSpec, vocab: Vocabulary) -> bool:
         return False
     h = fold_header(text)
     for lab in vocab.labels[col.key]:
-        if len(lab.text) >= 2 and len(h) > len(lab.text) and h.endswith(lab.text):
-            if h[: -len(lab.text)] in vocab.lead_prefixes:
-                return True
+        n = len(lab.text)
+        if n >= 2 and len(h) > n and h.endswith(lab.text) and h[:-n] in vocab.lead_prefixes:
+            return True
     return False
 
 
@@ -573,8 +571,9 @@ class Content:
     def values(self, lookup: dict[str, str]) -> float:
         """The share of cells that are one of an enum's values (a label, key or alias)."""
         return self._share(
-            lambda t: fold_header(t) in lookup
-            or fold_header(re.sub(r"[(（\[【].*$", "", t)) in lookup
+            lambda t: (
+                fold_header(t) in lookup or fold_header(re.sub(r"[(（\[【].*$", "", t)) in lookup
+            )
         )
 
     @cached_property
