@@ -827,6 +827,15 @@ def match_headers(
                 own = fold_header(canon.for_column(canon.text(header), col)) in vocab.own[key]
                 claims.append(_Claim(i, key, how, score, _fit(col, content), own))
         best = ranked[0][1] if ranked else 0.0
+        if best >= matching.map_at and not exact and content.cells:
+            # sure of another column by name, but that one may go to a surer header: then a
+            # column of company names is the company ("Customer Name" beside "Customer Contact")
+            for key in matching.content_alone:
+                if key in spec.by_key and key not in scores:
+                    share = content.company_named
+                    if share >= matching.content_share:
+                        conf = matching.content_confidence * share
+                        claims.append(_Claim(i, key, "content", conf, share))
         if best >= matching.map_at or not content.cells:
             continue
         text = canon.text(header)
