@@ -448,13 +448,12 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
                 score = scores.covered
             if not stops and score < scores.covered and _about_lead(text, col, vocab):
                 score = scores.covered
-            if (
-                not stops
-                and col.type == "datetime"
-                and score < scores.covered
-                and vocab.timeless.get(fold_header(canon.timeless(text))) == col.key
-            ):
-                score = scores.covered
+            if not stops and col.type == "datetime" and score < scores.covered:
+                # "Next Follow-up Time" is sure; 下次回访 or a bare "Closed" (yes/no?) only
+                # near, for date cells to confirm
+                bare = canon.timeless(text)
+                if vocab.timeless.get(fold_header(bare)) == col.key:
+                    score = max(score, scores.covered if bare != text else scores.contains)
             if score > best.get(col.key, 0.0):
                 best[col.key] = score
         per_part.append(best)

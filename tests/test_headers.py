@@ -548,9 +548,9 @@ def test_of_two_equal_claims_the_header_naming_the_column_wins():
         ("公司电话", "phone"),
         ("负责人电话", None),  # the owner's phone is not the lead's
         ("Account Name", "company"),  # the account's name is no contact
-        ("下次回访", "next_follow_up"),  # 回访 is 跟进, the time word optional
-        ("Next Follow-up Time", "next_follow_up"),
-        ("最后跟踪", "last_contact_at"),
+        ("下次回访时间", "next_follow_up"),  # 回访 is 跟进
+        ("Next Follow-up Time", "next_follow_up"),  # the label's time word optional
+        ("最后跟踪时间", "last_contact_at"),
         ("Sector", "industry"),
         ("Org Name", "company"),
         ("跟進同事", "owner"),
@@ -558,6 +558,16 @@ def test_of_two_equal_claims_the_header_naming_the_column_wins():
 )
 def test_a_header_is_read_by_its_parts(header, key):
     assert match([header]) == {header: key}
+
+
+def test_a_date_label_without_its_time_word_needs_date_cells():
+    plan = headers.match_headers(["下次回访"], [["2024-06-10", "2024-06-12"]], Rules().columns)
+    assert [(m.key, m.how) for m in plan.matches] == [("next_follow_up", "content")]
+    # a bare "Closed" of yes/no is no 关闭时间
+    assert match(["下次回访", "Closed"], [["下周"], ["yes", "no"]]) == {
+        "下次回访": None,
+        "Closed": None,
+    }
 
 
 def test_a_half_beside_a_stop_word_maps_when_the_cells_say_so():
