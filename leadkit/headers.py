@@ -157,6 +157,8 @@ class _Canon:
                 self.same.append((rx, f" {canonical.casefold()} "))
         self.fillers = {k: v for k, v in matching.fillers.items()}
         self.stop = _words_regex(matching.stop_words)
+        self.time_rx = _words_regex(matching.time_words)
+        self.name_part_rx = _words_regex(matching.name_parts.words)
         self._filler_rx: dict[tuple[str, ...], re.Pattern[str] | None] = {}
 
     @cache  # noqa: B019 - one _Canon per rules object, kept for the process
@@ -182,6 +184,26 @@ class _Canon:
     def for_column(self, text: str, col: ColumnSpec) -> str:
         rx = self.filler_rx(col)
         return re.sub(r"\s+", " ", rx.sub(" ", text)).strip() if rx is not None else text
+
+    def without_star(self, text: str, col: ColumnSpec) -> str:
+        """The text without the fillers of every column ("*"), those the column keeps aside."""
+        names = ("*",)
+        key = ("*", col.key)
+        if key not in self._filler_rx:
+            kept = {w.casefold() for w in self.matching.kept.get(col.key, [])}
+            words = [w for n in names for w in self.fillers.get(n, []) if w.casefold() not in kept]
+            self._filler_rx[key] = _words_regex(words)
+        rx = self._filler_rx[key]
+        return re.sub(r"\s+", " ", rx.sub(" ", text)).strip() if rx is not None else text
+
+    def timeless(self, text: str) -> str:
+        """The text without a time word at its end ("Next Follow-up Time" -> next follow-up)."""
+        if self.time_rx is None:
+            return text
+        found = list(self.time_rx.finditer(text))
+        if not found or text[found[-1].end() :].strip():
+            return text
+        return text[: found[-1].start()].strip()
 
     def parts(self, header: str) -> list[str]:
         """The header whole and, for "公司名称 Company" or "电话/手机", each half on its own."""
@@ -229,6 +251,32 @@ class Vocabulary:
                 if folded and folded not in seen:
                     seen[folded] = _Label(col, folded, tuple(text.split()))
             self.labels[col.key] = list(seen.values())
+        # the column's own headers (not an alias): of two equal claims, the one naming it wins
+        self.own: dict[str, set[str]] = {
+            col.key: {
+                fold_header(canon.for_column(canon.text(label), col))
+                for label in (col.zh, col.en, col.key.replace("_", " "))
+            }
+            for col in sheet.columns
+        }
+        every_label = {lab.text for labels in self.labels.values() for lab in labels}
+        # a date column's labels with their time word optional (下次跟进时间 ~ 下次回访), unless
+        # that leaves another column's label (来电时间 without 时间 is the phone's 来电)
+        timeless: dict[str, str | None] = {}
+        for col in sheet.columns:
+            if col.type != "datetime":
+                continue
+            for lab in self.labels[col.key]:
+                form = fold_header(canon.timeless(" ".join(lab.words)))
+                if len(form) < 2 or (form != lab.text and form in every_label):
+                    continue
+                theirs = timeless.get(form, col.key)
+                timeless[form] = col.key if theirs == col.key else None
+        self.timeless = timeless
+        # 联系人所有者, 公司电话: the lead's own person or company, then a column's label
+        self.lead_prefixes = {
+            lab.text for key in canon.matching.about_lead for lab in self.labels.get(key, [])
+        }
 
     @cached_property
     def sounds(self) -> dict[str, str | None]:
@@ -339,6 +387,20 @@ def _cjk_same(text: str, key: str, vocab: Vocabulary) -> bool:
     return False
 
 
+def _about_lead(text: str, col: ColumnSpec, vocab: Vocabulary) -> bool:
+    """The header is the lead's own person or company, then one of the column's labels
+    (联系人所有者: the contact's owner is the lead's owner); never for those columns themselves
+    (Account Name is no contact)."""
+    if col.key in vocab.canon.matching.about_lead or not vocab.lead_prefixes:
+        return False
+    h = fold_header(text)
+    for lab in vocab.labels[col.key]:
+        n = len(lab.text)
+        if n >= 2 and len(h) > n and h.endswith(lab.text) and h[:-n] in vocab.lead_prefixes:
+            return True
+    return False
+
+
 def _holds(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
     """`part` appears in `words` as whole words, in order ("stage" does not hold "tag")."""
     n = len(part)
@@ -365,6 +427,11 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
         for col in vocab.sheet.columns:
             text = canon.for_column(part, col)
             if not text:
+                # 买家姓名: nothing but fillers for the column, yet without the fillers of every
+                # column ("*": 买家) it is one of the column's exact aliases (姓名)
+                bare = vocab.exact.get(fold_header(canon.without_star(part, col)))
+                if bare == col.key and not whole_stops and scores.covered > best.get(col.key, 0):
+                    best[col.key] = scores.covered
                 continue
             stops = set(canon.stop.findall(text)) if canon.stop is not None else set()
             stops |= {w for w in whole_stops if w in canon.for_column(canon.text(header), col)}
@@ -379,6 +446,14 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
             )
             if not stops and score < scores.covered and _cjk_same(text, col.key, vocab):
                 score = scores.covered
+            if not stops and score < scores.covered and _about_lead(text, col, vocab):
+                score = scores.covered
+            if not stops and col.type == "datetime" and score < scores.covered:
+                # "Next Follow-up Time" is sure; 下次回访 or a bare "Closed" (yes/no?) only
+                # near, for date cells to confirm
+                bare = canon.timeless(text)
+                if vocab.timeless.get(fold_header(bare)) == col.key:
+                    score = max(score, scores.covered if bare != text else scores.contains)
             if score > best.get(col.key, 0.0):
                 best[col.key] = score
         per_part.append(best)
@@ -478,6 +553,11 @@ class Content:
         return self._share(_is_company)
 
     @cached_property
+    def company_named(self) -> float:
+        """Names that end like a company's: what content alone may map (not 智能工厂-表单)."""
+        return self._share(_ends_company)
+
+    @cached_property
     def person(self) -> float:
         """A person's name: a common surname and one or two characters, or "Tom Baker"."""
         return self._share(_is_person)
@@ -487,6 +567,14 @@ class Content:
         """A count or an amount, with a unit or a range ("10-30万", "100-499人")."""
         return self._share(_NUMBER.match)
 
+    def values(self, lookup: dict[str, str]) -> float:
+        """The share of cells that are one of an enum's values (a label, key or alias)."""
+        return self._share(
+            lambda t: (
+                fold_header(t) in lookup or fold_header(re.sub(r"[(（\[【].*$", "", t)) in lookup
+            )
+        )
+
     @cached_property
     def timeline(self) -> float:
         """A date or a time to come ("3个月内", "Q3 2024", "3-6 months")."""
@@ -495,6 +583,13 @@ class Content:
 
 def _is_company(text: str) -> bool:
     return len(text) <= 80 and _COMPANY.search(text) is not None
+
+
+def _ends_company(text: str) -> bool:
+    if len(text) > 80:
+        return False
+    end = len(text.rstrip(" .)）"))
+    return any(m.end() >= end for m in _COMPANY.finditer(text))
 
 
 def _is_person(text: str) -> bool:
@@ -594,9 +689,10 @@ class _Claim:
     how: str
     confidence: float
     fit: float
+    own: bool = False  # the header names the column itself, not one of its aliases
 
-    def rank(self) -> tuple[int, float, float, int]:
-        return (HOW_RANK[self.how], round(self.confidence, 3), self.fit, -self.position)
+    def rank(self) -> tuple[int, float, float, bool, int]:
+        return (HOW_RANK[self.how], round(self.confidence, 3), self.fit, self.own, -self.position)
 
 
 def _describe(claim: _Claim, other: _Claim) -> str:
@@ -606,6 +702,8 @@ def _describe(claim: _Claim, other: _Claim) -> str:
         return f"surer ({claim.confidence:.2f} against {other.confidence:.2f})"
     if claim.fit > other.fit:
         return "its cells suit the column better"
+    if claim.own and not other.own:
+        return "it names the column itself, the other an alias"
     return "both match as well; the first column wins"
 
 
@@ -638,6 +736,13 @@ def match_headers(
     email_key, phone_key = vocab.by_type("email"), vocab.by_type("phone")
     matches = [HeaderMatch(i, h) for i, h in enumerate(headers)]
     claims: list[_Claim] = []
+    canon = vocab.canon
+    parts_rule = matching.name_parts
+    # 名字 beside 姓氏 is the given name: a sheet that splits the name has no one contact column
+    folds = {fold_header(canon.text(h)) for h in headers}
+    split = any(fold_header(w) in folds for w in parts_rule.family)
+    given = {fold_header(w) for w in parts_rule.given} if split else set()
+    person_key = next((k for k, kind in matching.content_kinds.items() if kind == "person"), None)
     for i, header in enumerate(headers):
         content = content_of(samples[i]) if samples is not None else Content()
         fold = fold_header(header)
@@ -650,6 +755,17 @@ def match_headers(
             continue
         scores = name_scores(header, vocab)
         exact = fold in vocab.exact
+        if person_key in scores and (
+            (
+                canon.name_part_rx is not None
+                and canon.name_part_rx.search(unicodedata.normalize("NFKC", header).casefold())
+            )
+            or fold_header(canon.text(header)) in given
+        ):
+            # "First Name", "Name (Last)", 名字 beside 姓氏: one part of the name, no contact
+            scores = {k: v for k, v in scores.items() if k != person_key}
+            exact = False
+            matches[i].why = "one part of a person's name"
         foreign = {k: u for k in scores if (u := _foreign_unit(header, spec.by_key[k]))}
         if foreign and not exact:
             # left for a person (or a map) to say: mapped, its numbers would be read as 万元
@@ -697,21 +813,55 @@ def match_headers(
                 key, how, col = email_key or key, "content", spec.by_key[email_key or key]
             elif strong and col.type == "email" and content.phone >= matching.content_share:
                 key, how, col = phone_key or key, "content", spec.by_key[phone_key or key]
+            if (
+                how == "similar"
+                and key in matching.cells_must_fit
+                and col.enum is not None
+                and content.cells
+                and content.values(columns.enum_lookup[col.enum]) < matching.content_share
+            ):
+                matches[i].why = matches[i].why or f"its cells are not {key} values"
+                continue
             if score >= matching.map_at:
-                claims.append(_Claim(i, key, how, score, _fit(col, content)))
+                own = fold_header(canon.for_column(canon.text(header), col)) in vocab.own[key]
+                claims.append(_Claim(i, key, how, score, _fit(col, content), own))
         best = ranked[0][1] if ranked else 0.0
+        if best >= matching.map_at and not exact and content.cells:
+            # sure of another column by name, but that one may go to a surer header: then a
+            # column of company names is the company ("Customer Name" beside "Customer Contact")
+            for key in matching.content_alone:
+                if key in spec.by_key and key not in scores:
+                    share = content.company_named
+                    if share >= matching.content_share:
+                        conf = matching.content_confidence * share
+                        claims.append(_Claim(i, key, "content", conf, share))
         if best >= matching.map_at or not content.cells:
             continue
-        text = vocab.canon.text(header)
-        if vocab.canon.stop is not None and vocab.canon.stop.search(text):
+        text = canon.text(header)
+        if canon.stop is not None and canon.stop.search(text):
+            # 电话/微信 over mobiles: one half is the column, and the cells say it is
+            for half in canon.parts(header)[1:]:
+                key = vocab.exact.get(fold_header(half))
+                if key is None or spec.by_key[key].type not in ("phone", "email"):
+                    continue
+                share = _confirms(spec.by_key[key], content, matching.content_kinds)
+                if share >= matching.content_share:
+                    claims.append(
+                        _Claim(i, key, "content", matching.content_confidence * share, share)
+                    )
+                    break
             continue
         by_content: list[tuple[str | None, float]] = [
             (email_key, content.email),
             (phone_key, content.mobile),
         ]
+        for key in matching.content_alone:
+            # a column of names ending in 有限公司/Ltd that no name explains is the company
+            if key in spec.by_key and matching.content_kinds.get(key) == "company":
+                by_content.append((key, content.company_named))
         created = "created_at" if "created_at" in spec.by_key else None
         dated = [c.key for c in spec.columns if c.type == "datetime"]
-        timed = " time" in f" {text} " or "时间" in text
+        timed = canon.time_rx is not None and canon.time_rx.search(text) is not None
         if (
             created is not None
             and timed

@@ -94,6 +94,16 @@ class MatchScores(Strict):
     ambiguous_gap: float = Field(ge=0, le=1)  # two columns closer than this: neither
 
 
+class NameParts(Strict):
+    """`matching: name_parts:` headers that hold one part of a person's name."""
+
+    # anywhere in the header, brackets included: "First Name", "Name (Last)"
+    words: list[str] = Field(default_factory=list)
+    # a sheet with one of these (姓, 姓氏) splits the name: its `given` (名, 名字) is no contact
+    family: list[str] = Field(default_factory=list)
+    given: list[str] = Field(default_factory=list)
+
+
 class Matching(Strict):
     """`columns.yaml` `matching:`: how an incoming header that is no exact alias is recognised."""
 
@@ -113,6 +123,20 @@ class Matching(Strict):
     # ("Caller Name" over people's names is the contact); phone, e-mail, date and number
     # columns are confirmed by their type
     content_kinds: dict[str, Literal["company", "person"]] = Field(default_factory=dict)
+    # of those, the keys whose cells alone map a header no name explains (a column of
+    # 有限公司/Ltd names under 采购商 is the company)
+    content_alone: list[str] = Field(default_factory=list)
+    # words that make a header a moment ("Registered On", 回访时间): a date column no name
+    # explains is the capture time, and a date column's label matches with or without one
+    time_words: list[str] = Field(default_factory=list)
+    # one part of a person's name is not the contact
+    name_parts: NameParts = Field(default_factory=lambda: NameParts())
+    # enum columns a header maps to by similarity only when its cells are the column's values
+    # (a marketplace's 买家等级 of L1…L4 is no lead grade)
+    cells_must_fit: list[str] = Field(default_factory=list)
+    # columns whose labels before another column's label say the header is about the lead
+    # itself (联系人所有者 is the lead's owner, 公司电话 its phone), not about someone else
+    about_lead: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _sane(self) -> Matching:
@@ -217,10 +241,15 @@ class ColumnsRules(Strict):
                     problems.append(
                         f"matching.fillers: {name!r} is no column key, column type or '*'"
                     )
-            for part in ("kept", "content_kinds"):
+            for part in ("kept", "content_kinds", "cells_must_fit", "about_lead"):
                 for name in getattr(self.matching, part):
                     if name not in known - {"*", *ColumnType.__args__}:
                         problems.append(f"matching.{part}: {name!r} is no column key")
+            for name in self.matching.content_alone:
+                if self.matching.content_kinds.get(name) != "company":
+                    problems.append(
+                        f"matching.content_alone: {name!r} is no company column of content_kinds"
+                    )
         for key, msg in (self.messages or {}).items():
             if key not in MESSAGE_FIELDS:
                 problems.append(f"messages: {key!r} is no message leadkit writes")

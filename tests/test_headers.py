@@ -29,6 +29,10 @@ HELD_OUT = [c for c in CORPUS if c["held_out"]]
 FRESH = yaml.safe_load(
     (Path(__file__).parent / "data" / "header_corpus_fresh.yaml").read_text("utf-8")
 )
+# written afresh in session 5, before tuning and without reading the aliases (see the file's head)
+THIRD = yaml.safe_load(
+    (Path(__file__).parent / "data" / "header_corpus_third.yaml").read_text("utf-8")
+)
 ROWS = 3
 
 
@@ -108,7 +112,7 @@ def corpus_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("corpus")
     files: dict[str, Path] = {}
     to_convert: list[tuple[str, Path]] = []
-    for case in CORPUS + FRESH:
+    for case in CORPUS + FRESH + THIRD:
         name, writer = case["name"], case["writer"]
         if writer == "csv":
             files[name] = _write_csv(folder / f"{name}.csv", case)
@@ -206,17 +210,20 @@ def test_corpus_training_part_scores(corpus_files, rules):
     assert right / (right + len(missed)) >= 0.98, missed
 
 
-@pytest.mark.parametrize("name", ["held-out", "fresh"])
+@pytest.mark.parametrize("name", ["held-out", "fresh", "third"])
 def test_held_out_corpora_score(name, corpus_files, rules, capsys):
-    """Neither corpus was looked at while the matcher was tuned: no wrong mapping, 98 % placed.
+    """No corpus was looked at while the matcher was tuned for it: no wrong mapping, 98 % placed.
 
     Held-out part: first run 113/125 with one wrong mapping (预计成交日期 → closed_at); the
     forecast stop words and look-alike half-counting came after, so it is no longer clean:
     117/125, then 123/125 (企业微信's 添加人 and 描述 still missed). Fresh corpus, written before
     the next round of tuning: first run 316/346 with 2 wrong (Country/Region -> region, "Lead -
-    Title" -> title), now 340/346, none wrong; what is missed is reported as unmapped.
+    Title" -> title), now 341/346, none wrong; what is missed is reported as unmapped. Third
+    corpus, written before its round of tuning without reading the aliases: first run 381/403
+    with 4 wrong (名字 beside 姓氏 -> contact, Customer Name -> contact, 买家等级 -> grade,
+    "Name (First)" -> contact), now 396/403, none wrong.
     """
-    sets = {"held-out": HELD_OUT, "fresh": FRESH}[name]
+    sets = {"held-out": HELD_OUT, "fresh": FRESH, "third": THIRD}[name]
     right, missed, wrong = _score(sets, corpus_files, rules.columns)
     total = right + len(missed) + len(wrong)
     with capsys.disabled():
@@ -234,6 +241,11 @@ def test_corpus_is_large_and_varied():
     assert len(FRESH) >= 20
     assert not {c["name"] for c in FRESH} & {c["name"] for c in CORPUS}
     assert "csv_gbk" in {c["writer"] for c in FRESH}
+    assert len(THIRD) >= 20
+    assert not {c["name"] for c in THIRD} & {c["name"] for c in CORPUS + FRESH}
+    assert {"crm", "web_form", "trade_show", "partner", "phone_log", "b2b_inquiry"} <= {
+        c["kind"] for c in THIRD
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,7 +448,7 @@ def test_content_of_counts_each_kind():
 
 def test_held_out_corpora_never_give_one_key_twice_and_say_who_won(corpus_files, rules):
     conflicts = 0
-    for case in HELD_OUT + FRESH:
+    for case in HELD_OUT + FRESH + THIRD:
         _table, plan = plan_of(corpus_files[case["name"]], rules.columns)
         keys = [m.key for m in plan.matches if m.key is not None]
         assert len(keys) == len(set(keys)), case["name"]
@@ -496,3 +508,100 @@ def test_a_money_header_in_another_unit_is_left_for_a_person():
         ("年营业额（亿元）", "revenue", "in 亿元, not the column's unit"),
         ("Budget(10k)", "budget", "budget went to '预算（万元）'"),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules the third corpus asked for (each general, none of its strings an alias)
+
+
+def test_one_part_of_a_name_is_no_contact():
+    assert match(["名字"]) == {"名字": "contact"}, "alone, 名字 is the person's name"
+    # beside a family-name column it is the given name only (HubSpot's zh export)
+    assert match(["名字", "姓氏"]) == {"名字": None, "姓氏": None}
+    plan = headers.match_headers(["Name (First)", "Name (Last)"], None, Rules().columns)
+    assert [(m.key, m.why) for m in plan.matches] == [(None, "one part of a person's name")] * 2
+    assert match(["Full Name"]) == {"Full Name": "contact"}
+
+
+def test_an_enum_column_by_similarity_needs_its_values_in_the_cells():
+    plan = headers.match_headers(["买家等级"], [["L2", "L3"]], Rules().columns)
+    assert (plan.matches[0].key, plan.matches[0].why) == (None, "its cells are not grade values")
+    assert match(["买家等级"], [["A", "B级"]]) == {"买家等级": "grade"}
+
+
+def test_of_two_equal_claims_the_header_naming_the_column_wins():
+    plan = headers.match_headers(["Customer Name", "Customer Contact"], None, Rules().columns)
+    assert [m.key for m in plan.matches] == [None, "contact"]
+    [conflict] = plan.conflicts
+    assert conflict.why == "it names the column itself, the other an alias"
+    # the loser's cells are company names, and no header took the company: it is the company
+    cells = [["Qinling Pharma Co.", "Xi'an Foods Ltd"], ["Dr. Ma", "Tom Baker"]]
+    got = match(["Customer Name", "Customer Contact"], cells)
+    assert got == {"Customer Name": "company", "Customer Contact": "contact"}
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("买家姓名", "contact"),  # fillers only, yet 姓名 without the buyer
+        ("联系人所有者", "owner"),  # the contact's owner is the lead's
+        ("公司电话", "phone"),
+        ("负责人电话", None),  # the owner's phone is not the lead's
+        ("Account Name", "company"),  # the account's name is no contact
+        ("下次回访时间", "next_follow_up"),  # 回访 is 跟进
+        ("Next Follow-up Time", "next_follow_up"),  # the label's time word optional
+        ("最后跟踪时间", "last_contact_at"),
+        ("Sector", "industry"),
+        ("Org Name", "company"),
+        ("跟進同事", "owner"),
+    ],
+)
+def test_a_header_is_read_by_its_parts(header, key):
+    assert match([header]) == {header: key}
+
+
+def test_a_date_label_without_its_time_word_needs_date_cells():
+    plan = headers.match_headers(["下次回访"], [["2024-06-10", "2024-06-12"]], Rules().columns)
+    assert [(m.key, m.how) for m in plan.matches] == [("next_follow_up", "content")]
+    # a bare "Closed" of yes/no is no 关闭时间
+    assert match(["下次回访", "Closed"], [["下周"], ["yes", "no"]]) == {
+        "下次回访": None,
+        "Closed": None,
+    }
+
+
+def test_a_half_beside_a_stop_word_maps_when_the_cells_say_so():
+    mobiles = [["13812345678", "13912345678"]]
+    plan = headers.match_headers(["电话/微信"], mobiles, Rules().columns)
+    assert [(m.key, m.how) for m in plan.matches] == [("phone", "content")]
+    assert match(["电话/微信"]) == {"电话/微信": None}
+    assert match(["Country/Region"], [["China", "India"]]) == {"Country/Region": None}
+
+
+def test_company_names_alone_make_the_company_column():
+    plan = headers.match_headers(["采购商"], [["义乌市佳美日用品有限公司"]], Rules().columns)
+    assert [(m.key, m.how) for m in plan.matches] == [("company", "content")]
+    # a word of a company inside something else is not a company's name
+    assert match(["采购商"], [["0315-智能工厂-表单"]]) == {"采购商": None}
+
+
+def test_a_moment_over_dates_is_the_capture_time():
+    assert match(["Registered On"], [["2024-08-02", "2024-08-03"]]) == {
+        "Registered On": "created_at"
+    }
+    assert match(["Registered On"], [["yes", "no"]]) == {"Registered On": None}
+
+
+def test_new_matching_rules_are_validated(tmp_path):
+    text = (Rules().folder / "columns.yaml").read_text(encoding="utf-8")
+    bad = tmp_path / "columns.yaml"
+    bad.write_text(
+        text.replace("  content_alone: [company]\n", "  content_alone: [owner]\n").replace(
+            "  about_lead: [contact, company]\n", "  about_lead: [contact, firm]\n"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleError) as err:
+        load_yaml_model(bad, ColumnsRules)
+    assert "matching.content_alone: 'owner' is no company column of content_kinds" in str(err.value)
+    assert "matching.about_lead: 'firm' is no column key" in str(err.value)
