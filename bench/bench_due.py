@@ -130,10 +130,12 @@ def notify_bench(n: int, repeat: int) -> dict:
     os.environ.update(BENCH_DINGTALK_SECRET="SECbench", BENCH_FEISHU_SECRET="bench")
     read = [sys.executable, "-c", BOOK_READ_WRITE, str(master)]
     due = [leadkit(), "due", "--notify", "webhook", "--force", "--as-of", "2026-11-03T09:00", "-q"]
-    floors, runs = [], []
-    for _ in range(repeat):  # A/B interleaved
+    plain = [leadkit(), "due", "--as-of", "2026-11-03T09:00", "-q"]
+    floors, runs, plains = [], [], []
+    for _ in range(repeat):  # interleaved: the read, due --notify, due alone
         floors.append(measure(read, OUT))
         runs.append(measure(due, ws))
+        plains.append(measure(plain, ws))
     per_run = {k: len(posts.get(p.split("?")[0], [])) // repeat for k, p in kinds.items()}
     return {
         "leads": n,
@@ -142,6 +144,8 @@ def notify_bench(n: int, repeat: int) -> dict:
         "due_cpu_s": statistics.median(r["cpu"] for r in runs),
         "due_wall_s": statistics.median(r["wall"] for r in runs),
         "due_wall_max_s": max(r["wall"] for r in runs),
+        "plain_cpu_s": statistics.median(r["cpu"] for r in plains),
+        "walls": " ".join(f"{r['wall']:.1f}" for r in runs),
         "posts_per_run": " ".join(f"{k}:{v}" for k, v in per_run.items()),
         "most_in_60s": " ".join(
             f"{k}:{most_in_a_minute(posts.get(p.split('?')[0], []))}/{RATES[k]}"
@@ -165,9 +169,11 @@ def main() -> None:
             r["ratio"] = r["due_cpu_s"] / r["read_cpu_s"]
         print(table(rows, [("leads", "leads", "d"), ("read_cpu_s", "read CPU s", ".2f"),
                            ("due_cpu_s", "due --notify CPU s", ".2f"), ("ratio", "ratio", ".2f"),
+                           ("plain_cpu_s", "due alone CPU s", ".2f"),
                            ("due_wall_s", "wall s", ".1f"), ("due_wall_max_s", "wall max s", ".1f")]))  # fmt: skip
         for r in rows:
             print(f"posts per run {r['posts_per_run']}; most posts in any 60 s {r['most_in_60s']}")
+            print(f"due --notify wall s, run by run: {r['walls']}")
         (OUT / "bench_due_notify.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
         return
     rows = []

@@ -397,9 +397,13 @@ def webhook_requests(
         chat_markdown(r.markdown, hook.kind) + _mention_text(hook.kind, r) for r in rs
     )
     pieces = split_markdown(text, LIMITS[hook.kind])
+    # a Slack message is 50 blocks of 3,000 characters with a 40,000-character text, not one
+    # section: posting each section alone made a 30-rep team's list 18 posts at Slack's 1 a second
+    messages = _slack_messages(pieces) if hook.kind == "slack" else [[p] for p in pieces]
     title = rs[-1].title if rs[-1].recipient == "manager" else rs[0].title
     out = []
-    for piece in pieces:
+    for sections in messages:
+        piece = "\n".join(sections)
         url = hook.url
         if hook.kind == "wecom":
             body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": piece}}
@@ -426,8 +430,9 @@ def webhook_requests(
             # blocks render the mrkdwn; text is the notification's fallback (a section holds 3,000)
             body = {
                 "text": piece,
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}],
-            }
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": p}}
+                           for p in sections],
+            }  # fmt: skip
         else:
             body = {"title": title, "recipients": [r.recipient for r in rs], "text": piece}
         out.append((url, body))
@@ -439,6 +444,27 @@ def webhook_requests(
             "text": {"content": title, "mentioned_mobile_list": mobiles},
         }))  # fmt: skip
     return out
+
+
+# Slack's message limits: blocks per message, characters of `text` (Slack API docs, chat.postMessage)
+SLACK_BLOCKS, SLACK_TEXT = 50, 40000
+
+
+def _slack_messages(sections: list[str]) -> list[list[str]]:
+    """Sections (each within a section block's 3,000) grouped into as few messages as Slack takes."""
+    messages: list[list[str]] = []
+    size = 0
+    for section in sections:
+        if (
+            not messages
+            or len(messages[-1]) == SLACK_BLOCKS
+            or size + 1 + len(section) > SLACK_TEXT
+        ):
+            messages.append([])
+            size = -1
+        messages[-1].append(section)
+        size += 1 + len(section)
+    return messages
 
 
 def _mention_text(kind: str, r: Reminder) -> str:

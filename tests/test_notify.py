@@ -267,18 +267,31 @@ def test_long_reminders_are_split_within_each_service_limit():
         for i in range(400)
     )
     r = Reminder("李娜", None, "lina", "title", text, "")
-    for kind in ("wecom", "dingtalk", "slack"):
+    for kind in ("wecom", "dingtalk"):
         requests = webhook_requests(
             WebhookConfig(kind=kind, url="http://127.0.0.1/x"), r, None, now_s=0
         )
         assert len(requests) > 1
         for _, body in requests:
-            if (
-                kind == "slack"
-            ):  # a section block holds 3,000 characters; text repeats it as fallback
-                body = body["blocks"][0]
             content = json.dumps(body, ensure_ascii=False)
             assert len(content.encode()) < LIMITS[kind] + 300
+    # Slack: one message of up to 50 section blocks (3,000 characters each), the whole text
+    # (at most 40,000 characters) as the notification's fallback
+    [(_, slack)] = webhook_requests(
+        WebhookConfig(kind="slack", url="http://127.0.0.1/x"), r, None, now_s=0
+    )
+    blocks = [b["text"]["text"] for b in slack["blocks"]]
+    assert 1 < len(blocks) <= 50 and all(len(b) <= 3000 for b in blocks)
+    assert slack["text"] == "\n".join(blocks) and slack["text"].startswith("• LX2026000000")
+    assert len(slack["text"]) <= 40000 and slack["text"].endswith("<@lina>")
+    # longer than one message takes: split into messages, none past either limit
+    big = Reminder("李娜", None, "lina", "title", "\n".join([text] * 3), "")
+    messages = [b for _, b in webhook_requests(
+        WebhookConfig(kind="slack", url="http://127.0.0.1/x"), big, None, now_s=0)]  # fmt: skip
+    assert len(messages) > 1
+    assert all(len(m["text"]) <= 40000 and len(m["blocks"]) <= 50 for m in messages)
+    whole = "\n".join([text] * 3).replace("- LX", "• LX") + "\n<@lina>"  # Slack's bullets
+    assert "\n".join(m["text"] for m in messages) == whole
     pieces = split_markdown(text, 4000)
     assert "\n".join(pieces) == text
     assert all(len(p.encode()) <= 4000 for p in pieces)
@@ -528,9 +541,9 @@ def test_a_slow_robot_is_given_up_at_the_time_budget(web):
     from leadkit.notify import send_webhooks
 
     base, received = web
-    reps = [Reminder(f"rep{i}", None, None, "t", "x" * 2500, "") for i in range(3)]
+    reps = [Reminder(f"rep{i}", None, None, "t", "x" * 2500, "") for i in range(40)]
     start = time.monotonic()
-    # three Slack pieces (3,000 bytes each at most), 1.5 s each to answer, within 2 s in all
+    # three Slack messages (40,000 characters each at most), 1.5 s each to answer, within 2 s in all
     [d0, *_] = send_webhooks(
         [WebhookConfig(kind="slack", url=f"{base}/slow", per_minute=600)], reps, {}, budget=2
     )
