@@ -15,11 +15,13 @@ import json
 import re
 import smtplib
 import ssl
+import threading
 import time
 import unicodedata
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -395,9 +397,13 @@ def webhook_requests(
         chat_markdown(r.markdown, hook.kind) + _mention_text(hook.kind, r) for r in rs
     )
     pieces = split_markdown(text, LIMITS[hook.kind])
+    # a Slack message is 50 blocks of 3,000 characters with a 40,000-character text, not one
+    # section: posting each section alone made a 30-rep team's list 18 posts at Slack's 1 a second
+    messages = _slack_messages(pieces) if hook.kind == "slack" else [[p] for p in pieces]
     title = rs[-1].title if rs[-1].recipient == "manager" else rs[0].title
     out = []
-    for piece in pieces:
+    for sections in messages:
+        piece = "\n".join(sections)
         url = hook.url
         if hook.kind == "wecom":
             body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"content": piece}}
@@ -424,8 +430,9 @@ def webhook_requests(
             # blocks render the mrkdwn; text is the notification's fallback (a section holds 3,000)
             body = {
                 "text": piece,
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}],
-            }
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": p}}
+                           for p in sections],
+            }  # fmt: skip
         else:
             body = {"title": title, "recipients": [r.recipient for r in rs], "text": piece}
         out.append((url, body))
@@ -437,6 +444,27 @@ def webhook_requests(
             "text": {"content": title, "mentioned_mobile_list": mobiles},
         }))  # fmt: skip
     return out
+
+
+# Slack's message limits: blocks per message, characters of `text` (Slack API docs, chat.postMessage)
+SLACK_BLOCKS, SLACK_TEXT = 50, 40000
+
+
+def _slack_messages(sections: list[str]) -> list[list[str]]:
+    """Sections (each within a section block's 3,000) grouped into as few messages as Slack takes."""
+    messages: list[list[str]] = []
+    size = 0
+    for section in sections:
+        if (
+            not messages
+            or len(messages[-1]) == SLACK_BLOCKS
+            or size + 1 + len(section) > SLACK_TEXT
+        ):
+            messages.append([])
+            size = -1
+        messages[-1].append(section)
+        size += 1 + len(section)
+    return messages
 
 
 def _mention_text(kind: str, r: Reminder) -> str:
@@ -457,22 +485,36 @@ RETRY_WAITS = (0.5, 2.0)  # seconds before the 2nd and 3rd attempt
 
 
 def post_json(
-    url: str, body: dict[str, Any], timeout: float = 10, deadline: float | None = None
-) -> tuple[bool, str]:
+    url: str, body: dict[str, Any], timeout: float = 10, deadline: float | None = None,
+    gate: Callable[[], str] | None = None, posted: Callable[[], None] | None = None,
+) -> tuple[bool, str]:  # fmt: skip
     """POST JSON, retried with back-off when the service is down or busy (5xx, 429, no answer).
 
     A 4xx other than 429 is the request's fault and is not retried. With a `deadline`
-    (time.monotonic()), no attempt waits past it: a hung robot cannot hold the run."""
+    (time.monotonic()), no attempt waits past it: a hung robot cannot hold the run. `gate` is
+    asked before every attempt (a retry is a post the robot counts too); a non-empty answer
+    is why the attempt may not be made, and the post fails with it; `posted` is told when an
+    attempt has its answer."""
 
     def left() -> float:
         return timeout if deadline is None else min(timeout, deadline - time.monotonic())
 
-    ok, detail = _post_once(url, body, max(left(), 0.1))
+    def attempt() -> tuple[bool, str]:
+        refused = gate() if gate is not None else ""
+        if refused:
+            return False, refused
+        try:
+            return _post_once(url, body, max(left(), 0.1))
+        finally:
+            if posted is not None:
+                posted()
+
+    ok, detail = attempt()
     for wait in RETRY_WAITS:
         if ok or not _transient(detail) or left() <= wait:
             break
         time.sleep(wait)
-        ok, detail = _post_once(url, body, max(left(), 0.1))
+        ok, detail = attempt()
     return ok, detail
 
 
@@ -480,7 +522,7 @@ def _transient(detail: str) -> bool:
     if detail.startswith("HTTP "):
         code = int(detail.split()[1])
         return code >= 500 or code == 429
-    return not detail.startswith("service answered")
+    return not detail.startswith(("service answered", "rate limit"))
 
 
 def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, str]:
@@ -514,53 +556,138 @@ def _post_once(url: str, body: dict[str, Any], timeout: float) -> tuple[bool, st
 
 
 # Posts a minute each robot takes (WeCom and DingTalk group robots: 20/min, per their robot docs;
-# Feishu custom bots 100/min; Slack incoming webhooks about 1/s); pieces are spaced to stay under it.
+# Feishu custom bots 100/min; Slack incoming webhooks about 1/s).
 RATES = {"wecom": 20, "dingtalk": 20, "feishu": 100, "slack": 60, "generic": 600}
+# ... and a second, where the service also limits bursts (Feishu 5/s; Slack 1/s, short bursts)
+PER_SECOND = {"feishu": 5, "slack": 1}
 
 
-# The longest one run spends on one robot, all pieces, waits and retries included; robots are
-# posted to at the same time, so this bounds the whole run's sending too.
+# The longest one run spends on one robot, all pieces, waits and retries included, when
+# leadkit.yaml's notify.budget_seconds does not say; robots are posted to at the same time, so
+# this bounds the whole run's sending too.
 BUDGET_SECONDS = 120.0
+
+
+class RobotLog:
+    """When each robot was posted to in the last minute, shared by runs (.leadkit/robots.json).
+
+    The services count posts per robot per minute, not per run: `due --notify` followed by
+    `report --notify`, or cron every few minutes, share a robot's 20 a minute. Times are the
+    real clock (time.time(), not --as-of: the service counts real time); robots are keyed by a
+    hash of their URL so the file holds no token. Thread-safe: robots are posted to at once."""
+
+    def __init__(self, posts: dict[str, list[float]] | None = None) -> None:
+        self.posts: dict[str, list[float]] = {k: sorted(v) for k, v in (posts or {}).items()}
+        self._held: dict[tuple[str, int], float] = {}  # the place each thread holds for its post
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(hook: WebhookConfig) -> str:
+        return hashlib.sha256(hook.url.encode("utf-8")).hexdigest()[:16]
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RobotLog:
+        """The log as `to_state` wrote it; a malformed entry counts as no posts."""
+        posts = state.get("posts", {}) if isinstance(state, dict) else {}
+        return cls({str(k): [float(t) for t in v if isinstance(t, (int, float))]
+                    for k, v in posts.items() if isinstance(v, list)})  # fmt: skip
+
+    def to_state(self, earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The last minute's posts, with those another run wrote meanwhile (`earlier`, the file
+        read again just before writing) kept rather than overwritten."""
+        cutoff = time.time() - 60
+        merged = RobotLog.from_state(earlier or {}).posts
+        with self._lock:
+            for k, times in self.posts.items():
+                merged[k] = sorted(set(merged.get(k, [])) | set(times))
+        return {"posts": {k: [t for t in v if t > cutoff] for k, v in merged.items()
+                          if any(t > cutoff for t in v)}}  # fmt: skip
+
+    def wait_turn(self, hook: WebhookConfig, deadline: float) -> str:
+        """Wait until the robot may take one more post and hold its place; "" then. If that
+        wait would pass `deadline` (time.monotonic()), hold nothing and say why."""
+        per_minute = hook.per_minute or RATES[hook.kind]
+        windows = [(60.0, max(1, int(per_minute)))]
+        if hook.kind in PER_SECOND and not hook.per_minute:
+            windows.append((1.0, PER_SECOND[hook.kind]))
+        key = self.key(hook)
+        while True:
+            with self._lock:
+                now = time.time()
+                times = self.posts.setdefault(key, [])
+                times.sort()
+                wait = 0.0
+                for span, most in windows:
+                    recent = [t for t in times if t > now - span]
+                    if len(recent) >= most:  # the oldest that must age out first
+                        wait = max(wait, recent[len(recent) - most] + span - now)
+                if wait <= 0:
+                    times.append(now)
+                    self._held[(key, threading.get_ident())] = now
+                    return ""
+            if time.monotonic() + wait > deadline:
+                return (
+                    f"rate limit: the robot's {per_minute:g} posts a minute are used up "
+                    f"(this run's and earlier runs'); next post possible in {wait:.0f} s"
+                )
+            time.sleep(wait)
+
+    def posted(self, hook: WebhookConfig) -> None:
+        """The post whose place this thread holds is answered: it counts from now on.
+
+        The robot received it between the place being taken and now; counting from the answer
+        keeps the next minute's first post 60 s after the robot's own receipt, whatever the
+        network's delay (the bench saw 21 in a minute counting from the send)."""
+        key = self.key(hook)
+        with self._lock:
+            held = self._held.pop((key, threading.get_ident()), None)
+            times = self.posts.get(key, [])
+            if held is not None and held in times:
+                times[times.index(held)] = time.time()
 
 
 def send_webhook(
     hook: WebhookConfig, reminders: list[Reminder], secret: str | None,
-    deadline: float | None = None,
+    deadline: float | None = None, robots: RobotLog | None = None,
 ) -> list[Delivery]:  # fmt: skip
-    """One run's message to one robot, its pieces spaced to the robot's rate, given up at `deadline`."""
+    """One run's message to one robot, its posts within the robot's rate (counting the earlier
+    runs' posts in `robots`), given up at `deadline`."""
     deadline = time.monotonic() + BUDGET_SECONDS if deadline is None else deadline
+    robots = RobotLog() if robots is None else robots
     label = hook.name or f"{hook.kind}:{safe_url(hook.url)}"
     ok, detail = True, ""
     if reminders:
-        spacing = 60 / (hook.per_minute or RATES[hook.kind])
         requests = webhook_requests(hook, reminders, secret)
         for i, (url, body) in enumerate(requests):
-            if i and time.monotonic() + spacing >= deadline:
+            if i and time.monotonic() >= deadline:
                 ok, detail = (
                     False,
                     f"piece {i + 1} of {len(requests)} not sent: time budget used up",
                 )
                 break
-            if i:
-                time.sleep(spacing)
-            ok, detail = post_json(url, body, deadline=deadline)
+            ok, detail = post_json(
+                url, body, deadline=deadline,
+                gate=lambda: robots.wait_turn(hook, deadline), posted=lambda: robots.posted(hook),
+            )  # fmt: skip
             if not ok:
-                if time.monotonic() >= deadline - 0.2:
-                    detail = f"piece {i + 1} of {len(requests)}: {detail} (time budget used up)"
+                if detail.startswith("rate limit") or time.monotonic() >= deadline - 0.2:
+                    budget = "" if detail.startswith("rate limit") else " (time budget used up)"
+                    detail = f"piece {i + 1} of {len(requests)} not sent: {detail}{budget}"
                 break
     return [Delivery(f"webhook {label}", r.recipient, ok, detail) for r in reminders]
 
 
 def send_webhooks(
     hooks: list[WebhookConfig], reminders: list[Reminder], secrets: dict[str, str | None],
-    budget: float = BUDGET_SECONDS,
+    budget: float = BUDGET_SECONDS, robots: RobotLog | None = None,
 ) -> list[Delivery]:  # fmt: skip
     """One message per robot per run, holding every reminder; each recipient shares its outcome.
 
     Robots are posted to in parallel (the run takes as long as the slowest, not the sum), and
     none past `budget` seconds."""
     deadline = time.monotonic() + budget
-    jobs = [lambda h=h: send_webhook(h, reminders, secrets.get(h.secret_env or ""), deadline)
+    robots = RobotLog() if robots is None else robots
+    jobs = [lambda h=h: send_webhook(h, reminders, secrets.get(h.secret_env or ""), deadline, robots)
             for h in hooks]  # fmt: skip
     return [d for ds in run_parallel(jobs) for d in ds]
 

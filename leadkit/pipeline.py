@@ -50,10 +50,10 @@ from leadkit.importer import (
 from leadkit.inbox import Failed, arrivals, file_done, file_failed
 from leadkit.normalize import is_in
 from leadkit.notify import (
-    BUDGET_SECONDS,
     Delivery,
     NotifyReport,
     Reminder,
+    RobotLog,
     build_reminders,
     run_parallel,
     safe_url,
@@ -726,14 +726,24 @@ def _notify_config(ctx: Context, channels: str, *, manager: bool = False) -> Not
     return config
 
 
-def item_keys(items: pd.DataFrame) -> pd.Series:
-    """What makes a to-do the same one across runs: its lead, its kind and its deadline.
+def _save_robots(ctx: Context, robots: RobotLog) -> None:
+    """The robots' last-minute posts, for the next run's rate (written also under --dry-run:
+    the posts were made, and the service counts them)."""
+    ctx.workspace.write_state("robots", robots.to_state(ctx.workspace.read_state("robots")))
 
-    A lead whose first contact is about to breach and later breaches is two reminders; the same
-    overdue item seen by the 11:00 and the 14:00 run is one.
+
+def item_keys(items: pd.DataFrame) -> pd.Series:
+    """What makes a to-do the same one across runs: its lead, its kind, its deadline and
+    whether it is escalated.
+
+    A lead whose first contact is about to breach, then breaches, then is overdue past
+    escalate_after_hours is three reminders (the last copies the manager); the same overdue item
+    seen by the 13:00 and the 14:00 run is one.
     """
     when = pd.to_datetime(items["when"], errors="coerce").dt.strftime("%Y-%m-%dT%H:%M").fillna("-")
-    return items["lead_id"].astype(str) + "|" + items["kind"].astype(str) + "|" + when
+    # without the mark an item sent when it breached was never escalated: its key was sent
+    escalated = items["escalate"].map({True: "|escalated"}).fillna("").astype(str)
+    return items["lead_id"].astype(str) + "|" + items["kind"].astype(str) + "|" + when + escalated
 
 
 def send_reminders(
@@ -788,12 +798,13 @@ def send_reminders(
         email = config.email
         password = email.password()  # read here: a bad one is an error before anything is sent
         deliver("email", lambda rs: send_email(email, rs, password))
+    robots = RobotLog.from_state(ctx.workspace.read_state("robots"))
     if channels in ("webhook", "both"):
-        deadline = time.monotonic() + BUDGET_SECONDS
+        deadline = time.monotonic() + config.budget_seconds
         for hook in config.webhooks:
             channel = f"webhook {hook.name or hook.kind + ' ' + safe_url(hook.url)}"
             secret = secrets.get(hook.secret_env or "")
-            send = lambda rs, h=hook, s=secret: send_webhook(h, rs, s, deadline)  # noqa: E731
+            send = lambda rs, h=hook, s=secret: send_webhook(h, rs, s, deadline, robots)  # noqa: E731
             deliver(channel, send, config.chat_items_per_rep)
     # every robot and the mail server at once: the run waits for the slowest, not the sum
     for (channel, new, _), results in zip(jobs, run_parallel([j for _, _, j in jobs]), strict=True):
@@ -802,6 +813,8 @@ def send_reminders(
         done = sent.setdefault(channel, {})
         for key in keys[new.index][new["owner"].astype(str).isin(delivered)]:
             done[key] = stamp
+    if channels in ("webhook", "both"):
+        _save_robots(ctx, robots)
     if not ctx.dry_run:
         # an item is not due again after two weeks; older entries only grow the file
         horizon = (pd.Timestamp(ctx.now) - pd.Timedelta(days=14)).isoformat()
@@ -886,7 +899,10 @@ def send_report(ctx: Context, rep: Report, channels: str) -> NotifyReport:
     if channels in ("email", "both") and config.email is not None:
         deliveries += send_email(config.email, [message], config.email.password())
     if channels in ("webhook", "both"):
-        deliveries += send_webhooks(config.webhooks, [message], webhook_secrets(config.webhooks))
+        robots = RobotLog.from_state(ctx.workspace.read_state("robots"))
+        deliveries += send_webhooks(config.webhooks, [message], webhook_secrets(config.webhooks),
+                                    config.budget_seconds, robots)  # fmt: skip
+        _save_robots(ctx, robots)
     result.add(deliveries)
     return result
 

@@ -76,6 +76,9 @@ class NotifyConfig(Strict):
     # A rep's most urgent items shown in a chat message per run (the rest go with the next run);
     # at 20 posts a minute, 30 reps × hundreds of lines would take the robot an hour to post
     chat_items_per_rep: int = Field(default=10, ge=1)
+    # The longest one run spends posting to the robots (waits for a robot's rate and retries
+    # included); what is not sent by then goes with the next run. Cron every few minutes wants less.
+    budget_seconds: float = Field(default=120, gt=0)
 
 
 class LimitsConfig(Strict):

@@ -267,18 +267,31 @@ def test_long_reminders_are_split_within_each_service_limit():
         for i in range(400)
     )
     r = Reminder("李娜", None, "lina", "title", text, "")
-    for kind in ("wecom", "dingtalk", "slack"):
+    for kind in ("wecom", "dingtalk"):
         requests = webhook_requests(
             WebhookConfig(kind=kind, url="http://127.0.0.1/x"), r, None, now_s=0
         )
         assert len(requests) > 1
         for _, body in requests:
-            if (
-                kind == "slack"
-            ):  # a section block holds 3,000 characters; text repeats it as fallback
-                body = body["blocks"][0]
             content = json.dumps(body, ensure_ascii=False)
             assert len(content.encode()) < LIMITS[kind] + 300
+    # Slack: one message of up to 50 section blocks (3,000 characters each), the whole text
+    # (at most 40,000 characters) as the notification's fallback
+    [(_, slack)] = webhook_requests(
+        WebhookConfig(kind="slack", url="http://127.0.0.1/x"), r, None, now_s=0
+    )
+    blocks = [b["text"]["text"] for b in slack["blocks"]]
+    assert 1 < len(blocks) <= 50 and all(len(b) <= 3000 for b in blocks)
+    assert slack["text"] == "\n".join(blocks) and slack["text"].startswith("• LX2026000000")
+    assert len(slack["text"]) <= 40000 and slack["text"].endswith("<@lina>")
+    # longer than one message takes: split into messages, none past either limit
+    big = Reminder("李娜", None, "lina", "title", "\n".join([text] * 3), "")
+    messages = [b for _, b in webhook_requests(
+        WebhookConfig(kind="slack", url="http://127.0.0.1/x"), big, None, now_s=0)]  # fmt: skip
+    assert len(messages) > 1
+    assert all(len(m["text"]) <= 40000 and len(m["blocks"]) <= 50 for m in messages)
+    whole = "\n".join([text] * 3).replace("- LX", "• LX") + "\n<@lina>"  # Slack's bullets
+    assert "\n".join(m["text"] for m in messages) == whole
     pieces = split_markdown(text, 4000)
     assert "\n".join(pieces) == text
     assert all(len(p.encode()) <= 4000 for p in pieces)
@@ -448,16 +461,21 @@ def test_due_mentions_each_rep_in_each_services_format_one_post_per_robot(
     }
     assert all(ctype == "application/json; charset=utf-8" for _, _, ctype in received)
 
-    (_, md, _, t1), (_, text, _, t2) = by_path["/wecom"]
+    (_, md, _, _), (_, text, _, _) = by_path["/wecom"]
     assert md["msgtype"] == "markdown" and set(md) == {"msgtype", "markdown"}
     assert all(f"<@{c}>" in md["markdown"]["content"] for c in chats)
     assert set(text) == {"msgtype", "text"} and text["msgtype"] == "text"
     assert text["text"]["mentioned_mobile_list"] == mobiles
     assert text["text"]["content"] == "2026-03-12 团队跟进汇总"  # the run's title
-    assert t2 - t1 >= 0.5, "the robot's rate is held between its posts"
+    assert len(md["markdown"]["content"].encode()) <= 4096  # WeCom's markdown content limit
+    # the posts are in the robots' log for the next run's rate, under a hash: no token in it
+    robots = (workspace / ".leadkit" / "robots.json").read_text(encoding="utf-8")
+    assert "key=K" not in robots and "access_token" not in robots and base not in robots
+    assert sorted(len(v) for v in json.loads(robots)["posts"].values()) == [1, 1, 1, 2]
 
     [(ding_path, ding, _, _)] = by_path["/ding"]
     assert ding["msgtype"] == "markdown" and ding["markdown"]["title"].startswith("2026-03-12")
+    assert set(ding) == {"msgtype", "markdown", "at"} and set(ding["markdown"]) == {"title", "text"}
     assert ding["at"] == {"atMobiles": mobiles, "atUserIds": chats, "isAtAll": False}
     # DingTalk only pings an id that is also written @id in the text
     assert all(f"@{m}" in ding["markdown"]["text"] and f"@{c}" in ding["markdown"]["text"]
@@ -483,8 +501,11 @@ def test_due_mentions_each_rep_in_each_services_format_one_post_per_robot(
         f"{feishu['timestamp']}\n{FEISHU_SECRET}".encode(), b"", hashlib.sha256
     ).digest()
     assert feishu["sign"] == base64.b64encode(sign).decode()
+    # Feishu: the timestamp is seconds, a string, within an hour of the real clock (not --as-of)
+    assert isinstance(feishu["timestamp"], str) and abs(int(feishu["timestamp"]) - time.time()) < 60
 
     [(_, slack, _, _)] = by_path["/slack"]
+    assert set(slack) == {"text", "blocks"}
     assert all(f"<@{c}>" in slack["text"] for c in chats)
     [block] = slack["blocks"]
     assert block["type"] == "section" and block["text"] == {"type": "mrkdwn", "text": slack["text"]}
@@ -520,9 +541,9 @@ def test_a_slow_robot_is_given_up_at_the_time_budget(web):
     from leadkit.notify import send_webhooks
 
     base, received = web
-    reps = [Reminder(f"rep{i}", None, None, "t", "x" * 2500, "") for i in range(3)]
+    reps = [Reminder(f"rep{i}", None, None, "t", "x" * 2500, "") for i in range(40)]
     start = time.monotonic()
-    # three Slack pieces (3,000 bytes each at most), 1.5 s each to answer, within 2 s in all
+    # three Slack messages (40,000 characters each at most), 1.5 s each to answer, within 2 s in all
     [d0, *_] = send_webhooks(
         [WebhookConfig(kind="slack", url=f"{base}/slow", per_minute=600)], reps, {}, budget=2
     )
@@ -603,3 +624,176 @@ def test_a_chat_message_shows_each_reps_most_urgent_items_the_rest_next_run(
         cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
         and len(received) == 2
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing, computed here from the vendors' documented recipes, not with leadkit's functions
+
+
+def test_dingtalk_and_feishu_signatures_follow_the_documented_recipe():
+    # DingTalk: timestamp in ms; sign = urlEncode(base64(HmacSHA256(key=secret,
+    # msg=timestamp + "\n" + secret))), both as query parameters of the robot URL
+    now_s = 1767225600.123
+    r = Reminder("李娜", None, "lina", "title", "- LX2026000001", "")
+    hook = WebhookConfig(kind="dingtalk", url="http://127.0.0.1/ding?access_token=T")
+    [(url, _)] = webhook_requests(hook, r, DING_SECRET, now_s=now_s)
+    digest = hmac.new(DING_SECRET.encode(), b"1767225600123\n" + DING_SECRET.encode(), "sha256")
+    sign = base64.b64encode(digest.digest()).decode()
+    assert url == (
+        "http://127.0.0.1/ding?access_token=T&timestamp=1767225600123&sign="
+        + urllib.parse.quote(sign, safe="")  # '+', '/' and '=' of the base64 escaped
+    )
+    # Feishu: timestamp in s (a string in the body); sign = base64(HmacSHA256(key=timestamp +
+    # "\n" + secret, msg="")), in the body beside msg_type
+    hook = WebhookConfig(kind="feishu", url="http://127.0.0.1/feishu")
+    [(url, body)] = webhook_requests(hook, r, FEISHU_SECRET, now_s=now_s)
+    key = f"1767225600\n{FEISHU_SECRET}".encode()
+    assert url == "http://127.0.0.1/feishu" and body["timestamp"] == "1767225600"
+    assert body["sign"] == base64.b64encode(hmac.new(key, b"", "sha256").digest()).decode()
+    # without a secret nothing of the signature is sent
+    [(url, body)] = webhook_requests(hook, r, None, now_s=now_s)
+    assert set(body) == {"msg_type", "card"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The robots' rate, held across runs
+
+
+def test_two_runs_together_stay_within_a_robots_20_a_minute(web, tmp_path):
+    """Two runs, each with 12 pieces for one WeCom robot (default 20 a minute), one after the
+    other: the second sends 8 and gives up the rest rather than post a 21st within the minute."""
+    from leadkit.notify import RobotLog, send_webhooks
+    from leadkit.workspace import Workspace, WorkspaceConfig
+
+    base, received = web
+    ws = Workspace(tmp_path, WorkspaceConfig(), True)
+    hook = WebhookConfig(kind="wecom", url=f"{base}/wecom?key=K")
+    # 12 reps whose lists fill one 4,000-byte WeCom piece each
+    reps = [Reminder(f"rep{i}", None, None, "t", "\n".join(["- " + "汉" * 300] * 4), "")
+            for i in range(12)]  # fmt: skip
+    runs = []
+    for _ in range(2):
+        robots = RobotLog.from_state(ws.read_state("robots"))  # as each run reads it
+        runs.append(send_webhooks([hook], reps, {}, budget=2, robots=robots))
+        ws.write_state("robots", robots.to_state(ws.read_state("robots")))
+    assert len(webhook_requests(hook, reps, None, now_s=0)) == 12
+    assert all(d.ok for d in runs[0]) and not any(d.ok for d in runs[1])
+    assert "piece 9 of 12 not sent: rate limit" in runs[1][0].detail
+    assert "20 posts a minute are used up" in runs[1][0].detail
+    assert len(received) == 20 and max(received.times) - min(received.times) < 60
+    [times] = json.loads((tmp_path / ".leadkit" / "robots.json").read_text())["posts"].values()
+    assert len(times) == 20
+
+
+def test_a_robot_used_up_by_an_earlier_run_is_waited_for_until_a_post_ages_out(web):
+    from leadkit.notify import RobotLog, send_webhook
+
+    base, received = web
+    hook = WebhookConfig(kind="wecom", url=f"{base}/wecom?key=K", per_minute=3)
+    # an earlier run posted 3 times, 58.8 s ago: the robot takes the next post in ~1.2 s
+    robots = RobotLog({RobotLog.key(hook): [time.time() - 58.8] * 3})
+    start = time.monotonic()
+    [d] = send_webhook(hook, [Reminder("rep", None, None, "t", "- x", "")], None,
+                       deadline=start + 10, robots=robots)  # fmt: skip
+    assert d.ok and len(received) == 1
+    assert 1.0 <= received.times[0] - start < 3
+
+
+def test_due_and_report_runs_share_a_robots_rate(workspace, cli, data_dir, web):
+    base, received = web
+    # 3 a minute and a 3 s budget so the test is quick; the vendors' 20 work the same way
+    configure(workspace, {"budget_seconds": 3, "webhooks": [
+        {"kind": "wecom", "url": f"{base}/wecom?key=K", "per_minute": 3},
+    ]})  # fmt: skip
+    give_reps_mobiles(workspace)
+    prepare_book(cli, data_dir)
+    assert cli("due", "--notify", "webhook", "--as-of", DUE_AT, "-q").exit_code == 0
+    assert len(received) == 2  # the markdown, then the text that @s by mobile
+    result = cli("report", "--period", "month", "--as-of", DUE_AT, "--notify", "webhook", "-q")
+    assert result.exit_code == 0 and len(received) == 3
+    start = time.monotonic()
+    result = cli("due", "--notify", "webhook", "--as-of", DUE_AT, "--force")
+    assert result.exit_code == 4 and len(received) == 3, "a 4th post within the minute"
+    assert "rate limit: the robot's 3 posts a minute are used up" in result.stderr
+    assert time.monotonic() - start < 3, "a wait past the budget is not waited"
+    # what was not sent is not marked sent: the next run (without --force) sends it
+    notified = json.loads((workspace / ".leadkit" / "notified.json").read_text())["items"]
+    assert len(notified) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# One lead through a day of runs
+
+
+def hot_lead(cli, tmp_path, at: str = "2026-03-12T10:33") -> None:
+    """The book's only lead: an A lead arriving and assigned at `at` (2 working hours to call)."""
+    hot = tmp_path / "hot.csv"
+    hot.write_text(
+        "公司名称,姓名,手机号,线索等级\n新来科技有限公司,新人,13700001111,A\n", encoding="utf-8"
+    )
+    cli("import", hot, "--as-of", at, "-q")
+    cli("assign", "--by", "load", "--as-of", at, "-q")
+
+
+def test_a_500_once_then_200_delivers_the_item_once(workspace, cli, web, tmp_path):
+    base, received = web
+    configure(
+        workspace, {"webhooks": [{"kind": "dingtalk", "url": f"{base}/flaky?access_token=T"}]}
+    )
+    hot_lead(cli, tmp_path)
+    result = cli("due", "--notify", "webhook", "--as-of", "2026-03-12T13:00", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    # breached at 12:33, and its owner warned that it goes back to the pool
+    assert [i["kind"] for i in report["items"]] == ["first_contact_overdue", "recycle_soon"]
+    # the robot answered 500, then 200 to the same body: one message delivered, each item once
+    (_, first, _), (_, second, _) = received
+    assert first == second
+    text = second["markdown"]["text"]
+    assert text.count("**首次跟进已超时** (1)") == 1 and text.count("**即将被回收** (1)") == 1
+    assert len(report["notify"]["sent"]) == 2 and report["notify"]["failed"] == []  # rep, digest
+    [sent] = json.loads((workspace / ".leadkit" / "notified.json").read_text())["items"].values()
+    assert sorted(sent)[0] == "LX2026000001|first_contact_overdue|2026-03-12T12:33"
+    assert len(sent) == 2
+    # later the same day: nothing new, nothing posted
+    again = cli("due", "--notify", "webhook", "--as-of", "2026-03-12T13:40", "--json")
+    assert json.loads(again.stdout)["notify"]["sent"] == [] and len(received) == 2
+
+
+def test_an_item_due_at_11_is_sent_at_11_then_once_breached_then_escalated(
+    workspace, cli, smtp, monkeypatch, tmp_path
+):
+    controller, inbox = smtp
+    mail_ready(workspace, controller, monkeypatch)
+    # the about-to-breach lead time, 1 h 45 min: the 12:33 deadline is "soon" from 10:48
+    path = workspace / "rules" / "followup.yaml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8"))
+    path.write_text(yaml.safe_dump({**rules, "due_soon_hours": 1.75}), encoding="utf-8")
+    hot_lead(cli, tmp_path)
+
+    def run(at: str) -> list:
+        before = len(inbox.messages)
+        result = cli("due", "--notify", "email", "--as-of", f"2026-03-12T{at}", "-q")
+        assert result.exit_code == 0, result.stderr
+        return [msg for _, msg in inbox.messages[before:]]
+
+    def rep_text(messages) -> str:
+        [rep] = [m for m in messages if m["To"] != "boss@example.com"]
+        return rep.get_body(("plain",)).get_content()
+
+    at_1040 = run("10:40")  # untouched A lead, not yet about to breach
+    assert "S/A 线索未接触" in rep_text(at_1040) and "即将超时" not in rep_text(at_1040)
+    at_1100 = run("11:00")
+    text = rep_text(at_1100)
+    assert "首次跟进即将超时" in text and "03-12 12:33" in text and "未接触" not in text
+    assert run("11:00") == [] and run("12:00") == []
+    at_1300 = run("13:00")  # breached 27 minutes ago: the rep, not yet the manager
+    [rep] = [m for m in at_1300 if m["To"] != "boss@example.com"]
+    assert "首次跟进已超时" in rep_text(at_1300) and rep["Cc"] is None
+    assert run("14:00") == [] and run("16:30") == []
+    at_1700 = run("17:00")  # 4.45 h over escalate_after_hours 4: once more, the manager copied
+    [rep] = [m for m in at_1700 if m["To"] != "boss@example.com"]
+    assert rep["Cc"] == "boss@example.com" and "首次跟进已超时" in rep_text(at_1700)
+    [digest] = [m for m in at_1700 if m["To"] == "boss@example.com"]
+    assert "超时需关注 (1)" in digest.get_body(("plain",)).get_content()
+    assert run("17:30") == []

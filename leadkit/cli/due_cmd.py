@@ -26,7 +26,9 @@ def register(app: typer.Typer) -> None:
         notify: Annotated[
             str | None,
             typer.Option(
-                "--notify", help="Send reminders: email, webhook or both (see leadkit.yaml)."
+                "--notify",
+                help="Send reminders: email, webhook or both (see leadkit.yaml); each item once,"
+                " each robot within its per-minute limit across runs (.leadkit/robots.json).",
             ),
         ] = None,
         force: Annotated[
