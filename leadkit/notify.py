@@ -66,6 +66,7 @@ class NotifyReport:
     sent: list[Delivery] = field(default_factory=list)
     skipped: list[Delivery] = field(default_factory=list)  # already sent today
     failed: list[Delivery] = field(default_factory=list)
+    unsent: list[Delivery] = field(default_factory=list)  # --dry-run: what would have gone out
 
     def add(self, deliveries: list[Delivery]) -> None:
         """Deliveries, sorted into sent and failed."""

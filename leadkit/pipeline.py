@@ -806,6 +806,13 @@ def send_reminders(
             secret = secrets.get(hook.secret_env or "")
             send = lambda rs, h=hook, s=secret: send_webhook(h, rs, s, deadline, robots)  # noqa: E731
             deliver(channel, send, config.chat_items_per_rep)
+    if ctx.dry_run:
+        # what would go out, per channel and rep: nothing posted, no robot's minute used up,
+        # nothing remembered as sent
+        for channel, new, _ in jobs:
+            for owner in sorted(set(new["owner"].astype(str))):
+                report.unsent.append(Delivery(channel, owner, True, "dry run"))
+        return report
     # every robot and the mail server at once: the run waits for the slowest, not the sum
     for (channel, new, _), results in zip(jobs, run_parallel([j for _, _, j in jobs]), strict=True):
         report.add(results)
@@ -815,11 +822,10 @@ def send_reminders(
             done[key] = stamp
     if channels in ("webhook", "both"):
         _save_robots(ctx, robots)
-    if not ctx.dry_run:
-        # an item is not due again after two weeks; older entries only grow the file
-        horizon = (pd.Timestamp(ctx.now) - pd.Timedelta(days=14)).isoformat()
-        kept = {c: {k: t for k, t in d.items() if t >= horizon} for c, d in sent.items()}
-        ctx.workspace.write_state("notified", {"items": kept})
+    # an item is not due again after two weeks; older entries only grow the file
+    horizon = (pd.Timestamp(ctx.now) - pd.Timedelta(days=14)).isoformat()
+    kept = {c: {k: t for k, t in d.items() if t >= horizon} for c, d in sent.items()}
+    ctx.workspace.write_state("notified", {"items": kept})
     return report
 
 

@@ -797,3 +797,33 @@ def test_an_item_due_at_11_is_sent_at_11_then_once_breached_then_escalated(
     [digest] = [m for m in at_1700 if m["To"] == "boss@example.com"]
     assert "超时需关注 (1)" in digest.get_body(("plain",)).get_content()
     assert run("17:30") == []
+
+
+def test_a_dry_run_names_what_would_go_out_and_sends_nothing(
+    workspace, cli, data_dir, web, smtp, monkeypatch
+):
+    base, received = web
+    controller, mailed = smtp
+    mail_ready(workspace, controller, monkeypatch)
+    cfg = yaml.safe_load((workspace / "leadkit.yaml").read_text(encoding="utf-8"))
+    configure(
+        workspace, {**cfg["notify"], "webhooks": [{"kind": "wecom", "url": f"{base}/wecom?key=k"}]}
+    )
+    prepare_book(cli, data_dir)
+    state = workspace / ".leadkit"
+    before = sorted(p.name for p in state.iterdir())
+    result = cli(
+        "due", "--notify", "both", "--dry-run", "--out", "due.xlsx", "--as-of", DUE_AT, "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    unsent = json.loads(result.stdout)["notify"]["unsent"]
+    owners = {d["recipient"] for d in unsent}
+    channels = sorted({d["channel"] for d in unsent})
+    assert len(channels) == 2 and channels[0] == "email" and channels[1].startswith("webhook wecom")
+    assert len(owners) >= 2 and all(d["detail"] == "dry run" for d in unsent)
+    assert (received, mailed.messages) == ([], [])
+    assert sorted(p.name for p in state.iterdir()) == before  # no robots.json, nothing remembered
+    assert not (workspace / "due.xlsx").exists()
+    # the real run then sends what the dry run named
+    sent = cli("due", "--notify", "both", "--as-of", DUE_AT, "--json")
+    assert {d["recipient"] for d in json.loads(sent.stdout)["notify"]["sent"]} >= owners

@@ -74,13 +74,17 @@ def register(app: typer.Typer) -> None:
         if len(outcome.unknown_activities):
             ui.warn(f"{len(outcome.unknown_activities)} follow-up record(s) name a lead ID the book does not have: "
                     + ", ".join(sorted(set(outcome.unknown_activities["lead_id"].astype(str)))[:10]))  # fmt: skip
-        if out is not None:
+        if out is not None and dry_run:
+            ui.say(f"dry run: {out} not written")
+        elif out is not None:
             pipeline.write_due(ctx, items, pipeline.output_file(ctx, out))
             ui.say(f"wrote {out}")
         status = ExitStatus.OK
         report = None
         if notify is not None:
             report = pipeline.send_reminders(ctx, outcome, notify, force=force)
+            if dry_run:
+                ui.say(f"dry run: {len(report.unsent)} reminder(s) would be sent; none was")
             ui.say(
                 f"reminders: {len(report.sent)} sent, {len(report.skipped)} with nothing new, {len(report.failed)} failed"
             )
@@ -97,7 +101,8 @@ def register(app: typer.Typer) -> None:
                 "notify": None
                 if report is None
                 else {
-                    k: [vars(d) for d in getattr(report, k)] for k in ("sent", "skipped", "failed")
+                    k: [vars(d) for d in getattr(report, k)]
+                    for k in ("sent", "skipped", "failed", "unsent")
                 },
             }
         )
