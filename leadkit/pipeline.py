@@ -113,23 +113,54 @@ def _held(ctx: Context, command: str) -> Iterator[None]:
         yield
 
 
+READING, WRITING, READING_FILES = "reading the book", "writing the book", "reading the files"
+
+
+def stages(ctx: Context, labels: list[str]) -> Callable[[str], None]:
+    """Announce each of `labels` to `ctx.progress` as it starts (nothing without a callback)."""
+
+    def start(label: str) -> None:
+        if ctx.progress is not None:
+            done = len(labels) if label == "done" else labels.index(label)
+            ctx.progress(label, done, len(labels))
+
+    return start
+
+
 def update_book(
-    ctx: Context, command: str, step: Callable[[Book], T], *, create: bool = False
+    ctx: Context,
+    command: str,
+    step: Callable[[Book], T],
+    *,
+    create: bool = False,
+    stage: Callable[[str], None] | None = None,
 ) -> T:
-    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run)."""
+    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run).
+
+    `stage` announces reading and writing (and `step` its own stages); without it the stages
+    are: reading the book, `command`, writing the book.
+    """
     columns = ctx.rules.columns
+    alone = stage is None
+    stage = stage or stages(ctx, [READING, command, WRITING])
     with _held(ctx, command):
+        stage(READING)
         if create and not ctx.book_path.exists():
             book = bookio.new_book(ctx.book_path, ctx.lang, columns)
         else:
             book = load(ctx)
+        if alone:
+            stage(command)
         result = step(book)
         refresh_completeness(book, columns)
         if not ctx.dry_run:
+            stage(WRITING)
             bookio.save_book(
                 book, columns, state_dir=ctx.workspace.state_dir, command=command,
                 as_of=ctx.now, keep_backups=ctx.workspace.config.backups,
             )  # fmt: skip
+    if alone:
+        stage("done")
     return result
 
 
@@ -261,8 +292,18 @@ def import_files(
     fixed = {fold_header(h): k for h, k in (mapping or {}).items()}
     for saved in maps:
         fixed = {**saved.fixed, **fixed}
+    stage = stages(ctx, [READING_FILES, READING, "import", WRITING])
+    stage(READING_FILES)
     tables = _read_tables(ctx, files, sheet, fixed)
-    return update_book(ctx, "import", _import_step(ctx, tables, source, mapping, maps), create=True)
+    step = _import_step(ctx, tables, source, mapping, maps)
+
+    def announced(book: Book) -> ImportResult:
+        stage("import")
+        return step(book)
+
+    result = update_book(ctx, "import", announced, create=True, stage=stage)
+    stage("done")
+    return result
 
 
 def _import_step(
@@ -966,8 +1007,14 @@ def run(
     prepared: list[tuple[str, Callable[[Book], Any]]] = []
     read_ok: list[Path] = []
     failures: list[Failed] = []
+    writers = [s for s in chosen if s in WRITING_STEPS]
+    readers = [s for s in chosen if s not in WRITING_STEPS]
+    before = [READING_FILES] if "import" in chosen else []
+    after = [WRITING] if writers else []
+    stage = stages(ctx, [*before, READING, *writers, *after, *readers])
     for name in chosen:
         if name == "import":
+            stage(READING_FILES)
             maps = saved_maps(ctx)
             fixed: dict[str, str | None] = {}
             for saved in maps:
@@ -1000,13 +1047,16 @@ def run(
     def step(book: Book) -> RunOutcome:
         done: dict[str, Any] = {}
         for name, one in prepared:
+            stage(name)
             done[name] = one(book)  # Log rows carry the step's own command name
         held.append(book)
         return RunOutcome(steps=done)
 
     if prepared:
-        outcome = update_book(ctx, "run", step, create=any(n == "import" for n, _ in prepared))
+        create = any(n == "import" for n, _ in prepared)
+        outcome = update_book(ctx, "run", step, create=create, stage=stage)
     else:  # only readers: no lock, no save, no backup
+        stage(READING)
         outcome = step(load(ctx))
     outcome.inbox_failed = failures
     if not ctx.dry_run:
@@ -1018,6 +1068,7 @@ def run(
             file_failed(inbox_dir, failures)
     book = held[0]
     if "due" in chosen:
+        stage("due")
         due_list = outcome.steps["due"] = _due_of(ctx, book)
         if due_out and not ctx.dry_run:
             write_due(ctx, due_list.items, due_out)
@@ -1025,10 +1076,12 @@ def run(
         if due_notify and not ctx.dry_run:
             outcome.undelivered += send_reminders(ctx, due_list, due_notify).failed
     if "report" in chosen:
+        stage("report")
         rep = outcome.steps["report"] = _report_of(ctx, book, config.report.period)
         if report_out and not ctx.dry_run:
             write_report(rep, report_out, ctx.lang, ctx.rules.columns)
             outcome.written.append(report_out)
         if config.report.notify and not ctx.dry_run:
             outcome.undelivered += send_report(ctx, rep, config.report.notify).failed
+    stage("done")
     return outcome

@@ -8,6 +8,7 @@ import typer
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
 from leadkit.context import context
 from leadkit.errors import ExitStatus
+from leadkit.progress import bar
 
 STEPS_HELP = (
     "comma-separated, run in pipeline order: import,dedupe,score,assign,recycle,due,report "
@@ -46,7 +47,8 @@ def register(app: typer.Typer) -> None:
         from leadkit import pipeline
 
         wanted = None if steps is None else [s.strip() for s in steps.split(",") if s.strip()]
-        outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by, notify=notify)
+        with bar(chatty=ui.chatty) as ctx.progress:
+            outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by, notify=notify)
         for name, result in outcome.steps.items():
             if name == "due":
                 ui.say(f"due: {len(result.items)} to-do(s)")
