@@ -45,6 +45,7 @@ from leadkit.importer import (
     completeness,
     import_events,
     import_tables,
+    looks_like_events,
     plan_headers,
 )
 from leadkit.inbox import Failed, arrivals, file_done, file_failed
@@ -481,11 +482,20 @@ def import_event_files(
     ctx: Context, files: list[Path], *, sheet: str | None = None
 ) -> EventsOutcome:
     """Append behaviour events (page views, downloads, inquiries …) to the Events sheet."""
+    tables = [t for f in files for t in _read_event_tables(ctx, f, sheet)]
+    return update_book(ctx, "import", _events_step(ctx, tables), create=True)
+
+
+def _read_event_tables(ctx: Context, path: Path, sheet: str | None) -> list[bookio.RawTable]:
     columns = ctx.rules.columns
     known = bookio.header_lookup(columns, "events")
     found = recogniser(columns, sheet="events")
-    limits = ctx.workspace.config.limits
-    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found, limits)]
+    return bookio.read_input_tables(path, known, sheet, found, ctx.workspace.config.limits)
+
+
+def _events_step(ctx: Context, tables: list[bookio.RawTable]) -> Callable[[Book], EventsOutcome]:
+    """The events import on an in-memory book, shared by `import --events` and `run`."""
+    columns = ctx.rules.columns
 
     def step(book: Book) -> EventsOutcome:
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
@@ -510,7 +520,7 @@ def import_event_files(
             ),
         )  # fmt: skip
 
-    return update_book(ctx, "import", step, create=True)
+    return step
 
 
 @dataclass
@@ -963,6 +973,47 @@ class RunOutcome:
     inbox_failed: list[Failed] = field(default_factory=list)  # unreadable, moved to inbox/failed/
     written: list[Path] = field(default_factory=list)  # the due list / report files written
     undelivered: list[Delivery] = field(default_factory=list)  # due / report notifications
+    events: EventsOutcome | None = None  # behaviour events the inbox brought, as import --events
+
+
+def _inbox_tables(
+    ctx: Context, path: Path, fixed: dict[str, str | None]
+) -> tuple[list[bookio.RawTable], list[bookio.RawTable]]:
+    """(lead tables, events tables) of one inbox file: events by the inbox's naming rule
+    (`events_glob`), else by their columns (`looks_like_events`), read as `import --events` would
+    read them (the events sheet's header vocabulary picks the header row)."""
+    inbox = ctx.workspace.config.inbox
+    if inbox is not None and inbox.is_events(path.name):
+        return [], _read_event_tables(ctx, path, None)
+    leads, events = [], []
+    for table in _read_tables(ctx, [path], None, fixed):
+        if looks_like_events(table, ctx.rules.columns):
+            events += _read_event_tables(ctx, path, table.sheet)
+        else:
+            leads.append(table)
+    return leads, events
+
+
+def _run_import_step(
+    ctx: Context,
+    tables: list[bookio.RawTable],
+    event_tables: list[bookio.RawTable],
+    maps: list[SavedMap],
+    found: dict[str, EventsOutcome],
+) -> Callable[[Book], ImportResult | None]:
+    """`run`'s import: the leads (as `import`), then the behaviour events (as `import --events`),
+    the order of the two commands in a crontab. Returns the leads' result (None if only events
+    arrived); the events' outcome goes to `found["events"]`."""
+    leads = _import_step(ctx, tables, None, None, maps) if tables else None
+    events = _events_step(ctx, event_tables) if event_tables else None
+
+    def step(book: Book) -> ImportResult | None:
+        result = leads(book) if leads else None
+        if events:
+            found["events"] = events(book)
+        return result
+
+    return step
 
 
 def run(
@@ -1007,6 +1058,8 @@ def run(
     prepared: list[tuple[str, Callable[[Book], Any]]] = []
     read_ok: list[Path] = []
     failures: list[Failed] = []
+    event_tables: list[bookio.RawTable] = []
+    found: dict[str, EventsOutcome] = {}
     writers = [s for s in chosen if s in WRITING_STEPS]
     readers = [s for s in chosen if s not in WRITING_STEPS]
     before = [READING_FILES] if "import" in chosen else []
@@ -1024,14 +1077,15 @@ def run(
             for path in waiting:
                 # one bad file in the inbox must not stop the others or the later steps
                 try:
-                    tables += _read_tables(ctx, [path], None, fixed)
+                    leads, events = _inbox_tables(ctx, path, fixed)
                 except InputFileError as exc:
                     failures.append(Failed(path, str(exc)))
                 else:
+                    tables += leads
+                    event_tables += events
                     read_ok.append(path)
-            if not tables:
-                continue
-            prepared.append((name, _import_step(ctx, tables, None, None, maps)))
+            if tables or event_tables:
+                prepared.append((name, _run_import_step(ctx, tables, event_tables, maps, found)))
         elif name == "dedupe":
             where = ctx.rules.folder / "dedupe.yaml"
             prepared.append((name, _dedupe_step(ctx, ctx.rules.dedupe, where, [])))
@@ -1059,6 +1113,7 @@ def run(
         stage(READING)
         outcome = step(load(ctx))
     outcome.inbox_failed = failures
+    outcome.events = found.get("events")
     if not ctx.dry_run:
         if "assign" in outcome.steps:
             ctx.workspace.write_state("routing", outcome.steps["assign"].assignment.state.to_json())

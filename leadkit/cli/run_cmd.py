@@ -58,6 +58,12 @@ def register(app: typer.Typer) -> None:
             ui.say(f"wrote {path}")
         for d in outcome.undelivered:
             ui.warn(f"not delivered: {d.channel} to {d.recipient}: {d.detail}")
+        if outcome.events is not None:
+            ev = outcome.events
+            ui.say(
+                f"import: {ev.added} behaviour event(s) added to the Events sheet ({ev.untied} "
+                f"untied); {ev.already} already there; {ev.skipped} skipped"
+            )
         if outcome.inbox_done:
             ui.say(
                 f"inbox: {len(outcome.inbox_done)} file(s) imported, moved to {outcome.inbox_done[0].parent}"
@@ -71,6 +77,9 @@ def register(app: typer.Typer) -> None:
         ui.emit_json(
             lambda: {
                 "steps": list(outcome.steps),
+                "events": None
+                if outcome.events is None
+                else {**vars(outcome.events), "untied": outcome.events.untied},
                 "inbox_done": [str(p) for p in outcome.inbox_done],
                 "inbox_failed": [
                     {"file": str(f.path), "reason": f.reason} for f in outcome.inbox_failed
