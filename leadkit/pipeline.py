@@ -367,6 +367,7 @@ def _link_on_arrival(ctx: Context, book: Book, new_ids: set[str]) -> int:
     found = find_duplicates(
         leads, rules, keep_apart=_keep_apart(book), only=is_new, priority=is_new.astype(int)
     )
+    book.derived["dedupe"] = found.prepared
     labels = ctx.rules.columns.enum_labels("source", ctx.lang)
     book.sheets["leads"], log = merge(
         leads, found, rules, now=ctx.now, command="import", source_labels=labels
@@ -439,7 +440,9 @@ def _dedupe_step(
             frozenset((a, b)) for a, b, d in decisions if d == "keep_apart"
         }
         forced = [(a, b) for a, b, d in decisions if d == "merge"]
-        found = find_duplicates(sheet, rules, keep_apart=keep_apart, forced=forced)
+        found = find_duplicates(
+            sheet, rules, keep_apart=keep_apart, forced=forced, reuse=book.derived.get("dedupe")
+        )
         labels = ctx.rules.columns.enum_labels("source", ctx.lang)
         merged_sheet, log = merge(sheet, found, rules, now=ctx.now, source_labels=labels)
         if rules.sheet in book.sheets:
