@@ -590,7 +590,7 @@ def apply_assignment(
     leads: pd.DataFrame, a: Assignment, *, now: datetime, command: str = "assign"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write owners, assigned_at and first_contact_due; returns the frame and the Log rows."""
-    out = leads.copy()
+    out = leads.copy(deep=False)  # copy-on-write: only columns written are copied
     if a.owners.empty:
         return out, pd.DataFrame()
     rows = a.owners.index
