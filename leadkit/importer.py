@@ -398,7 +398,7 @@ def _complete_new_leads(
         elif key in ("province", "city", "region", "source", "status"):
             leads[key] = leads[key].astype(object)
 
-    taken = set(book.leads["lead_id"].dropna().astype(str))
+    taken = book.leads["lead_id"].dropna()  # as a Series: a set of 100k ids is a Python loop
     given = leads["lead_id"].astype("str").where(leads["lead_id"].notna())
     usable = given.notna() & ~is_in(given, taken) & ~given.duplicated()
     leads["lead_id"] = given.where(usable)
