@@ -41,7 +41,10 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """The morning chain in one pass (import … recycle, due, report): one load, one save."""
+        """The morning chain in one pass (import … recycle, due, report): one load, one save.
+
+        Imports the inbox: folder's lead and events files too; a terminal shows a progress bar.
+        """
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(book_opt, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
         from leadkit import pipeline
@@ -54,16 +57,16 @@ def register(app: typer.Typer) -> None:
                 ui.say(f"due: {len(result.items)} to-do(s)")
             else:
                 ui.say(f"{name}: done")
+            if name == "import" and outcome.events is not None:
+                ev = outcome.events
+                ui.say(
+                    f"import: {ev.added} behaviour event(s) added to the Events sheet ({ev.untied} "
+                    f"untied); {ev.already} already there; {ev.skipped} skipped"
+                )
         for path in outcome.written:
             ui.say(f"wrote {path}")
         for d in outcome.undelivered:
             ui.warn(f"not delivered: {d.channel} to {d.recipient}: {d.detail}")
-        if outcome.events is not None:
-            ev = outcome.events
-            ui.say(
-                f"import: {ev.added} behaviour event(s) added to the Events sheet ({ev.untied} "
-                f"untied); {ev.already} already there; {ev.skipped} skipped"
-            )
         if outcome.inbox_done:
             ui.say(
                 f"inbox: {len(outcome.inbox_done)} file(s) imported, moved to {outcome.inbox_done[0].parent}"
