@@ -57,10 +57,11 @@ def bar(*, chatty: bool) -> Iterator[Tick | None]:
         console=console,
         transient=True,
     )
-    task = progress.add_task("starting", total=None)
+    # hidden until the first stage is named: no anonymous pulsing bar before it
+    task = progress.add_task("", total=None, visible=False)
 
     def tick(label: str, done: int, total: int) -> None:
-        progress.update(task, description=label, completed=done, total=total)
+        progress.update(task, description=label, completed=done, total=total, visible=True)
         progress.refresh()  # draw the new stage now: the next may hold the CPU for seconds
 
     with progress:
