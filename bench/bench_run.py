@@ -2,12 +2,16 @@
 
 - floor: one read of every sheet of the book (fastexcel) and one write of them (rustpy-xlsxwriter),
   nothing in between — the least any one-pass tool pays;
+- leadkit read+write: leadkit's own start-up, load and save of the book (lock, backup, typed
+  sheets, Excel's cell limits) with no step in between — what one pass of leadkit pays before
+  any step works;
 - chain: the same work as five commands one after another (import, dedupe, score, assign, recycle),
   each reading and writing the whole book.
 
 CPU time (user + system) of the child processes, from getrusage(RUSAGE_CHILDREN): the machine is
 shared, so wall time is noise. The three are interleaved round by round; medians of --repeat rounds.
-Targets (issue 18): run <= 1.5 x floor, run <= 1/3 x chain.
+Targets (issue 18): run <= 1.5 x floor, run <= 1/3 x chain; run/rw says what the steps add to
+leadkit's own read and write.
 
     python bench/bench_run.py --leads 100000 --inbox 2000 --repeat 5
 """
@@ -26,6 +30,14 @@ from pathlib import Path
 from common import AS_OF, BOOK_READ_WRITE, OUT, imported_workspace, leads_csv, save, table
 
 LEADKIT = [sys.executable, "-m", "leadkit"]  # this interpreter's leadkit, not whatever is on PATH
+# leadkit's read+write: the CLI's way in (context with the read-ahead, then the pipeline) and
+# pipeline.update_book with a step that does nothing
+LEADKIT_READ_WRITE = """
+from leadkit.context import context
+ctx = context(read_ahead=True)
+from leadkit import pipeline
+pipeline.update_book(ctx, "bench", lambda book: None)
+"""
 CHAIN = [["import", "inbox/arrivals.csv"], ["dedupe"], ["score"], ["assign", "--by", "round-robin"],
          ["recycle"]]  # fmt: skip
 
@@ -64,26 +76,29 @@ def main() -> None:
     arrivals = leads_csv(args.inbox)
     floor_cmd = [sys.executable, "-c", BOOK_READ_WRITE, str(base / "leads.xlsx"),
                  str(OUT / "floor_rw.xlsx")]  # fmt: skip
-    floors, runs, chains = [], [], []
+    floors, rws, runs, chains = [], [], [], []
     for i in range(args.repeat):
         floors.append(cpu([floor_cmd], OUT))
+        ws = workspace(base, "rw_ws", arrivals)
+        rws.append(cpu([[sys.executable, "-c", LEADKIT_READ_WRITE]], ws))
         ws = workspace(base, "run_ws", arrivals)
         runs.append(cpu([[*LEADKIT, "run", "--as-of", AS_OF, "-q"]], ws))
         if any((ws / "inbox").glob("*.csv")):
             raise SystemExit("run left the arrivals in the inbox")
         ws = workspace(base, "chain_ws", arrivals)
         chains.append(cpu([[*LEADKIT, *c, "--as-of", AS_OF, "-q"] for c in CHAIN], ws))
-        print(f"round {i + 1}: floor {floors[-1]:.2f} s, run {runs[-1]:.2f} s, "
-              f"chain {chains[-1]:.2f} s", file=sys.stderr, flush=True)  # fmt: skip
-    floor, run, chain = (statistics.median(x) for x in (floors, runs, chains))
+        print(f"round {i + 1}: floor {floors[-1]:.2f} s, leadkit rw {rws[-1]:.2f} s, "
+              f"run {runs[-1]:.2f} s, chain {chains[-1]:.2f} s", file=sys.stderr, flush=True)  # fmt: skip
+    floor, rw, run, chain = (statistics.median(x) for x in (floors, rws, runs, chains))
     rows = [{
-        "leads": args.leads, "inbox": args.inbox, "floor_s": floor, "run_s": run, "chain_s": chain,
-        "run_floor": run / floor, "run_chain": run / chain,
+        "leads": args.leads, "inbox": args.inbox, "floor_s": floor, "rw_s": rw, "run_s": run,
+        "chain_s": chain, "run_floor": run / floor, "run_rw": run / rw, "run_chain": run / chain,
     }]  # fmt: skip
     print(table(rows, [
         ("leads", "leads", "d"), ("inbox", "inbox", "d"), ("floor_s", "floor cpu s", ".2f"),
-        ("run_s", "run cpu s", ".2f"), ("chain_s", "chain cpu s", ".2f"),
-        ("run_floor", "run/floor", ".2f"), ("run_chain", "run/chain", ".2f"),
+        ("rw_s", "leadkit rw cpu s", ".2f"), ("run_s", "run cpu s", ".2f"),
+        ("chain_s", "chain cpu s", ".2f"), ("run_floor", "run/floor", ".2f"),
+        ("run_rw", "run/rw", ".2f"), ("run_chain", "run/chain", ".2f"),
     ]))  # fmt: skip
     save("bench_run", rows)
 

@@ -374,6 +374,9 @@ class Book:
     # The file it was read from, and its (size, mtime): user sheets and macros are carried from it.
     source: Path | None = None
     stamp: tuple[int, int] | None = None
+    # what one step derived from the sheets that a later step of the same `run` may reuse (the
+    # matching on arrival's prepared fields for dedupe); each user checks it still fits
+    derived: dict[str, Any] = field(default_factory=dict)
 
     @property
     def leads(self) -> pd.DataFrame:

@@ -6,6 +6,7 @@ ahead (leadkit.readahead) while the pipeline and its steps import.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,9 @@ class Context:
     dry_run: bool = False
     force: bool = False
     read_ahead: ReadAhead | None = None
+    # told (stage, done, total) as each stage of a long command starts; the CLI draws a bar with
+    # it on a terminal (leadkit.progress), the pipeline itself never prints
+    progress: Callable[[str, int, int], None] | None = None
 
     @property
     def lang(self) -> str:

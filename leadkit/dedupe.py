@@ -244,11 +244,71 @@ def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str,
     return out
 
 
-def prepare(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndarray]:
+# comparators whose prepared value of a row depends on that row's value alone (dates and numbers
+# are parsed with a format pandas infers from the whole column)
+ROW_WISE = frozenset({"exact", "normalized", "fuzzy", "person", "phone", "email", "company"})
+
+
+@dataclass
+class Prepared:
+    """What `prepare` made of some records, kept so that a later search of the same sheet (run's
+    dedupe step after import's matching on arrival) prepares only the rows that changed."""
+
+    rules: DedupeRules
+    values: pd.DataFrame  # the field columns the arrays were made from (a copy-on-write view)
+    arrays: dict[str, np.ndarray]
+
+
+def _field_columns(records: pd.DataFrame, rules: DedupeRules) -> list[str]:
+    return list(dict.fromkeys(f.column for f in rules.fields if f.column in records.columns))
+
+
+def prepare(
+    records: pd.DataFrame, rules: DedupeRules, reuse: Prepared | None = None
+) -> dict[str, np.ndarray]:
     """Each field's values normalised once (blank or unusable -> None), plus derived keys.
 
     Fields are independent and mostly Arrow work (which releases the GIL): they run on all cores.
+    With `reuse`, rows whose field values are as they were then take their arrays from it.
     """
+    fits = reuse is not None and reuse.rules == rules and len(records) > 0
+    if fits and all(f.comparator in ROW_WISE for f in rules.fields):
+        return _prepare_reusing(records, rules, reuse)  # type: ignore[arg-type]
+    return _prepare_all(records, rules)
+
+
+def _prepare_reusing(
+    records: pd.DataFrame, rules: DedupeRules, reuse: Prepared
+) -> dict[str, np.ndarray]:
+    columns = _field_columns(records, rules)
+    if columns != list(reuse.values.columns) or reuse.values.empty:
+        return _prepare_all(records, rules)
+    where = reuse.values.index.get_indexer(records.index)
+    same = where >= 0
+    old = reuse.values.iloc[np.where(same, where, 0)]
+    for column in columns:
+        a = records[column].to_numpy(dtype=object)
+        b = old[column].to_numpy(dtype=object)
+        na_a, na_b = pd.isna(a), pd.isna(b)
+        # blanks as None first: pd.NA == x is neither True nor False
+        equal = np.where(na_a, None, a) == np.where(na_b, None, b)
+        same &= np.where(na_a | na_b, na_a & na_b, equal)
+    changed = np.flatnonzero(~same)
+    if changed.size > len(records) // 2:
+        return _prepare_all(records, rules)  # mostly new: no gain
+    fresh = _prepare_all(records.iloc[changed], rules) if changed.size else {}
+    out: dict[str, np.ndarray] = {}
+    for key, kept in reuse.arrays.items():
+        arr = kept[np.where(same, where, 0)]  # a new array (fancy indexing copies)
+        if changed.size:
+            if fresh[key].dtype != arr.dtype:
+                return _prepare_all(records, rules)
+            arr[changed] = fresh[key]
+        out[key] = arr
+    return out
+
+
+def _prepare_all(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndarray]:
     free = {d.lower() for d in rules.free_mail_domains}
     columns = [
         records[f.column] if f.column in records.columns else pd.Series(np.nan, index=records.index)
@@ -562,6 +622,7 @@ class DedupeResult:
     scored: pd.DataFrame
     clusters: Clusters
     blocking: BlockingStats
+    prepared: Prepared | None = None  # for a later search of the same sheet to reuse
 
     def ids(self, positions: list[int] | np.ndarray, rules: DedupeRules) -> list[str]:
         """The ids of records at these positions."""
@@ -578,12 +639,14 @@ def find_duplicates(
     only: pd.Series | None = None,
     priority: pd.Series | None = None,
     forced: list[tuple[str, str]] | None = None,
+    reuse: Prepared | None = None,
 ) -> DedupeResult:
     """Score candidate pairs among the sheet's active records and cluster the matches.
 
     `only` (a mask over the sheet) keeps pairs with at least one such record (import-time
     matching); `priority` (lower first) goes before the survivorship rules; `forced` pairs of ids
-    are merged whatever their score (a person decided).
+    are merged whatever their score (a person decided); `reuse` is an earlier search's
+    `prepared` (the rows unchanged since are not prepared again).
     """
     active_mask = (
         sheet[rules.mark_column].isna()
@@ -592,7 +655,8 @@ def find_duplicates(
     )
     records = sheet[active_mask]
     n = len(records)
-    prepared = prepare(records, rules)
+    prepared = prepare(records, rules, reuse)
+    kept = Prepared(rules, records[_field_columns(records, rules)], prepared)
     left, right, stats = candidate_pairs(prepared, rules, max(n, 1))
     if only is not None and left.size:
         wanted = only.reindex(records.index, fill_value=False).to_numpy()
@@ -622,7 +686,7 @@ def find_duplicates(
     rank = survivor_order(
         records, rules, None if priority is None else priority.reindex(records.index)
     ).to_numpy()
-    return DedupeResult(records, scored, cluster(scored, rules, rank, forced_frame), stats)
+    return DedupeResult(records, scored, cluster(scored, rules, rank, forced_frame), stats, kept)
 
 
 def _join_by_cluster(cluster: np.ndarray, values: pd.Series) -> pd.Series:

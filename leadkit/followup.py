@@ -68,7 +68,7 @@ def apply_activities(
 
     `with_log=False` skips the Log rows (for readers such as `due`, which save nothing).
     """
-    out = leads.copy()
+    out = leads.copy(deep=False)  # copy-on-write: only columns written are copied
     acts = (
         activities[["date", "lead_id", "status_after", "next_follow_up"]].copy()
         if not activities.empty

@@ -120,6 +120,16 @@ def _map_headers(
     return plan.names(), plan
 
 
+def looks_like_events(table: RawTable, columns: ColumnsRules) -> bool:
+    """Whether a sheet is behaviour events by its columns: a time, an event and a lead ID, phone
+    or e-mail to tie it to a lead, and no company (every lead sheet names one, an event log
+    does not)."""
+    events = set(_map_headers(table, columns, {}, sheet="events")[0].values())
+    if not ({"time", "event"} <= events and events & {"lead_id", "phone", "email"}):
+        return False
+    return "company" not in set(_map_headers(table, columns, {})[0].values())
+
+
 def plan_headers(
     table: RawTable, columns: ColumnsRules, fixed: dict[str, str | None]
 ) -> HeaderPlan:
@@ -388,7 +398,7 @@ def _complete_new_leads(
         elif key in ("province", "city", "region", "source", "status"):
             leads[key] = leads[key].astype(object)
 
-    taken = set(book.leads["lead_id"].dropna().astype(str))
+    taken = book.leads["lead_id"].dropna()  # as a Series: a set of 100k ids is a Python loop
     given = leads["lead_id"].astype("str").where(leads["lead_id"].notna())
     usable = given.notna() & ~is_in(given, taken) & ~given.duplicated()
     leads["lead_id"] = given.where(usable)

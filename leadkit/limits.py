@@ -417,6 +417,24 @@ def spill_long_cells(
     return frame, long
 
 
+def _text_lengths(values: Any) -> Any:
+    """Characters per cell of a text column, 0 for blanks and non-text cells."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.dtype == object:
+        # an object column's .str.len() calls Python per cell (0.8 s a 100k save); as Arrow
+        # text it is one pass in C
+        try:
+            text = pa.array(values, type=pa.string(), from_pandas=True)
+        except pa.ArrowException:  # numbers or dates among the text (or past 2 GB)
+            return values.map(lambda v: len(v) if isinstance(v, str) else 0)
+        lengths = pc.utf8_length(text).fill_null(0).to_numpy(zero_copy_only=False)
+        return pd.Series(lengths, index=values.index)
+    return values.str.len().fillna(0)  # Arrow text already: C speed
+
+
 def fit_excel_cells(values: Any) -> Any:
     """The writer's last guard: a text past Excel's limit is cut, marked, never a crash.
 
@@ -425,11 +443,7 @@ def fit_excel_cells(values: Any) -> Any:
     """
     if values.dtype != object and not str(values.dtype).startswith("str"):
         return values
-    try:
-        lengths = values.str.len().fillna(0)  # C speed; a column of text and blanks
-    except AttributeError:  # numbers among the text
-        lengths = values.map(lambda v: len(v) if isinstance(v, str) else 0)
-    over = lengths > EXCEL_CELL_CHARS
+    over = _text_lengths(values) > EXCEL_CELL_CHARS
     if not over.any():
         return values
     out = values.astype(object).copy()

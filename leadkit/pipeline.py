@@ -45,6 +45,7 @@ from leadkit.importer import (
     completeness,
     import_events,
     import_tables,
+    looks_like_events,
     plan_headers,
 )
 from leadkit.inbox import Failed, arrivals, file_done, file_failed
@@ -113,23 +114,54 @@ def _held(ctx: Context, command: str) -> Iterator[None]:
         yield
 
 
+READING, WRITING, READING_FILES = "reading the book", "writing the book", "reading the files"
+
+
+def stages(ctx: Context, labels: list[str]) -> Callable[[str], None]:
+    """Announce each of `labels` to `ctx.progress` as it starts (nothing without a callback)."""
+
+    def start(label: str) -> None:
+        if ctx.progress is not None:
+            done = len(labels) if label == "done" else labels.index(label)
+            ctx.progress(label, done, len(labels))
+
+    return start
+
+
 def update_book(
-    ctx: Context, command: str, step: Callable[[Book], T], *, create: bool = False
+    ctx: Context,
+    command: str,
+    step: Callable[[Book], T],
+    *,
+    create: bool = False,
+    stage: Callable[[str], None] | None = None,
 ) -> T:
-    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run)."""
+    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run).
+
+    `stage` announces reading and writing (and `step` its own stages); without it the stages
+    are: reading the book, `command`, writing the book.
+    """
     columns = ctx.rules.columns
+    alone = stage is None
+    stage = stage or stages(ctx, [READING, command, WRITING])
     with _held(ctx, command):
+        stage(READING)
         if create and not ctx.book_path.exists():
             book = bookio.new_book(ctx.book_path, ctx.lang, columns)
         else:
             book = load(ctx)
+        if alone:
+            stage(command)
         result = step(book)
         refresh_completeness(book, columns)
         if not ctx.dry_run:
+            stage(WRITING)
             bookio.save_book(
                 book, columns, state_dir=ctx.workspace.state_dir, command=command,
                 as_of=ctx.now, keep_backups=ctx.workspace.config.backups,
             )  # fmt: skip
+    if alone:
+        stage("done")
     return result
 
 
@@ -261,8 +293,18 @@ def import_files(
     fixed = {fold_header(h): k for h, k in (mapping or {}).items()}
     for saved in maps:
         fixed = {**saved.fixed, **fixed}
+    stage = stages(ctx, [READING_FILES, READING, "import", WRITING])
+    stage(READING_FILES)
     tables = _read_tables(ctx, files, sheet, fixed)
-    return update_book(ctx, "import", _import_step(ctx, tables, source, mapping, maps), create=True)
+    step = _import_step(ctx, tables, source, mapping, maps)
+
+    def announced(book: Book) -> ImportResult:
+        stage("import")
+        return step(book)
+
+    result = update_book(ctx, "import", announced, create=True, stage=stage)
+    stage("done")
+    return result
 
 
 def _import_step(
@@ -325,6 +367,7 @@ def _link_on_arrival(ctx: Context, book: Book, new_ids: set[str]) -> int:
     found = find_duplicates(
         leads, rules, keep_apart=_keep_apart(book), only=is_new, priority=is_new.astype(int)
     )
+    book.derived["dedupe"] = found.prepared
     labels = ctx.rules.columns.enum_labels("source", ctx.lang)
     book.sheets["leads"], log = merge(
         leads, found, rules, now=ctx.now, command="import", source_labels=labels
@@ -397,7 +440,9 @@ def _dedupe_step(
             frozenset((a, b)) for a, b, d in decisions if d == "keep_apart"
         }
         forced = [(a, b) for a, b, d in decisions if d == "merge"]
-        found = find_duplicates(sheet, rules, keep_apart=keep_apart, forced=forced)
+        found = find_duplicates(
+            sheet, rules, keep_apart=keep_apart, forced=forced, reuse=book.derived.get("dedupe")
+        )
         labels = ctx.rules.columns.enum_labels("source", ctx.lang)
         merged_sheet, log = merge(sheet, found, rules, now=ctx.now, source_labels=labels)
         if rules.sheet in book.sheets:
@@ -440,11 +485,20 @@ def import_event_files(
     ctx: Context, files: list[Path], *, sheet: str | None = None
 ) -> EventsOutcome:
     """Append behaviour events (page views, downloads, inquiries …) to the Events sheet."""
+    tables = [t for f in files for t in _read_event_tables(ctx, f, sheet)]
+    return update_book(ctx, "import", _events_step(ctx, tables), create=True)
+
+
+def _read_event_tables(ctx: Context, path: Path, sheet: str | None) -> list[bookio.RawTable]:
     columns = ctx.rules.columns
     known = bookio.header_lookup(columns, "events")
     found = recogniser(columns, sheet="events")
-    limits = ctx.workspace.config.limits
-    tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found, limits)]
+    return bookio.read_input_tables(path, known, sheet, found, ctx.workspace.config.limits)
+
+
+def _events_step(ctx: Context, tables: list[bookio.RawTable]) -> Callable[[Book], EventsOutcome]:
+    """The events import on an in-memory book, shared by `import --events` and `run`."""
+    columns = ctx.rules.columns
 
     def step(book: Book) -> EventsOutcome:
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
@@ -469,7 +523,7 @@ def import_event_files(
             ),
         )  # fmt: skip
 
-    return update_book(ctx, "import", step, create=True)
+    return step
 
 
 @dataclass
@@ -947,6 +1001,47 @@ class RunOutcome:
     inbox_failed: list[Failed] = field(default_factory=list)  # unreadable, moved to inbox/failed/
     written: list[Path] = field(default_factory=list)  # the due list / report files written
     undelivered: list[Delivery] = field(default_factory=list)  # due / report notifications
+    events: EventsOutcome | None = None  # behaviour events the inbox brought, as import --events
+
+
+def _inbox_tables(
+    ctx: Context, path: Path, fixed: dict[str, str | None]
+) -> tuple[list[bookio.RawTable], list[bookio.RawTable]]:
+    """(lead tables, events tables) of one inbox file: events by the inbox's naming rule
+    (`events_glob`), else by their columns (`looks_like_events`), read as `import --events` would
+    read them (the events sheet's header vocabulary picks the header row)."""
+    inbox = ctx.workspace.config.inbox
+    if inbox is not None and inbox.is_events(path.name):
+        return [], _read_event_tables(ctx, path, None)
+    leads, events = [], []
+    for table in _read_tables(ctx, [path], None, fixed):
+        if looks_like_events(table, ctx.rules.columns):
+            events += _read_event_tables(ctx, path, table.sheet)
+        else:
+            leads.append(table)
+    return leads, events
+
+
+def _run_import_step(
+    ctx: Context,
+    tables: list[bookio.RawTable],
+    event_tables: list[bookio.RawTable],
+    maps: list[SavedMap],
+    found: dict[str, EventsOutcome],
+) -> Callable[[Book], ImportResult | None]:
+    """`run`'s import: the leads (as `import`), then the behaviour events (as `import --events`),
+    the order of the two commands in a crontab. Returns the leads' result (None if only events
+    arrived); the events' outcome goes to `found["events"]`."""
+    leads = _import_step(ctx, tables, None, None, maps) if tables else None
+    events = _events_step(ctx, event_tables) if event_tables else None
+
+    def step(book: Book) -> ImportResult | None:
+        result = leads(book) if leads else None
+        if events:
+            found["events"] = events(book)
+        return result
+
+    return step
 
 
 def run(
@@ -991,8 +1086,16 @@ def run(
     prepared: list[tuple[str, Callable[[Book], Any]]] = []
     read_ok: list[Path] = []
     failures: list[Failed] = []
+    event_tables: list[bookio.RawTable] = []
+    found: dict[str, EventsOutcome] = {}
+    writers = [s for s in chosen if s in WRITING_STEPS]
+    readers = [s for s in chosen if s not in WRITING_STEPS]
+    before = [READING_FILES] if "import" in chosen else []
+    after = [WRITING] if writers else []
+    stage = stages(ctx, [*before, READING, *writers, *after, *readers])
     for name in chosen:
         if name == "import":
+            stage(READING_FILES)
             maps = saved_maps(ctx)
             fixed: dict[str, str | None] = {}
             for saved in maps:
@@ -1002,14 +1105,15 @@ def run(
             for path in waiting:
                 # one bad file in the inbox must not stop the others or the later steps
                 try:
-                    tables += _read_tables(ctx, [path], None, fixed)
+                    leads, events = _inbox_tables(ctx, path, fixed)
                 except InputFileError as exc:
                     failures.append(Failed(path, str(exc)))
                 else:
+                    tables += leads
+                    event_tables += events
                     read_ok.append(path)
-            if not tables:
-                continue
-            prepared.append((name, _import_step(ctx, tables, None, None, maps)))
+            if tables or event_tables:
+                prepared.append((name, _run_import_step(ctx, tables, event_tables, maps, found)))
         elif name == "dedupe":
             where = ctx.rules.folder / "dedupe.yaml"
             prepared.append((name, _dedupe_step(ctx, ctx.rules.dedupe, where, [])))
@@ -1025,15 +1129,19 @@ def run(
     def step(book: Book) -> RunOutcome:
         done: dict[str, Any] = {}
         for name, one in prepared:
+            stage(name)
             done[name] = one(book)  # Log rows carry the step's own command name
         held.append(book)
         return RunOutcome(steps=done)
 
     if prepared:
-        outcome = update_book(ctx, "run", step, create=any(n == "import" for n, _ in prepared))
+        create = any(n == "import" for n, _ in prepared)
+        outcome = update_book(ctx, "run", step, create=create, stage=stage)
     else:  # only readers: no lock, no save, no backup
+        stage(READING)
         outcome = step(load(ctx))
     outcome.inbox_failed = failures
+    outcome.events = found.get("events")
     if not ctx.dry_run:
         if "assign" in outcome.steps:
             ctx.workspace.write_state("routing", outcome.steps["assign"].assignment.state.to_json())
@@ -1043,6 +1151,7 @@ def run(
             file_failed(inbox_dir, failures)
     book = held[0]
     if "due" in chosen:
+        stage("due")
         due_list = outcome.steps["due"] = _due_of(ctx, book)
         if due_out and not ctx.dry_run:
             write_due(ctx, due_list.items, due_out)
@@ -1050,10 +1159,12 @@ def run(
         if due_notify and not ctx.dry_run:
             outcome.undelivered += send_reminders(ctx, due_list, due_notify).failed
     if "report" in chosen:
+        stage("report")
         rep = outcome.steps["report"] = _report_of(ctx, book, config.report.period)
         if report_out and not ctx.dry_run:
             write_report(rep, report_out, ctx.lang, ctx.rules.columns)
             outcome.written.append(report_out)
         if config.report.notify and not ctx.dry_run:
             outcome.undelivered += send_report(ctx, rep, config.report.notify).failed
+    stage("done")
     return outcome

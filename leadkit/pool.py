@@ -114,7 +114,7 @@ def apply_recycle(
     leads: pd.DataFrame, n: Neglect, rules: PoolRules, *, now: datetime, say: Say
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return leads to the pool (owner cleared, recycle_count + 1) and tag the escalated ones."""
-    out = leads.copy()
+    out = leads.copy(deep=False)  # copy-on-write: only columns written are copied
     logs = []
     rows = n.recycle.index
     if len(rows):
@@ -204,7 +204,7 @@ def claim(
         raise ClaimRefused(
             f"{owner} already has {open_now} open leads, the capacity in routing.yaml"
         )
-    out = leads.copy()
+    out = leads.copy(deep=False)  # copy-on-write: only columns written are copied
     out["owner"] = out["owner"].astype(object)
     out.loc[row, "owner"] = owner
     for column in ("assigned_at", "first_contact_due"):

@@ -533,6 +533,8 @@ def assign(
     why: dict[Any, str] = {}
     pool: list[tuple[str, str]] = []
     full = picker.full() | ~available_mask
+    full_changes = 0  # how often `full` changed: with the group and the cool-down rep, the key
+    said: dict[tuple[int, int, int], str] = {}  # of a pool reason (most of a big pool shares one)
     queues: dict[int, Queue] = {}
     rows = todo.index.tolist()
     for i in range(len(todo)):
@@ -551,14 +553,18 @@ def assign(
                 queues[g] = Queue(picker, base, hows[g])
             chosen = queues[g].pick(full, prev, base)
         if chosen < 0:
-            pool.append((lead_ids[i], _pool_reason(base, full, available_mask, prev,
-                                                   named[group[i]], covers[group[i]])))  # fmt: skip
+            key = (int(group[i]), int(prev), full_changes)
+            if key not in said:
+                said[key] = _pool_reason(base, full, available_mask, prev,
+                                         named[group[i]], covers[group[i]])  # fmt: skip
+            pool.append((lead_ids[i], said[key]))
             continue
         owners[rows[i]] = rules.team[chosen].name
         why[rows[i]] = reason
         picker.record(chosen)
         if picker.open[chosen] >= picker.capacity[chosen]:
             full[chosen] = True
+            full_changes += 1
     picker.save()
     open_count = picker.open_counts()
     owner_series = pd.Series(owners, dtype=object)
@@ -591,7 +597,7 @@ def apply_assignment(
     leads: pd.DataFrame, a: Assignment, *, now: datetime, command: str = "assign"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write owners, assigned_at and first_contact_due; returns the frame and the Log rows."""
-    out = leads.copy()
+    out = leads.copy(deep=False)  # copy-on-write: only columns written are copied
     if a.owners.empty:
         return out, pd.DataFrame()
     rows = a.owners.index

@@ -787,7 +787,7 @@ def apply_scores(
     """Write the scores into the Leads frame; returns it and the Log rows (grade changes).
 
     Closed leads that kept their grade are left as they are."""
-    out = leads.copy()
+    out = leads.copy(deep=False)  # copy-on-write: only columns written are copied
     live = scored.source != "closed"
     rows = scored.score.index[live.to_numpy()]
     for column in ("score_detail", "grade", "next_action", "tags", "intent"):

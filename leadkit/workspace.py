@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -130,6 +131,25 @@ class PipelineConfig(Strict):
     report: ReportStep = Field(default_factory=ReportStep)
 
 
+class InboxConfig(Strict):
+    """The `inbox:` block (or just `inbox: FOLDER`): the folder `run` imports every file from."""
+
+    folder: str = "inbox"
+    # files whose name matches one of these patterns (fnmatch, case-insensitive) are behaviour
+    # events, as `import --events`; others are events when their columns say so (a time, an
+    # event and a phone/e-mail/lead ID, no company), else leads
+    events_glob: list[str] = Field(default_factory=list)
+
+    @field_validator("events_glob", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def is_events(self, name: str) -> bool:
+        """Whether the naming rule makes the file `name` an events file."""
+        return any(fnmatch.fnmatch(name.lower(), g.lower()) for g in self.events_glob)
+
+
 class WorkspaceConfig(Strict):
     """`leadkit.yaml`."""
 
@@ -141,9 +161,14 @@ class WorkspaceConfig(Strict):
     backups: int = Field(default=20, ge=1, le=1000)
     notify: NotifyConfig | None = None
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
-    # a folder (relative to the workspace) `run` imports every lead file from
-    inbox: str | None = None
+    # a folder (relative to the workspace) `run` imports every lead and events file from
+    inbox: InboxConfig | None = None
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+
+    @field_validator("inbox", mode="before")
+    @classmethod
+    def _folder_only(cls, value: Any) -> Any:
+        return {"folder": value} if isinstance(value, str) else value
 
     @field_validator("timezone")
     @classmethod
@@ -181,7 +206,7 @@ class Workspace:
 
     @property
     def inbox_dir(self) -> Path | None:
-        return self.root / self.config.inbox if self.config.inbox else None
+        return self.root / self.config.inbox.folder if self.config.inbox else None
 
     @property
     def state_dir(self) -> Path:

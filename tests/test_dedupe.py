@@ -516,3 +516,42 @@ def test_normalize_says_which_characters_are_dropped():
     assert _contact_level(dots, "...", "·") == MISSING
     with pytest.raises(ValueError, match="normalize"):
         _contact_rules(normalize="[unclosed")
+
+
+def _same_arrays(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype, key
+        assert pd.Series(a[key]).equals(pd.Series(b[key])), key
+
+
+def test_prepare_reuses_only_unchanged_rows(drules):
+    rows = [
+        {"company": "星河科技有限公司", "contact": "张三", "phone": "138-0013-8000", "email": "zs@xinghe.cn", "city": "上海"},
+        {"company": "星河科技", "contact": "张 三", "phone": "13800138000", "email": None, "city": None},
+        {"company": "制造有限公司", "contact": "王先生", "phone": "13956781234", "email": "WW@zhizao.cn", "city": "苏州"},
+        {"company": "(北京)云启数据", "contact": "陈静", "phone": None, "email": "cj@qq.com", "city": "北京"},
+    ]  # fmt: skip
+    before = sheet(rows)
+    earlier = find_duplicates(before, drules).prepared
+    assert earlier is not None
+    # as after a merge: one row filled in, one marked merged (inactive), one row new
+    after = pd.concat([before, sheet([{"company": "晨星智能", "contact": "周明"}]).set_axis([6])])
+    after.loc[3, "email"] = "zs@xinghe.cn"
+    after.loc[5, "duplicate_of"] = "L1"
+    records = after[after["duplicate_of"].isna()]
+    reused = prepare(records, drules, earlier)
+    _same_arrays(reused, prepare(records, drules))
+    assert reused["email"][1] == "zs@xinghe.cn"  # the changed row was prepared again
+    # the reused search finds what a fresh one finds
+    again = find_duplicates(after, drules, reuse=earlier)
+    fresh = find_duplicates(after, drules)
+    assert again.clusters.merges == fresh.clusters.merges
+    pd.testing.assert_frame_equal(again.scored, fresh.scored)
+    # unchanged rows really come from the earlier arrays (marked here), and only for its rules
+    marked = {k: v.copy() for k, v in earlier.arrays.items()}
+    marked["company_key"][0] = "marked"
+    earlier.arrays = marked
+    assert prepare(records, drules, earlier)["company_key"][0] == "marked"
+    other = drules.model_copy(update={"strong": drules.strong + 0.01})
+    assert prepare(records, other, earlier)["company_key"][0] != "marked"

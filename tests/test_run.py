@@ -197,3 +197,62 @@ def test_pipeline_block_is_validated(tmp_path: Path, cli, monkeypatch):
     assert r.exit_code == 2
     # every problem of the file at once, each with its line
     assert "pipeline.steps" in r.stderr and "pipeline.assign.by" in r.stderr
+
+
+# the morning's behaviour: one export recognised by its columns, one only by the naming rule
+# (it names the company, as a CRM's event export may, so by its columns it would be leads)
+EVENTS_CSV = "手机,时间,行为,页面\n13800138000,2026-03-01 12:00,下载资料,/whitepaper\n"
+EVENTS_XLSX = [
+    ["公司名称", "手机", "时间", "行为"],
+    ["星河科技有限公司", "13800138000", "2026-03-01 15:30", "查看价格"],
+    ["制造有限公司", "13956781234", "2026-03-01 16:00", "查看价格"],
+    ["无名公司", "", "2026-03-01 16:05", "查看价格"],  # nothing to tie it to: skipped
+]
+
+
+def test_inbox_events_files_import_as_events(tmp_path: Path, cli, monkeypatch):
+    src = tmp_path / "dupes.csv"
+    src.write_text(DUPES, encoding="utf-8")
+    events_csv = tmp_path / "web_events.csv"
+    events_csv.write_text(EVENTS_CSV, encoding="utf-8")
+    wb = openpyxl.Workbook()
+    for row in EVENTS_XLSX:
+        wb.active.append(row)
+    events_xlsx = tmp_path / "crm_behaviour.xlsx"
+    wb.save(events_xlsx)
+    one, two = _workspace(tmp_path, "one"), _workspace(tmp_path, "two")
+    # the chain, as the README's crontab runs it: leads, then the events, then the steps
+    monkeypatch.chdir(one)
+    assert cli("import", src, "--as-of", AS_OF, "-q").exit_code == 0
+    r = cli("import", "--events", events_xlsx, events_csv, "--as-of", AS_OF, "-q")
+    assert r.exit_code == 0, r.output
+    for cmd in CHAIN:
+        r = cli(cmd, "--as-of", AS_OF, "-q", *(["--by", "round-robin"] if cmd == "assign" else []))
+        assert r.exit_code == 0, (cmd, r.output)
+    # one run with all three files waiting in the inbox
+    config = two / "leadkit.yaml"
+    block = "inbox:\n  folder: inbox\n  events_glob: crm_behaviour*\n"
+    config.write_text(config.read_text(encoding="utf-8") + block, encoding="utf-8")
+    inbox = two / "inbox"
+    inbox.mkdir()
+    for path in (src, events_csv, events_xlsx):
+        shutil.copy(path, inbox / path.name)
+    monkeypatch.chdir(two)
+    r = cli("run", "--as-of", AS_OF, "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.stdout)
+    assert report["events"]["added"] == 3 and report["events"]["skipped"] == 1
+    assert sorted(p.name for p in (inbox / "done" / "2026-03-02").iterdir()) == [
+        "crm_behaviour.xlsx", "dupes.csv", "web_events.csv",
+    ]  # fmt: skip
+    chain, ran = _cells(_book(one)), _cells(_book(two))
+    assert len(chain["行为记录"]) == 4  # header + 3 events
+    assert chain.keys() == ran.keys()
+    for sheet in chain:
+        assert chain[sheet] == ran[sheet], sheet
+    # without the naming rule the export is a lead sheet (it has a company column)
+    config.write_text(config.read_text(encoding="utf-8").replace(block, "inbox: inbox\n"))
+    shutil.copy(events_xlsx, inbox / events_xlsx.name)
+    out = pipeline.run(pipeline.context(cwd=two, as_of=AS_OF, dry_run=True), ["import"])
+    assert out.events is None
+    assert out.steps["import"].totals["read"] == 3

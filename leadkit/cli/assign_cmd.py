@@ -18,6 +18,7 @@ from leadkit.cli.common import (
     ui,
 )
 from leadkit.context import context
+from leadkit.progress import bar
 
 SHOWN = 20
 
@@ -44,7 +45,8 @@ def register(app: typer.Typer) -> None:
         )
         from leadkit import pipeline
 
-        outcome = pipeline.assign(ctx, by)
+        with bar(chatty=ui.chatty) as ctx.progress:
+            outcome = pipeline.assign(ctx, by)
         a = outcome.assignment
         given = a.owners.value_counts()
         table = Table(

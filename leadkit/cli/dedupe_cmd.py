@@ -19,6 +19,7 @@ from leadkit.cli.common import (
     ui,
 )
 from leadkit.context import context
+from leadkit.progress import bar
 
 SHOWN = 30
 
@@ -61,9 +62,10 @@ def register(app: typer.Typer) -> None:
         )
         from leadkit import pipeline
 
-        outcome = pipeline.dedupe(
-            ctx, review_file=review, apply_review=apply_review, rules_file=rules_file
-        )
+        with bar(chatty=ui.chatty) as ctx.progress:
+            outcome = pipeline.dedupe(
+                ctx, review_file=review, apply_review=apply_review, rules_file=rules_file
+            )
         result, rules = outcome.result, outcome.rules
         idc = rules.id_column
         records = result.records

@@ -11,6 +11,7 @@ from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, bounda
 from leadkit.context import context
 from leadkit.errors import ExitStatus
 from leadkit.files import expand_inputs
+from leadkit.progress import bar
 
 if TYPE_CHECKING:
     from leadkit.importer import ImportResult
@@ -185,7 +186,8 @@ def register(app: typer.Typer) -> None:
         from leadkit import pipeline
 
         if events:
-            added = pipeline.import_event_files(ctx, files, sheet=sheet)
+            with bar(chatty=ui.chatty) as ctx.progress:
+                added = pipeline.import_event_files(ctx, files, sheet=sheet)
             ui.say(
                 f"{added.added} event(s) added to the Events sheet ({added.untied} untied); {added.already} already there; {added.skipped} skipped"
             )
@@ -210,7 +212,10 @@ def register(app: typer.Typer) -> None:
         if suggest:
             sys.stdout.write(pipeline.suggest_map(ctx, files, map_file=map_file, sheet=sheet))
             return ExitStatus.OK
-        result = pipeline.import_files(ctx, files, source=source, map_file=map_file, sheet=sheet)
+        with bar(chatty=ui.chatty) as ctx.progress:
+            result = pipeline.import_files(
+                ctx, files, source=source, map_file=map_file, sheet=sheet
+            )
         ui.show(summary_table(result))
         leads = ctx.rules.columns.sheets["leads"]
         said, header_warnings = header_report(

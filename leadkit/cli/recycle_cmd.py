@@ -16,6 +16,7 @@ from leadkit.cli.common import (
     ui,
 )
 from leadkit.context import context
+from leadkit.progress import bar
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +38,8 @@ def register(app: typer.Typer) -> None:
         )
         from leadkit import pipeline
 
-        found = pipeline.recycle(ctx)
+        with bar(chatty=ui.chatty) as ctx.progress:
+            found = pipeline.recycle(ctx)
         for title, frame in (
             ("back to the pool" if not dry_run else "would go back to the pool", found.recycle),
             ("tagged for the manager (recycled too often)", found.escalate),

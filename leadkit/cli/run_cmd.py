@@ -8,6 +8,7 @@ import typer
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
 from leadkit.context import context
 from leadkit.errors import ExitStatus
+from leadkit.progress import bar
 
 STEPS_HELP = (
     "comma-separated, run in pipeline order: import,dedupe,score,assign,recycle,due,report "
@@ -40,18 +41,28 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """The morning chain in one pass (import … recycle, due, report): one load, one save."""
+        """The morning chain in one pass (import … recycle, due, report): one load, one save.
+
+        Imports the inbox: folder's lead and events files too; a terminal shows a progress bar.
+        """
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(book_opt, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
         from leadkit import pipeline
 
         wanted = None if steps is None else [s.strip() for s in steps.split(",") if s.strip()]
-        outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by, notify=notify)
+        with bar(chatty=ui.chatty) as ctx.progress:
+            outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by, notify=notify)
         for name, result in outcome.steps.items():
             if name == "due":
                 ui.say(f"due: {len(result.items)} to-do(s)")
             else:
                 ui.say(f"{name}: done")
+            if name == "import" and outcome.events is not None:
+                ev = outcome.events
+                ui.say(
+                    f"import: {ev.added} behaviour event(s) added to the Events sheet ({ev.untied} "
+                    f"untied); {ev.already} already there; {ev.skipped} skipped"
+                )
         for path in outcome.written:
             ui.say(f"wrote {path}")
         for d in outcome.undelivered:
@@ -69,6 +80,9 @@ def register(app: typer.Typer) -> None:
         ui.emit_json(
             lambda: {
                 "steps": list(outcome.steps),
+                "events": None
+                if outcome.events is None
+                else {**vars(outcome.events), "untied": outcome.events.untied},
                 "inbox_done": [str(p) for p in outcome.inbox_done],
                 "inbox_failed": [
                     {"file": str(f.path), "reason": f.reason} for f in outcome.inbox_failed

@@ -18,6 +18,7 @@ from leadkit.cli.common import (
     ui,
 )
 from leadkit.context import context
+from leadkit.progress import bar
 
 
 def register(app: typer.Typer) -> None:
@@ -73,7 +74,8 @@ def register(app: typer.Typer) -> None:
                 }
             )
             return 0
-        outcome = pipeline.score(ctx)
+        with bar(chatty=ui.chatty) as ctx.progress:
+            outcome = pipeline.score(ctx)
         scored = outcome.scored
         how = scored.how
         if outcome.model is not None:
