@@ -123,8 +123,16 @@ def apply_activities(
     rows_mask = np.zeros(n, dtype=bool)
     rows_mask[pos_sorted] = True
     rows = pd.Series(rows_mask, index=out.index)
+    typed = {}  # text a person typed in a date column (待定): kept on the leads no activity derives
     for column in ("first_contact_at", "last_contact_at", "next_follow_up", "closed_at"):
-        out[column] = as_dates(out[column]) if column in out else pd.Series(pd.NaT, index=out.index)
+        if column not in out:
+            out[column] = pd.Series(pd.NaT, index=out.index)
+            continue
+        dates = as_dates(out[column])
+        text = out[column].notna() & dates.isna()
+        if text.any():
+            typed[column] = out[column][text]
+        out[column] = dates
     out["status"] = out["status"].astype(object)
     before = out.loc[
         rows, ["first_contact_at", "last_contact_at", "status", "next_follow_up", "closed_at"]
@@ -154,6 +162,11 @@ def apply_activities(
     is_open = ~out.loc[rows, "status"].isin(CLOSED_STATUSES)
     out.loc[rows, "next_follow_up"] = next_follow.where(is_open, pd.NaT)
 
+    for column, text in typed.items():
+        keep = text[~rows.reindex(text.index).to_numpy()]
+        if len(keep):
+            out[column] = out[column].astype(object)
+            out.loc[keep.index, column] = keep.to_numpy()
     since = pd.Series(entered, index=out.index)
     # a status the rep did not change (e.g. typed into the Leads sheet) has no known entry time
     since = since.where(out["status"].isin(list(rules.stage_limit_days)) | since.isna())

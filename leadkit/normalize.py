@@ -694,6 +694,17 @@ def as_dates(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce", format="mixed")
 
 
+def date_cells_to_write(values: pd.Series) -> pd.Series:
+    """A date column ready to take new dates in some rows, every other cell as it was.
+
+    A column that holds text a person typed (待定, 下周) stays object: converting it to dates
+    would blank those cells on the next save.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values
+    return values.astype(object)
+
+
 def real_dates(values: pd.Series) -> pd.Series:
     """Only the cells that hold real dates, as datetimes; text left in a date column is NaT.
 

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from leadkit.clock import spans
 from leadkit.errors import ExitStatus, LeadkitError
-from leadkit.normalize import column_dates, real_dates
+from leadkit.normalize import column_dates, date_cells_to_write
 from leadkit.routing import RoutingRules, first_contact_due
 from leadkit.rules import CLOSED_STATUSES, Say, Strict
 
@@ -123,7 +123,7 @@ def apply_recycle(
         out["recycle_count"] = pd.to_numeric(out["recycle_count"], errors="coerce")
         out.loc[rows, "recycle_count"] = out.loc[rows, "recycle_count"].fillna(0) + 1
         for column in ("assigned_at", "first_contact_due"):
-            out[column] = real_dates(out[column])
+            out[column] = date_cells_to_write(out[column])
             out.loc[rows, column] = pd.NaT
         if "assigned_by" in out.columns:
             out["assigned_by"] = out["assigned_by"].astype(object)
@@ -208,7 +208,7 @@ def claim(
     out["owner"] = out["owner"].astype(object)
     out.loc[row, "owner"] = owner
     for column in ("assigned_at", "first_contact_due"):
-        out[column] = real_dates(out[column])
+        out[column] = date_cells_to_write(out[column])
     out.loc[row, "assigned_at"] = pd.Timestamp(now)
     if "assigned_by" in out.columns:
         out["assigned_by"] = out["assigned_by"].astype(object)

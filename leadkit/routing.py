@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from leadkit.clock import spans
-from leadkit.normalize import company_key
+from leadkit.normalize import as_dates, company_key, date_cells_to_write
 from leadkit.rules import CLOSED_STATUSES, Strict
 
 Level = Literal["manager", "senior", "junior"]
@@ -468,7 +468,7 @@ def assign(
     todo = active[is_open & active["owner"].isna()].copy()
     grade_rank = todo["grade"].map(GRADE_ORDER).fillna(3)
     score = pd.to_numeric(todo["score"], errors="coerce").fillna(-1)
-    created = pd.to_datetime(todo["created_at"], errors="coerce")
+    created = as_dates(todo["created_at"])
     todo = todo.assign(_g=grade_rank, _s=-score, _c=created).sort_values(
         ["_g", "_s", "_c"], kind="stable"
     )
@@ -604,8 +604,7 @@ def apply_assignment(
     out["owner"] = out["owner"].astype(object)
     out.loc[rows, "owner"] = a.owners.to_numpy()
     for column in ("assigned_at", "first_contact_due"):
-        if not pd.api.types.is_datetime64_any_dtype(out[column].dtype):
-            out[column] = pd.to_datetime(out[column], errors="coerce")
+        out[column] = date_cells_to_write(out[column])
     out.loc[rows, "assigned_at"] = pd.Timestamp(now)
     out.loc[rows, "first_contact_due"] = a.due.reindex(rows).to_numpy()
     if "assigned_by" in out.columns:

@@ -313,3 +313,34 @@ def test_due_flags_a_lead_stuck_in_a_stage_typed_by_hand(hand_book):
         days=days
     )
     assert "LX2026000003" not in stuck.index  # won: closed, never stuck
+
+
+def test_text_typed_in_date_columns_survives_log_recycle_and_due(workspace, cli, data_dir):
+    import openpyxl
+
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    cli("assign", "--by", "load", "--as-of", "2026-03-09T09:00", "-q")
+    wb = openpyxl.load_workbook(workspace / "leads.xlsx")
+    ws = wb["线索"]
+    col = {c.value: c.column for c in ws[1]}
+    typed = {
+        (2, "下次跟进时间"): "下周再说",
+        (3, "首次跟进时间"): "已电话",
+        (4, "关闭时间"): "待定",
+    }
+    for (row, header), text in typed.items():
+        ws.cell(row, col[header], text)
+    wb.save(workspace / "leads.xlsx")
+    steps = [
+        ("log", "LX2026000004", "--note", "电话沟通", "--as-of", "2026-03-09T10:00"),
+        ("recycle", "--as-of", "2026-03-20T09:00"),
+        ("due", "--as-of", "2026-03-20T09:00"),
+    ]
+    for step in steps:
+        result = cli(*step, "-q")
+        assert result.exit_code == 0, (step, result.stderr)
+    ws = openpyxl.load_workbook(workspace / "leads.xlsx")["线索"]
+    kept = {(row, header): ws.cell(row, col[header]).value for row, header in typed}
+    # LX2026000004 (row 5) was logged: its dates derive from the activity; rows 2-4 were not
+    assert kept == typed
+    assert isinstance(ws.cell(5, col["首次跟进时间"]).value, dt.datetime)

@@ -377,3 +377,22 @@ def test_assigned_by_records_the_rule_and_strategy():
     a = assign(frame, routing(), RotationState(), by="load", now=NOW)
     out, _ = apply_assignment(frame.assign(assigned_by=None), a, now=NOW)
     assert set(out["assigned_by"]) == {"by load (load)"}
+
+
+def test_text_a_person_typed_in_a_date_column_survives_an_assignment(workspace, cli, data_dir):
+    import openpyxl
+
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-06T10:00", "-q")
+    rep = pipeline.context(cwd=workspace).rules.routing.team[0].name
+    wb = openpyxl.load_workbook(workspace / "leads.xlsx")
+    ws = wb["线索"]
+    col = {c.value: c.column for c in ws[1]}
+    ws.cell(2, col["负责人"], rep)
+    ws.cell(2, col["分配时间"], "待定")  # the rep took it by phone; the time is still to be filled
+    wb.save(workspace / "leads.xlsx")
+    result = cli("assign", "--by", "round-robin", "--json", "--as-of", "2026-03-06T10:00")
+    assert result.exit_code == 0, result.stderr
+    assert len(json.loads(result.stdout)["assigned"]) == 3
+    ws = openpyxl.load_workbook(workspace / "leads.xlsx")["线索"]
+    assert ws.cell(2, col["分配时间"]).value == "待定"
+    assert isinstance(ws.cell(3, col["分配时间"]).value, dt.datetime)

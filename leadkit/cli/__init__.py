@@ -6,6 +6,9 @@ command, after `context(..., read_ahead=True)` has started reading the book on t
 
 from __future__ import annotations
 
+import sys
+import warnings
+
 import typer
 
 from leadkit import __version__
@@ -64,6 +67,15 @@ for module in (
     module.register(app)
 
 
+def library_warnings_off() -> None:
+    """Python warnings from libraries off, unless the user asked for them (-W, PYTHONWARNINGS)."""
+    # pandas' date-format inference notes and scikit-learn's solver notes speak to developers, not
+    # to a sales team, and one of them on stderr breaks `-q`'s promise of silence for cron
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
+
+
 def main() -> None:
     """Console-script entry point."""
+    library_warnings_off()
     app()
