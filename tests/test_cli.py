@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -279,3 +282,20 @@ def test_the_readme_demo_block_is_the_demos_output(cli, tmp_path, monkeypatch):
     promised = said(block[1].splitlines())
     assert len(promised) > 20 and "$ leadkit run --steps score,assign --by rules" in promised
     assert said(result.stderr.splitlines()) == promised
+
+
+@pytest.mark.parametrize(
+    ("flags", "heard"), [([], b""), (["-W", "default"], b"UserWarning: noise")]
+)
+def test_library_warnings_are_off_unless_asked_for(flags, heard):
+    code = (
+        "import warnings\nfrom leadkit.cli import library_warnings_off\n"
+        "library_warnings_off()\nwarnings.warn('noise')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, *flags, "-c", code],
+        capture_output=True,
+        env={**os.environ, "PYTHONWARNINGS": ""},
+    )
+    assert done.returncode == 0
+    assert (heard in done.stderr) if heard else done.stderr == b""
