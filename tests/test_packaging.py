@@ -21,3 +21,29 @@ def test_rules_and_samples_ship_with_the_package():
         package = Path(leadkit.__file__).resolve().parent
         assert rules == package / "_data" / "rules"
         assert "site-packages" in str(package)
+
+
+def test_the_floor_file_pins_every_dependency_at_its_lower_bound():
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").is_file():
+        return  # an installed package without its source tree: nothing to compare
+    declared = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    bounds = {}
+    for spec in declared["project"]["dependencies"]:
+        name, low = re.fullmatch(r"([A-Za-z0-9_.-]+)>=([0-9.]+)", spec.strip()).groups()
+        bounds[name.lower()] = low
+    pinned = {}
+    for line in (root / ".ci" / "floor.txt").read_text(encoding="utf-8").split():
+        name, version = line.split("==")
+        pinned[name.lower()] = version
+
+    def release(version: str) -> tuple[int, ...]:  # 3, 3.0 and 3.0.0 are one release
+        parts = [int(p) for p in version.split(".")]
+        while parts and parts[-1] == 0:
+            parts.pop()
+        return tuple(parts)
+
+    assert {n: release(v) for n, v in pinned.items()} == {n: release(v) for n, v in bounds.items()}
