@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
+
+from tests_support import inbox_workspace
 
 from leadkit import pipeline
 from leadkit.cron import crontab_line
@@ -20,13 +21,7 @@ def _command(line: str) -> str:
 
 
 def test_crontab_line_runs_with_empty_path(tmp_path: Path, data_dir: Path, cli, monkeypatch):
-    folder = tmp_path / "sales ws"  # a space: the line quotes the path
-    folder.mkdir()
-    pipeline.init(folder, "zh")
-    config = folder / "leadkit.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + "inbox: inbox\n", encoding="utf-8")
-    (folder / "inbox").mkdir()
-    shutil.copy(data_dir / "web_small.csv", folder / "inbox" / "web.csv")
+    folder = inbox_workspace(tmp_path / "sales ws", data_dir)  # a space: the line quotes the path
     monkeypatch.chdir(folder)
     r = cli("cron")
     assert r.exit_code == 0, r.output

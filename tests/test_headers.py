@@ -414,18 +414,27 @@ def test_header_row_below_a_title_is_found_for_a_sheet_of_no_aliases(tmp_path, r
     assert list(table.frame.index) == [4]
 
 
+def _matching_errors(tmp_path, *edits: tuple[str, str]) -> str:
+    """What loading the shipped columns.yaml says once each (old, new) edit is made to it."""
+    text = (Rules().folder / "columns.yaml").read_text(encoding="utf-8")
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    bad = tmp_path / "columns.yaml"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(RuleError) as err:
+        load_yaml_model(bad, ColumnsRules)
+    return str(err.value)
+
+
 def test_matching_rules_are_validated_with_their_lines(tmp_path):
     text = (Rules().folder / "columns.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "columns.yaml"
-    bad.write_text(
-        text.replace("  warn_at: 0.6\n", "  warn_at: 0.9\n").replace(
-            "    - '[*＊※]'\n", "    - '[unclosed'\n"
-        ),
-        encoding="utf-8",
+    message = _matching_errors(
+        tmp_path,
+        ("  warn_at: 0.6\n", "  warn_at: 0.9\n"),
+        ("    - '[*＊※]'\n", "    - '[unclosed'\n"),
     )
-    with pytest.raises(RuleError) as err:
-        load_yaml_model(bad, ColumnsRules)
-    message = str(err.value)
     line = text[: text.index("\nmatching:")].count("\n") + 2
     assert f"columns.yaml, line {line}: matching:" in message
     assert "warn_at must not be above map_at" in message
@@ -593,15 +602,10 @@ def test_a_moment_over_dates_is_the_capture_time():
 
 
 def test_new_matching_rules_are_validated(tmp_path):
-    text = (Rules().folder / "columns.yaml").read_text(encoding="utf-8")
-    bad = tmp_path / "columns.yaml"
-    bad.write_text(
-        text.replace("  content_alone: [company]\n", "  content_alone: [owner]\n").replace(
-            "  about_lead: [contact, company]\n", "  about_lead: [contact, firm]\n"
-        ),
-        encoding="utf-8",
+    message = _matching_errors(
+        tmp_path,
+        ("  content_alone: [company]\n", "  content_alone: [owner]\n"),
+        ("  about_lead: [contact, company]\n", "  about_lead: [contact, firm]\n"),
     )
-    with pytest.raises(RuleError) as err:
-        load_yaml_model(bad, ColumnsRules)
-    assert "matching.content_alone: 'owner' is no company column of content_kinds" in str(err.value)
-    assert "matching.about_lead: 'firm' is no column key" in str(err.value)
+    assert "matching.content_alone: 'owner' is no company column of content_kinds" in message
+    assert "matching.about_lead: 'firm' is no column key" in message

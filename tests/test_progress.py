@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests_support import inbox_workspace
 
 import leadkit
 from leadkit import pipeline
@@ -20,14 +20,7 @@ BAR = "━"  # rich's bar character
 
 
 def _workspace(tmp_path: Path, data_dir: Path) -> Path:
-    folder = tmp_path / "ws"
-    folder.mkdir()
-    pipeline.init(folder, "zh")
-    config = folder / "leadkit.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + "inbox: inbox\n", encoding="utf-8")
-    (folder / "inbox").mkdir()
-    shutil.copy(data_dir / "web_small.csv", folder / "inbox" / "web.csv")
-    return folder
+    return inbox_workspace(tmp_path / "ws", data_dir)
 
 
 def _env() -> dict[str, str]:

@@ -24,3 +24,16 @@ def looks_like_xlsx(path: Path) -> bool:
             return "xl/workbook.xml" in zf.namelist()
     except (zipfile.BadZipFile, OSError):
         return False
+
+
+def inbox_workspace(folder: Path, data_dir: Path) -> Path:
+    """A new workspace at `folder` whose leadkit.yaml names an inbox holding web_small.csv."""
+    from leadkit import pipeline
+
+    folder.mkdir()
+    pipeline.init(folder, "zh")
+    config = folder / "leadkit.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "inbox: inbox\n", encoding="utf-8")
+    (folder / "inbox").mkdir()
+    shutil.copy(data_dir / "web_small.csv", folder / "inbox" / "web.csv")
+    return folder
