@@ -1,8 +1,9 @@
 """Import step: incoming sheets -> normalised, validated lead rows, rejects with reasons.
 
 Identity of a source row (so re-importing a file adds nothing and drops nothing): a hash of all
-its cells as written, see `leadkit.identity`. A row already in the book is recorded in the
-Imports sheet as `already`, with the row it matched.
+its cells as written, see `leadkit.identity`. A row already in the book is counted and listed
+in the summary with the Imports row it matched; it gets an `already` row of its own only the
+first time it turns up somewhere else than where its record came from (`SeenRows.worth_noting`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import pandas as pd
 
 from leadkit.bookio import Book, RawTable
 from leadkit.headers import HeaderPlan, SavedMap, choose_map, match_headers, vocabulary
-from leadkit.identity import SeenRows, legacy_row_keys, resolve_already, row_keys
+from leadkit.identity import (
+    SeenRows,
+    legacy_row_keys,
+    matched_records,
+    resolve_already,
+    row_keys,
+)
 from leadkit.limits import spill_long_cells
 from leadkit.normalize import (
     WORKERS,
@@ -85,6 +92,8 @@ class ImportResult:
     migrated: dict[int, str] = field(
         default_factory=dict
     )  # Imports row -> its legacy key's new key
+    # every row found already in the book: row_key, source row, _summary (its FileSummary)
+    again: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -263,6 +272,7 @@ def import_tables(
     lead_parts: list[pd.DataFrame] = []
     reject_parts: list[pd.DataFrame] = []
     import_parts: list[pd.DataFrame] = []
+    again_parts: list[pd.DataFrame] = []
     summaries: list[FileSummary] = []
     warnings: list[Warning_] = []
 
@@ -283,13 +293,17 @@ def import_tables(
             continue
         keys = row_keys(table.frame, table.headers)
         legacy = legacy_row_keys(frame, mapped) if seen.legacy else None
-        fresh = ~seen.match(keys, legacy)
+        fresh = ~seen.match(keys, legacy, table.file.name)
         summary.already = int((~fresh).sum())
         if summary.already:
+            found = keys[~fresh]
+            again_parts.append(pd.DataFrame({
+                "row_key": found, "row": found.index, "_summary": len(summaries) - 1,
+            }))  # fmt: skip
+            noted = found[seen.worth_noting(found, table.file.name)]
             import_parts.append(pd.DataFrame({
-                "row_key": keys[~fresh], "time": now, "file": table.file.name,
-                "row": frame.index[~fresh].astype(float), "outcome": "already",
-                "lead_id": np.nan, "_summary": len(summaries) - 1,
+                "row_key": noted, "time": now, "file": table.file.name,
+                "row": noted.index.astype(float), "outcome": "already", "lead_id": np.nan,
             }))  # fmt: skip
         frame, keys = frame[fresh], keys[fresh]
         if frame.empty:
@@ -365,6 +379,8 @@ def import_tables(
     imports = pd.concat(import_parts, ignore_index=True) if import_parts else pd.DataFrame()
     result = ImportResult(leads, rejects, imports, log, summaries, warnings)
     result.migrated = seen.migrated
+    if again_parts:
+        result.again = pd.concat(again_parts, ignore_index=True)
     return result
 
 
@@ -483,8 +499,9 @@ def import_events(
 
     Returns (events, imports rows, rows already imported). Rows without a time or an event, or
     with no lead_id, phone or e-mail to tie them to a lead, are skipped and counted as rejects.
-    A row already in the book gets an `already` Imports row; a legacy key it matched is
-    migrated to its new key in the book's Imports sheet.
+    A row already in the book is counted, and gets an `already` Imports row only as
+    `SeenRows.worth_noting` says; a legacy key it matched is migrated to its new key in the
+    book's Imports sheet.
     """
     seen = SeenRows(book.sheets["imports"])
     parts, provenance, already = [], [], 0
@@ -494,11 +511,12 @@ def import_events(
         mapped = [k for k in names.values() if k in columns.sheets["events"].by_key]
         keys = row_keys(table.frame, table.headers)
         legacy = legacy_row_keys(frame, mapped) if seen.legacy else None
-        fresh = ~seen.match(keys, legacy)
+        fresh = ~seen.match(keys, legacy, table.file.name)
         already += int((~fresh).sum())
+        noted = keys[~fresh][seen.worth_noting(keys[~fresh], table.file.name)]
         provenance.append(pd.DataFrame({
-            "row_key": keys[~fresh], "time": now, "file": table.file.name,
-            "row": frame.index[~fresh].astype(float), "outcome": "already", "lead_id": np.nan,
+            "row_key": noted, "time": now, "file": table.file.name,
+            "row": noted.index.astype(float), "outcome": "already", "lead_id": np.nan,
         }))  # fmt: skip
         frame, keys = frame[fresh], keys[fresh]
         events = pd.DataFrame(index=frame.index)
@@ -537,21 +555,18 @@ def apply_import(book: Book, result: ImportResult) -> None:
         book.append("leads", result.leads)
     book.append("rejects", result.rejects)
     _migrate(book, result.migrated)
-    start = len(book.sheets["imports"])
     book.append("imports", result.imports)
     book.append_log(result.log)
-    if "_summary" not in result.imports.columns:
-        return
     sheet = book.sheets["imports"]
     resolve_already(sheet)
-    appended = sheet.iloc[start:]
-    owner = result.imports["_summary"].to_numpy()
-    already = np.flatnonzero((appended["outcome"] == "already").to_numpy())
-    picked = appended.iloc[already]
+    if result.again.empty:
+        return
+    where, lead = matched_records(sheet, result.again["row_key"])
+    owner = result.again["_summary"].to_numpy()
     for at, row, lead_id, matched in zip(
-        already, picked["row"], picked["lead_id"], picked["matched_row"], strict=True
+        owner, result.again["row"], lead.to_numpy(), where.to_numpy(), strict=True
     ):
-        result.files[int(owner[at])].already_rows.append({
+        result.files[int(at)].already_rows.append({
             "row": int(row),
             "lead_id": None if pd.isna(lead_id) else str(lead_id),
             "matched_row": None if pd.isna(matched) else int(matched),

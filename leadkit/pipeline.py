@@ -38,7 +38,7 @@ from leadkit.dedupe import (
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.followup import KINDS, apply_activities, due_items, kind_label
 from leadkit.headers import SavedMap, recogniser, suggested_map
-from leadkit.identity import resolve_already
+from leadkit.identity import collapse_already, resolve_already
 from leadkit.importer import (
     ImportResult,
     apply_import,
@@ -276,6 +276,8 @@ def _import_step(
     columns = ctx.rules.columns
 
     def step(book: Book) -> ImportResult:
+        # a book written before #12's fix holds an `already` row per row per re-import
+        book.sheets["imports"] = collapse_already(book.sheets["imports"])
         result = import_tables(
             book, tables, columns, ctx.rules.regions, now=ctx.now, tz=ctx.tz,
             id_prefix=ctx.workspace.config.id_prefix, source=source, mapping=mapping,
@@ -447,6 +449,7 @@ def import_event_files(
     tables = [t for f in files for t in bookio.read_input_tables(f, known, sheet, found, limits)]
 
     def step(book: Book) -> EventsOutcome:
+        book.sheets["imports"] = collapse_already(book.sheets["imports"])
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
         book.append("events", events)
         book.append("imports", imports)

@@ -233,6 +233,9 @@ def test_rows_already_imported_are_listed_with_the_row_they_matched(cli, workspa
     assert f["already_rows"] == [
         {"row": n + 2, "lead_id": ids[n], "matched_row": n + 2} for n in range(7)
     ]
+    # the records name the rows found again: no 导入记录 row added by either re-import
+    book = pd.read_excel(workspace / "leads.xlsx", sheet_name="导入记录")
+    assert len(book) == 7 and set(book["结果"]) == {"已导入"}
 
 
 def test_a_sheet_resaved_by_libreoffice_imports_nothing_twice(cli, workspace, tmp_path, soffice):
