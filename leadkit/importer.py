@@ -8,6 +8,7 @@ first time it turns up somewhere else than where its record came from (`SeenRows
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -355,8 +356,10 @@ def import_tables(
             leads, book, columns, regions, now, id_prefix, source_key, conflicts
         )
         warnings.extend(conflicts)
+        # counted per file once: a Path per warning per file was 0.5 s of a 100k import
+        per_file = Counter(w.file for w in conflicts)
         for summary in summaries:
-            summary.warnings += sum(1 for w in conflicts if w.file == Path(summary.file).name)
+            summary.warnings += per_file[Path(summary.file).name]
         leads = _spill_long_cells(leads, columns, book.lang, summaries, warnings)
         import_parts.append(pd.DataFrame({
             "row_key": leads["_key"], "time": now, "file": leads["_file"],

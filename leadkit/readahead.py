@@ -39,13 +39,16 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
 class ReadAhead:
     """One sheet of an .xlsx book, read in a background thread."""
 
-    def __init__(self, path: Path, wanted: Callable[[str], bool]) -> None:
+    def __init__(
+        self, path: Path, wanted: Callable[[str], bool], dtypes: dict[str, str] | None = None
+    ) -> None:
         import fastexcel  # imported here, in the caller's thread, never inside the worker
 
         self.path = path
         self._stamp = _stamp(path)
         self._fastexcel = fastexcel
         self._wanted = wanted
+        self.dtypes = dtypes  # as `bookio.load_book` would read the sheet; it checks they agree
         self._result: tuple[str, Any] | None = None
         self._thread = threading.Thread(target=self._run, name="leadkit-read-ahead", daemon=True)
         self._thread.start()
@@ -58,7 +61,9 @@ class ReadAhead:
                 # to_arrow builds the columns (a quarter of the read); it belongs off the main thread
                 self._result = (
                     title,
-                    reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS).to_arrow(),
+                    reader.load_sheet(
+                        title, schema_sample_rows=SCHEMA_SAMPLE_ROWS, dtypes=self.dtypes
+                    ).to_arrow(),
                 )
         except Exception:  # any failure: load_book reads the file itself and reports it there
             self._result = None
@@ -76,7 +81,10 @@ class ReadAhead:
 
 
 def start(
-    path: Path, wanted: Callable[[str], bool], limits: LimitsConfig | None = None
+    path: Path,
+    wanted: Callable[[str], bool],
+    limits: LimitsConfig | None = None,
+    dtypes: dict[str, str] | None = None,
 ) -> ReadAhead | None:
     """Start reading the first sheet whose title `wanted` accepts, if `path` is an .xlsx file.
 
@@ -90,4 +98,4 @@ def start(
         check_package(path, limits, book=True)
     except InputTooLarge:
         return None
-    return ReadAhead(path, wanted)
+    return ReadAhead(path, wanted, dtypes)
