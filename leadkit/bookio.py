@@ -609,7 +609,8 @@ def load_book(
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
     stamp = _stamp(path)
     try:
-        check_package(path, limits, book=True)
+        if ahead is None or not ahead.vouches(path, limits):
+            check_package(path, limits, book=True)
     except InputTooLarge as exc:
         raise BookError(exc.message, exc.where) from None
     reader = _excel_reader(path)

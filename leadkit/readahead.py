@@ -49,6 +49,7 @@ class ReadAhead:
         self._fastexcel = fastexcel
         self._wanted = wanted
         self.dtypes = dtypes  # as `bookio.load_book` would read the sheet; it checks they agree
+        self.checked: tuple[LimitsConfig | None] | None = None  # `start` checked the package so
         self._result: tuple[str, Any] | None = None
         self._thread = threading.Thread(target=self._run, name="leadkit-read-ahead", daemon=True)
         self._thread.start()
@@ -67,6 +68,16 @@ class ReadAhead:
                 )
         except Exception:  # any failure: load_book reads the file itself and reports it there
             self._result = None
+
+    def vouches(self, path: Path, limits: LimitsConfig | None) -> bool:
+        """Whether `start` already checked this very file against these limits (so `load_book`
+        need not unpack-scan it again: 0.05 s of every command on a 100k book)."""
+        return (
+            self.checked is not None
+            and self.checked[0] == limits
+            and path == self.path
+            and _stamp(path) == self._stamp
+        )
 
     def take(self, path: Path) -> tuple[str, Any] | None:
         """(sheet title, its Arrow table) if `path` is still the file that was read, else None.
@@ -98,4 +109,6 @@ def start(
         check_package(path, limits, book=True)
     except InputTooLarge:
         return None
-    return ReadAhead(path, wanted, dtypes)
+    ahead = ReadAhead(path, wanted, dtypes)
+    ahead.checked = (limits,)
+    return ahead
