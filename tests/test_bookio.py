@@ -333,6 +333,15 @@ def test_numbers_a_person_typed_into_text_columns_read_as_typed(tmp_path, rules)
         assert leads["notes"].tolist() == ["12.5", "老客户"]
         assert leads["employees"].tolist() == [50, 8], "a typed column keeps its numbers"
         assert leads["我的列"].tolist() == [7, "x"], "a user's column keeps each cell's type"
+    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+    save(book, rules, tmp_path / ".leadkit")
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path)["线索"]
+    heads = [c.value for c in ws[1]]
+    cell = ws.cell(2, heads.index("联系电话") + 1)
+    assert (cell.value, cell.data_type) == ("13812345678", "s"), "written back as its text"
+    assert ws.cell(2, heads.index("我的列") + 1).value == 7
 
 
 def test_a_book_read_in_part_can_never_be_saved(tmp_path, rules):
