@@ -95,6 +95,9 @@ class ImportResult:
     )  # Imports row -> its legacy key's new key
     # every row found already in the book: row_key, source row, _summary (its FileSummary)
     again: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # whether applying it changed the book; a re-import that finds every row there does not,
+    # and the book is then not written (nor backed up) at all
+    changed: bool = True
 
     @property
     def totals(self) -> dict[str, int]:
@@ -570,11 +573,11 @@ def apply_import(book: Book, result: ImportResult) -> None:
         return
     where, lead = matched_records(sheet, result.again["row_key"])
     owner = result.again["_summary"].to_numpy()
+    leads = lead.astype(object).where(lead.notna(), None).tolist()
+    rows = where.astype("Int64").astype(object).where(where.notna(), None).tolist()
     for at, row, lead_id, matched in zip(
-        owner, result.again["row"], lead.to_numpy(), where.to_numpy(), strict=True
+        owner.tolist(), result.again["row"].tolist(), leads, rows, strict=True
     ):
-        result.files[int(at)].already_rows.append({
-            "row": int(row),
-            "lead_id": None if pd.isna(lead_id) else str(lead_id),
-            "matched_row": None if pd.isna(matched) else int(matched),
-        })  # fmt: skip
+        result.files[at].already_rows.append(
+            {"row": int(row), "lead_id": lead_id, "matched_row": matched}
+        )

@@ -22,6 +22,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -326,11 +327,16 @@ def check_csv_text(path: Path, text: str, delimiter: str, limits: LimitsConfig |
     the limit, so a long line is never held twice.
     """
     limits = limits or default_limits()
-    lines = text.count("\n") + 1
-    longest = max(map(len, text.split("\n")), default=0) if len(text) > limits.cell_chars else 0
-    widest = max((line.count(delimiter) + 1 for line in text.splitlines()), default=0) if (
-        text.count(delimiter) > limits.columns
-    ) else 0  # fmt: skip
+    split = text.split("\n")
+    lines = len(split)
+    # C-speed maps: a generator per line was 0.3 s of a 100k-row CSV. A line can hold more
+    # fields than `columns` only if it is longer than that.
+    longest = max(map(len, split), default=0)
+    widest = (
+        max(map(methodcaller("count", delimiter), split), default=0) + 1
+        if longest > limits.columns
+        else 0
+    )
     if lines <= limits.rows and longest <= limits.cell_chars and widest <= limits.columns:
         return
     old = csv.field_size_limit()

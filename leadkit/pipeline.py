@@ -114,16 +114,22 @@ def _held(ctx: Context, command: str) -> Iterator[None]:
 
 
 def update_book(
-    ctx: Context, command: str, step: Callable[[Book], T], *, create: bool = False
+    ctx: Context,
+    command: str,
+    step: Callable[[Book], T],
+    *,
+    create: bool = False,
+    changed: Callable[[T], bool] | None = None,
 ) -> T:
-    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run)."""
+    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run, nor when
+    `changed` says the step changed nothing in a book already on disk)."""
     columns = ctx.rules.columns
     with _held(ctx, command):
-        if create and not ctx.book_path.exists():
-            book = bookio.new_book(ctx.book_path, ctx.lang, columns)
-        else:
-            book = load(ctx)
+        existed = not create or ctx.book_path.exists()
+        book = load(ctx) if existed else bookio.new_book(ctx.book_path, ctx.lang, columns)
         result = step(book)
+        if existed and changed is not None and not changed(result):
+            return result
         refresh_completeness(book, columns)
         if not ctx.dry_run:
             bookio.save_book(
@@ -262,7 +268,10 @@ def import_files(
     for saved in maps:
         fixed = {**saved.fixed, **fixed}
     tables = _read_tables(ctx, files, sheet, fixed)
-    return update_book(ctx, "import", _import_step(ctx, tables, source, mapping, maps), create=True)
+    return update_book(
+        ctx, "import", _import_step(ctx, tables, source, mapping, maps), create=True,
+        changed=lambda result: result.changed,
+    )  # fmt: skip
 
 
 def _import_step(
@@ -277,13 +286,16 @@ def _import_step(
 
     def step(book: Book) -> ImportResult:
         # a book written before #12's fix holds an `already` row per row per re-import
-        book.sheets["imports"] = collapse_already(book.sheets["imports"])
+        before = book.sheets["imports"]
+        book.sheets["imports"] = collapse_already(before)
         result = import_tables(
             book, tables, columns, ctx.rules.regions, now=ctx.now, tz=ctx.tz,
             id_prefix=ctx.workspace.config.id_prefix, source=source, mapping=mapping,
             saved_maps=maps,
         )  # fmt: skip
         apply_import(book, result)
+        # every row an import adds is recorded in 导入记录; old keys are migrated in place
+        result.changed = book.sheets["imports"] is not before or bool(result.migrated)
         if not result.leads.empty:
             result.linked = _link_on_arrival(ctx, book, set(result.leads["lead_id"]))
         return result
