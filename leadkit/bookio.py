@@ -564,12 +564,14 @@ def _read_book_sheet(
     path: Path,
     loaded: Any = None,
     own: Callable[[str], bool] = lambda header: False,
+    dtypes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """A sheet of the book as stored, header in row 1; `own` tells leadkit's own columns, whose
-    cells are parsed later, from the user's, whose cells keep the type they are stored with."""
+    cells are parsed later, from the user's, whose cells keep the type they are stored with.
+    `dtypes` (by header) are read as given, not typed from every row (`SheetSpec.text_dtypes`)."""
     try:
         frame = (
-            reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS)
+            reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS, dtypes=dtypes)
             if loaded is None
             else loaded
         ).to_pandas()
@@ -610,7 +612,8 @@ def load_book(
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
     stamp = _stamp(path)
     try:
-        check_package(path, limits, book=True)
+        if ahead is None or not ahead.vouches(path, limits):
+            check_package(path, limits, book=True)
     except InputTooLarge as exc:
         raise BookError(exc.message, exc.where) from None
     reader = _excel_reader(path)
@@ -630,14 +633,17 @@ def load_book(
     # With a read-ahead, the other sheets are read while it finishes the Leads sheet.
     for title in sorted(owned, key=lambda t: ahead is not None and t == leads_title):
         loaded = None
+        spec = columns.sheets[owned[title]]
+        dtypes = spec.text_dtypes()
         if ahead is not None and title == leads_title:
             early = ahead.take(path)
-            loaded = early[1] if early is not None and early[0] == title else None
-        spec = columns.sheets[owned[title]]
+            usable = early is not None and early[0] == title and ahead.dtypes == dtypes
+            loaded = early[1] if usable else None  # type: ignore[index]
         template = {fold_header(label) for c in spec.columns for label in (c.zh, c.en)}
         raws[title] = _read_book_sheet(
-            reader, title, path, loaded, own=lambda h, t=template: fold_header(str(h)) in t
-        )
+            reader, title, path, loaded, own=lambda h, t=template: fold_header(str(h)) in t,
+            dtypes=dtypes,
+        )  # fmt: skip
     sheets: dict[str, pd.DataFrame] = {}
     order: list[str] = []
     missing: dict[str, list[str]] = {}

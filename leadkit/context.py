@@ -70,6 +70,6 @@ def context(
         spec = rules.columns.sheets["leads"]
         titles = {fold_header(spec.zh), fold_header(spec.en)}
         ctx.read_ahead = readahead.start(
-            path, lambda title: fold_header(title) in titles, ws.config.limits
+            path, lambda title: fold_header(title) in titles, ws.config.limits, spec.text_dtypes()
         )
     return ctx

@@ -246,8 +246,21 @@ def legacy_row_keys(frame: pd.DataFrame, mapped: list[str]) -> pd.Series:
     return pd.Series(text, index=frame.index, dtype=object)
 
 
+def _places(files: pd.Series, rows: pd.Series) -> pd.Series:
+    """Where each row came from, as one comparable text: file name and source row number."""
+    numbers = pd.to_numeric(rows, errors="coerce").fillna(-1).astype("int64").astype(str)
+    return files.astype(str) + "\x1f" + numbers
+
+
 class SeenRows:
-    """The keys in a book's Imports sheet, and which of them are legacy keys not yet migrated."""
+    """The keys in a book's Imports sheet, and which of them are legacy keys not yet migrated.
+
+    It also says which rows found again are worth an `already` row (`worth_noting`): a source
+    row's match is recorded once, and only where it tells something its record does not. The
+    same row of the same file found again is its own record (the imported or rejected row names
+    its lead); an `already` row per re-import made a daily re-import of a cumulative export grow
+    the book by its whole length every day, and every later command read it all.
+    """
 
     def __init__(self, imports: pd.DataFrame) -> None:
         keys = imports["row_key"].dropna().astype(str)
@@ -256,10 +269,17 @@ class SeenRows:
         # legacy key -> the Imports sheet row holding it (old books hold each key once)
         self.legacy: dict[str, int] = {k: int(r) for r, k in keys[legacy].items()}
         self.migrated: dict[int, str] = {}  # Imports sheet row -> its row's new key
+        self._imports = imports
+        self._place: pd.Series | None = None  # key -> where its record's row came from
+        self._noted: set[str] = set()  # keys that have an `already` row
+        self._new_places: dict[str, str] = {}  # recorded by this import, or migrated
 
-    def match(self, keys: pd.Series, legacy: pd.Series | None) -> pd.Series:
+    def match(
+        self, keys: pd.Series, legacy: pd.Series | None, file: str | None = None
+    ) -> pd.Series:
         """Which rows are already in the book; a legacy key matches once, and is migrated to the
-        new key of the first row that matched it."""
+        new key of the first row that matched it. `file` (the source's name) notes where the
+        rows not seen yet come from, for `worth_noting`."""
         seen = keys.isin(self.keys) if self.keys else pd.Series(False, index=keys.index)
         if legacy is not None and self.legacy:
             for row in legacy.index[~seen & legacy.isin(self.legacy.keys())]:
@@ -267,10 +287,92 @@ class SeenRows:
                 sheet_row = self.legacy.pop(old, None)
                 if sheet_row is not None:
                     self.migrated[sheet_row] = keys[row]
+                    record = self._imports.loc[[sheet_row]]
+                    self._new_places[keys[row]] = _places(record["file"], record["row"]).iloc[0]
                     seen[row] = True
-        self.keys.update(keys[~seen])
+        fresh = keys[~seen]
+        self.keys.update(fresh)
         self.keys.update(self.migrated.values())
+        if file is not None and len(fresh):
+            where = _places(
+                pd.Series(file, index=fresh.index), pd.Series(fresh.index, index=fresh.index)
+            )
+            self._new_places.update(zip(fresh.tolist(), where.tolist(), strict=True))
         return seen
+
+    def worth_noting(self, keys: pd.Series, file: str) -> pd.Series:
+        """Of rows found already in the book (`keys`, indexed by source row), those to record
+        as `already`: found somewhere else than the row their record came from (another file,
+        another row), and not recorded as found again before."""
+        if keys.empty:
+            return pd.Series(False, index=keys.index)
+        if self._place is None:
+            self._build_places()
+        assert self._place is not None
+        recorded = keys.map(self._place)
+        if self._new_places:
+            recorded = recorded.fillna(keys.map(self._new_places))
+        here = _places(pd.Series(file, index=keys.index), pd.Series(keys.index, index=keys.index))
+        note = (recorded != here) & ~keys.isin(self._noted) & ~keys.duplicated()
+        self._noted.update(keys[note])
+        return note
+
+    def _build_places(self) -> None:
+        sheet = self._imports
+        keys = sheet["row_key"].astype(str)
+        already = (sheet["outcome"] == "already").to_numpy()
+        self._noted = set(keys[already])
+        records = ~already & sheet["row_key"].notna().to_numpy()
+        place = _places(sheet["file"][records], sheet["row"][records])
+        place.index = keys[records].to_numpy()
+        self._place = place[~place.index.duplicated()]
+
+
+def collapse_already(imports: pd.DataFrame) -> pd.DataFrame:
+    """An Imports sheet without the `already` rows that leadkit no longer writes (#12): a row
+    found again at the place its record came from (same file, same row), and a row found again
+    more than once (the first is kept). Books written before recorded a row per source row per
+    re-import; the rows left are renumbered and each `already` row names its record's row anew.
+    Returns the sheet itself when there is nothing to drop."""
+    outcome = imports["outcome"]
+    already = (outcome == "already").to_numpy()
+    if not already.any():
+        return imports
+    keys = imports["row_key"].astype(str)
+    place = _places(imports["file"], imports["row"])
+    records = ~already & imports["row_key"].notna().to_numpy()
+    first = pd.Series(place[records].to_numpy(), index=keys[records].to_numpy())
+    first = first[~first.index.duplicated()]
+    again = keys[already]
+    same = again.map(first) == place[already]
+    repeat = pd.Series(False, index=again.index)
+    repeat[~same] = again[~same].duplicated()
+    drop = again.index[(same | repeat).to_numpy()]
+    if not len(drop):
+        return imports
+    kept = imports.drop(index=drop)
+    kept.index = pd.RangeIndex(2, 2 + len(kept))
+    kept.loc[kept["outcome"] == "already", "matched_row"] = np.nan
+    resolve_already(kept)
+    return kept
+
+
+def matched_records(imports: pd.DataFrame, keys: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """For each of `keys`, the Imports sheet row that first recorded it (imported or rejected)
+    and that row's lead_id: what a row found already in the book matched."""
+    # Plain arrays and one reindex: `isin` with a set on an Arrow string column converts cell by
+    # cell in Python (0.6 s of a 100k re-import).
+    records = imports[(imports["outcome"] != "already").to_numpy()]
+    rkeys = records["row_key"].to_numpy(dtype=object)
+    first = ~pd.Series(rkeys).duplicated().to_numpy()
+    index = pd.Index(rkeys[first])
+    wanted = keys.to_numpy(dtype=object)
+    where = pd.Series(records.index[first], index=index).reindex(wanted).to_numpy()
+    lead = pd.Series(records["lead_id"].to_numpy(dtype=object)[first], index=index)
+    return (
+        pd.Series(where, index=keys.index),
+        pd.Series(lead.reindex(wanted).to_numpy(), index=keys.index),
+    )
 
 
 def resolve_already(imports: pd.DataFrame) -> None:

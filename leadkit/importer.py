@@ -1,12 +1,14 @@
 """Import step: incoming sheets -> normalised, validated lead rows, rejects with reasons.
 
 Identity of a source row (so re-importing a file adds nothing and drops nothing): a hash of all
-its cells as written, see `leadkit.identity`. A row already in the book is recorded in the
-Imports sheet as `already`, with the row it matched.
+its cells as written, see `leadkit.identity`. A row already in the book is counted and listed
+in the summary with the Imports row it matched; it gets an `already` row of its own only the
+first time it turns up somewhere else than where its record came from (`SeenRows.worth_noting`).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +19,13 @@ import pandas as pd
 
 from leadkit.bookio import Book, RawTable
 from leadkit.headers import HeaderPlan, SavedMap, choose_map, match_headers, vocabulary
-from leadkit.identity import SeenRows, legacy_row_keys, resolve_already, row_keys
+from leadkit.identity import (
+    SeenRows,
+    legacy_row_keys,
+    matched_records,
+    resolve_already,
+    row_keys,
+)
 from leadkit.limits import spill_long_cells
 from leadkit.normalize import (
     WORKERS,
@@ -85,6 +93,11 @@ class ImportResult:
     migrated: dict[int, str] = field(
         default_factory=dict
     )  # Imports row -> its legacy key's new key
+    # every row found already in the book: row_key, source row, _summary (its FileSummary)
+    again: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # whether applying it changed the book; a re-import that finds every row there does not,
+    # and the book is then not written (nor backed up) at all
+    changed: bool = True
 
     @property
     def totals(self) -> dict[str, int]:
@@ -273,6 +286,7 @@ def import_tables(
     lead_parts: list[pd.DataFrame] = []
     reject_parts: list[pd.DataFrame] = []
     import_parts: list[pd.DataFrame] = []
+    again_parts: list[pd.DataFrame] = []
     summaries: list[FileSummary] = []
     warnings: list[Warning_] = []
 
@@ -293,13 +307,17 @@ def import_tables(
             continue
         keys = row_keys(table.frame, table.headers)
         legacy = legacy_row_keys(frame, mapped) if seen.legacy else None
-        fresh = ~seen.match(keys, legacy)
+        fresh = ~seen.match(keys, legacy, table.file.name)
         summary.already = int((~fresh).sum())
         if summary.already:
+            found = keys[~fresh]
+            again_parts.append(pd.DataFrame({
+                "row_key": found, "row": found.index, "_summary": len(summaries) - 1,
+            }))  # fmt: skip
+            noted = found[seen.worth_noting(found, table.file.name)]
             import_parts.append(pd.DataFrame({
-                "row_key": keys[~fresh], "time": now, "file": table.file.name,
-                "row": frame.index[~fresh].astype(float), "outcome": "already",
-                "lead_id": np.nan, "_summary": len(summaries) - 1,
+                "row_key": noted, "time": now, "file": table.file.name,
+                "row": noted.index.astype(float), "outcome": "already", "lead_id": np.nan,
             }))  # fmt: skip
         frame, keys = frame[fresh], keys[fresh]
         if frame.empty:
@@ -351,8 +369,10 @@ def import_tables(
             leads, book, columns, regions, now, id_prefix, source_key, conflicts
         )
         warnings.extend(conflicts)
+        # counted per file once: a Path per warning per file was 0.5 s of a 100k import
+        per_file = Counter(w.file for w in conflicts)
         for summary in summaries:
-            summary.warnings += sum(1 for w in conflicts if w.file == Path(summary.file).name)
+            summary.warnings += per_file[Path(summary.file).name]
         leads = _spill_long_cells(leads, columns, book.lang, summaries, warnings)
         import_parts.append(pd.DataFrame({
             "row_key": leads["_key"], "time": now, "file": leads["_file"],
@@ -375,6 +395,8 @@ def import_tables(
     imports = pd.concat(import_parts, ignore_index=True) if import_parts else pd.DataFrame()
     result = ImportResult(leads, rejects, imports, log, summaries, warnings)
     result.migrated = seen.migrated
+    if again_parts:
+        result.again = pd.concat(again_parts, ignore_index=True)
     return result
 
 
@@ -427,22 +449,26 @@ def _complete_new_leads(
     for i, a in enumerate(cols):
         for b in cols[i + 1 :]:
             disagree |= a.notna() & b.notna() & (a != b)
-    # Plain arrays, not a pandas lookup per row: on generated or messy sheets most rows can
-    # disagree, and .loc/.at per row cost ~3 ms each (20k rows: 60 s of an import's 80).
+    # Worded once per distinct (sheet, name, phone, kept) places, not per row: on generated or
+    # messy sheets most rows disagree, and a message composed per row was 1.2 s of a 100k import
+    # (a pandas lookup per row, before that, 60 s of a 20k one).
     mask = disagree.to_numpy()
-    whos = list(said.columns)
-    wheres = [said[c].to_numpy(object)[mask] for c in whos]
-    known = [said[c].notna().to_numpy()[mask] for c in whos]
-    rows = zip(leads["_file"].to_numpy(object)[mask], leads["_row"].to_numpy()[mask],
-               leads["province"].to_numpy(object)[mask], *wheres, *known, strict=True)  # fmt: skip
-    for file, row, kept, *cells in rows:
-        sayers: dict[str, list[str]] = {}
-        for who, where, has in zip(whos, cells[: len(whos)], cells[len(whos) :], strict=True):
-            if has:
-                sayers.setdefault(str(where), []).append(str(who))
-        words = ", ".join(" and ".join(who) + " " + where for where, who in sayers.items())
-        conflicts.append(Warning_(str(file), int(row), "province",
-                                  f"places disagree ({words}); kept {kept}"))  # fmt: skip
+    if mask.any():
+        whos = list(said.columns)
+        places = said[mask].assign(_kept=leads["province"][mask]).astype(object)
+        codes, combos = pd.MultiIndex.from_frame(places.where(places.notna(), None)).factorize()
+        messages = []
+        for combo in combos:
+            sayers: dict[str, list[str]] = {}
+            for who, where in zip(whos, combo[: len(whos)], strict=True):
+                if where is not None and where == where:  # not None, not NaN
+                    sayers.setdefault(str(where), []).append(str(who))
+            words = ", ".join(" and ".join(who) + " " + where for where, who in sayers.items())
+            messages.append(f"places disagree ({words}); kept {combo[-1]}")
+        worded = np.array(messages, dtype=object)[codes]
+        rows = zip(leads["_file"].to_numpy(object)[mask], leads["_row"].to_numpy()[mask], worded,
+                   strict=True)  # fmt: skip
+        conflicts.extend(Warning_(str(f), int(r), "province", m) for f, r, m in rows)
     region = leads["province"].map(regions.by_province, na_action="ignore")
     leads["region"] = leads["region"].where(leads["region"].notna(), region)
 
@@ -493,8 +519,9 @@ def import_events(
 
     Returns (events, imports rows, rows already imported). Rows without a time or an event, or
     with no lead_id, phone or e-mail to tie them to a lead, are skipped and counted as rejects.
-    A row already in the book gets an `already` Imports row; a legacy key it matched is
-    migrated to its new key in the book's Imports sheet.
+    A row already in the book is counted, and gets an `already` Imports row only as
+    `SeenRows.worth_noting` says; a legacy key it matched is migrated to its new key in the
+    book's Imports sheet.
     """
     seen = SeenRows(book.sheets["imports"])
     parts, provenance, already = [], [], 0
@@ -504,11 +531,12 @@ def import_events(
         mapped = [k for k in names.values() if k in columns.sheets["events"].by_key]
         keys = row_keys(table.frame, table.headers)
         legacy = legacy_row_keys(frame, mapped) if seen.legacy else None
-        fresh = ~seen.match(keys, legacy)
+        fresh = ~seen.match(keys, legacy, table.file.name)
         already += int((~fresh).sum())
+        noted = keys[~fresh][seen.worth_noting(keys[~fresh], table.file.name)]
         provenance.append(pd.DataFrame({
-            "row_key": keys[~fresh], "time": now, "file": table.file.name,
-            "row": frame.index[~fresh].astype(float), "outcome": "already", "lead_id": np.nan,
+            "row_key": noted, "time": now, "file": table.file.name,
+            "row": noted.index.astype(float), "outcome": "already", "lead_id": np.nan,
         }))  # fmt: skip
         frame, keys = frame[fresh], keys[fresh]
         events = pd.DataFrame(index=frame.index)
@@ -547,22 +575,19 @@ def apply_import(book: Book, result: ImportResult) -> None:
         book.append("leads", result.leads)
     book.append("rejects", result.rejects)
     _migrate(book, result.migrated)
-    start = len(book.sheets["imports"])
     book.append("imports", result.imports)
     book.append_log(result.log)
-    if "_summary" not in result.imports.columns:
-        return
     sheet = book.sheets["imports"]
     resolve_already(sheet)
-    appended = sheet.iloc[start:]
-    owner = result.imports["_summary"].to_numpy()
-    already = np.flatnonzero((appended["outcome"] == "already").to_numpy())
-    picked = appended.iloc[already]
+    if result.again.empty:
+        return
+    where, lead = matched_records(sheet, result.again["row_key"])
+    owner = result.again["_summary"].to_numpy()
+    leads = lead.astype(object).where(lead.notna(), None).tolist()
+    rows = where.astype("Int64").astype(object).where(where.notna(), None).tolist()
     for at, row, lead_id, matched in zip(
-        already, picked["row"], picked["lead_id"], picked["matched_row"], strict=True
+        owner.tolist(), result.again["row"].tolist(), leads, rows, strict=True
     ):
-        result.files[int(owner[at])].already_rows.append({
-            "row": int(row),
-            "lead_id": None if pd.isna(lead_id) else str(lead_id),
-            "matched_row": None if pd.isna(matched) else int(matched),
-        })  # fmt: skip
+        result.files[at].already_rows.append(
+            {"row": int(row), "lead_id": lead_id, "matched_row": matched}
+        )

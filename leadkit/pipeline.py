@@ -38,7 +38,7 @@ from leadkit.dedupe import (
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.followup import KINDS, apply_activities, due_items, kind_label
 from leadkit.headers import SavedMap, recogniser, suggested_map
-from leadkit.identity import resolve_already
+from leadkit.identity import collapse_already, resolve_already
 from leadkit.importer import (
     ImportResult,
     apply_import,
@@ -135,8 +135,10 @@ def update_book(
     *,
     create: bool = False,
     stage: Callable[[str], None] | None = None,
+    changed: Callable[[T], bool] | None = None,
 ) -> T:
-    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run).
+    """Lock, load, apply `step`, and save atomically with a backup (not on a dry run, nor when
+    `changed` says the step changed nothing in a book already on disk).
 
     `stage` announces reading and writing (and `step` its own stages); without it the stages
     are: reading the book, `command`, writing the book.
@@ -146,13 +148,15 @@ def update_book(
     stage = stage or stages(ctx, [READING, command, WRITING])
     with _held(ctx, command):
         stage(READING)
-        if create and not ctx.book_path.exists():
-            book = bookio.new_book(ctx.book_path, ctx.lang, columns)
-        else:
-            book = load(ctx)
+        existed = not create or ctx.book_path.exists()
+        book = load(ctx) if existed else bookio.new_book(ctx.book_path, ctx.lang, columns)
         if alone:
             stage(command)
         result = step(book)
+        if existed and changed is not None and not changed(result):
+            if alone:
+                stage("done")
+            return result
         refresh_completeness(book, columns)
         if not ctx.dry_run:
             stage(WRITING)
@@ -302,7 +306,9 @@ def import_files(
         stage("import")
         return step(book)
 
-    result = update_book(ctx, "import", announced, create=True, stage=stage)
+    result = update_book(
+        ctx, "import", announced, create=True, stage=stage, changed=lambda r: r.changed
+    )
     stage("done")
     return result
 
@@ -318,12 +324,17 @@ def _import_step(
     columns = ctx.rules.columns
 
     def step(book: Book) -> ImportResult:
+        # a book written before #12's fix holds an `already` row per row per re-import
+        before = book.sheets["imports"]
+        book.sheets["imports"] = collapse_already(before)
         result = import_tables(
             book, tables, columns, ctx.rules.regions, now=ctx.now, tz=ctx.tz,
             id_prefix=ctx.workspace.config.id_prefix, source=source, mapping=mapping,
             saved_maps=maps,
         )  # fmt: skip
         apply_import(book, result)
+        # every row an import adds is recorded in 导入记录; old keys are migrated in place
+        result.changed = book.sheets["imports"] is not before or bool(result.migrated)
         if not result.leads.empty:
             result.linked = _link_on_arrival(ctx, book, set(result.leads["lead_id"]))
         return result
@@ -501,6 +512,7 @@ def _events_step(ctx: Context, tables: list[bookio.RawTable]) -> Callable[[Book]
     columns = ctx.rules.columns
 
     def step(book: Book) -> EventsOutcome:
+        book.sheets["imports"] = collapse_already(book.sheets["imports"])
         events, imports, already = import_events(book, tables, columns, now=ctx.now, tz=ctx.tz)
         book.append("events", events)
         book.append("imports", imports)

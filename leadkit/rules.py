@@ -77,6 +77,20 @@ class SheetSpec(Strict):
     def keys(self) -> list[str]:
         return [c.key for c in self.columns]
 
+    def text_dtypes(self) -> dict[str, str]:
+        """fastexcel dtypes for the sheet's text columns, by header in either language.
+
+        Read as text, they need no type guess over every row (a fifth of reading the Leads
+        sheet), and a number or date a person typed there is its text (13812345678, not the
+        13812345678.0 a column typed as numbers gave).
+        """
+        return {
+            label: "string"
+            for c in self.columns
+            if c.type in ("text", "enum", "phone", "email", "timeline")
+            for label in (c.zh, c.en)
+        }
+
 
 class Completeness(Strict):
     complete: list[str]

@@ -312,6 +312,38 @@ def test_unparseable_cells_in_typed_columns_survive_a_save(tmp_path, rules):
     assert back.loc[2, "budget"] == 12.5
 
 
+def test_numbers_a_person_typed_into_text_columns_read_as_typed(tmp_path, rules):
+    """Excel stores a phone typed into 联系电话 as a number; leadkit's text columns are read as
+    text, so it is 13812345678 (not 13812345678.0, which is no phone number), with or without
+    the read-ahead."""
+    from leadkit import readahead
+
+    path = tmp_path / "leads.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("线索")
+    ws.write_row(0, 0, ["线索编号", "企业名称", "联系电话", "备注", "员工数", "我的列"])
+    ws.write_row(1, 0, ["LX1", "甲公司", 13812345678, 12.5, 50, 7])
+    ws.write_row(2, 0, ["LX2", "乙公司", "13912345678", "老客户", 8, "x"])
+    wb.close()
+    spec = rules.columns.sheets["leads"]
+    titles = {spec.zh, spec.en}
+    for ahead in (None, readahead.start(path, titles.__contains__, None, spec.text_dtypes())):
+        leads = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai", ahead=ahead).leads
+        assert leads["phone"].tolist() == ["13812345678", "13912345678"]
+        assert leads["notes"].tolist() == ["12.5", "老客户"]
+        assert leads["employees"].tolist() == [50, 8], "a typed column keeps its numbers"
+        assert leads["我的列"].tolist() == [7, "x"], "a user's column keeps each cell's type"
+    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
+    save(book, rules, tmp_path / ".leadkit")
+    import openpyxl
+
+    ws = openpyxl.load_workbook(path)["线索"]
+    heads = [c.value for c in ws[1]]
+    cell = ws.cell(2, heads.index("联系电话") + 1)
+    assert (cell.value, cell.data_type) == ("13812345678", "s"), "written back as its text"
+    assert ws.cell(2, heads.index("我的列") + 1).value == 7
+
+
 def test_a_book_read_in_part_can_never_be_saved(tmp_path, rules):
     book = make_book(tmp_path, rules)
     save(book, rules, tmp_path / ".leadkit")

@@ -233,6 +233,29 @@ def test_rows_already_imported_are_listed_with_the_row_they_matched(cli, workspa
     assert f["already_rows"] == [
         {"row": n + 2, "lead_id": ids[n], "matched_row": n + 2} for n in range(7)
     ]
+    # the records name the rows found again: no 导入记录 row added by either re-import
+    book = pd.read_excel(workspace / "leads.xlsx", sheet_name="导入记录")
+    assert len(book) == 7 and set(book["结果"]) == {"已导入"}
+
+
+def test_a_re_import_that_finds_every_row_writes_nothing(cli, workspace, tmp_path):
+    """Nothing new: the book is not rewritten and no backup is made, so `undo` still undoes
+    the import that added the rows."""
+    src = _seven_people(tmp_path / "people.csv")
+    assert cli("import", src, AS_OF, "-q").exit_code == 0
+    before = _book_bytes(workspace)
+    backups = sorted(p.name for p in (workspace / ".leadkit").rglob("*") if p.is_file())
+    again = cli("import", src, AS_OF, "--json", "-q")
+    assert again.exit_code == 0 and json.loads(again.stdout)["totals"]["already"] == 7
+    assert _book_bytes(workspace) == before
+    assert sorted(p.name for p in (workspace / ".leadkit").rglob("*") if p.is_file()) == backups
+    moved = tmp_path / "moved.csv"
+    lines = src.read_text(encoding="utf-8").splitlines()
+    moved.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n", encoding="utf-8")
+    assert cli("import", moved, AS_OF, "-q").exit_code == 0
+    assert _book_bytes(workspace) != before, "rows found elsewhere are noted: a write"
+    assert cli("undo").exit_code == 0
+    assert _book_bytes(workspace) == before
 
 
 def test_a_sheet_resaved_by_libreoffice_imports_nothing_twice(cli, workspace, tmp_path, soffice):

@@ -325,6 +325,82 @@ def test_already_imported_rows_name_the_row_they_matched(workspace, tmp_path):
     ]
 
 
+PEOPLE = (
+    "公司名称,姓名,手机号,出生日期\n"
+    "甲科技有限公司,张三,13812345670,1990-01-01\n"
+    "乙科技有限公司,李四,13812345671,1991-01-01\n"
+    "丙科技有限公司,王五,13812345672,1992-01-01\n"
+)
+# 丙 and 甲 moved (rows 2 and 4), 丁 new in row 3
+MOVED = (
+    "公司名称,姓名,手机号,出生日期\n"
+    "丙科技有限公司,王五,13812345672,1992-01-01\n"
+    "丁科技有限公司,赵六,13812345673,1993-01-01\n"
+    "甲科技有限公司,张三,13812345670,1990-01-01\n"
+)
+
+
+def test_re_imports_add_no_imports_rows(workspace, tmp_path):
+    """A daily re-import of the same file leaves the Imports sheet as it was (each row's record
+    names its lead); a row found in another file or row is noted once, however often it is
+    imported again. The summary lists every row found, with the Imports row it matched."""
+    people, moved = tmp_path / "people.csv", tmp_path / "moved.csv"
+    people.write_text(PEOPLE, encoding="utf-8")
+    moved.write_text(MOVED, encoding="utf-8")
+    ctx, first = run_import(workspace, people)
+    ids = first.leads["lead_id"].tolist()
+    for n in (2, 3):
+        _, again = run_import(workspace, people)
+        assert (again.totals["imported"], again.totals["already"]) == (0, 3)
+        assert len(imports_sheet(ctx)) == 3, f"after {n} re-imports"
+        assert again.files[0].already_rows == [
+            {"row": r + 2, "lead_id": ids[r], "matched_row": r + 2} for r in range(3)
+        ]
+    _, mixed = run_import(workspace, moved)
+    assert (mixed.totals["imported"], mixed.totals["already"]) == (1, 2)
+    assert len(imports_sheet(ctx)) == 6, "two rows found elsewhere noted, one row imported"
+    for n in (2, 3):
+        _, again = run_import(workspace, moved)
+        assert (again.totals["imported"], again.totals["already"]) == (0, 3)
+        _, again = run_import(workspace, people)
+        assert again.totals["already"] == 3
+        assert len(imports_sheet(ctx)) == 6, f"after {n} re-imports of both"
+    sheet = imports_sheet(ctx)
+    noted = sheet[sheet["outcome"] == "already"]
+    assert noted[["file", "row", "matched_row"]].values.tolist() == [
+        ["moved.csv", 2, 4], ["moved.csv", 4, 2],
+    ]  # fmt: skip
+    assert noted["lead_id"].tolist() == [ids[2], ids[0]]
+
+
+def test_books_with_an_already_row_per_re_import_are_collapsed(workspace, data_dir, tmp_path):
+    """tests/data/book_reimported_89372aa.xlsx: what commit 89372aa wrote importing PEOPLE,
+    PEOPLE again, MOVED twice and PEOPLE again (15 Imports rows, 11 of them 已在册). The next
+    import keeps the records and the first time each moved row was found, renumbered."""
+    (workspace / "leads.xlsx").write_bytes((data_dir / "book_reimported_89372aa.xlsx").read_bytes())
+    ctx = pipeline.context(as_of=NOW, cwd=workspace)
+    old = imports_sheet(ctx)
+    assert len(old) == 15 and (old["outcome"] == "already").sum() == 11
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE, encoding="utf-8")
+    _, again = run_import(workspace, people)
+    assert (again.totals["imported"], again.totals["already"]) == (0, 3)
+    sheet = imports_sheet(ctx)
+    assert sheet.index.tolist() == [2, 3, 4, 5, 6, 7]
+    kept = old.loc[[2, 3, 4, 8, 9, 10]]
+    for column in ("row_key", "file", "row", "outcome", "lead_id"):
+        assert sheet[column].tolist() == kept[column].tolist(), column
+    # the moved rows' records are rows 4 and 2 still; 丁's record is row 7 now (was 10)
+    assert sheet["matched_row"].tolist()[3:5] == [4, 2]
+    assert [r["matched_row"] for r in again.files[0].already_rows] == [2, 3, 4]
+    assert len(pipeline.load(ctx).leads) == 4
+    moved = tmp_path / "moved.csv"
+    moved.write_text(MOVED, encoding="utf-8")
+    _, third = run_import(workspace, moved)
+    assert [r["matched_row"] for r in third.files[0].already_rows] == [4, 7, 2]
+    assert len(imports_sheet(ctx)) == 6
+
+
 def test_what_does_not_count_in_a_rows_identity(workspace, tmp_path):
     """Re-typed numbers, dates as serials, spaces, column order, empty columns and the header
     matcher's choices do not make a row new; a changed unmapped cell does."""
@@ -401,8 +477,11 @@ def test_books_imported_by_the_old_keys_keep_recognising_their_rows(workspace, d
     sheet = imports_sheet(ctx)
     assert sheet.loc[old.index, "row_key"].str.startswith("v2:").all(), "old keys migrated"
     assert sheet.loc[old.index, ["outcome", "lead_id"]].equals(old[["outcome", "lead_id"]])
-    already = sheet[sheet["outcome"] == "already"]
-    assert dict(zip(already["row"], already["matched_row"], strict=True)) == {2: 3, 4: 4, 5: 2}
+    # each is the very row its record came from: the summary names the record, and the sheet
+    # gets no `already` row for it
+    listed = {r["row"]: r["matched_row"] for r in again.files[0].already_rows}
+    assert listed == {2: 3, 4: 4, 5: 2}
+    assert not (sheet["outcome"] == "already").any()
     # migrated: the next import matches by the new keys alone
     _, third = run_import(workspace, data_dir / "old_export.csv")
     assert (third.totals["imported"], third.totals["already"]) == (0, 4)
@@ -480,9 +559,17 @@ def test_event_rows_have_the_same_identity(workspace, tmp_path):
     assert (first.added, first.already) == (2, 0)
     again = pipeline.import_event_files(ctx, [ev])
     assert (again.added, again.already) == (0, 2)
+    assert len(imports_sheet(ctx)) == 2, "the same rows of the same file: their records stand"
+    moved = tmp_path / "ev2.csv"
+    lines = ev.read_text(encoding="utf-8").splitlines()
+    moved.write_text("\n".join([lines[0], lines[2], lines[1]]) + "\n", encoding="utf-8")
+    for _ in range(2):
+        third = pipeline.import_event_files(ctx, [moved])
+        assert (third.added, third.already) == (0, 2)
     sheet = imports_sheet(ctx)
     already = sheet[sheet["outcome"] == "already"]
-    assert already["matched_row"].tolist() == [2, 3]
+    assert already["row"].tolist() == [2, 3], "found elsewhere: noted once, not twice"
+    assert already["matched_row"].tolist() == [3, 2]
 
 
 @settings(max_examples=80, deadline=None)

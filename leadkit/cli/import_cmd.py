@@ -166,7 +166,10 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects."""
+        """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects.
+
+        Rows already in the book are listed with the row they matched; nothing new: not written.
+        """
         ui.configure(quiet=quiet, json_out=json_out)
         files, unmatched = expand_inputs(files)
         # the workspace and its rules are still checked when there is nothing to import
