@@ -590,6 +590,8 @@ MONEY = {
     "expected",
     "commit",
     "best_case",
+    "deal_amount_total",
+    "average_deal",
 }
 HOURS = {"response_hours_median", "response_hours_p90", "response_hours_mean", "sla_hours"}
 SHARES = RATES | {"from_previous", "won_rate", "weight"}
@@ -657,9 +659,26 @@ def write_excel(report: Report, path: Any, lang: str, columns: ColumnsRules) -> 
         report.period: [None if v is None else float(v) for v in report.metrics.values()],  # numbers, for formulas
         "显示" if zh else "Shown": [shown for _, shown in rows],
     })  # fmt: skip
-    entries: list[tuple[str, pd.DataFrame]] = [("汇总" if zh else "Summary", summary)]
+    summary_name = "汇总" if zh else "Summary"
+    entries: list[tuple[str, pd.DataFrame]] = [(summary_name, summary)]
     opts: dict[str, dict[str, Any]] = {
-        k: {} for k in ("column_formats", "charts", "page_setup", "header_format", "column_width")
+        k: {}
+        for k in (
+            "column_formats",
+            "charts",
+            "page_setup",
+            "header_format",
+            "column_width",
+            "row_formats",
+        )
+    }
+    # one metric per row: each row's number in its own unit (39.5%, 2.9 hours, 3,435 follow-ups)
+    opts["row_formats"][summary_name] = {
+        at: rx.Format().set_num_format(
+            _number_format(key)
+            or ("#,##0" if value is None or float(value).is_integer() else "#,##0.0")
+        )
+        for at, (key, value) in enumerate(report.metrics.items(), start=1)
     }
     for view in report_views(report, lang, columns):
         name, frame = view.title[:31], view.frame  # 31: Excel's limit on sheet names

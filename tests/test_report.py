@@ -650,3 +650,16 @@ def test_follow_up_plan_kept_counts_no_lead_past_its_own_plan():
 def test_a_week_is_named_by_its_days_in_any_language(book, cli):
     r = run_report(cli, "--period", "week")
     assert r["period"] == "2026-03-23~2026-03-29"
+
+
+def test_the_summary_sheet_shows_each_number_in_its_unit(book, cli, workspace):
+    import openpyxl
+
+    args = ["report", "--period", "month", "--previous", "--as-of", "2026-04-02T10:00"]
+    assert cli(*args, "--out", workspace / "r.xlsx", "-q").exit_code == 0
+    ws = openpyxl.load_workbook(workspace / "r.xlsx")["汇总"]
+    cells = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(2, ws.max_row + 1)}
+    assert (cells["新增线索"].value, cells["新增线索"].number_format) == (5, "#,##0")
+    assert cells["新线索转化率"].value == pytest.approx(0.2)
+    assert cells["新线索转化率"].number_format == "0.0%"
+    assert cells["成交总额(万元)"].number_format == "#,##0.00"
