@@ -686,10 +686,12 @@ def markdown(report: Report, lang: str, columns: ColumnsRules) -> str:
         shown = localised(frame[keys], columns, lang)
         cells = [[shown_cell(k, v) if k != keys[0] else str(v)
                   for k, v in zip(keys, row, strict=True)] for row in shown.itertuples(index=False)]  # fmt: skip
+        # numbers right-aligned, text (a customer's owner, its segment) left
+        align = ["---:" if pd.api.types.is_numeric_dtype(frame[k]) else "---" for k in keys[1:]]
         return [
             "",
             "| " + " | ".join(shown.columns) + " |",
-            "|---" + "|---:" * (len(keys) - 1) + "|",
+            "|" + "|".join(["---", *align]) + "|",
         ] + ["| " + " | ".join(row) + " |" for row in cells]
 
     lines += table(

@@ -601,6 +601,11 @@ def test_the_demos_reports_do_not_contradict_themselves(demo_run):
     assert 0.9 < m["follow_up_completion"] <= 1.0 and m["follow_ups_done"] > 3000
     assert m["sla_hit_rate"] and m["response_hours_median"] and m["complete_info_rate"] is not None
     assert rep.reps[["won", "lost"]].sum().tolist() == [m["won"], m["lost"]]
+    # RFM of the same book: every won deal of 2025 belongs to one of its 40 companies, once
+    customers = rep.rfm.customers
+    assert (len(customers), customers["frequency"].sum()) == (40, 166)
+    assert customers["monetary"].sum() == pytest.approx(m["deal_amount_total"])
+    assert rep.rfm.segments["customers"].sum() == 40
     import openpyxl
 
     wb = openpyxl.load_workbook(folder / "report_2025.xlsx")
@@ -610,6 +615,8 @@ def test_the_demos_reports_do_not_contradict_themselves(demo_run):
     assert shown["新增线索"] == in_funnel["未接触"] == 420
     assert shown["本期首次跟进"] == in_funnel["初步接洽"] == 420
     assert shown["跟进计划完成率"] == pytest.approx(m["follow_up_completion"])
+    rfm_sheet = list(wb["RFM客户"].iter_rows(min_row=2, values_only=True))
+    assert len(rfm_sheet) == 40 and sum(row[4] for row in rfm_sheet) == 166
     with zipfile.ZipFile(folder / "report_2025.xlsx") as zf:
         charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
         assert charts
