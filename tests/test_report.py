@@ -873,3 +873,33 @@ def test_rfm_without_an_rfm_section_is_a_rule_error(rfm_book, cli, workspace):
     assert cli(*RFM_ARGS[:1], *RFM_ARGS[2:], "-q").exit_code == 0
     result = cli(*RFM_ARGS)
     assert result.exit_code == 2 and "report.yaml: no rfm: section" in result.stderr
+
+
+def test_rfm_with_no_won_customer_yet_and_in_english(
+    rfm_book, cli, workspace, rules, tmp_path, monkeypatch
+):
+    # on 2025-01-01 none of the book's deals had closed: every output says 0 customers, no chart
+    early = ("report", "--rfm", "--period", "month", "--as-of", "2025-01-01")
+    r = json.loads(cli(*early, "--format", "json").stdout)["rfm"]
+    assert r["customers"] == [] and [s["customers"] for s in r["segments"]] == [0] * 8
+    assert all(s["customer_share"] is None for s in r["segments"])
+    for out in ("r.xlsx", "r.html", "r.md"):
+        assert cli(*early, "--out", workspace / out, "-q").exit_code == 0, out
+    import openpyxl
+
+    wb = openpyxl.load_workbook(workspace / "r.xlsx")
+    assert [tuple(r) for r in wb["RFM客户"].iter_rows(values_only=True)][1:] == []
+    assert "| 重要价值客户 | 0 | - | 0 |" in (workspace / "r.md").read_text(encoding="utf-8")
+    # an English workspace names the segments and headers in English (report.yaml's en)
+    from leadkit import pipeline
+
+    en = tmp_path / "en"
+    pipeline.init(en, "en")
+    monkeypatch.chdir(en)
+    b = bookio.new_book(en / "leads.xlsx", "en", rules.columns)
+    b.append("leads", pd.DataFrame(RFM_ROWS))
+    bookio.save_book(b, rules.columns, state_dir=en / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 4, 2))  # fmt: skip
+    md = cli(*RFM_ARGS, "--format", "md").stdout
+    assert "| Segment | Customers | Share of customers | Monetary (10k CNY) |" in md
+    assert "| 上海华信软件有限公司 | 张伟 | 32 | 3 | 160 | 3 | 5 | 5 | Important to keep |" in md
