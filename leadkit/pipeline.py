@@ -926,16 +926,6 @@ def report(
         )
         if bounds[1] <= bounds[0]:
             raise UsageError("--to must be after --from")
-    if rfm and ctx.rules.report.rfm is None:  # a workspace's report.yaml written before RFM
-        raise RuleError(
-            ctx.rules.folder / "report.yaml",
-            [
-                (
-                    None,
-                    "no rfm: section (scores, high_at, segments); copy it from leadkit's rules/report.yaml",
-                )
-            ],
-        )
     return _report_of(
         ctx, load(ctx, only={"leads", "activities", "log"}), period, by, previous, bounds, rfm
     )
@@ -951,6 +941,11 @@ def _report_of(
     rfm: bool = False,
 ) -> Report:
     """`report` on a book already in memory (`run` passes the book it has just saved)."""
+    if rfm and ctx.rules.report.rfm is None:  # a workspace's report.yaml written before RFM
+        raise RuleError(
+            ctx.rules.folder / "report.yaml",
+            [(None, "no rfm: section (scores, high_at, segments); copy it from leadkit's rules/report.yaml")],
+        )  # fmt: skip
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
@@ -1186,7 +1181,9 @@ def run(
             outcome.undelivered += send_reminders(ctx, due_list, due_notify).failed
     if "report" in chosen:
         stage("report")
-        rep = outcome.steps["report"] = _report_of(ctx, book, config.report.period)
+        rep = outcome.steps["report"] = _report_of(
+            ctx, book, config.report.period, rfm=config.report.rfm
+        )
         if report_out and not ctx.dry_run:
             write_report(rep, report_out, ctx.lang, ctx.rules.columns)
             outcome.written.append(report_out)
