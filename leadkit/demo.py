@@ -109,6 +109,15 @@ class DemoOutcome:
             "recycled": len(self.recycle.recycle) if self.recycle else 0,
             "due_items": len(self.due.items) if self.due else 0,
             "report_2025": self.history_report.metrics if self.history_report else None,
+            "rfm_2025": dict(
+                zip(
+                    rfm.segments["segment"],
+                    rfm.segments["customers"].astype(int).tolist(),
+                    strict=True,
+                )
+            )
+            if self.history_report and (rfm := self.history_report.rfm) is not None
+            else None,
             "problems": len(self.problems),
             "leads": 0 if self.leads is None else len(self.leads),
         }
@@ -167,8 +176,9 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     # the month's numbers for the manager, and last year's from the history book
     outcome.report = pipeline.report(later, period="month", by=["source", "grade", "owner"])
     history = pipeline.context(inbox / "history.xlsx", as_of="2025-12-31T18:00", cwd=folder)
+    # with RFM: the year's won customers by segment, for the calls back for repeat business
     outcome.history_report = pipeline.report(
-        history, period="year", by=["source", "grade", "owner"]
+        history, period="year", by=["source", "grade", "owner"], rfm=True
     )
     write_excel(outcome.history_report, folder / "report_2025.xlsx", ctx.lang, ctx.rules.columns)
     outcome.problems = pipeline.check(ctx)

@@ -903,8 +903,11 @@ def report(
     start: str | None = None,
     end: str | None = None,
     by: list[str] | None = None,
+    rfm: bool = False,
 ) -> Report:
-    """The period's metrics, funnel, breakdowns, per-rep table, grade check, trend and forecast."""
+    """The period's metrics, funnel, breakdowns, per-rep table, grade check, trend and forecast.
+
+    `rfm`: also R/F/M and segments of every won customer as of `ctx.now` (report.yaml's `rfm:`)."""
     if period not in ("week", "month", "quarter", "year"):
         raise UsageError(f"--period {period!r}: use week, month, quarter or year")
     columns = set(ctx.rules.columns.sheets["leads"].keys)
@@ -924,7 +927,7 @@ def report(
         if bounds[1] <= bounds[0]:
             raise UsageError("--to must be after --from")
     return _report_of(
-        ctx, load(ctx, only={"leads", "activities", "log"}), period, by, previous, bounds
+        ctx, load(ctx, only={"leads", "activities", "log"}), period, by, previous, bounds, rfm
     )
 
 
@@ -935,8 +938,14 @@ def _report_of(
     by: list[str] | None = None,
     previous: bool = False,
     bounds: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    rfm: bool = False,
 ) -> Report:
     """`report` on a book already in memory (`run` passes the book it has just saved)."""
+    if rfm and ctx.rules.report.rfm is None:  # a workspace's report.yaml written before RFM
+        raise RuleError(
+            ctx.rules.folder / "report.yaml",
+            [(None, "no rfm: section (scores, high_at, segments); copy it from leadkit's rules/report.yaml")],
+        )  # fmt: skip
     applied = apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     )
@@ -948,7 +957,7 @@ def _report_of(
         rules=ctx.rules.report, cadence=ctx.rules.followup.cadence_days, by=by or [],
         channels=ctx.rules.channels, previous=previous,
         start=bounds[0] if bounds else None, end=bounds[1] if bounds else None, tz=ctx.tz,
-        working_hours=ctx.rules.routing.working_hours,
+        working_hours=ctx.rules.routing.working_hours, rfm_rules=ctx.rules.report.rfm if rfm else None,
     )  # fmt: skip
 
 
@@ -1172,7 +1181,9 @@ def run(
             outcome.undelivered += send_reminders(ctx, due_list, due_notify).failed
     if "report" in chosen:
         stage("report")
-        rep = outcome.steps["report"] = _report_of(ctx, book, config.report.period)
+        rep = outcome.steps["report"] = _report_of(
+            ctx, book, config.report.period, rfm=config.report.rfm
+        )
         if report_out and not ctx.dry_run:
             write_report(rep, report_out, ctx.lang, ctx.rules.columns)
             outcome.written.append(report_out)

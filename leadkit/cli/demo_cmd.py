@@ -99,12 +99,23 @@ def register(app: typer.Typer) -> None:
         if outcome.history_report is not None:
             m = outcome.history_report.metrics
             ui.say(
-                "$ leadkit report inbox/history.xlsx --period year --as-of 2025-12-31 --out report_2025.xlsx"
+                "$ leadkit report inbox/history.xlsx --period year --as-of 2025-12-31 --rfm --out report_2025.xlsx"
             )
             ui.say(
                 f"  2025: {m['won']} won / {m['lost']} lost (win rate {m['win_rate_of_closed']:.0%}), deals {m['deal_amount_total']:,.0f} 万元, "
                 f"median cycle {m['sales_cycle_days_median']:.0f} days; charts in report_2025.xlsx"
             )
+            rfm = outcome.history_report.rfm
+            if rfm is not None:  # the segments a team calls back first, as report.yaml names them
+                named = rfm.labels("zh")
+                counts = rfm.segments[rfm.segments["customers"] > 0]
+                ui.say(
+                    f"  RFM: {len(rfm.customers)} won customers; "
+                    + ", ".join(
+                        f"{named[k]} {n}"
+                        for k, n in zip(counts["segment"], counts["customers"], strict=True)
+                    )
+                )
         ui.say("$ leadkit check")
         ui.say(
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"
