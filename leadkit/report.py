@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from leadkit.files import replacing
 from leadkit.neutralise import neutralise_frame
-from leadkit.normalize import column_dates, company_key
+from leadkit.normalize import column_dates, company_key, company_place
 from leadkit.routing import WorkingHours, working_hours_between
 from leadkit.rules import CLOSED_STATUSES, ColumnsRules, Strict
 
@@ -514,8 +514,9 @@ def _scores(values: pd.Series, rules: RfmRules, name: str, higher_is_better: boo
 def rfm(leads: pd.DataFrame, now: datetime, rules: RfmRules) -> tuple[Rfm, list[str]]:
     """R/F/M of every customer with a won deal closed by `now` (active leads: a merged row is its survivor's).
 
-    A customer is a company, by the dedupe company key of 企业名称 (北京鼎盛科技有限公司 and 鼎盛科技
-    are one); a won lead with no company is a customer of its own. Recency is whole days from the
+    A customer is a company, by the dedupe company key of 企业名称 and the place the name carries
+    (北京鼎盛科技有限公司 and 鼎盛科技 are one; 广州中科瑞丰物流 and 沈阳中科瑞丰物流 are two); a won lead
+    with no company is a customer of its own. Recency is whole days from the
     last won close to `now`'s date, frequency the won deals, monetary their 成交金额 (万元; a blank
     amount adds nothing). A won lead without 关闭时间 cannot say when: it is left out, with a warning.
     """
@@ -527,8 +528,15 @@ def rfm(leads: pd.DataFrame, now: datetime, rules: RfmRules) -> tuple[Rfm, list[
         warnings.append(f"{undated} won lead(s) have no close date: left out of RFM")
     won, closed = won[closed <= now_ts], closed[closed <= now_ts]
     company = won["company"] if "company" in won else pd.Series(np.nan, index=won.index)
-    key = company_key(company.astype("string")).astype(object)
-    key = key.where(key.notna(), "lead:" + won["lead_id"].astype(str))
+    core = company_key(company.astype("string")).astype(object)
+    # one trade name in two cities is two customers; a name without its city is the one
+    # customer of that name if only one city has it
+    place = company_place(company).astype(object)
+    named = pd.DataFrame({"core": core, "place": place}).dropna()
+    places = named.drop_duplicates().groupby("core")["place"]
+    single = places.first()[places.size() == 1]
+    place = place.where(place.notna(), core.map(single))
+    key = (core + "@" + place.fillna("")).where(core.notna(), "lead:" + won["lead_id"].astype(str))
     frame = pd.DataFrame({
         "key": key, "closed": closed, "lead_id": won["lead_id"].astype(str),
         "customer": company.astype(object).where(company.notna(), won["lead_id"].astype(str)),

@@ -601,11 +601,15 @@ def test_the_demos_reports_do_not_contradict_themselves(demo_run):
     assert 0.9 < m["follow_up_completion"] <= 1.0 and m["follow_ups_done"] > 3000
     assert m["sla_hit_rate"] and m["response_hours_median"] and m["complete_info_rate"] is not None
     assert rep.reps[["won", "lost"]].sum().tolist() == [m["won"], m["lost"]]
-    # RFM of the same book: every won deal of 2025 belongs to one of its 40 companies, once
+    # RFM of the same book: every won deal of 2025 belongs to one of its companies, once; the
+    # sample writes each company's name one way, so a customer is a distinct name (a trade name
+    # in two cities is two customers)
+    history = pd.read_excel(folder / "inbox" / "history.xlsx", sheet_name="线索")
+    companies = history.loc[history["客户状态"] == "成交", "企业名称"].nunique()
     customers = rep.rfm.customers
-    assert (len(customers), customers["frequency"].sum()) == (40, 166)
+    assert (len(customers), customers["frequency"].sum()) == (companies, 166)
     assert customers["monetary"].sum() == pytest.approx(m["deal_amount_total"])
-    assert rep.rfm.segments["customers"].sum() == 40
+    assert rep.rfm.segments["customers"].sum() == companies
     import openpyxl
 
     wb = openpyxl.load_workbook(folder / "report_2025.xlsx")
@@ -616,7 +620,7 @@ def test_the_demos_reports_do_not_contradict_themselves(demo_run):
     assert shown["本期首次跟进"] == in_funnel["初步接洽"] == 420
     assert shown["跟进计划完成率"] == pytest.approx(m["follow_up_completion"])
     rfm_sheet = list(wb["RFM客户"].iter_rows(min_row=2, values_only=True))
-    assert len(rfm_sheet) == 40 and sum(row[4] for row in rfm_sheet) == 166
+    assert len(rfm_sheet) == companies and sum(row[4] for row in rfm_sheet) == 166
     with zipfile.ZipFile(folder / "report_2025.xlsx") as zf:
         charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
         assert charts
@@ -916,3 +920,23 @@ def test_rfm_with_no_won_customer_yet_and_in_english(
     md = cli(*RFM_ARGS, "--format", "md").stdout
     assert "| Segment | Customers | Share of customers | Monetary (10k CNY) |" in md
     assert "| 上海华信软件有限公司 | 张伟 | 32 | 3 | 160 | 3 | 5 | 5 | Important to keep |" in md
+
+
+def test_rfm_counts_one_trade_name_in_two_cities_as_two_customers(rules):
+    from leadkit.report import rfm
+
+    def won(lead_id, company, closed, amount):
+        return dict(lead_id=lead_id, company=company, status="won", closed_at=T(closed),
+                    deal_amount=amount, owner="李娜")  # fmt: skip
+
+    leads = pd.DataFrame([
+        won("W1", "广州中科瑞丰物流有限公司", "2026-03-01", 10.0),
+        won("W2", "沈阳中科瑞丰物流有限公司", "2026-03-02", 20.0),
+        won("W3", "北京鼎盛科技有限公司", "2026-03-03", 30.0),
+        won("W4", "鼎盛科技", "2026-03-04", 40.0),  # no city in the name: the one 鼎盛科技 there is
+        won("W5", "中科瑞丰物流", "2026-03-05", 50.0),  # two cities have that name: its own customer
+    ])  # fmt: skip
+    result, _ = rfm(leads, dt.datetime(2026, 4, 2), rules.report.rfm)
+    customers = result.customers.set_index("customer")
+    assert sorted(customers["monetary"].tolist()) == [10, 20, 50, 70]
+    assert customers.loc["鼎盛科技", ["frequency", "monetary"]].tolist() == [2, 70]
