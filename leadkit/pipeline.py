@@ -542,11 +542,21 @@ def _read_companies(ctx: Context, path: Path, config: EnrichConfig) -> pd.DataFr
                 Where(file=path, sheet=table.sheet),
             )
         frame = table.frame[list(at)].set_axis(list(at.values()), axis=1)
-        frames.append(frame.astype("string").apply(lambda c: c.str.strip().replace("", pd.NA)))
+        # only the columns every row is matched on are trimmed here; the others only on the
+        # rows that match (_trimmed): trimming all of a 1M-row list's columns cost 1.1 s
+        frame = frame.astype("string")
+        for column in ("company", "credit_code"):
+            if column in frame:
+                frame[column] = _trimmed(frame[column])
+        frames.append(frame)
     companies = pd.concat(frames, ignore_index=True)
     return companies.dropna(
         how="all", subset=[c for c in ("company", "credit_code") if c in companies]
     )
+
+
+def _trimmed(values: pd.Series) -> pd.Series:
+    return values.str.strip().replace("", pd.NA)
 
 
 def _enrich_step(
@@ -559,7 +569,9 @@ def _enrich_step(
     matches = match_companies(lookup, companies, rules)
     fill = [c for c in config.fill if c in companies]
     current = active.reindex(columns=fill)
-    _, log = fill_blanks(current, companies, matches, fill, rules)
+    used = companies.loc[pd.unique(matches["company"])].reindex(columns=fill)
+    used = used.apply(_trimmed) if len(used) else used
+    _, log = fill_blanks(current, used, matches, fill, rules)
     for column, rows in log.groupby("column", sort=False):
         if column not in leads:  # a book made before the column existed
             leads[column] = pd.Series(pd.NA, index=leads.index, dtype=object)
