@@ -155,7 +155,8 @@ def match(
     todo = leads.index
     if "credit_code" in leads and "credit_code" in companies:
         lc = normalize_credit_code(leads["credit_code"]).dropna()
-        cc = normalize_credit_code(companies["credit_code"]).dropna()
+        # a book whose leads have no code yet (a first enrich) need not check 1M list codes
+        cc = normalize_credit_code(companies["credit_code"]).dropna() if len(lc) else lc
         # plain hash lookups: pandas' isin on Arrow strings boxes each of 1M codes (10 s)
         codes = pd.Index(cc.to_numpy(dtype=object))
         once = ~codes.duplicated(keep=False)
