@@ -413,7 +413,7 @@ def write_companies(path: Path) -> None:
         if name not in seen:
             seen.add(name)
             add(name, own.choice(TRADES)[1], city)
-    headers = ["企业名称", "统一社会信用代码", "企业类型", "注册资本", "登记状态", "注册地址", "所属行业"]
+    headers = ["企业名称", "统一社会信用代码", "企业类型", "注册资本", "登记状态", "注册地址", "所属行业"]  # fmt: skip
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         csv.writer(fh).writerows([headers, *rows])
 
