@@ -531,7 +531,14 @@ def enrich(ctx: Context, list_file: Path, *, review_file: Path | None = None) ->
 def _read_companies(ctx: Context, path: Path, config: EnrichConfig) -> pd.DataFrame:
     """The list's rows under lead column keys, blanks as NA; every sheet with a header row."""
     known = {fold_header(a): k for k, aliases in config.columns.items() for a in (k, *aliases)}
-    tables = bookio.read_input_tables(path, known, limits=ctx.workspace.config.limits)
+    try:
+        tables = bookio.read_input_tables(path, known, limits=ctx.workspace.config.limits)
+    except InputFileError as exc:
+        # the reader points at columns.yaml, the lead book's headers; a list's are in enrich.yaml
+        exc.message = exc.message.replace(
+            "rules/columns.yaml aliases, or --map", "rules/enrich.yaml columns"
+        )
+        raise
     frames = []
     for table in tables:
         at = config.header_keys(table.headers)

@@ -206,3 +206,11 @@ def test_enrich_fills_blanks_from_a_libreoffice_list_logs_and_undoes(
     undone = bookio.load_book(book, Rules().columns, "zh", "Asia/Shanghai").leads
     for column in ("credit_code", "legal_form", "industry", "registered_address"):
         assert undone[column].astype("string").tolist() == before[column].astype("string").tolist()
+
+
+def test_a_list_without_known_headers_says_where_its_headers_are_named(workspace, tmp_path, cli):
+    listed = tmp_path / "list.csv"
+    listed.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    done = cli("enrich", "--from", listed)
+    assert done.exit_code == 2
+    assert "list.csv: no recognisable header row (see rules/enrich.yaml columns)" in done.stderr
