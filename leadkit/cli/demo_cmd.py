@@ -50,6 +50,14 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"  merged {outcome.dedupe.merged} more, {outcome.dedupe.review_pairs} uncertain pair(s) for a person in dedupe_review.xlsx"
             )
+        if outcome.enrich is not None:
+            e = outcome.enrich
+            ui.say("$ leadkit enrich --from inbox/companies.csv --review enrich_review.xlsx")
+            ui.say(
+                f"  matched {sum(e.matched.values())} of {e.looked_up} lead(s) against {e.companies} companies; "
+                f"filled {e.cells} blank cell(s) in {e.leads_filled} lead(s); "
+                f"{len(e.review)} uncertain match(es) for a person in enrich_review.xlsx"
+            )
         if outcome.events is not None:
             ui.say("$ leadkit import --events inbox/events.csv")
             ui.say(
