@@ -36,7 +36,7 @@ from leadkit.dedupe import (
     review_table,
 )
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
-from leadkit.followup import KINDS, apply_activities, due_items, kind_label
+from leadkit.followup import KINDS, apply_activities, due_items, kind_label, lead_keys
 from leadkit.headers import SavedMap, recogniser, suggested_map
 from leadkit.identity import collapse_already, resolve_already
 from leadkit.importer import (
@@ -737,6 +737,57 @@ def log_activity(
     return update_book(ctx, "log", step)
 
 
+def log_feedback(
+    ctx: Context,
+    lead_id: str,
+    *,
+    kind: str,
+    note: str,
+    priority: str | None = None,
+    channel: str | None = None,
+    owner: str | None = None,
+    close_by: str | None = None,
+) -> pd.Series:
+    """Append a customer's feedback to the 客户反馈 sheet; its 完成时限 is `close_by`, else now
+    plus followup.yaml's feedback close_out_days."""
+    columns = ctx.rules.columns
+
+    def key_of(enum: str, value: str, option: str) -> str:
+        key = columns.enum_lookup[enum].get(fold_header(value))
+        if key is None:
+            choices = ", ".join(f"{o.zh}/{o.en}" for o in columns.enums[enum])
+            raise UsageError(f"{option} {value!r}: use one of {choices}")
+        return key
+
+    type_key = key_of("feedback_type", kind, "--feedback")
+    priority_key = key_of("priority", priority, "--priority") if priority is not None else None
+    now = pd.Timestamp(ctx.now)
+    due_at = (
+        pd.Timestamp(clock.now(ctx.tz, close_by, option="--close-by"))
+        if close_by
+        else now + pd.Timedelta(days=ctx.rules.followup.feedback.close_out_days)
+    )
+
+    def step(book: Book) -> pd.Series:
+        leads = book.leads
+        match = leads[lead_keys(leads["lead_id"]) == lead_id.strip().upper()]
+        if match.empty:
+            raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}")
+        if pd.notna(match["duplicate_of"].iloc[0]):
+            raise UsageError(
+                f"{lead_id} was merged into {match['duplicate_of'].iloc[0]}; log on that lead"
+            )
+        row = pd.DataFrame([{
+            "time": now, "lead_id": match["lead_id"].iloc[0], "channel": channel, "summary": note,
+            "type": type_key, "priority": priority_key, "root_cause": None, "resolution": None,
+            "owner": owner or match["owner"].iloc[0], "due": due_at, "confirmation": None,
+        }])  # fmt: skip
+        book.append("feedback", row)
+        return row.iloc[0]
+
+    return update_book(ctx, "log", step)
+
+
 @dataclass
 class DueOutcome:
     """What `leadkit due` found."""
@@ -748,7 +799,7 @@ class DueOutcome:
 
 def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
     """Each rep's to-dos for today, most urgent first (reads the book, writes nothing)."""
-    return _due_of(ctx, load(ctx, only={"leads", "activities"}), owner=owner)
+    return _due_of(ctx, load(ctx, only={"leads", "activities", "feedback"}), owner=owner)
 
 
 def write_due(ctx: Context, items: pd.DataFrame, path: Path) -> None:
@@ -770,6 +821,7 @@ def _due_of(ctx: Context, book: Book, *, owner: str | None = None) -> DueOutcome
         now=ctx.now,
         recycle_warn=warn,
         status_since=applied.status_since,
+        feedback=book.sheets["feedback"],
     )
     if owner is not None:
         items = items[items["owner"] == owner].reset_index(drop=True)
@@ -924,7 +976,12 @@ def report(
         if bounds[1] <= bounds[0]:
             raise UsageError("--to must be after --from")
     return _report_of(
-        ctx, load(ctx, only={"leads", "activities", "log"}), period, by, previous, bounds
+        ctx,
+        load(ctx, only={"leads", "activities", "log", "feedback"}),
+        period,
+        by,
+        previous,
+        bounds,
     )
 
 
@@ -949,6 +1006,7 @@ def _report_of(
         channels=ctx.rules.channels, previous=previous,
         start=bounds[0] if bounds else None, end=bounds[1] if bounds else None, tz=ctx.tz,
         working_hours=ctx.rules.routing.working_hours,
+        feedback=book.sheets["feedback"], feedback_rules=ctx.rules.followup.feedback,
     )  # fmt: skip
 
 

@@ -344,3 +344,112 @@ def test_text_typed_in_date_columns_survives_log_recycle_and_due(workspace, cli,
     # LX2026000004 (row 5) was logged: its dates derive from the activity; rows 2-4 were not
     assert kept == typed
     assert isinstance(ws.cell(5, col["首次跟进时间"]).value, dt.datetime)
+
+
+# ---------------------------------------------------------------------------------------------
+# Customer feedback (客户反馈 sheet, #20)
+
+
+def test_log_feedback_appends_a_row_and_due_lists_it_once_past_its_close_out(
+    workspace, cli, data_dir
+):
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    cli("assign", "--by", "load", "--as-of", "2026-03-09T09:00", "-q")
+    said = cli("log", "LX2026000002", "--feedback", "价格类", "--priority", "高", "--note",
+               "竞品A报价低15%", "--channel", "邮件反馈", "--as-of", "2026-03-09T10:00")  # fmt: skip
+    assert said.exit_code == 0, said.stderr
+    assert (
+        "LX2026000002: feedback 价格类, priority 高; close out by 2026-03-12 10:00" in said.stderr
+    )
+    # English labels work too, and --close-by sets the 完成时限
+    cli("log", "LX2026000003", "--feedback", "Decision", "--priority", "low", "--note", "需内部审批",
+        "--close-by", "2026-03-20T18:00", "--as-of", "2026-03-09T11:00", "-q")  # fmt: skip
+    sheet = pipeline.load(pipeline.context(cwd=workspace)).sheets["feedback"]
+    assert sheet["type"].tolist() == ["price", "decision"]
+    assert sheet["priority"].tolist() == ["high", "low"]
+    assert sheet["channel"].fillna("").tolist() == ["邮件反馈", ""]
+    assert sheet["due"].tolist() == [
+        pd.Timestamp("2026-03-12 10:00"),
+        pd.Timestamp("2026-03-20 18:00"),
+    ]
+    owners = pipeline.load(pipeline.context(cwd=workspace)).leads.set_index("lead_id")["owner"]
+    assert sheet["owner"].tolist() == [owners["LX2026000002"], owners["LX2026000003"]]
+
+    def late(at):
+        out = json.loads(cli("due", "--as-of", at, "--json").stdout)["items"]
+        return [(i["lead_id"], i["owner"]) for i in out if i["kind"] == "feedback_overdue"]
+
+    assert late("2026-03-12T09:59") == []
+    assert late("2026-03-12T10:01") == [("LX2026000002", owners["LX2026000002"])]
+    assert sorted(late("2026-03-21T09:00")) == [
+        ("LX2026000002", owners["LX2026000002"]), ("LX2026000003", owners["LX2026000003"])
+    ]  # fmt: skip
+
+
+def test_log_feedback_refuses_unknown_types_and_follow_up_options(workspace, cli, data_dir):
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    bad = cli("log", "LX2026000002", "--feedback", "抱怨", "--note", "x")
+    assert bad.exit_code != 0 and "价格类/Price" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    mixed = cli("log", "LX2026000002", "--feedback", "价格类", "--status", "成交", "--note", "x")
+    assert mixed.exit_code != 0 and "--status" in mixed.stderr
+    alone = cli("log", "LX2026000002", "--priority", "高", "--note", "x")
+    assert alone.exit_code != 0 and "--feedback" in alone.stderr
+    assert pipeline.load(pipeline.context(cwd=workspace)).sheets["feedback"].empty
+
+
+def test_feedback_typed_by_hand_and_saved_by_libreoffice_is_due_until_confirmed(
+    workspace, data_dir, soffice, tmp_path
+):
+    """Rows typed into 客户反馈 as the seeds' 客户需求分析表 has them: no 完成时限 is 反馈时间 + the
+    close_out_days of followup.yaml; 客户认可 closes one, 待确认 leaves it open."""
+    import shutil
+
+    import openpyxl
+
+    ctx = pipeline.context(as_of="2026-03-02T09:00", cwd=workspace)
+    pipeline.import_files(ctx, [data_dir / "web_small.csv"])
+    pipeline.assign(ctx, "load")
+    wb = openpyxl.load_workbook(ctx.book_path)
+    ws = wb["客户反馈"]
+    headers = [c.value for c in ws[1]]
+    rows = [  # (反馈时间, 线索编号, 反馈类型, 优先级, 完成时限, 客户确认结果)
+        ("2026-03-03 10:00", "lx2026000001 ", "产品/服务类", "高", None, None),
+        (
+            dt.datetime(2026, 3, 5),
+            "LX2026000002",
+            "价格类",
+            "中",
+            dt.datetime(2026, 3, 7),
+            "待确认",
+        ),
+        ("2026/3/5", "LX2026000003", "产品/服务类", "中", "2026-03-08", "客户认可"),
+    ]
+    for when, lead, kind, prio, close, confirmed in rows:
+        cells = {"反馈时间": when, "线索编号": lead, "反馈类型": kind, "优先级": prio,
+                 "完成时限": close, "客户确认结果": confirmed, "反馈内容": "方案缺少数据备份"}  # fmt: skip
+        ws.append([cells.get(h) for h in headers])
+    typed = tmp_path / "typed" / ctx.book_path.name
+    typed.parent.mkdir(parents=True)
+    wb.save(typed)
+    shutil.copyfile(soffice(typed, "xlsx", tmp_path / "lo"), ctx.book_path)
+
+    later = pipeline.context(as_of="2026-03-10T09:00", cwd=workspace)
+    items = pipeline.due(later).items
+    late = items[items["kind"] == "feedback_overdue"].set_index("lead_id")["when"]
+    days = later.rules.followup.feedback.close_out_days
+    assert late.to_dict() == {
+        "LX2026000001": pd.Timestamp("2026-03-03 10:00") + pd.Timedelta(days=days),
+        "LX2026000002": pd.Timestamp("2026-03-07"),
+    }
+    report = pipeline.report(later, period="month")
+    by_type = report.feedback.set_index("feedback_type")
+    assert by_type.loc[
+        "product", ["received", "high", "medium", "unresolved", "overdue"]
+    ].tolist() == [2, 1, 1, 1, 1]
+    assert by_type.loc["price", ["received", "unresolved", "overdue"]].tolist() == [1, 1, 1]
+    assert by_type.loc["total", "received"] == 3 and by_type.loc["decision", "received"] == 0
+    # a later save keeps the typed rows as they were (and their labels in the book's words)
+    pipeline.log_activity(later, "LX2026000001", note="回访")
+    sheet = pipeline.load(later).sheets["feedback"]
+    assert sheet["type"].tolist() == ["product", "price", "product"]
+    assert sheet["confirmation"].fillna("").tolist() == ["", "待确认", "客户认可"]
