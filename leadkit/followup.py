@@ -247,6 +247,7 @@ def due_items(
     recycle_warn: pd.DataFrame | None = None,
     status_since: pd.Series | None = None,
     feedback: pd.DataFrame | None = None,
+    activities: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """What each rep must do: one row per (lead, reason), most urgent first.
 
@@ -315,6 +316,10 @@ def due_items(
             "recycle_soon",
             pd.Series(recycle_warn["recycle_on"], index=mine.index).reindex(mine.index),
         )
+    if activities is not None:
+        missed = second_channel_items(leads, activities, rules, now=now)
+        if not missed.empty:
+            parts.append(missed)
     if feedback is not None:
         late = feedback_items(feedback, leads, rules.feedback, now=now)
         if not late.empty:
@@ -474,7 +479,10 @@ def plan_sheet(
         if status_since is not None
         else pd.Series(pd.NaT, index=mine.index, dtype="datetime64[ns]")
     )
+    # a lead nobody has called yet: its first contact is the next thing due
     follow = as_dates(mine["next_follow_up"])
+    waiting = as_dates(mine["first_contact_at"]).isna()
+    follow = follow.where(follow.notna() | ~waiting, as_dates(mine["first_contact_due"]))
     return pd.DataFrame({
         "lead_id": mine["lead_id"], "company": mine["company"], "grade": grade, "stage": stage,
         "goal": [p.goal if p else None for p in plans],

@@ -36,7 +36,14 @@ from leadkit.dedupe import (
     review_table,
 )
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
-from leadkit.followup import KINDS, apply_activities, due_items, kind_label, lead_keys
+from leadkit.followup import (
+    KINDS,
+    apply_activities,
+    due_items,
+    kind_label,
+    lead_keys,
+    plan_sheet,
+)
 from leadkit.headers import SavedMap, recogniser, suggested_map
 from leadkit.identity import collapse_already, resolve_already
 from leadkit.importer import (
@@ -158,6 +165,7 @@ def update_book(
                 stage("done")
             return result
         refresh_completeness(book, columns)
+        refresh_plans(ctx, book)
         if not ctx.dry_run:
             stage(WRITING)
             bookio.save_book(
@@ -179,6 +187,23 @@ def refresh_completeness(book: Book, columns: ColumnsRules) -> None:
     if book.partial or leads is None or leads.empty or "completeness" not in leads.columns:
         return
     leads["completeness"] = completeness(leads, columns)
+
+
+def refresh_plans(ctx: Context, book: Book) -> None:
+    """Rewrite the 跟进计划 sheet from the leads as they are about to be saved: each open lead
+    with an owner and its stage's plan (followup.yaml `plans`). Derived like 信息完整度, so one
+    place before every save; a book whose rules have no plans keeps whatever the sheet holds."""
+    leads = book.sheets.get("leads")
+    rules = ctx.rules.followup
+    if book.partial or leads is None or not rules.plans or "plans" not in book.sheets:
+        return
+    since = apply_activities(
+        leads, book.sheets["activities"], rules, now=ctx.now, with_log=False
+    ).status_since
+    book.sheets["plans"] = plan_sheet(
+        leads, rules, since, lang=book.lang,
+        channel_labels=ctx.rules.columns.enum_labels("preferred_channel", book.lang),
+    )  # fmt: skip
 
 
 def with_activities(ctx: Context, book: Book, command: str) -> None:
@@ -822,6 +847,7 @@ def _due_of(ctx: Context, book: Book, *, owner: str | None = None) -> DueOutcome
         recycle_warn=warn,
         status_since=applied.status_since,
         feedback=book.sheets["feedback"],
+        activities=book.sheets["activities"],
     )
     if owner is not None:
         items = items[items["owner"] == owner].reset_index(drop=True)

@@ -453,3 +453,119 @@ def test_feedback_typed_by_hand_and_saved_by_libreoffice_is_due_until_confirmed(
     sheet = pipeline.load(later).sheets["feedback"]
     assert sheet["type"].tolist() == ["product", "price", "product"]
     assert sheet["confirmation"].fillna("").tolist() == ["", "待确认", "客户认可"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-up plans and the weekly second channel (#20 build 2)
+
+SECOND = FollowupRules(
+    cadence_days={"S": 1, "A": 2, "B": 7, "C": 7},
+    second_channel={"S": {"channels": ["meeting"]}, "A": {"channels": ["email", "phone"]}},
+)
+
+
+def test_the_weekly_second_channel_is_due_a_week_after_the_last_one_or_the_first_contact():
+    book = leads([
+        dict(grade="S", status="contacted"),  # L1: called daily, met on 03-04
+        dict(grade="A", status="contacted"),  # L2: only WeChat since its first contact 03-01
+        dict(grade="B", status="contacted"),  # L3: B has no second channel
+        dict(grade="S", status="new"),  # L4: not contacted yet: the first contact's business
+        dict(grade="S", status="contacted"),  # L5: won below, closed
+    ])  # fmt: skip
+    log = acts([
+        dict(date="2026-03-02 10:00", lead_id="L1", channel="phone"),
+        dict(date="2026-03-04 14:00", lead_id="L1", channel="meeting"),
+        dict(date="2026-03-09 10:00", lead_id="L1", channel="phone"),
+        dict(date="2026-03-01 09:00", lead_id="L2", channel="wechat"),
+        dict(date="2026-03-01 09:00", lead_id="L3", channel="phone"),
+        dict(date="2026-03-01 09:00", lead_id="L5", channel="phone", status_after="won"),
+    ])  # fmt: skip
+    applied = apply_activities(book, log, SECOND, now=NOW)
+
+    def missed(at):
+        items = due_items(applied.leads, SECOND, now=at, activities=log)
+        late = items[items["kind"] == "second_channel_missed"]
+        return dict(zip(late["lead_id"], late["when"], strict=True))
+
+    assert missed(NOW) == {"L2": pd.Timestamp("2026-03-08 09:00")}
+    assert missed(dt.datetime(2026, 3, 11, 15, 0)) == {
+        "L1": pd.Timestamp("2026-03-11 14:00"), "L2": pd.Timestamp("2026-03-08 09:00"),
+    }  # fmt: skip
+    # an e-mail is A's second channel: sent on 03-10, L2 is not due again until 03-17
+    mailed = pd.concat([log, acts([dict(date="2026-03-10 08:00", lead_id="L2", channel="email")])])
+    items = due_items(applied.leads, SECOND, now=dt.datetime(2026, 3, 16), activities=mailed)
+    assert "L2" not in set(items.loc[items["kind"] == "second_channel_missed", "lead_id"])
+
+
+def test_plan_rules_are_checked_as_typed_models(workspace, cli):
+    rules = workspace / "rules" / "followup.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("S: {channels: [meeting], every_days: 7}",
+                                  "S: {channels: [visit], every_days: 7}"), encoding="utf-8")  # fmt: skip
+    bad = cli("due")
+    assert bad.exit_code == 2 and "followup.yaml" in bad.stderr and "second_channel" in bad.stderr
+    rules.write_text(text.replace("  proposal:\n    goal: 客户将我方方案纳入短名单",
+                                  "  proposal:\n    gaol: 客户将我方方案纳入短名单"), encoding="utf-8")  # fmt: skip
+    bad = cli("due")
+    assert bad.exit_code == 2 and "plans.proposal" in bad.stderr
+
+
+def test_the_plan_sheet_and_second_channel_on_a_book_saved_by_libreoffice(
+    workspace, cli, rules, soffice, tmp_path
+):
+    from leadkit import bookio
+
+    def lead(n, grade, **extra):
+        return dict(lead_id=f"LX{n}", created_at=pd.Timestamp("2026-03-02 08:00"), source="website",
+                    company=f"公司{n}", contact=f"联系人{n}", phone=f"1381234000{n}", grade=grade,
+                    owner="李娜", assigned_at=pd.Timestamp("2026-03-02 09:00"),
+                    first_contact_due=pd.Timestamp("2026-03-02 11:00"), status="new", **extra)  # fmt: skip
+
+    b = bookio.new_book(workspace / "leads.xlsx", "zh", rules.columns)
+    b.append("leads", pd.DataFrame([
+        lead(1, "S"), lead(2, "A"), lead(3, "C"), lead(4, "B"),
+        lead(5, "S", duplicate_of="LX1"), {**lead(6, "A"), "owner": None},
+    ]))  # fmt: skip
+    bookio.save_book(b, rules.columns, state_dir=workspace / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 3, 2))  # fmt: skip
+    ctx = pipeline.context(as_of="2026-03-02T09:00", cwd=workspace)
+    type_by_hand(ctx, [
+        ("2026-03-02 10:00", "LX1", "电话", "初步接洽", None),
+        ("2026-03-03 15:00", "lx1 ", "面谈", None, None),  # S met in the first week
+        ("2026-03-02 10:30", "LX2", "微信", "需求明确", None),  # A: no e-mail, no call
+        ("2026-03-02 11:00", "LX3", "电话", "成交", None),  # won: no plan
+    ], soffice, tmp_path)  # fmt: skip
+    # a save (here `log`) writes the 跟进计划 sheet for every open lead with an owner
+    assert cli("log", "LX4", "--note", "电话沟通", "--channel", "电话", "--as-of",
+               "2026-03-04T09:00", "-q").exit_code == 0  # fmt: skip
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(workspace / "leads.xlsx")["跟进计划"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(values_only=False)]
+    head = rows[0]
+    plan = {r[0]: dict(zip(head, r, strict=True)) for r in rows[1:] if r[0]}
+    assert set(plan) == {"LX1", "LX2", "LX4"}  # LX3 won, LX5 merged, LX6 in the pool
+    plans = ctx.rules.followup.plans
+    assert (
+        plan["LX1"]["跟进阶段"] == "初步接洽" and plan["LX1"]["跟进目标"] == plans["contacted"].goal
+    )
+    assert plan["LX1"]["沟通要点(BANT)"] == "；".join(plans["contacted"].confirm)
+    assert plan["LX1"]["跟进方式"] == "每1天跟进 + 每7天面谈"
+    assert plan["LX2"]["跟进方式"] == "每2天跟进 + 每7天邮件/电话"
+    assert plan["LX2"]["预期成果"] == plans["qualified"].expected
+    assert plan["LX2"]["应急预案"] == plans["qualified"].fallback
+    limit = ctx.rules.followup.stage_limit_days["contacted"]["S"]
+    assert plan["LX1"]["阶段时限"] == dt.datetime(2026, 3, 2, 10) + dt.timedelta(days=limit)
+    assert plan["LX4"]["跟进阶段"] == "初步接洽" and plan["LX4"]["负责人"] == "李娜"
+    assert plan["LX4"]["时间节点"] == dt.datetime(2026, 3, 11, 9)  # B: 7 days after the call
+
+    def missed(at):
+        items = json.loads(cli("due", "--as-of", at, "--json").stdout)["items"]
+        return {i["lead_id"]: i["when"] for i in items if i["kind"] == "second_channel_missed"}
+
+    # LX2's week from its first contact (03-02 10:30) ends 03-09 10:30; LX1 met 03-03 15:00
+    assert missed("2026-03-09T09:00") == {}
+    assert missed("2026-03-09T11:00") == {"LX2": "2026-03-09 10:30:00"}
+    assert missed("2026-03-10T16:00") == {
+        "LX1": "2026-03-10 15:00:00", "LX2": "2026-03-09 10:30:00",
+    }  # fmt: skip
