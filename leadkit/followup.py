@@ -7,6 +7,7 @@ cadence of its grade).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
@@ -453,11 +454,11 @@ def plan_sheet(
     ]
     stage = mine["status"].where(mine["status"].isin(list(STATUSES)), "new").fillna("new")
     grade = mine["grade"].where(mine["grade"].isin(["S", "A", "B", "C"]), None)
-    cadence = grade.fillna("C").map(rules.cadence_days)
 
     words = channel_labels or {}
 
-    def channels(g: object, days: float) -> str:
+    def channels(g: object) -> str:
+        days = rules.cadence_days[g if g in rules.cadence_days else "C"]  # type: ignore[index]
         text = f"每{days:g}天跟进" if lang == "zh" else f"every {days:g} d"
         second = rules.second_channel.get(g)  # type: ignore[call-overload]
         if second is not None:
@@ -469,11 +470,17 @@ def plan_sheet(
             )
         return text
 
-    plans = [rules.plans.get(st) for st in stage]
-    limit = pd.Series(
-        [rules.stage_limit_days.get(st, {}).get(g or "C", np.nan) for st, g in zip(stage, grade, strict=True)],
-        index=mine.index, dtype=float,
-    )  # fmt: skip
+    # a handful of stages and grades: each text is made once and mapped (per row it was 0.4 s
+    # of every save at 100k leads)
+    def per_stage(part: Callable[[StagePlan], str | None]) -> pd.Series:
+        return stage.map({st: part(p) for st, p in rules.plans.items()})
+
+    grade_key = grade.fillna("-")
+    limit = (
+        (stage + "|" + grade.fillna("C"))
+        .map({f"{st}|{g}": d for st, by in rules.stage_limit_days.items() for g, d in by.items()})
+        .astype(float)
+    )
     since = (
         as_dates(status_since.reindex(mine.index))
         if status_since is not None
@@ -485,13 +492,13 @@ def plan_sheet(
     follow = follow.where(follow.notna() | ~waiting, as_dates(mine["first_contact_due"]))
     return pd.DataFrame({
         "lead_id": mine["lead_id"], "company": mine["company"], "grade": grade, "stage": stage,
-        "goal": [p.goal if p else None for p in plans],
-        "channels": [channels(g, d) for g, d in zip(grade, cadence, strict=True)],
-        "confirm": ["；".join(p.confirm) if p and p.confirm else None for p in plans],
+        "goal": per_stage(lambda p: p.goal),
+        "channels": grade_key.map({g: channels(g) for g in ["S", "A", "B", "C", "-"]}),
+        "confirm": per_stage(lambda p: "；".join(p.confirm) or None),
         "next_follow_up": follow, "stage_due": since + spans(limit, "D"),
         "owner": mine["owner"],
-        "expected": [p.expected or None if p else None for p in plans],
-        "fallback": [p.fallback or None if p else None for p in plans],
+        "expected": per_stage(lambda p: p.expected or None),
+        "fallback": per_stage(lambda p: p.fallback or None),
     }).reset_index(drop=True)  # fmt: skip
 
 

@@ -197,13 +197,34 @@ def refresh_plans(ctx: Context, book: Book) -> None:
     rules = ctx.rules.followup
     if book.partial or leads is None or not rules.plans or "plans" not in book.sheets:
         return
-    since = apply_activities(
-        leads, book.sheets["activities"], rules, now=ctx.now, with_log=False
-    ).status_since
+    since = _known_status_since(book)
+    if since is None:
+        since = apply_activities(
+            leads, book.sheets["activities"], rules, now=ctx.now, with_log=False
+        ).status_since
     book.sheets["plans"] = plan_sheet(
         leads, rules, since, lang=book.lang,
         channel_labels=ctx.rules.columns.enum_labels("preferred_channel", book.lang),
     )  # fmt: skip
+
+
+def _remember_status_since(book: Book, since: pd.Series | None) -> None:
+    """Keep what apply_activities found of each lead's stage entry for this book's save (the
+    plan sheet's 阶段时限): working it out again is most of a second at 100k leads."""
+    book.derived["status_since"] = (book.sheets["activities"], book.leads.index, since)
+
+
+def _known_status_since(book: Book) -> pd.Series | None:
+    """The remembered stage entries, if the activities are the same frame and the leads the
+    same rows as when they were worked out (a step that added a follow-up or a lead since did
+    not reuse them)."""
+    known = book.derived.get("status_since")
+    if known is None:
+        return None
+    acts, index, since = known
+    if acts is not book.sheets["activities"] or not index.equals(book.leads.index):
+        return None
+    return since
 
 
 def with_activities(ctx: Context, book: Book, command: str) -> None:
@@ -218,6 +239,7 @@ def with_activities(ctx: Context, book: Book, command: str) -> None:
     )
     book.sheets["leads"] = applied.leads
     book.append_log(applied.log)
+    _remember_status_since(book, applied.status_since)
 
 
 def current_leads(ctx: Context, book: Book) -> pd.DataFrame:
@@ -757,6 +779,7 @@ def log_activity(
         )
         book.sheets["leads"] = applied.leads
         book.append_log(applied.log)
+        _remember_status_since(book, applied.status_since)
         return applied.leads[applied.leads["lead_id"].astype(str) == lead_id].iloc[0]
 
     return update_book(ctx, "log", step)

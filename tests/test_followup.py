@@ -569,3 +569,22 @@ def test_the_plan_sheet_and_second_channel_on_a_book_saved_by_libreoffice(
     assert missed("2026-03-10T16:00") == {
         "LX1": "2026-03-10 15:00:00", "LX2": "2026-03-09 10:30:00",
     }  # fmt: skip
+
+
+def test_a_workspace_made_before_the_new_sheets_gets_them(workspace, cli, data_dir):
+    """A columns.yaml written before #20 has no 跟进计划 / 客户反馈 sheets and no feedback enums:
+    they are taken as packaged, and feedback can be logged."""
+    import yaml
+
+    path = workspace / "rules" / "columns.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for name in ("plans", "feedback"):
+        del data["sheets"][name]
+    for name in ("feedback_type", "priority"):
+        del data["enums"][name]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    done = cli("log", "LX2026000002", "--feedback", "服务类", "--note", "响应慢", "-q")
+    assert done.exit_code == 0, done.stderr
+    book = pipeline.load(pipeline.context(cwd=workspace))
+    assert book.sheets["feedback"]["type"].tolist() == ["service"]
