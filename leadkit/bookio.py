@@ -62,7 +62,9 @@ from leadkit.rules import ColumnSpec, ColumnsRules, SheetSpec, fold_header
 if TYPE_CHECKING:
     from leadkit.workspace import LimitsConfig
 
-LEADKIT_SHEETS = ("leads", "activities", "events", "log", "rejects", "imports", "decisions")
+LEADKIT_SHEETS = (
+    "leads", "activities", "plans", "feedback", "events", "log", "rejects", "imports", "decisions",
+)  # fmt: skip
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 BLANK_ROWS = 1000  # dropdowns and highlights reach this far below the data, for rows typed by hand

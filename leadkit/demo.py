@@ -35,6 +35,7 @@ class DemoOutcome:
     source_labels: dict[str, str] = field(default_factory=dict)
     column_labels: dict[str, str] = field(default_factory=dict)  # key -> header shown
     action_labels: dict[str, str] = field(default_factory=dict)
+    status_labels: dict[str, str] = field(default_factory=dict)
     dedupe: pipeline.DedupeOutcome | None = None
     enrich: pipeline.EnrichOutcome | None = None
     events: pipeline.EventsOutcome | None = None
@@ -45,6 +46,8 @@ class DemoOutcome:
     due: pipeline.DueOutcome | None = None
     report: pipeline.Report | None = None
     history_report: pipeline.Report | None = None
+    feedback: pd.Series | None = None  # the 客户反馈 row `log --feedback` added
+    plans: pd.DataFrame | None = None  # the book's 跟进计划 sheet
 
     @property
     def overview(self) -> Table:
@@ -111,6 +114,8 @@ class DemoOutcome:
             else {},
             "recycled": len(self.recycle.recycle) if self.recycle else 0,
             "due_items": len(self.due.items) if self.due else 0,
+            "feedback": 0 if self.feedback is None else 1,
+            "plans": 0 if self.plans is None else len(self.plans),
             "report_2025": self.history_report.metrics if self.history_report else None,
             "rfm_2025": dict(
                 zip(
@@ -150,6 +155,7 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         source_labels=ctx.rules.columns.enum_labels("source", ctx.lang),
         column_labels={c.key: c.header(ctx.lang) for c in ctx.rules.columns.sheets["leads"].columns},
         action_labels=ctx.rules.columns.enum_labels("next_action", ctx.lang),
+        status_labels=ctx.rules.columns.enum_labels("status", ctx.lang),
     )  # fmt: skip
     for name, source, map_name in SAMPLES:
         step = f"leadkit import inbox/{name} --source {source}" + (
@@ -178,6 +184,11 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         pipeline.log_activity(
             ctx, lead_id, note="电话沟通：需求明确，下周演示", status="qualified", channel="电话"
         )
+        # the customer pushes back on price; the rep promises an answer within two days
+        outcome.feedback = pipeline.log_feedback(
+            ctx, lead_id, kind="价格类", priority="高", note="竞品报价低15%，希望给出对比",
+            channel="电话", close_by=str(pd.Timestamp(ctx.now) + pd.Timedelta(days=2)),
+        )  # fmt: skip
     later = pipeline.context(as_of=str(pd.Timestamp(ctx.now) + pd.Timedelta(days=3)), cwd=folder)
     outcome.due = pipeline.due(later)
     outcome.recycle = pipeline.recycle(later)
@@ -190,5 +201,6 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     )
     write_excel(outcome.history_report, folder / "report_2025.xlsx", ctx.lang, ctx.rules.columns)
     outcome.problems = pipeline.check(ctx)
-    outcome.leads = pipeline.load(ctx).leads
+    book = pipeline.load(ctx)
+    outcome.leads, outcome.plans = book.leads, book.sheets["plans"]
     return outcome

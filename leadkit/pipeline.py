@@ -38,7 +38,14 @@ from leadkit.dedupe import (
 from leadkit.enrich import AMBIGUOUS, EnrichConfig, fill_blanks, review
 from leadkit.enrich import match as match_companies
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
-from leadkit.followup import KINDS, apply_activities, due_items, kind_label
+from leadkit.followup import (
+    KINDS,
+    apply_activities,
+    due_items,
+    kind_label,
+    lead_keys,
+    plan_sheet,
+)
 from leadkit.headers import SavedMap, recogniser, suggested_map
 from leadkit.identity import collapse_already, resolve_already
 from leadkit.importer import (
@@ -160,6 +167,7 @@ def update_book(
                 stage("done")
             return result
         refresh_completeness(book, columns)
+        refresh_plans(ctx, book)
         if not ctx.dry_run:
             stage(WRITING)
             bookio.save_book(
@@ -183,6 +191,44 @@ def refresh_completeness(book: Book, columns: ColumnsRules) -> None:
     leads["completeness"] = completeness(leads, columns)
 
 
+def refresh_plans(ctx: Context, book: Book) -> None:
+    """Rewrite the 跟进计划 sheet from the leads as they are about to be saved: each open lead
+    with an owner and its stage's plan (followup.yaml `plans`). Derived like 信息完整度, so one
+    place before every save; a book whose rules have no plans keeps whatever the sheet holds."""
+    leads = book.sheets.get("leads")
+    rules = ctx.rules.followup
+    if book.partial or leads is None or not rules.plans or "plans" not in book.sheets:
+        return
+    since = _known_status_since(book)
+    if since is None:
+        since = apply_activities(
+            leads, book.sheets["activities"], rules, now=ctx.now, with_log=False
+        ).status_since
+    book.sheets["plans"] = plan_sheet(
+        leads, rules, since, lang=book.lang,
+        channel_labels=ctx.rules.columns.enum_labels("preferred_channel", book.lang),
+    )  # fmt: skip
+
+
+def _remember_status_since(book: Book, since: pd.Series | None) -> None:
+    """Keep what apply_activities found of each lead's stage entry for this book's save (the
+    plan sheet's 阶段时限): working it out again is most of a second at 100k leads."""
+    book.derived["status_since"] = (book.sheets["activities"], book.leads.index, since)
+
+
+def _known_status_since(book: Book) -> pd.Series | None:
+    """The remembered stage entries, if the activities are the same frame and the leads the
+    same rows as when they were worked out (a step that added a follow-up or a lead since did
+    not reuse them)."""
+    known = book.derived.get("status_since")
+    if known is None:
+        return None
+    acts, index, since = known
+    if acts is not book.sheets["activities"] or not index.equals(book.leads.index):
+        return None
+    return since
+
+
 def with_activities(ctx: Context, book: Book, command: str) -> None:
     """Bring the Leads sheet up to date with the 跟进记录 sheet before a command judges it.
 
@@ -195,6 +241,7 @@ def with_activities(ctx: Context, book: Book, command: str) -> None:
     )
     book.sheets["leads"] = applied.leads
     book.append_log(applied.log)
+    _remember_status_since(book, applied.status_since)
 
 
 def current_leads(ctx: Context, book: Book) -> pd.DataFrame:
@@ -872,7 +919,59 @@ def log_activity(
         )
         book.sheets["leads"] = applied.leads
         book.append_log(applied.log)
+        _remember_status_since(book, applied.status_since)
         return applied.leads[applied.leads["lead_id"].astype(str) == lead_id].iloc[0]
+
+    return update_book(ctx, "log", step)
+
+
+def log_feedback(
+    ctx: Context,
+    lead_id: str,
+    *,
+    kind: str,
+    note: str,
+    priority: str | None = None,
+    channel: str | None = None,
+    owner: str | None = None,
+    close_by: str | None = None,
+) -> pd.Series:
+    """Append a customer's feedback to the 客户反馈 sheet; its 完成时限 is `close_by`, else now
+    plus followup.yaml's feedback close_out_days."""
+    columns = ctx.rules.columns
+
+    def key_of(enum: str, value: str, option: str) -> str:
+        key = columns.enum_lookup[enum].get(fold_header(value))
+        if key is None:
+            choices = ", ".join(f"{o.zh}/{o.en}" for o in columns.enums[enum])
+            raise UsageError(f"{option} {value!r}: use one of {choices}")
+        return key
+
+    type_key = key_of("feedback_type", kind, "--feedback")
+    priority_key = key_of("priority", priority, "--priority") if priority is not None else None
+    now = pd.Timestamp(ctx.now)
+    due_at = (
+        pd.Timestamp(clock.now(ctx.tz, close_by, option="--close-by"))
+        if close_by
+        else now + pd.Timedelta(days=ctx.rules.followup.feedback.close_out_days)
+    )
+
+    def step(book: Book) -> pd.Series:
+        leads = book.leads
+        match = leads[lead_keys(leads["lead_id"]) == lead_id.strip().upper()]
+        if match.empty:
+            raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}")
+        if pd.notna(match["duplicate_of"].iloc[0]):
+            raise UsageError(
+                f"{lead_id} was merged into {match['duplicate_of'].iloc[0]}; log on that lead"
+            )
+        row = pd.DataFrame([{
+            "time": now, "lead_id": match["lead_id"].iloc[0], "channel": channel, "summary": note,
+            "type": type_key, "priority": priority_key, "root_cause": None, "resolution": None,
+            "owner": owner or match["owner"].iloc[0], "due": due_at, "confirmation": None,
+        }])  # fmt: skip
+        book.append("feedback", row)
+        return row.iloc[0]
 
     return update_book(ctx, "log", step)
 
@@ -888,7 +987,7 @@ class DueOutcome:
 
 def due(ctx: Context, *, owner: str | None = None) -> DueOutcome:
     """Each rep's to-dos for today, most urgent first (reads the book, writes nothing)."""
-    return _due_of(ctx, load(ctx, only={"leads", "activities"}), owner=owner)
+    return _due_of(ctx, load(ctx, only={"leads", "activities", "feedback"}), owner=owner)
 
 
 def write_due(ctx: Context, items: pd.DataFrame, path: Path) -> None:
@@ -910,6 +1009,8 @@ def _due_of(ctx: Context, book: Book, *, owner: str | None = None) -> DueOutcome
         now=ctx.now,
         recycle_warn=warn,
         status_since=applied.status_since,
+        feedback=book.sheets["feedback"],
+        activities=book.sheets["activities"],
     )
     if owner is not None:
         items = items[items["owner"] == owner].reset_index(drop=True)
@@ -1067,7 +1168,13 @@ def report(
         if bounds[1] <= bounds[0]:
             raise UsageError("--to must be after --from")
     return _report_of(
-        ctx, load(ctx, only={"leads", "activities", "log"}), period, by, previous, bounds, rfm
+        ctx,
+        load(ctx, only={"leads", "activities", "log", "feedback"}),
+        period,
+        by,
+        previous,
+        bounds,
+        rfm,
     )
 
 
@@ -1098,6 +1205,7 @@ def _report_of(
         channels=ctx.rules.channels, previous=previous,
         start=bounds[0] if bounds else None, end=bounds[1] if bounds else None, tz=ctx.tz,
         working_hours=ctx.rules.routing.working_hours, rfm_rules=ctx.rules.report.rfm if rfm else None,
+        feedback=book.sheets["feedback"], feedback_rules=ctx.rules.followup.feedback,
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from leadkit.files import replacing
+from leadkit.followup import FeedbackRules, feedback_deadlines, feedback_open
 from leadkit.neutralise import neutralise_frame
 from leadkit.normalize import column_dates, company_key, company_place
 from leadkit.routing import WorkingHours, working_hours_between
@@ -153,6 +154,8 @@ class Report:
     lost_reasons: pd.DataFrame
     sla_grades: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    # customer feedback by type (客户反馈 sheet); empty for a book with none
+    feedback: pd.DataFrame = field(default_factory=pd.DataFrame)
     tz: str = "UTC"  # the workspace's zone: the period's bounds are its wall-clock times
     rfm: Rfm | None = None  # `report --rfm`: over every won deal to the report's --as-of
 
@@ -579,12 +582,44 @@ def rfm(leads: pd.DataFrame, now: datetime, rules: RfmRules) -> tuple[Rfm, list[
     return Rfm(customers, segments, rules), warnings
 
 
+FEEDBACK_TYPES = ["product", "price", "service", "decision"]
+
+
+def feedback_summary(
+    feedback: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, *, now: datetime,
+    rules: FeedbackRules,
+) -> pd.DataFrame:  # fmt: skip
+    """Feedback by type: how much came in during the period and at which priority, and how much
+    is open and overdue now (whenever it came in: an old complaint still open is still open)."""
+    if feedback.empty:
+        return pd.DataFrame()
+    kind = feedback["type"].where(feedback["type"].isin(FEEDBACK_TYPES), "(blank)")
+    received = _within(column_dates(feedback, "time"), start, end)
+    still_open = feedback_open(feedback, rules)
+    overdue = still_open & (feedback_deadlines(feedback, rules) < pd.Timestamp(now))
+    frame = pd.DataFrame({
+        "feedback_type": kind, "received": received,
+        "high": received & (feedback["priority"] == "high"),
+        "medium": received & (feedback["priority"] == "medium"),
+        "low": received & (feedback["priority"] == "low"),
+        "unresolved": still_open, "overdue": overdue,
+    })  # fmt: skip
+    out = frame.groupby("feedback_type").sum().astype(int)
+    # every type, in the seeds' order, also those nobody raised: a zero is an answer
+    out = out.reindex(
+        FEEDBACK_TYPES + (["(blank)"] if "(blank)" in out.index else []), fill_value=0
+    )
+    out.loc["total"] = out.sum()
+    return out.reset_index()
+
+
 def build_report(
     leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, *, kind: Period, now: datetime,
     rules: ReportRules, cadence: dict[str, float], by: list[str], channels: ChannelsRules | None = None,
     previous: bool = False, start: pd.Timestamp | None = None, end: pd.Timestamp | None = None,
     tz: str = "UTC",
     working_hours: WorkingHours | None = None, rfm_rules: RfmRules | None = None,
+    feedback: pd.DataFrame | None = None, feedback_rules: FeedbackRules | None = None,
 ) -> Report:  # fmt: skip
     """Everything `leadkit report` shows, for one period (and RFM as of `now` when given its rules)."""
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
@@ -619,6 +654,8 @@ def build_report(
         lost_reasons=reasons.rename_axis("reason").reset_index(name="leads"),
         sla_grades=sla_by_grade(active, start, end, now, working_hours), warnings=warnings, tz=tz,
         rfm=customers,
+        feedback=pd.DataFrame() if feedback is None else feedback_summary(
+            feedback, start, end, now=now, rules=feedback_rules or FeedbackRules()),
     )  # fmt: skip
 
 
@@ -733,7 +770,8 @@ def as_json(report: Report) -> dict[str, Any]:
         "funnel": records(report.funnel), "breakdowns": {k: records(v) for k, v in report.breakdowns.items()},
         "reps": records(report.reps), "grades": records(report.grades), "trend": records(report.trend),
         "forecast": records(report.forecast), "lost_reasons": records(report.lost_reasons),
-        "sla_by_grade": records(report.sla_grades), "warnings": report.warnings,
+        "sla_by_grade": records(report.sla_grades), "feedback": records(report.feedback),
+        "warnings": report.warnings,
     }  # fmt: skip
     if report.rfm is not None:  # segments by their report.yaml keys, named in both languages
         out["rfm"] = {
@@ -767,6 +805,9 @@ TABLE_LABELS = {
     "f_score": ("F分", "F score"), "m_score": ("M分", "M score"), "segment": ("客户分层", "Segment"),
     "customers": ("客户数", "Customers"), "customer_share": ("客户占比", "Share of customers"),
     "recency_days_mean": ("平均最近成交距今(天)", "Mean recency (days)"),
+    "feedback_type": ("反馈类型", "Feedback type"), "received": ("本期收到", "Received"),
+    "high": ("高优先级", "High priority"), "medium": ("中优先级", "Medium priority"),
+    "low": ("低优先级", "Low priority"), "unresolved": ("未关闭", "Open"), "overdue": ("已逾期", "Overdue"),
 }  # fmt: skip
 MONEY = {
     "deal_amount",
@@ -797,7 +838,9 @@ def localised(frame: pd.DataFrame, columns: ColumnsRules, lang: str) -> pd.DataF
     leads = columns.sheets["leads"].by_key
     out = frame.copy()
     for c in out.columns:
-        enum = "status" if c == "stage" else getattr(leads.get(c), "enum", None)
+        enum = {"stage": "status", "feedback_type": "feedback_type"}.get(c) or getattr(
+            leads.get(c), "enum", None
+        )
         labels = columns.enum_labels(enum, lang) if enum else {}
         if not pd.api.types.is_numeric_dtype(out[c]):
             out[c] = (
@@ -958,6 +1001,9 @@ def report_views(report: Report, lang: str, columns: ColumnsRules) -> list[View]
             View("RFM客户" if zh else "RFM customers", "",
                  report.rfm.customers.assign(segment=report.rfm.customers["segment"].map(named)), "customer", ""),
         ]  # fmt: skip
+    if not report.feedback.empty:
+        views.append(View("客户反馈" if zh else "Feedback", "各类型客户反馈" if zh else "Feedback by type",
+                          report.feedback, "feedback_type", "received", ("unresolved", "overdue")))  # fmt: skip
     return [v._replace(frame=v.frame.reset_index(drop=True)) for v in views]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import string
 import unicodedata
@@ -224,12 +225,29 @@ class ColumnsRules(Strict):
                 {"key": "matched_row", "zh": "对应记录行", "en": "Matched Row", "type": "int",
                  "width": 10}
             )  # fmt: skip
+        # A workspace made before the 跟进计划 and 客户反馈 sheets (#20) gets them, and their
+        # enums, as the packaged file has them.
+        sheets, enums = data.get("sheets"), data.get("enums")
+        if (
+            isinstance(sheets, dict)
+            and isinstance(enums, dict)
+            and not (
+                {"plans", "feedback"} <= sheets.keys()
+                and {"feedback_type", "priority"} <= enums.keys()
+            )
+        ):
+            packaged = _packaged_columns_yaml()
+            for name in ("plans", "feedback"):
+                sheets.setdefault(name, copy.deepcopy(packaged["sheets"][name]))
+            for name in ("feedback_type", "priority"):
+                enums.setdefault(name, copy.deepcopy(packaged["enums"][name]))
         return data
 
     @model_validator(mode="after")
     def _consistent(self) -> ColumnsRules:
         problems = []
-        for name in ("leads", "activities", "events", "log", "rejects", "imports", "decisions"):
+        for name in ("leads", "activities", "plans", "feedback", "events", "log", "rejects",
+                     "imports", "decisions"):  # fmt: skip
             if name not in self.sheets:
                 problems.append(f"sheets: the {name!r} sheet is missing")
         for sname, sheet in self.sheets.items():
@@ -307,6 +325,12 @@ class ColumnsRules(Strict):
     def sayer(self, lang: str) -> Say:
         """`message` bound to one language, for steps that write Log rows."""
         return partial(self.message, lang=lang)
+
+
+@cache
+def _packaged_columns_yaml() -> dict[str, Any]:
+    data, _ = read_yaml(default_rules_dir() / "columns.yaml")
+    return data
 
 
 @cache

@@ -344,3 +344,247 @@ def test_text_typed_in_date_columns_survives_log_recycle_and_due(workspace, cli,
     # LX2026000004 (row 5) was logged: its dates derive from the activity; rows 2-4 were not
     assert kept == typed
     assert isinstance(ws.cell(5, col["首次跟进时间"]).value, dt.datetime)
+
+
+# ---------------------------------------------------------------------------------------------
+# Customer feedback (客户反馈 sheet, #20)
+
+
+def test_log_feedback_appends_a_row_and_due_lists_it_once_past_its_close_out(
+    workspace, cli, data_dir
+):
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    cli("assign", "--by", "load", "--as-of", "2026-03-09T09:00", "-q")
+    said = cli("log", "LX2026000002", "--feedback", "价格类", "--priority", "高", "--note",
+               "竞品A报价低15%", "--channel", "邮件反馈", "--as-of", "2026-03-09T10:00")  # fmt: skip
+    assert said.exit_code == 0, said.stderr
+    assert (
+        "LX2026000002: feedback 价格类, priority 高; close out by 2026-03-12 10:00" in said.stderr
+    )
+    # English labels work too, and --close-by sets the 完成时限
+    cli("log", "LX2026000003", "--feedback", "Decision", "--priority", "low", "--note", "需内部审批",
+        "--close-by", "2026-03-20T18:00", "--as-of", "2026-03-09T11:00", "-q")  # fmt: skip
+    sheet = pipeline.load(pipeline.context(cwd=workspace)).sheets["feedback"]
+    assert sheet["type"].tolist() == ["price", "decision"]
+    assert sheet["priority"].tolist() == ["high", "low"]
+    assert sheet["channel"].fillna("").tolist() == ["邮件反馈", ""]
+    assert sheet["due"].tolist() == [
+        pd.Timestamp("2026-03-12 10:00"),
+        pd.Timestamp("2026-03-20 18:00"),
+    ]
+    owners = pipeline.load(pipeline.context(cwd=workspace)).leads.set_index("lead_id")["owner"]
+    assert sheet["owner"].tolist() == [owners["LX2026000002"], owners["LX2026000003"]]
+
+    def late(at):
+        out = json.loads(cli("due", "--as-of", at, "--json").stdout)["items"]
+        return [(i["lead_id"], i["owner"]) for i in out if i["kind"] == "feedback_overdue"]
+
+    assert late("2026-03-12T09:59") == []
+    assert late("2026-03-12T10:01") == [("LX2026000002", owners["LX2026000002"])]
+    assert sorted(late("2026-03-21T09:00")) == [
+        ("LX2026000002", owners["LX2026000002"]), ("LX2026000003", owners["LX2026000003"])
+    ]  # fmt: skip
+
+
+def test_log_feedback_refuses_unknown_types_and_follow_up_options(workspace, cli, data_dir):
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    bad = cli("log", "LX2026000002", "--feedback", "抱怨", "--note", "x")
+    assert bad.exit_code != 0 and "价格类/Price" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    mixed = cli("log", "LX2026000002", "--feedback", "价格类", "--status", "成交", "--note", "x")
+    assert mixed.exit_code != 0 and "--status" in mixed.stderr
+    alone = cli("log", "LX2026000002", "--priority", "高", "--note", "x")
+    assert alone.exit_code != 0 and "--feedback" in alone.stderr
+    assert pipeline.load(pipeline.context(cwd=workspace)).sheets["feedback"].empty
+
+
+def test_feedback_typed_by_hand_and_saved_by_libreoffice_is_due_until_confirmed(
+    workspace, data_dir, soffice, tmp_path
+):
+    """Rows typed into 客户反馈 as the seeds' 客户需求分析表 has them: no 完成时限 is 反馈时间 + the
+    close_out_days of followup.yaml; 客户认可 closes one, 待确认 leaves it open."""
+    import shutil
+
+    import openpyxl
+
+    ctx = pipeline.context(as_of="2026-03-02T09:00", cwd=workspace)
+    pipeline.import_files(ctx, [data_dir / "web_small.csv"])
+    pipeline.assign(ctx, "load")
+    wb = openpyxl.load_workbook(ctx.book_path)
+    ws = wb["客户反馈"]
+    headers = [c.value for c in ws[1]]
+    rows = [  # (反馈时间, 线索编号, 反馈类型, 优先级, 完成时限, 客户确认结果)
+        ("2026-03-03 10:00", "lx2026000001 ", "产品/服务类", "高", None, None),
+        (
+            dt.datetime(2026, 3, 5),
+            "LX2026000002",
+            "价格类",
+            "中",
+            dt.datetime(2026, 3, 7),
+            "待确认",
+        ),
+        ("2026/3/5", "LX2026000003", "产品/服务类", "中", "2026-03-08", "客户认可"),
+    ]
+    for when, lead, kind, prio, close, confirmed in rows:
+        cells = {"反馈时间": when, "线索编号": lead, "反馈类型": kind, "优先级": prio,
+                 "完成时限": close, "客户确认结果": confirmed, "反馈内容": "方案缺少数据备份"}  # fmt: skip
+        ws.append([cells.get(h) for h in headers])
+    typed = tmp_path / "typed" / ctx.book_path.name
+    typed.parent.mkdir(parents=True)
+    wb.save(typed)
+    shutil.copyfile(soffice(typed, "xlsx", tmp_path / "lo"), ctx.book_path)
+
+    later = pipeline.context(as_of="2026-03-10T09:00", cwd=workspace)
+    items = pipeline.due(later).items
+    late = items[items["kind"] == "feedback_overdue"].set_index("lead_id")["when"]
+    days = later.rules.followup.feedback.close_out_days
+    assert late.to_dict() == {
+        "LX2026000001": pd.Timestamp("2026-03-03 10:00") + pd.Timedelta(days=days),
+        "LX2026000002": pd.Timestamp("2026-03-07"),
+    }
+    report = pipeline.report(later, period="month")
+    by_type = report.feedback.set_index("feedback_type")
+    assert by_type.loc[
+        "product", ["received", "high", "medium", "unresolved", "overdue"]
+    ].tolist() == [2, 1, 1, 1, 1]
+    assert by_type.loc["price", ["received", "unresolved", "overdue"]].tolist() == [1, 1, 1]
+    assert by_type.loc["total", "received"] == 3 and by_type.loc["decision", "received"] == 0
+    # a later save keeps the typed rows as they were (and their labels in the book's words)
+    pipeline.log_activity(later, "LX2026000001", note="回访")
+    sheet = pipeline.load(later).sheets["feedback"]
+    assert sheet["type"].tolist() == ["product", "price", "product"]
+    assert sheet["confirmation"].fillna("").tolist() == ["", "待确认", "客户认可"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-up plans and the weekly second channel (#20 build 2)
+
+SECOND = FollowupRules(
+    cadence_days={"S": 1, "A": 2, "B": 7, "C": 7},
+    second_channel={"S": {"channels": ["meeting"]}, "A": {"channels": ["email", "phone"]}},
+)
+
+
+def test_the_weekly_second_channel_is_due_a_week_after_the_last_one_or_the_first_contact():
+    book = leads([
+        dict(grade="S", status="contacted"),  # L1: called daily, met on 03-04
+        dict(grade="A", status="contacted"),  # L2: only WeChat since its first contact 03-01
+        dict(grade="B", status="contacted"),  # L3: B has no second channel
+        dict(grade="S", status="new"),  # L4: not contacted yet: the first contact's business
+        dict(grade="S", status="contacted"),  # L5: won below, closed
+    ])  # fmt: skip
+    log = acts([
+        dict(date="2026-03-02 10:00", lead_id="L1", channel="phone"),
+        dict(date="2026-03-04 14:00", lead_id="L1", channel="meeting"),
+        dict(date="2026-03-09 10:00", lead_id="L1", channel="phone"),
+        dict(date="2026-03-01 09:00", lead_id="L2", channel="wechat"),
+        dict(date="2026-03-01 09:00", lead_id="L3", channel="phone"),
+        dict(date="2026-03-01 09:00", lead_id="L5", channel="phone", status_after="won"),
+    ])  # fmt: skip
+    applied = apply_activities(book, log, SECOND, now=NOW)
+
+    def missed(at):
+        items = due_items(applied.leads, SECOND, now=at, activities=log)
+        late = items[items["kind"] == "second_channel_missed"]
+        return dict(zip(late["lead_id"], late["when"], strict=True))
+
+    assert missed(NOW) == {"L2": pd.Timestamp("2026-03-08 09:00")}
+    assert missed(dt.datetime(2026, 3, 11, 15, 0)) == {
+        "L1": pd.Timestamp("2026-03-11 14:00"), "L2": pd.Timestamp("2026-03-08 09:00"),
+    }  # fmt: skip
+    # an e-mail is A's second channel: sent on 03-10, L2 is not due again until 03-17
+    mailed = pd.concat([log, acts([dict(date="2026-03-10 08:00", lead_id="L2", channel="email")])])
+    items = due_items(applied.leads, SECOND, now=dt.datetime(2026, 3, 16), activities=mailed)
+    assert "L2" not in set(items.loc[items["kind"] == "second_channel_missed", "lead_id"])
+
+
+def test_plan_rules_are_checked_as_typed_models(workspace, cli):
+    rules = workspace / "rules" / "followup.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("S: {channels: [meeting], every_days: 7}",
+                                  "S: {channels: [visit], every_days: 7}"), encoding="utf-8")  # fmt: skip
+    bad = cli("due")
+    assert bad.exit_code == 2 and "followup.yaml" in bad.stderr and "second_channel" in bad.stderr
+    rules.write_text(text.replace("  proposal:\n    goal: 客户将我方方案纳入短名单",
+                                  "  proposal:\n    gaol: 客户将我方方案纳入短名单"), encoding="utf-8")  # fmt: skip
+    bad = cli("due")
+    assert bad.exit_code == 2 and "plans.proposal" in bad.stderr
+
+
+def test_the_plan_sheet_and_second_channel_on_a_book_saved_by_libreoffice(
+    workspace, cli, rules, soffice, tmp_path
+):
+    from leadkit import bookio
+
+    def lead(n, grade, **extra):
+        return dict(lead_id=f"LX{n}", created_at=pd.Timestamp("2026-03-02 08:00"), source="website",
+                    company=f"公司{n}", contact=f"联系人{n}", phone=f"1381234000{n}", grade=grade,
+                    owner="李娜", assigned_at=pd.Timestamp("2026-03-02 09:00"),
+                    first_contact_due=pd.Timestamp("2026-03-02 11:00"), status="new", **extra)  # fmt: skip
+
+    b = bookio.new_book(workspace / "leads.xlsx", "zh", rules.columns)
+    b.append("leads", pd.DataFrame([
+        lead(1, "S"), lead(2, "A"), lead(3, "C"), lead(4, "B"),
+        lead(5, "S", duplicate_of="LX1"), {**lead(6, "A"), "owner": None},
+    ]))  # fmt: skip
+    bookio.save_book(b, rules.columns, state_dir=workspace / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 3, 2))  # fmt: skip
+    ctx = pipeline.context(as_of="2026-03-02T09:00", cwd=workspace)
+    type_by_hand(ctx, [
+        ("2026-03-02 10:00", "LX1", "电话", "初步接洽", None),
+        ("2026-03-03 15:00", "lx1 ", "面谈", None, None),  # S met in the first week
+        ("2026-03-02 10:30", "LX2", "微信", "需求明确", None),  # A: no e-mail, no call
+        ("2026-03-02 11:00", "LX3", "电话", "成交", None),  # won: no plan
+    ], soffice, tmp_path)  # fmt: skip
+    # a save (here `log`) writes the 跟进计划 sheet for every open lead with an owner
+    assert cli("log", "LX4", "--note", "电话沟通", "--channel", "电话", "--as-of",
+               "2026-03-04T09:00", "-q").exit_code == 0  # fmt: skip
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(workspace / "leads.xlsx")["跟进计划"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(values_only=False)]
+    head = rows[0]
+    plan = {r[0]: dict(zip(head, r, strict=True)) for r in rows[1:] if r[0]}
+    assert set(plan) == {"LX1", "LX2", "LX4"}  # LX3 won, LX5 merged, LX6 in the pool
+    plans = ctx.rules.followup.plans
+    assert (
+        plan["LX1"]["跟进阶段"] == "初步接洽" and plan["LX1"]["跟进目标"] == plans["contacted"].goal
+    )
+    assert plan["LX1"]["沟通要点(BANT)"] == "；".join(plans["contacted"].confirm)
+    assert plan["LX1"]["跟进方式"] == "每1天跟进 + 每7天面谈"
+    assert plan["LX2"]["跟进方式"] == "每2天跟进 + 每7天邮件/电话"
+    assert plan["LX2"]["预期成果"] == plans["qualified"].expected
+    assert plan["LX2"]["应急预案"] == plans["qualified"].fallback
+    limit = ctx.rules.followup.stage_limit_days["contacted"]["S"]
+    assert plan["LX1"]["阶段时限"] == dt.datetime(2026, 3, 2, 10) + dt.timedelta(days=limit)
+    assert plan["LX4"]["跟进阶段"] == "初步接洽" and plan["LX4"]["负责人"] == "李娜"
+    assert plan["LX4"]["时间节点"] == dt.datetime(2026, 3, 11, 9)  # B: 7 days after the call
+
+    def missed(at):
+        items = json.loads(cli("due", "--as-of", at, "--json").stdout)["items"]
+        return {i["lead_id"]: i["when"] for i in items if i["kind"] == "second_channel_missed"}
+
+    # LX2's week from its first contact (03-02 10:30) ends 03-09 10:30; LX1 met 03-03 15:00
+    assert missed("2026-03-09T09:00") == {}
+    assert missed("2026-03-09T11:00") == {"LX2": "2026-03-09 10:30:00"}
+    assert missed("2026-03-10T16:00") == {
+        "LX1": "2026-03-10 15:00:00", "LX2": "2026-03-09 10:30:00",
+    }  # fmt: skip
+
+
+def test_a_workspace_made_before_the_new_sheets_gets_them(workspace, cli, data_dir):
+    """A columns.yaml written before #20 has no 跟进计划 / 客户反馈 sheets and no feedback enums:
+    they are taken as packaged, and feedback can be logged."""
+    import yaml
+
+    path = workspace / "rules" / "columns.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for name in ("plans", "feedback"):
+        del data["sheets"][name]
+    for name in ("feedback_type", "priority"):
+        del data["enums"][name]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    done = cli("log", "LX2026000002", "--feedback", "服务类", "--note", "响应慢", "-q")
+    assert done.exit_code == 0, done.stderr
+    book = pipeline.load(pipeline.context(cwd=workspace))
+    assert book.sheets["feedback"]["type"].tolist() == ["service"]

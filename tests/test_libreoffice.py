@@ -17,13 +17,16 @@ def test_demo_book_opens_in_libreoffice_with_its_values(tmp_path, soffice):
     outcome = demo.run(tmp_path / "d", as_of="2026-03-01T09:00")
     converted = soffice(outcome.book, "xlsx", tmp_path / "lo")
     reader = fastexcel.read_excel(str(converted))
-    assert reader.sheet_names[:6] == [
+    assert reader.sheet_names == [
         "线索",
         "跟进记录",
+        "跟进计划",
+        "客户反馈",
         "行为记录",
         "操作日志",
         "导入拒绝",
         "导入记录",
+        "去重决定",
     ]
     theirs = reader.load_sheet("线索").to_pandas()
     ours = outcome.leads

@@ -827,3 +827,20 @@ def test_a_dry_run_names_what_would_go_out_and_sends_nothing(
     # the real run then sends what the dry run named
     sent = cli("due", "--notify", "both", "--as-of", DUE_AT, "--json")
     assert {d["recipient"] for d in json.loads(sent.stdout)["notify"]["sent"]} >= owners
+
+
+def test_overdue_feedback_is_reminded_to_the_leads_owner(
+    workspace, cli, data_dir, smtp, monkeypatch
+):
+    controller, inbox = smtp
+    mail_ready(workspace, controller, monkeypatch)
+    prepare_book(cli, data_dir)
+    cli("log", "LX2026000002", "--feedback", "服务类", "--priority", "高", "--note", "响应不及时",
+        "--as-of", "2026-03-09T10:00", "-q")  # fmt: skip
+    owner = json.loads(cli("due", "--as-of", "2026-03-12T11:00", "--json").stdout)["items"]
+    owner = next(i["owner"] for i in owner if i["kind"] == "feedback_overdue")
+    assert cli("due", "--notify", "email", "--as-of", "2026-03-12T11:00", "-q").exit_code == 0
+    texts = {m["To"]: m.get_body(("plain",)).get_content() for _, m in inbox.messages}
+    mine = next(t for to, t in texts.items() if to != "boss@example.com" and owner in t)
+    assert "客户反馈处理逾期" in mine and "LX2026000002" in mine and "03-12 10:00" in mine
+    assert "客户反馈处理逾期 1" in texts["boss@example.com"]

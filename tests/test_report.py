@@ -940,3 +940,46 @@ def test_rfm_counts_one_trade_name_in_two_cities_as_two_customers(rules):
     customers = result.customers.set_index("customer")
     assert sorted(customers["monetary"].tolist()) == [10, 20, 50, 70]
     assert customers.loc["鼎盛科技", ["frequency", "monetary"]].tolist() == [2, 70]
+
+
+def test_feedback_view_counts_the_periods_feedback_by_type_and_priority_and_what_is_open(
+    workspace, rules, cli
+):
+    """March by hand: F1 (price, high, open, due 03-08: overdue on 04-02), F2 (price, low,
+    客户认可: closed), F3 (service, medium, 待确认 with no 完成时限: 03-20 + 3 days, overdue),
+    F4 (product, February: not received in March, still open, due 04-10: not overdue)."""
+    import openpyxl
+
+    b = bookio.new_book(workspace / "leads.xlsx", "zh", rules.columns)
+    b.append("leads", pd.DataFrame(ROWS))
+    b.append("feedback", pd.DataFrame([
+        dict(time=T("2026-03-05 10:00"), lead_id="L1", type="price", priority="high", due=T("2026-03-08")),
+        dict(time=T("2026-03-06 10:00"), lead_id="L2", type="price", priority="low", confirmation="客户认可"),
+        dict(time=T("2026-03-20 10:00"), lead_id="L9", type="service", priority="medium", confirmation="待确认"),
+        dict(time=T("2026-02-20 10:00"), lead_id="L3", type="product", priority="high", due=T("2026-04-10")),
+    ]))  # fmt: skip
+    bookio.save_book(b, rules.columns, state_dir=workspace / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 4, 2))  # fmt: skip
+    got = {r["feedback_type"]: r for r in run_report(cli)["feedback"]}
+    keys = ["received", "high", "medium", "low", "unresolved", "overdue"]
+    assert [got["price"][k] for k in keys] == [2, 1, 0, 1, 1, 1]
+    assert [got["service"][k] for k in keys] == [1, 0, 1, 0, 1, 1]
+    assert [got["product"][k] for k in keys] == [0, 0, 0, 0, 1, 0]
+    assert [got["decision"][k] for k in keys] == [0] * 6
+    assert [got["total"][k] for k in keys] == [3, 1, 1, 1, 3, 2]
+    base = ("report", "--period", "month", "--previous", "--as-of", "2026-04-02T10:00")
+    table = cli(*base).stdout
+    assert re.search(r"价格类\s*│\s*2\s*│\s*1\s*│\s*0\s*│\s*1\s*│\s*1\s*│\s*1\s", table)
+    assert cli(*base, "--out", workspace / "r.xlsx", "-q").exit_code == 0
+    sheet = openpyxl.load_workbook(workspace / "r.xlsx")["客户反馈"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0] == [
+        "反馈类型",
+        "本期收到",
+        "高优先级",
+        "中优先级",
+        "低优先级",
+        "未关闭",
+        "已逾期",
+    ]
+    assert rows[2] == ["价格类", 2, 1, 0, 1, 1, 1] and rows[-1][0] == "合计"

@@ -92,6 +92,9 @@ def register(app: typer.Typer) -> None:
         if outcome.due is not None:
             items = outcome.due.items
             ui.say("$ leadkit log LEAD --note … --status 需求明确   (one rep calls back)")
+            if outcome.feedback is not None:
+                ui.say("$ leadkit log LEAD --feedback 价格类 --priority 高 --close-by … --note …")
+                ui.say(f"  客户反馈: close out by {outcome.feedback['due']:%Y-%m-%d %H:%M}")
             ui.say("$ leadkit due --as-of (three days later)")
             counts = items.groupby("kind").size()
             ui.say(
@@ -103,6 +106,14 @@ def register(app: typer.Typer) -> None:
             ui.say("$ leadkit recycle --as-of (three days later)")
             ui.say(
                 f"  {len(outcome.recycle.recycle)} lead(s) back to the pool (first contact overdue), {len(outcome.recycle.warn)} owner warning(s)"
+            )
+        if outcome.plans is not None and len(outcome.plans):
+            stages = outcome.plans["stage"].value_counts()
+            labels = outcome.status_labels
+            ui.say(
+                f"  跟进计划 sheet: {len(outcome.plans)} open lead(s) with an owner, each with its stage's plan ("
+                + ", ".join(f"{labels.get(k, k)} {int(v)}" for k, v in stages.items())
+                + ")"
             )
         if outcome.history_report is not None:
             m = outcome.history_report.metrics

@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """What each rep must do today: overdue contacts and follow-ups, stuck leads, S/A untouched."""
+        """What each rep must do today: overdue contacts and follow-ups, stuck leads, a missed
+        weekly meeting/e-mail (S/A), feedback past its close-out date, S/A untouched."""
         ui.configure(quiet=quiet, json_out=json_out)
         if notify not in (None, "email", "webhook", "both"):
             raise typer.BadParameter("--notify takes email, webhook or both")

@@ -6,6 +6,7 @@ import typer
 
 from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
 from leadkit.context import context
+from leadkit.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +33,26 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--owner", help="Who followed up (default: the lead's owner).")
         ] = None,
         person: Annotated[str | None, typer.Option("--person", help="Who was reached.")] = None,
+        feedback: Annotated[
+            str | None,
+            typer.Option(
+                "--feedback",
+                help="Record customer feedback instead (客户反馈 sheet), of this type:"
+                " 产品/服务类, 价格类, 服务类 or 决策类 (Product/Service, Price, Service, Decision).",
+            ),
+        ] = None,
+        priority: Annotated[
+            str | None,
+            typer.Option("--priority", help="With --feedback: 高/中/低 (High/Medium/Low)."),
+        ] = None,
+        close_by: Annotated[
+            str | None,
+            typer.Option(
+                "--close-by",
+                help="With --feedback: its 完成时限 (default: now + feedback close_out_days in"
+                " followup.yaml, 3 days).",
+            ),
+        ] = None,
         book: BookOpt = None,
         as_of: AsOf = None,
         dry_run: DryRun = False,
@@ -39,10 +60,35 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """Record a follow-up; the lead's contact dates, status and next follow-up follow from it."""
+        """Record a follow-up; the lead's contact dates, status and next follow-up follow from it.
+
+        With --feedback, record the customer's feedback (type, priority, close-out date) instead;
+        `due` lists it once its 完成时限 passes with 客户确认结果 still blank or 待确认.
+        """
         ui.configure(quiet=quiet, json_out=json_out)
+        if feedback is None and (priority is not None or close_by is not None):
+            raise UsageError("--priority and --close-by go with --feedback TYPE")
+        if feedback is not None and (status or next_date or person):
+            raise UsageError("--status, --next and --person record a follow-up, not --feedback")
         ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
         from leadkit import pipeline
+
+        if feedback is not None:
+            row = pipeline.log_feedback(
+                ctx, lead_id, kind=feedback, note=note, priority=priority, channel=channel,
+                owner=owner, close_by=close_by,
+            )  # fmt: skip
+            kinds = ctx.rules.columns.enum_labels("feedback_type", ctx.lang)
+            levels = ctx.rules.columns.enum_labels("priority", ctx.lang)
+            ui.say(
+                f"{row['lead_id']}: feedback {kinds[row['type']]}"
+                + (f", priority {levels[row['priority']]}" if row["priority"] else "")
+                + f"; close out by {row['due']:%Y-%m-%d %H:%M}"
+                + (" (dry run: not saved)" if dry_run else "")
+            )
+            ui.emit_json({"lead_id": row["lead_id"], "feedback": row["type"], "priority": row["priority"],
+                          "owner": row["owner"], "close_by": row["due"]})  # fmt: skip
+            return 0
 
         lead = pipeline.log_activity(
             ctx,
