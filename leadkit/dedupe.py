@@ -103,6 +103,13 @@ class SurvivorRule(Strict):
         return self
 
 
+class NoShared(Strict):
+    """Evidence from fields taken together (see DedupeRules.no_shared)."""
+
+    fields: list[str] = Field(min_length=1)
+    points: float = Field(le=0)
+
+
 class DedupeRules(Strict):
     """`dedupe.yaml`."""
 
@@ -122,6 +129,12 @@ class DedupeRules(Strict):
     sources_into: str | None = None
     status_column: str = "status"
     with_status: list[str] = Field(default_factory=list)
+    # fields whose disagreement says "two different people": two records that disagree on one
+    # never end up in one cluster, and a record matching both of them goes to a person
+    conflict: list[str] = Field(default_factory=list)
+    # points added when every one of these fields is on both records and none agrees: two
+    # records that share no phone and no e-mail were most likely written by two people
+    no_shared: NoShared | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> DedupeRules:
@@ -132,6 +145,9 @@ class DedupeRules(Strict):
         if len(set(names)) != len(names):
             problems.append("field names must be unique")
         known = set(names) | set(DERIVED_KEYS)
+        for name in [*self.conflict, *(self.no_shared.fields if self.no_shared else [])]:
+            if name not in names:
+                problems.append(f"{name!r} is not one of the fields")
         for rule in self.blocking:
             for term in rule.split("+"):
                 base = term.strip().split("[")[0]
@@ -477,6 +493,11 @@ def compare(
             [f.agree, f.partial, f.disagree],
             0.0,
         )
+    if rules.no_shared is not None:
+        none_shared = np.ones(left.size, dtype=bool)
+        for name in rules.no_shared.fields:
+            none_shared &= levels[name] == DISAGREE
+        score += np.where(none_shared, rules.no_shared.points, 0.0)
     frame = pd.DataFrame(levels)
     frame.insert(0, "right", right)
     frame.insert(0, "left", left)
@@ -558,16 +579,20 @@ def cluster(
     """
     n = len(rank)
     matched = scored[scored["score"] >= rules.match]
-    if forced is not None and not forced.empty:
-        matched = pd.concat([matched, forced], ignore_index=True)
-    left = matched["left"].to_numpy(dtype=np.int64)
-    right = matched["right"].to_numpy(dtype=np.int64)
-    strong = matched["score"].to_numpy() >= rules.strong
     review_parts = [
         scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(
             why="uncertain"
         )
     ]
+    apart = _conflicts(scored, rules)
+    if apart[0].size and not matched.empty:
+        matched, unsure = _split_conflicts(matched, apart, n)
+        review_parts.append(unsure)
+    if forced is not None and not forced.empty:
+        matched = pd.concat([matched, forced], ignore_index=True)
+    left = matched["left"].to_numpy(dtype=np.int64)
+    right = matched["right"].to_numpy(dtype=np.int64)
+    strong = matched["score"].to_numpy() >= rules.strong
     comp = _components(n, left, right)
     strong_comp = _components(n, left[strong], right[strong])
     in_edge = np.zeros(n, dtype=bool)
@@ -607,7 +632,88 @@ def cluster(
             ]
     review = pd.concat(review_parts, ignore_index=True)
     review = review.drop_duplicates(subset=["left", "right"]).sort_values("score", ascending=False)
+    review = _settled_dropped(review, merges, apart, n)
     return Clusters(merges=merges, review=review.reset_index(drop=True))
+
+
+def _conflicts(scored: pd.DataFrame, rules: DedupeRules) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs the rules call two different people: a conflict field disagrees and the pair scores
+    below review (a pair that matches despite it is the weights' decision, not a conflict)."""
+    if not rules.conflict or scored.empty:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    differ = np.zeros(len(scored), dtype=bool)
+    for name in rules.conflict:
+        differ |= scored[name].to_numpy() == DISAGREE
+    differ &= scored["score"].to_numpy() < rules.review
+    return (
+        scored["left"].to_numpy(dtype=np.int64)[differ],
+        scored["right"].to_numpy(dtype=np.int64)[differ],
+    )
+
+
+def _split_conflicts(
+    matched: pd.DataFrame, apart: tuple[np.ndarray, np.ndarray], n: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Matches that would put two different people in one cluster, taken out for review.
+
+    A record that matches both of two people (a switchboard record without a contact) could be
+    either: its matches go to a person. A cluster still holding two people after that (a longer
+    chain) goes to a person whole. Only clusters with a conflict are looked at (few, small).
+    """
+    left = matched["left"].to_numpy(dtype=np.int64)
+    right = matched["right"].to_numpy(dtype=np.int64)
+    comp = _components(n, left, right)
+    a, b = apart
+    inside = comp[a] == comp[b]
+    if not inside.any():
+        return matched, matched.iloc[:0].assign(why="")
+    bad = np.zeros(n, dtype=bool)
+    bad[comp[a[inside]]] = True
+    neighbours: dict[int, set[int]] = {}
+    for x, y in zip(left[bad[comp[left]]].tolist(), right[bad[comp[left]]].tolist(), strict=True):
+        neighbours.setdefault(x, set()).add(y)
+        neighbours.setdefault(y, set()).add(x)
+    ambiguous = np.zeros(n, dtype=bool)
+    for p, q in zip(a[inside].tolist(), b[inside].tolist(), strict=True):
+        both = neighbours.get(p, set()) & neighbours.get(q, set())
+        ambiguous[list(both)] = True
+    touching = ambiguous[left] | ambiguous[right]
+    parts = [matched[touching].assign(why="matches two records that are different people")]
+    kept = matched[~touching]
+    kl, kr = kept["left"].to_numpy(dtype=np.int64), kept["right"].to_numpy(dtype=np.int64)
+    comp = _components(n, kl, kr)
+    still = comp[a] == comp[b]
+    if still.any():
+        held = np.zeros(n, dtype=bool)
+        held[comp[a[still]]] = True
+        chained = held[comp[kl]]
+        parts.append(kept[chained].assign(why="links records that are different people"))
+        kept = kept[~chained]
+    return kept, pd.concat(parts, ignore_index=True)
+
+
+def _settled_dropped(
+    review: pd.DataFrame,
+    merges: list[tuple[int, list[int]]],
+    apart: tuple[np.ndarray, np.ndarray],
+    n: int,
+) -> pd.DataFrame:
+    """Uncertain pairs a person need not see: both records are in one cluster already, or their
+    clusters hold two people the rules call different (a colleague of the merged customer)."""
+    if review.empty:
+        return review
+    owner = np.arange(n)
+    for survivor, others in merges:
+        owner[others] = survivor
+    rl = owner[review["left"].to_numpy(dtype=np.int64)]
+    rr = owner[review["right"].to_numpy(dtype=np.int64)]
+    drop = rl == rr
+    a, b = owner[apart[0]], owner[apart[1]]
+    if a.size:
+        known = np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+        drop |= np.isin(np.minimum(rl, rr) * n + np.maximum(rl, rr), known)
+    return review[~drop | (review["why"].to_numpy() != "uncertain")]
 
 
 # ---------------------------------------------------------------------------------------------

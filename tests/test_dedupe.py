@@ -555,3 +555,73 @@ def test_prepare_reuses_only_unchanged_rows(drules):
     assert prepare(records, drules, earlier)["company_key"][0] == "marked"
     other = drules.model_copy(update={"strong": drules.strong + 0.01})
     assert prepare(records, other, earlier)["company_key"][0] != "marked"
+
+
+SWITCHBOARD = {
+    "company": "锦程思文化传媒（泉州）有限责任公司",
+    "phone": "02144581639",
+    "city": "泉州",
+}
+
+
+def test_a_record_matching_two_colleagues_is_merged_with_neither(drules):
+    # 孙伟 and 杨平芬 share the switchboard; the third record has no contact and no e-mail, so it
+    # could be either of them: a person decides, and the two colleagues stay apart
+    rows = [
+        {**SWITCHBOARD, "contact": "孙伟", "email": "jingyan4@qq.com"},
+        {**SWITCHBOARD, "contact": "杨平芬", "email": "tao330@163.com"},
+        {**SWITCHBOARD, "contact": None, "email": None},
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == []
+    review = result.clusters.review
+    assert sorted(zip(review["left"], review["right"], strict=True)) == [(0, 2), (1, 2)]
+    assert set(review["why"]) == {"matches two records that are different people"}
+    # without the conflict rule the three are one cluster
+    loose = drules.model_copy(update={"conflict": []})
+    assert [sorted([s, *o]) for s, o in find_duplicates(sheet(rows), loose).clusters.merges] == [
+        [0, 1, 2]
+    ]
+
+
+def test_a_colleague_of_a_merged_customer_leaves_the_review_list(drules):
+    # the blank-phone record is 孙伟's (same mailbox); its pair with his colleague 杨平芬 (same
+    # company and mail domain) would be "uncertain", but her contact disagrees with his
+    rows = [
+        {**SWITCHBOARD, "contact": "孙伟", "email": "jingyan4@li3016.cn"},
+        {**SWITCHBOARD, "contact": "杨平芬", "email": "tao330@li3016.cn"},
+        {**SWITCHBOARD, "contact": None, "phone": None, "email": "jingyan4@li3016.cn"},
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [2])]
+    assert result.clusters.review.empty
+    loose = drules.model_copy(update={"conflict": []})
+    kept = find_duplicates(sheet(rows), loose).clusters.review
+    assert list(zip(kept["left"], kept["right"], strict=True)) == [(1, 2)]
+
+
+def test_no_shared_phone_or_email_is_evidence_against(drules):
+    # one common name at two companies of one trade name in two cities, nothing else in common
+    rows = [
+        {"company": "思齐泓智能制造有限责任公司", "contact": "郑娟", "phone": "18901846457",
+         "email": "haohua24@163.com", "city": "南通"},
+        {"company": "济南思齐泓智能制造股份有限公司", "contact": "郑娟", "phone": "18499516131",
+         "email": "haofang83@sina.com", "city": "济南"},
+    ]  # fmt: skip
+    _, score = levels_of(drules, rows, "company")
+    _, without = levels_of(drules.model_copy(update={"no_shared": None}), rows, "company")
+    assert score == pytest.approx(without - 0.3)
+    assert score < drules.review <= without
+    # one channel missing is no evidence either way
+    rows[1]["email"] = None
+    assert levels_of(drules, rows, "company")[1] == pytest.approx(without)
+
+
+def test_conflict_and_no_shared_name_known_fields(drules):
+    data = drules.model_dump()
+    with pytest.raises(ValueError, match="'person' is not one of the fields"):
+        DedupeRules.model_validate({**data, "conflict": ["person"]})
+    with pytest.raises(ValueError, match="'fax' is not one of the fields"):
+        DedupeRules.model_validate(
+            {**data, "no_shared": {"fields": ["phone", "fax"], "points": -1}}
+        )
