@@ -64,6 +64,9 @@ class FieldRule(Strict):
     # person: a contact written as surname + title (王先生, 王总) is compatible with a full name of
     # that surname; one written by its sound (喻晶 / 喻静, a pinyin input slip) is partial too
     titles: list[str] = Field(default_factory=list)
+    # company: the column holding each record's own place (city); a name that begins with it has
+    # it dropped from the key, whether or not a region list knows the place
+    places: str | None = None
     agree: float = 0
     partial: float = 0
     disagree: float = 0
@@ -183,7 +186,8 @@ def _fuzzy_form(values: pd.Series, f: FieldRule) -> pd.Series:
     return text.where(text.str.len() > 0).astype(object)
 
 
-SURNAME = ":surname"  # prepared key of a person field's surname when written as surname + title
+SURNAME = ":surname"
+PLACED = ":placed"  # prepared key of a company field with the record's own place dropped  # prepared key of a person field's surname when written as surname + title
 
 
 def _titled_surname(text: pd.Series, titles: list[str]) -> pd.Series:
@@ -228,7 +232,9 @@ def _person_levels(
         level[check[np.asarray(same, dtype=bool)]] = PARTIAL
 
 
-def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str, np.ndarray]:
+def _prepare_field(
+    f: FieldRule, values: pd.Series, free: set[str], places: pd.Series | None = None
+) -> dict[str, np.ndarray]:
     """One field normalised for comparison (blank or unusable -> None), with its derived keys."""
     out: dict[str, np.ndarray] = {}
     if f.comparator == "phone":
@@ -242,6 +248,10 @@ def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str,
     elif f.comparator == "company":
         prepared = company_key(values)
         out["company_key"] = _array(prepared)
+        # the key without the record's own place, where that differs: compared as well, so that
+        # one record's city (and another's blank one) never makes two equal names differ
+        placed = company_key(values, places) if places is not None else prepared
+        out[f.name + PLACED] = _array(placed.where(placed != prepared))
     elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
         if f.comparator == "person":
@@ -276,7 +286,8 @@ class Prepared:
 
 
 def _field_columns(records: pd.DataFrame, rules: DedupeRules) -> list[str]:
-    return list(dict.fromkeys(f.column for f in rules.fields if f.column in records.columns))
+    used = [c for f in rules.fields for c in (f.column, f.places) if c is not None]
+    return list(dict.fromkeys(c for c in used if c in records.columns))
 
 
 def prepare(
@@ -330,12 +341,21 @@ def _prepare_all(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndar
         records[f.column] if f.column in records.columns else pd.Series(np.nan, index=records.index)
         for f in rules.fields
     ]
+    places = [
+        records[f.places] if f.places is not None and f.places in records.columns else None
+        for f in rules.fields
+    ]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        done = list(pool.map(lambda f, v: _prepare_field(f, v, free), rules.fields, columns))
+        done = list(
+            pool.map(lambda f, v, p: _prepare_field(f, v, free, p), rules.fields, columns, places)
+        )
     out: dict[str, np.ndarray] = {}
     for part in done:
         out.update(part)
-    for key in DERIVED_KEYS:
+    for key in [
+        *DERIVED_KEYS,
+        *(f.name + PLACED for f in rules.fields if f.comparator == "company"),
+    ]:
         out.setdefault(key, np.full(len(records), None, dtype=object))
     return out
 
@@ -448,6 +468,20 @@ def _scorer(name: str) -> Any:
     return getattr(fuzz, name)
 
 
+def _short_names(a: np.ndarray, b: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Positions of 简称 pairs: a key that is the start of the other, which is longer by a trade
+    word or more (德兴 / 德兴教育科技), is the same name written short. Partial, never agree
+    (德兴 is also the start of 德兴物流). Only pairs the scorer called different are looked at."""
+    la = pd.Series(a, dtype=object).str.len().fillna(0).to_numpy()
+    lb = pd.Series(b, dtype=object).str.len().fillna(0).to_numpy()
+    todo = np.flatnonzero((level == DISAGREE) & (np.minimum(la, lb) >= 2) & (np.abs(la - lb) >= 2))
+    if not todo.size:
+        return todo
+    short = [x if len(x) < len(y) else y for x, y in zip(a[todo], b[todo], strict=True)]
+    long = [y if len(x) < len(y) else x for x, y in zip(a[todo], b[todo], strict=True)]
+    return todo[np.fromiter(map(str.startswith, long, short), dtype=bool, count=todo.size)]
+
+
 def compare(
     prepared: dict[str, np.ndarray], rules: DedupeRules, left: np.ndarray, right: np.ndarray
 ) -> pd.DataFrame:
@@ -464,10 +498,25 @@ def compare(
             fill_a = np.where(missing, "", a).astype(object)
             fill_b = np.where(missing, "", b).astype(object)
             sims = process.cpdist(list(fill_a), list(fill_b), scorer=_scorer(f.scorer), workers=-1)
+            if f.comparator == "company":
+                # either side may also be read without its own place (太原卓远致 in 太原)
+                pa_, pb_ = prepared[f.name + PLACED][left], prepared[f.name + PLACED][right]
+                other = np.flatnonzero(~missing & (~pd.isna(pa_) | ~pd.isna(pb_)))
+                if other.size:
+                    xa = np.where(pd.isna(pa_[other]), a[other], pa_[other])
+                    xb = np.where(pd.isna(pb_[other]), b[other], pb_[other])
+                    sims[other] = np.maximum(
+                        sims[other],
+                        process.cpdist(list(xa), list(xb), scorer=_scorer(f.scorer), workers=-1),
+                    )
             level[sims >= f.agree_at] = AGREE
             if f.partial_at is not None:
                 level[(sims >= f.partial_at) & (sims < f.agree_at)] = PARTIAL
             if f.comparator == "company":
+                if f.partial_at is not None:
+                    level[_short_names(fill_a, fill_b, level)] = PARTIAL
+                    if other.size:
+                        level[other[_short_names(xa, xb, level[other])]] = PARTIAL
                 # a branch never matches its parent or another branch
                 branch_a = pd.Series(fill_a).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 branch_b = pd.Series(fill_b).str.contains(BRANCH.pattern, regex=True).to_numpy()
@@ -611,7 +660,12 @@ def cluster(
         direct[right[left == survivor[comp[left]]]] = True
         direct[left[right == survivor[comp[right]]]] = True
         other = in_edge & (survivor[comp] != np.arange(n))
-        kept = other & ~big & (direct | (strong_comp == strong_comp[np.maximum(survivor[comp], 0)]))
+        # a record tied by strong links to one that matches the survivor directly is as sure as
+        # that one match (the survivor may be a sparse record with one ordinary link to them all)
+        anchored = np.zeros(n, dtype=bool)
+        anchored[strong_comp[direct]] = True
+        anchored[strong_comp[by_node[first]]] = True  # the survivors' own strong ties
+        kept = other & ~big & (direct | anchored[strong_comp])
         chained = other & ~big & ~kept
         if big.any():
             inside = big[left]

@@ -625,3 +625,61 @@ def test_conflict_and_no_shared_name_known_fields(drules):
         DedupeRules.model_validate(
             {**data, "no_shared": {"fields": ["phone", "fax"], "points": -1}}
         )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # 简称: the distinctive part of the long name
+        ({"company": "德兴公司"}, {"company": "德兴教育科技有限公司"}, PARTIAL),
+        ({"company": "德兴"}, {"company": "德兴教育科技有限公司"}, PARTIAL),
+        ({"company": "西安嘉迅普"}, {"company": "嘉迅普文化传媒(西安)有限责任公司"}, PARTIAL),
+        # not a 简称: the short one is another word, or the start of another company's
+        ({"company": "兴德公司"}, {"company": "德兴教育科技有限公司"}, DISAGREE),
+        ({"company": "华信科技有限公司"}, {"company": "华信终端有限公司"}, DISAGREE),
+        # a region no list knows, named by the record's own city
+        (
+            {"company": "太原卓远致", "city": "太原"},
+            {"company": "卓远致餐饮管理（太原）集团有限公司"},
+            PARTIAL,
+        ),
+        (
+            {"company": "太原卓远致餐饮管理有限公司", "city": "太原"},
+            {"company": "卓远致餐饮管理集团有限公司"},
+            AGREE,
+        ),
+        # one record's city never makes two equal names differ
+        (
+            {"company": "洛阳博雅金生物医药集团有限公司", "city": "洛阳"},
+            {"company": "洛阳博雅金生物医药集团有限公司"},
+            AGREE,
+        ),
+        # the own place is dropped only where two characters of name remain
+        ({"company": "太原宏", "city": "太原"}, {"company": "宏"}, DISAGREE),
+    ],
+)
+def test_short_names_and_own_place(drules, a, b, level):
+    assert levels_of(drules, [a, b], "company")[0] == level
+
+
+def test_short_name_with_phone_and_contact_is_merged(drules):
+    rows = [
+        {"company": "德兴教育科技有限公司", "contact": "王伟", "phone": "13812345678"},
+        {"company": "德兴公司", "contact": "王伟", "phone": "138-1234-5678"},
+    ]
+    assert find_duplicates(sheet(rows), drules).clusters.merges == [(0, [1])]
+
+
+def test_strong_ties_to_a_direct_match_join_a_sparse_survivor(drules):
+    # the survivor (first row) has no phone or e-mail: one ordinary match to the original;
+    # the copies are strongly tied to the original, so they join too instead of waiting for review
+    full = {"company": "禾丰正物流股份有限公司", "contact": "郑萍", "phone": "055168320824",
+            "email": "leili9@qq.com"}  # fmt: skip
+    rows = [
+        {"company": "禾丰正物流股份有限公司", "contact": "郑萍", "city": "兰州"},
+        {**full, "city": "兰州"},
+        {**full, "company": "禾丰正物流股有份限公司"},  # a slip in the legal form: no name match
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [1, 2])]
+    assert result.clusters.review.empty
