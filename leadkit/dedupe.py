@@ -29,6 +29,7 @@ from leadkit.normalize import (
     cell_texts,
     clean_text,
     company_key,
+    drop_own_place,
     normalize_email,
     normalize_phone,
     real_dates,
@@ -250,7 +251,7 @@ def _prepare_field(
         out["company_key"] = _array(prepared)
         # the key without the record's own place, where that differs: compared as well, so that
         # one record's city (and another's blank one) never makes two equal names differ
-        placed = company_key(values, places) if places is not None else prepared
+        placed = drop_own_place(prepared, places) if places is not None else prepared
         out[f.name + PLACED] = _array(placed.where(placed != prepared))
     elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
@@ -758,8 +759,9 @@ def _settled_dropped(
     if review.empty:
         return review
     owner = np.arange(n)
-    for survivor, others in merges:
-        owner[others] = survivor
+    if merges:
+        others = [o for _, o in merges]
+        owner[np.concatenate(others)] = np.repeat([s for s, _ in merges], [len(o) for o in others])
     rl = owner[review["left"].to_numpy(dtype=np.int64)]
     rr = owner[review["right"].to_numpy(dtype=np.int64)]
     drop = rl == rr

@@ -139,14 +139,12 @@ def company_display(values: pd.Series) -> pd.Series:
     return chinese.where(cjk, unified).str.strip()
 
 
-def company_key(values: pd.Series, places: pd.Series | None = None) -> pd.Series:
+def company_key(values: pd.Series) -> pd.Series:
     """A matching key for company names, kept apart from the display name.
 
     Drops legal forms (有限公司, Co., Ltd. …) and region names in brackets or at the start, and
     ignores case, width, spaces and punctuation. Branch markers (分公司) stay, so a branch does not
-    match its parent. `places` (aligned with `values`) is each record's own place (its city
-    column): a name that begins with it has it dropped too, so a region no list knows (太原卓远致
-    in 太原) is still a region, as long as two characters of name remain.
+    match its parent.
     """
     text = to_halfwidth(values).str.lower()
     text = text.str.replace("【", "(").str.replace("】", ")")
@@ -160,30 +158,32 @@ def company_key(values: pd.Series, places: pd.Series | None = None) -> pd.Series
     stripped = text.str.replace(_LEADING_REGION, "", regex=True)
     text = stripped.where(stripped.str.len() >= 2, text)
     text = text.str.replace(_KEY_DROP, "", regex=True)
-    if places is not None:
-        text = _own_place_dropped(text, places)
     return text.mask(text == "")
 
 
-def _own_place_dropped(text: pd.Series, places: pd.Series) -> pd.Series:
-    place = to_halfwidth(places.reindex(text.index)).str.lower()
+def drop_own_place(keys: pd.Series, places: pd.Series) -> pd.Series:
+    """Company keys with each record's own place (`places`, its city column, aligned) dropped
+    from their start: a region no list knows (太原卓远致 in 太原) is still a region, as long as two
+    characters of name remain."""
+    place = to_halfwidth(places.reindex(keys.index)).str.lower()
     place = place.str.replace(_KEY_DROP, "", regex=True).str.replace(
         r"(?:省|市|县|区)$", "", regex=True
     )
-    todo = place.notna() & text.notna() & (place.str.len() >= 2)
+    size = place.str.len().fillna(0).astype(int)
+    todo = keys.notna() & (size >= 2)
     if not todo.any():
-        return text
-    names, where = text[todo].tolist(), place[todo].tolist()
-    out = []
-    for name, at in zip(names, where, strict=True):
-        for head in (at + "市", at):
-            if name.startswith(head) and len(name) - len(head) >= 2:
-                name = name[len(head) :]
-                break
-        out.append(name)
-    text = text.copy()
-    text[todo] = out
-    return text
+        return keys
+    out = keys.copy()
+    for length in size[todo].unique():  # a few place lengths: vectorised per length
+        rows = todo & (size == length)
+        name, at = keys[rows], place[rows]
+        starts = name.str[:length] == at
+        cut = length + (name.str[length : length + 1] == "市").astype(int)
+        keep = starts & (name.str.len() - cut >= 2)
+        for c in cut[keep].unique():
+            chosen = keep & (cut == c)
+            out[chosen[chosen].index] = name[chosen].str[c:]
+    return out
 
 
 # --------------------------------------------------------------------------------------------
