@@ -32,6 +32,7 @@ from leadkit.normalize import (
     drop_own_place,
     normalize_email,
     normalize_phone,
+    phone_location,
     real_dates,
 )
 from leadkit.rules import Strict, fold_header
@@ -68,6 +69,10 @@ class FieldRule(Strict):
     # company: the column holding each record's own place (city); a name that begins with it has
     # it dropped from the key, whether or not a region list knows the place
     places: str | None = None
+    # exact / normalized: the column of the record's phone. A value that is only where the
+    # record's mobile number was issued (import fills a blank city that way, and a mobile is
+    # often bought elsewhere) is a guess, not evidence: it counts as blank
+    guessed_from: str | None = None
     agree: float = 0
     partial: float = 0
     disagree: float = 0
@@ -78,6 +83,10 @@ class FieldRule(Strict):
             raise ValueError("partial_at must not be above agree_at")
         if self.agree < self.partial:
             raise ValueError("agree points must not be below partial points")
+        if self.places is not None and self.comparator != "company":
+            raise ValueError("places is for the company comparator")
+        if self.guessed_from is not None and self.comparator not in ("exact", "normalized"):
+            raise ValueError("guessed_from is for the exact and normalized comparators")
         if self.normalize is not None:
             try:
                 re.compile(self.normalize)
@@ -234,7 +243,7 @@ def _person_levels(
 
 
 def _prepare_field(
-    f: FieldRule, values: pd.Series, free: set[str], places: pd.Series | None = None
+    f: FieldRule, values: pd.Series, free: set[str], beside: pd.Series | None = None
 ) -> dict[str, np.ndarray]:
     """One field normalised for comparison (blank or unusable -> None), with its derived keys."""
     out: dict[str, np.ndarray] = {}
@@ -251,7 +260,7 @@ def _prepare_field(
         out["company_key"] = _array(prepared)
         # the key without the record's own place, where that differs: compared as well, so that
         # one record's city (and another's blank one) never makes two equal names differ
-        placed = drop_own_place(prepared, places) if places is not None else prepared
+        placed = drop_own_place(prepared, beside) if beside is not None else prepared
         out[f.name + PLACED] = _array(placed.where(placed != prepared))
     elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
@@ -259,16 +268,32 @@ def _prepare_field(
             out[f.name + SURNAME] = _array(_titled_surname(prepared, f.titles))
     elif f.comparator == "normalized":
         prepared = clean_text(values).map(fold_header, na_action="ignore")
+        if beside is not None:
+            prepared = prepared.where(~_guessed(clean_text(values), beside))
     elif f.comparator == "number":
         prepared = pd.to_numeric(values, errors="coerce")
     elif f.comparator == "date":
         prepared = pd.to_datetime(values, errors="coerce")
     else:
         prepared = clean_text(values)
+        if beside is not None:
+            prepared = prepared.where(~_guessed(prepared, beside))
     out[f.name] = (
         _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
     )
     return out
+
+
+def _guessed(places: pd.Series, phones: pd.Series) -> pd.Series:
+    """Where a place is just where the row's mobile number was issued (深圳 beside a 138 number
+    of 深圳): the guess import makes for a blank city, so no evidence for or against a match."""
+    normal, ok = normalize_phone(phones)
+    place = places.astype("str").str.replace(r"市$", "", regex=True)
+    mobile = ok & normal.astype("str").str.fullmatch(r"1[3-9][0-9]{9}", na=False) & places.notna()
+    if not mobile.any():
+        return pd.Series(False, index=places.index)
+    _, city = phone_location(normal.where(mobile))
+    return pd.Series((city.to_numpy() == place.to_numpy()) & mobile.to_numpy(), index=places.index)
 
 
 # comparators whose prepared value of a row depends on that row's value alone (dates and numbers
@@ -287,7 +312,7 @@ class Prepared:
 
 
 def _field_columns(records: pd.DataFrame, rules: DedupeRules) -> list[str]:
-    used = [c for f in rules.fields for c in (f.column, f.places) if c is not None]
+    used = [c for f in rules.fields for c in (f.column, f.places, f.guessed_from) if c is not None]
     return list(dict.fromkeys(c for c in used if c in records.columns))
 
 
@@ -342,10 +367,8 @@ def _prepare_all(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndar
         records[f.column] if f.column in records.columns else pd.Series(np.nan, index=records.index)
         for f in rules.fields
     ]
-    places = [
-        records[f.places] if f.places is not None and f.places in records.columns else None
-        for f in rules.fields
-    ]
+    besides = [f.places or f.guessed_from for f in rules.fields]
+    places = [records[c] if c is not None and c in records.columns else None for c in besides]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         done = list(
             pool.map(lambda f, v, p: _prepare_field(f, v, free, p), rules.fields, columns, places)

@@ -683,3 +683,35 @@ def test_strong_ties_to_a_direct_match_join_a_sparse_survivor(drules):
     result = find_duplicates(sheet(rows), drules)
     assert result.clusters.merges == [(0, [1, 2])]
     assert result.clusters.review.empty
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # 连云港 is where 138 1234 xxxx was issued: import's guess for a blank city, no evidence
+        (
+            {"phone": "13812345678", "city": "连云港"},
+            {"phone": "13900001111", "city": "上海"},
+            MISSING,
+        ),
+        ({"phone": "13812345678", "city": "连云港市"}, {"city": "上海"}, MISSING),
+        # a city the mobile does not explain was written by someone: evidence
+        ({"phone": "13812345678", "city": "南京"}, {"city": "上海"}, DISAGREE),
+        # a landline's area code is where the company is: a city beside it is no guess
+        ({"phone": "021-44581639", "city": "上海"}, {"city": "北京"}, DISAGREE),
+        ({"city": "上海"}, {"city": "上海"}, AGREE),
+    ],
+)
+def test_a_city_guessed_from_a_mobile_is_no_evidence(drules, a, b, level):
+    assert levels_of(drules, [a, b], "city")[0] == level
+
+
+def test_places_and_guessed_from_belong_to_their_comparators(drules):
+    data = drules.model_dump()
+    fields = data["fields"]
+    bad = [{**f, "places": "city"} if f["name"] == "contact" else f for f in fields]
+    with pytest.raises(ValueError, match="places is for the company comparator"):
+        DedupeRules.model_validate({**data, "fields": bad})
+    bad = [{**f, "guessed_from": "phone"} if f["name"] == "company" else f for f in fields]
+    with pytest.raises(ValueError, match="guessed_from is for the exact and normalized"):
+        DedupeRules.model_validate({**data, "fields": bad})
