@@ -71,7 +71,7 @@ class FieldRule(Strict):
     places: str | None = None
     # exact / normalized: the column of the record's phone. A value that is only where the
     # record's mobile number was issued (import fills a blank city that way, and a mobile is
-    # often bought elsewhere) is a guess, not evidence: it counts as blank
+    # often bought elsewhere) is a guess: it never counts against a match
     guessed_from: str | None = None
     agree: float = 0
     partial: float = 0
@@ -197,7 +197,8 @@ def _fuzzy_form(values: pd.Series, f: FieldRule) -> pd.Series:
 
 
 SURNAME = ":surname"
-PLACED = ":placed"  # prepared key of a company field with the record's own place dropped  # prepared key of a person field's surname when written as surname + title
+PLACED = ":placed"
+GUESS = ":guess"  # prepared phones of a field's guessed_from column  # prepared key of a company field with the record's own place dropped  # prepared key of a person field's surname when written as surname + title
 
 
 def _titled_surname(text: pd.Series, titles: list[str]) -> pd.Series:
@@ -268,32 +269,33 @@ def _prepare_field(
             out[f.name + SURNAME] = _array(_titled_surname(prepared, f.titles))
     elif f.comparator == "normalized":
         prepared = clean_text(values).map(fold_header, na_action="ignore")
-        if beside is not None:
-            prepared = prepared.where(~_guessed(clean_text(values), beside))
     elif f.comparator == "number":
         prepared = pd.to_numeric(values, errors="coerce")
     elif f.comparator == "date":
         prepared = pd.to_datetime(values, errors="coerce")
     else:
         prepared = clean_text(values)
-        if beside is not None:
-            prepared = prepared.where(~_guessed(prepared, beside))
+    if f.guessed_from is not None:
+        # the phones as written: only the few rows of a disagreeing pair are looked up (compare)
+        out[f.name + GUESS] = _array(
+            beside if beside is not None else pd.Series(None, index=values.index, dtype=object)
+        )
     out[f.name] = (
         _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
     )
     return out
 
 
-def _guessed(places: pd.Series, phones: pd.Series) -> pd.Series:
-    """Where a place is just where the row's mobile number was issued (深圳 beside a 138 number
-    of 深圳): the guess import makes for a blank city, so no evidence for or against a match."""
-    normal, ok = normalize_phone(phones)
-    place = places.astype("str").str.replace(r"市$", "", regex=True)
-    mobile = ok & normal.astype("str").str.fullmatch(r"1[3-9][0-9]{9}", na=False) & places.notna()
+def _guessed(places: np.ndarray, phones: np.ndarray) -> np.ndarray:
+    """Where a place is just where the row's mobile number was issued (连云港 beside a 138 1234
+    number): the guess import makes for a blank city, so no evidence against a match."""
+    normal, ok = normalize_phone(pd.Series(phones, dtype=object))
+    place = pd.Series(places, dtype=object).astype("str").str.replace(r"市$", "", regex=True)
+    mobile = ok & normal.astype("str").str.fullmatch(r"1[3-9][0-9]{9}", na=False)
     if not mobile.any():
-        return pd.Series(False, index=places.index)
+        return np.zeros(len(places), dtype=bool)
     _, city = phone_location(normal.where(mobile))
-    return pd.Series((city.to_numpy() == place.to_numpy()) & mobile.to_numpy(), index=places.index)
+    return (city.to_numpy() == place.to_numpy()) & mobile.to_numpy()
 
 
 # comparators whose prepared value of a row depends on that row's value alone (dates and numbers
@@ -555,6 +557,14 @@ def compare(
             level[np.asarray(diff <= f.tolerance)] = AGREE
         else:
             level[np.asarray(a == b, dtype=bool)] = AGREE
+            if f.guessed_from is not None:
+                # a guessed place never counts against: looked up for disagreeing pairs only
+                differ = np.flatnonzero((level == DISAGREE) & ~missing)
+                rows = np.unique(np.r_[left[differ], right[differ]])
+                if rows.size:
+                    guess = np.zeros(len(prepared[f.name]), dtype=bool)
+                    guess[rows] = _guessed(prepared[f.name][rows], prepared[f.name + GUESS][rows])
+                    level[differ[guess[left[differ]] | guess[right[differ]]]] = MISSING
             if f.comparator == "email":
                 domains_a = prepared["email_domain"][left]
                 same_corp = (domains_a == prepared["email_domain"][right]) & ~pd.isna(domains_a)
