@@ -503,9 +503,15 @@ def _short_names(a: np.ndarray, b: np.ndarray, level: np.ndarray) -> np.ndarray:
     todo = np.flatnonzero((level == DISAGREE) & (np.minimum(la, lb) >= 2) & (np.abs(la - lb) >= 2))
     if not todo.size:
         return todo
-    short = [x if len(x) < len(y) else y for x, y in zip(a[todo], b[todo], strict=True)]
-    long = [y if len(x) < len(y) else x for x, y in zip(a[todo], b[todo], strict=True)]
-    return todo[np.fromiter(map(str.startswith, long, short), dtype=bool, count=todo.size)]
+    a_short = la[todo] < lb[todo]
+    short = pd.Series(np.where(a_short, a[todo], b[todo]), dtype=object)
+    long = pd.Series(np.where(a_short, b[todo], a[todo]), dtype=object)
+    size = np.minimum(la[todo], lb[todo])
+    hit = np.zeros(todo.size, dtype=bool)
+    for length in np.unique(size):  # a few key lengths: one vectorised comparison each
+        at = np.flatnonzero(size == length)
+        hit[at] = (long.iloc[at].str[: int(length)] == short.iloc[at]).to_numpy()
+    return todo[hit]
 
 
 def compare(
@@ -720,7 +726,10 @@ def cluster(
             ]
     review = pd.concat(review_parts, ignore_index=True)
     review = review.drop_duplicates(subset=["left", "right"]).sort_values("score", ascending=False)
-    review = _settled_dropped(review, merges, apart, n)
+    owner = np.arange(n)  # each record's survivor (itself when not merged)
+    if merges:
+        owner[members] = owners
+    review = _settled_dropped(review, owner, apart, n)
     return Clusters(merges=merges, review=review.reset_index(drop=True))
 
 
@@ -783,7 +792,7 @@ def _split_conflicts(
 
 def _settled_dropped(
     review: pd.DataFrame,
-    merges: list[tuple[int, list[int]]],
+    owner: np.ndarray,
     apart: tuple[np.ndarray, np.ndarray],
     n: int,
 ) -> pd.DataFrame:
@@ -791,10 +800,6 @@ def _settled_dropped(
     clusters hold two people the rules call different (a colleague of the merged customer)."""
     if review.empty:
         return review
-    owner = np.arange(n)
-    if merges:
-        others = [o for _, o in merges]
-        owner[np.concatenate(others)] = np.repeat([s for s, _ in merges], [len(o) for o in others])
     rl = owner[review["left"].to_numpy(dtype=np.int64)]
     rr = owner[review["right"].to_numpy(dtype=np.int64)]
     drop = rl == rr
