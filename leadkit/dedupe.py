@@ -30,9 +30,9 @@ from leadkit.normalize import (
     clean_text,
     company_key,
     drop_own_place,
+    mobile_cities,
     normalize_email,
     normalize_phone,
-    phone_location,
     real_dates,
 )
 from leadkit.rules import Strict, fold_header
@@ -292,10 +292,12 @@ def _guessed(places: np.ndarray, phones: np.ndarray) -> np.ndarray:
     normal, ok = normalize_phone(pd.Series(phones, dtype=object))
     place = pd.Series(places, dtype=object).astype("str").str.replace(r"市$", "", regex=True)
     mobile = ok & normal.astype("str").str.fullmatch(r"1[3-9][0-9]{9}", na=False)
-    if not mobile.any():
-        return np.zeros(len(places), dtype=bool)
-    _, city = phone_location(normal.where(mobile))
-    return (city.to_numpy() == place.to_numpy()) & mobile.to_numpy()
+    guessed = np.zeros(len(places), dtype=bool)
+    at = np.flatnonzero(mobile.to_numpy())
+    if at.size:
+        city = np.array(mobile_cities(normal.iloc[at].astype(str).tolist()), dtype=object)
+        guessed[at] = city == place.iloc[at].to_numpy()
+    return guessed
 
 
 # comparators whose prepared value of a row depends on that row's value alone (dates and numbers
