@@ -715,3 +715,19 @@ def test_places_and_guessed_from_belong_to_their_comparators(drules):
     bad = [{**f, "guessed_from": "phone"} if f["name"] == "company" else f for f in fields]
     with pytest.raises(ValueError, match="guessed_from is for the exact and normalized"):
         DedupeRules.model_validate({**data, "fields": bad})
+
+
+def test_a_pair_already_in_one_cluster_is_not_listed(drules):
+    # the phone-only and the e-mail-only record both match the full one; between them only the
+    # company agrees ("uncertain" on its own), but they are merged into one customer anyway
+    rows = [
+        {"company": "禾丰正物流股份有限公司", "contact": "郑萍", "phone": "13812345678",
+         "email": "leili9@qq.com"},
+        {"company": "禾丰正物流股份有限公司", "phone": "13812345678"},
+        {"company": "禾丰正物流股份有限公司", "email": "leili9@qq.com"},
+    ]  # fmt: skip
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [1, 2])]
+    pair = result.scored[(result.scored["left"] == 1) & (result.scored["right"] == 2)]
+    assert drules.review <= pair["score"].iloc[0] < drules.match
+    assert result.clusters.review.empty
