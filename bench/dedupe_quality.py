@@ -5,8 +5,8 @@
 
 A predicted pair is two records that end up with the same survivor; a true pair is two records
 of the same entity. Also prints, per kind of duplicate, how many were found, the merged pairs
-that were wrong, and the review list per kind as (real duplicates, not duplicates) and per
-reason, so it says what still fails.
+that were wrong, and the review list per kind and per reason as (real duplicates, not
+duplicates), so it says what still fails.
 """
 
 from __future__ import annotations
@@ -75,7 +75,12 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
         "rows_by_kind": dict(Counter(frame["kind"]).most_common()),
         "wrong_by_kind": dict(wrong_kinds.most_common()),
         "review_by_kind": {k: tuple(v) for k, v in sorted(review_kinds.items(), key=lambda kv: -sum(kv[1]))},
-        "review_why": dict(Counter(review["why"]).most_common()) if len(review) else {},
+        "review_why": {
+            why: (int(same.sum()), int((~same).sum()))
+            for why, same in pd.Series(
+                entity[review["left"].to_numpy()] == entity[review["right"].to_numpy()]
+            ).groupby(review["why"].to_numpy())
+        } if len(review) else {},
         "wrong_examples": [(frame["company"].iloc[a], frame["company"].iloc[b]) for a, b in wrong],
     }  # fmt: skip
 

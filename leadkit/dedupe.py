@@ -31,6 +31,7 @@ from leadkit.normalize import (
     company_key,
     drop_own_place,
     mobile_cities,
+    name_region,
     normalize_email,
     normalize_phone,
     real_dates,
@@ -69,6 +70,9 @@ class FieldRule(Strict):
     # company: the column holding each record's own place (city); a name that begins with it has
     # it dropped from the key, whether or not a region list knows the place
     places: str | None = None
+    # company: two names that carry different regions (杭州方圆云 / 福州市方圆云, 正源（沈阳）/
+    # 厦门正源) are two registrations, whatever their keys say
+    regions_apart: bool = False
     # exact / normalized: the column of the record's phone. A value that is only where the
     # record's mobile number was issued (import fills a blank city that way, and a mobile is
     # often bought elsewhere) is a guess: it never counts against a match
@@ -83,8 +87,8 @@ class FieldRule(Strict):
             raise ValueError("partial_at must not be above agree_at")
         if self.agree < self.partial:
             raise ValueError("agree points must not be below partial points")
-        if self.places is not None and self.comparator != "company":
-            raise ValueError("places is for the company comparator")
+        if (self.places is not None or self.regions_apart) and self.comparator != "company":
+            raise ValueError("places and regions_apart are for the company comparator")
         if self.guessed_from is not None and self.comparator not in ("exact", "normalized"):
             raise ValueError("guessed_from is for the exact and normalized comparators")
         if self.normalize is not None:
@@ -198,6 +202,7 @@ def _fuzzy_form(values: pd.Series, f: FieldRule) -> pd.Series:
 
 SURNAME = ":surname"
 PLACED = ":placed"
+REGION = ":region"  # prepared region a company name carries (regions_apart)
 GUESS = ":guess"  # prepared phones of a field's guessed_from column  # prepared key of a company field with the record's own place dropped  # prepared key of a person field's surname when written as surname + title
 
 
@@ -263,6 +268,8 @@ def _prepare_field(
         # one record's city (and another's blank one) never makes two equal names differ
         placed = drop_own_place(prepared, beside) if beside is not None else prepared
         out[f.name + PLACED] = _array(placed.where(placed != prepared))
+        if f.regions_apart:
+            out[f.name + REGION] = _array(name_region(values, beside))
     elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
         if f.comparator == "person":
@@ -555,6 +562,9 @@ def compare(
                 branch_a = pd.Series(fill_a).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 branch_b = pd.Series(fill_b).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 level[(branch_a | branch_b) & (fill_a != fill_b)] = DISAGREE
+                if f.regions_apart:
+                    ra, rb = prepared[f.name + REGION][left], prepared[f.name + REGION][right]
+                    level[~pd.isna(ra) & ~pd.isna(rb) & (ra != rb)] = DISAGREE
             if f.comparator == "person":
                 _person_levels(prepared, f, left, right, level)
         elif f.comparator == "number":

@@ -109,7 +109,8 @@ _REGION_WORDS = (
     "深圳|广州|杭州|南京|苏州|成都|武汉|西安|青岛|厦门|宁波|无锡|大连|沈阳|长沙|郑州|济南|合肥|"
     "福州|昆明|东莞|佛山|天津|中国"
 )
-_LEADING_REGION = rf"^(?:{_REGION_WORDS})(?:省|市|自治区)?"
+# two Han characters and 市 lead a name only as a city (嘉兴市, 绍兴市): no word of a 字号 ends so
+_LEADING_REGION = rf"^(?:(?:{_REGION_WORDS})(?:省|市|自治区)?|{_CJK}{{2}}市)"
 # 名称（地区）有限公司 is the registered layout for a place: a bracket of two or three Han
 # characters (optionally 省/市/县/区) is a region even when it is not a known one (（嘉兴）).
 _BRACKETED_REGION = (
@@ -159,6 +160,31 @@ def company_key(values: pd.Series) -> pd.Series:
     text = stripped.where(stripped.str.len() >= 2, text)
     text = text.str.replace(_KEY_DROP, "", regex=True)
     return text.mask(text == "")
+
+
+def name_region(values: pd.Series, places: pd.Series | None = None) -> pd.Series:
+    """The region a company name is registered in, as it says (（嘉兴）, a leading 上海 or 上海市,
+    or the record's own city at its start), without 省/市; missing where it names none. A name is
+    行政区划 + 字号 + 行业 + 组织形式: one 字号 in two regions is two registrations."""
+    text = to_halfwidth(values).str.lower().str.replace("【", "(").str.replace("】", ")")
+    suffix = r"(?:省|市|自治区|县|区)?"
+    bracket = text.str.extract(
+        rf"[(\[]((?:{_REGION_WORDS})|{_CJK}{{2,3}}?){suffix}[)\]]", expand=False
+    )
+    leading = text.str.extract(rf"^({_REGION_WORDS}|{_CJK}{{2}}(?=市)){suffix}", expand=False)
+    region = bracket.fillna(leading)
+    if places is not None:
+        place = to_halfwidth(places.reindex(values.index)).str.replace(
+            rf"{suffix}$", "", regex=True
+        )
+        own = place.notna() & (place.str.len() >= 2) & region.isna()
+        if own.any():
+            starts = pd.Series(
+                [str(t).startswith(str(p)) for t, p in zip(text[own], place[own], strict=True)],
+                index=text[own].index,
+            )
+            region[starts[starts].index] = place[starts[starts].index]
+    return region.astype(object).where(region.notna())
 
 
 def drop_own_place(keys: pd.Series, places: pd.Series) -> pd.Series:

@@ -710,7 +710,7 @@ def test_places_and_guessed_from_belong_to_their_comparators(drules):
     data = drules.model_dump()
     fields = data["fields"]
     bad = [{**f, "places": "city"} if f["name"] == "contact" else f for f in fields]
-    with pytest.raises(ValueError, match="places is for the company comparator"):
+    with pytest.raises(ValueError, match="places and regions_apart are for the company comparator"):
         DedupeRules.model_validate({**data, "fields": bad})
     bad = [{**f, "guessed_from": "phone"} if f["name"] == "company" else f for f in fields]
     with pytest.raises(ValueError, match="guessed_from is for the exact and normalized"):
@@ -731,3 +731,31 @@ def test_a_pair_already_in_one_cluster_is_not_listed(drules):
     pair = result.scored[(result.scored["left"] == 1) & (result.scored["right"] == 2)]
     assert drules.review <= pair["score"].iloc[0] < drules.match
     assert result.clusters.review.empty
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # one 字号 registered in two regions is two companies, however close the keys
+        ({"company": "杭州方圆云电子商务有限公司"}, {"company": "福州市方圆云电子商务有限公司"}, DISAGREE),
+        ({"company": "正源锦建筑装饰（沈阳）有限公司"}, {"company": "厦门正源锦建筑装饰有限公司"}, DISAGREE),
+        # the region named by the record's own city, where no list knows it
+        ({"company": "太原卓远致餐饮管理有限公司", "city": "太原"},
+         {"company": "卓远致餐饮管理（绵阳）有限公司"}, DISAGREE),
+        # the same region written two ways, or a region on one side only, is no conflict
+        ({"company": "嘉迅文化传媒（嘉兴）有限公司"}, {"company": "嘉兴市嘉迅文化传媒有限公司"}, AGREE),
+        ({"company": "上海智联科技有限公司"}, {"company": "智联科技股份有限公司"}, AGREE),
+    ],
+)  # fmt: skip
+def test_names_in_two_regions_are_two_companies(drules, a, b, level):
+    assert levels_of(drules, [a, b], "company")[0] == level
+    if level == DISAGREE:
+        loose = drules.model_copy(
+            update={
+                "fields": [
+                    f.model_copy(update={"regions_apart": False}) if f.name == "company" else f
+                    for f in drules.fields
+                ]
+            }
+        )
+        assert levels_of(loose, [a, b], "company")[0] != DISAGREE
