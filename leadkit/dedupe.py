@@ -149,6 +149,8 @@ class DedupeRules(Strict):
     # fields whose disagreement says "two different people": two records that disagree on one
     # never end up in one cluster, and a record matching both of them goes to a person
     conflict: list[str] = Field(default_factory=list)
+    # ... unless it matches one of them better by this much: then it joins that one
+    conflict_margin: float = Field(default=0.5, gt=0)
     # points added when every one of these fields is on both records and none agrees: two
     # records that share no phone and no e-mail were most likely written by two people
     no_shared: NoShared | None = None
@@ -687,7 +689,7 @@ def cluster(
     ]
     apart = _conflicts(scored, rules)
     if apart[0].size and not matched.empty:
-        matched, unsure = _split_conflicts(matched, apart, n)
+        matched, unsure = _split_conflicts(matched, apart, n, rules.conflict_margin)
         review_parts.append(unsure)
     if forced is not None and not forced.empty:
         matched = pd.concat([matched, forced], ignore_index=True)
@@ -762,12 +764,13 @@ def _conflicts(scored: pd.DataFrame, rules: DedupeRules) -> tuple[np.ndarray, np
 
 
 def _split_conflicts(
-    matched: pd.DataFrame, apart: tuple[np.ndarray, np.ndarray], n: int
+    matched: pd.DataFrame, apart: tuple[np.ndarray, np.ndarray], n: int, margin: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Matches that would put two different people in one cluster, taken out for review.
 
-    A record that matches both of two people (a switchboard record without a contact) could be
-    either: its matches go to a person. A cluster still holding two people after that (a longer
+    A record that matches both of two people joins the one it matches better by `margin` or
+    more (its weaker match is dropped); closer (a switchboard record without a contact, which
+    could be either) its matches go to a person. A cluster still holding two people after that (a longer
     chain) goes to a person whole. Only clusters with a conflict are looked at (few, small).
     """
     left = matched["left"].to_numpy(dtype=np.int64)
@@ -779,17 +782,29 @@ def _split_conflicts(
         return matched, matched.iloc[:0].assign(why="")
     bad = np.zeros(n, dtype=bool)
     bad[comp[a[inside]]] = True
-    neighbours: dict[int, set[int]] = {}
-    for x, y in zip(left[bad[comp[left]]].tolist(), right[bad[comp[left]]].tolist(), strict=True):
-        neighbours.setdefault(x, set()).add(y)
-        neighbours.setdefault(y, set()).add(x)
+    neighbours: dict[int, dict[int, float]] = {}
+    looked = bad[comp[left]]
+    scores = matched["score"].to_numpy()[looked].tolist()
+    for x, y, sc in zip(left[looked].tolist(), right[looked].tolist(), scores, strict=True):
+        neighbours.setdefault(x, {})[y] = sc
+        neighbours.setdefault(y, {})[x] = sc
     ambiguous = np.zeros(n, dtype=bool)
+    worse: set[tuple[int, int]] = set()  # a clearly weaker match of a record to one of two people
     for p, q in zip(a[inside].tolist(), b[inside].tolist(), strict=True):
-        both = neighbours.get(p, set()) & neighbours.get(q, set())
-        ambiguous[list(both)] = True
-    touching = ambiguous[left] | ambiguous[right]
+        to_p, to_q = neighbours.get(p, {}), neighbours.get(q, {})
+        for x in to_p.keys() & to_q.keys():
+            if abs(to_p[x] - to_q[x]) < margin:
+                ambiguous[x] = True
+            else:
+                loser = q if to_p[x] > to_q[x] else p
+                worse.add((min(x, loser), max(x, loser)))
+    dropped = np.zeros(len(matched), dtype=bool)
+    if worse:
+        keys = pd.Series(list(zip(left.tolist(), right.tolist(), strict=True)))
+        dropped = keys.isin(worse).to_numpy()
+    touching = (ambiguous[left] | ambiguous[right]) & ~dropped
     parts = [matched[touching].assign(why="matches two records that are different people")]
-    kept = matched[~touching]
+    kept = matched[~touching & ~dropped]
     kl, kr = kept["left"].to_numpy(dtype=np.int64), kept["right"].to_numpy(dtype=np.int64)
     comp = _components(n, kl, kr)
     still = comp[a] == comp[b]

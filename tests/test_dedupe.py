@@ -759,3 +759,25 @@ def test_names_in_two_regions_are_two_companies(drules, a, b, level):
             }
         )
         assert levels_of(loose, [a, b], "company")[0] != DISAGREE
+
+
+def test_a_record_matching_one_colleague_clearly_better_joins_that_one(drules):
+    # the switchboard and the company match both; 孙伟's own mailbox says whose record it is
+    rows = [
+        {**SWITCHBOARD, "contact": "孙伟", "email": "jingyan4@li3016.cn"},
+        {**SWITCHBOARD, "contact": "杨平芬", "email": "tao330@li3016.cn"},
+        {**SWITCHBOARD, "contact": None, "email": "jingyan4@li3016.cn"},
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [2])]
+    assert result.clusters.review.empty
+    # with a margin wider than the gap (2.35 against 1.55) a person decides
+    wide = drules.model_copy(update={"conflict_margin": 1.0})
+    unsure = find_duplicates(sheet(rows), wide)
+    assert unsure.clusters.merges == []
+    assert sorted(
+        zip(unsure.clusters.review["left"], unsure.clusters.review["right"], strict=True)
+    ) == [
+        (0, 2),
+        (1, 2),
+    ]
