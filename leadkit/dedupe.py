@@ -205,6 +205,7 @@ def _fuzzy_form(values: pd.Series, f: FieldRule) -> pd.Series:
 SURNAME = ":surname"
 PLACED = ":placed"
 REGION = ":region"  # prepared region a company name carries (regions_apart)
+HAN = ":han"  # prepared Han-only key of a company name with Latin letters in it
 GUESS = ":guess"  # prepared phones of a field's guessed_from column  # prepared key of a company field with the record's own place dropped  # prepared key of a person field's surname when written as surname + title
 
 
@@ -272,6 +273,11 @@ def _prepare_field(
         out[f.name + PLACED] = _array(placed.where(placed != prepared))
         if f.regions_apart:
             out[f.name + REGION] = _array(name_region(values, beside))
+        # a name partly in Latin letters (杭州 瀚海 Information Technology Co., Ltd.) beside a
+        # Chinese one is compared on its Han characters alone ("" when it has none)
+        base = placed.where(placed.notna(), prepared)
+        latin = base.str.contains("[a-z]", regex=True, na=False)
+        out[f.name + HAN] = _array(base.str.replace("[0-9a-z]+", "", regex=True).where(latin))
     elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
         if f.comparator == "person":
@@ -391,7 +397,7 @@ def _prepare_all(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndar
         out.update(part)
     for key in [
         *DERIVED_KEYS,
-        *(f.name + PLACED for f in rules.fields if f.comparator == "company"),
+        *(f.name + k for f in rules.fields if f.comparator == "company" for k in (PLACED, HAN)),
     ]:
         out.setdefault(key, np.full(len(records), None, dtype=object))
     return out
@@ -525,6 +531,40 @@ def _short_names(a: np.ndarray, b: np.ndarray, level: np.ndarray) -> np.ndarray:
     return todo[hit]
 
 
+def _han_only(
+    prepared: dict[str, np.ndarray], f: FieldRule, left: np.ndarray, right: np.ndarray,
+    missing: np.ndarray, level: np.ndarray,
+) -> None:  # fmt: skip
+    """A company name with Latin letters beside one without: compared on its Han characters
+    (瀚海 of 杭州 瀚海 Information Technology against 瀚海信息技术, a 简称 then); one with no Han
+    at all (Acme Co., Ltd. against 艾克美科技) cannot be compared by characters: no evidence."""
+    ha, hb = prepared[f.name + HAN][left], prepared[f.name + HAN][right]
+    one = np.flatnonzero(~missing & (pd.isna(ha) ^ pd.isna(hb)))
+    if not one.size:
+        return
+
+    def plain(side: np.ndarray) -> np.ndarray:
+        key, placed = prepared[f.name][side], prepared[f.name + PLACED][side]
+        return np.where(pd.isna(placed), key, placed)
+
+    xa = np.where(pd.isna(ha[one]), plain(left[one]), ha[one]).astype(object)
+    xb = np.where(pd.isna(hb[one]), plain(right[one]), hb[one]).astype(object)
+    sims = _scorer_sims(xa, xb, f)
+    new = np.full(one.size, DISAGREE, dtype=np.int8)
+    new[sims >= f.agree_at] = AGREE
+    if f.partial_at is not None:
+        new[(sims >= f.partial_at) & (sims < f.agree_at)] = PARTIAL
+        new[_short_names(xa, xb, new)] = PARTIAL
+    new[(xa == "") | (xb == "")] = MISSING
+    level[one] = new
+
+
+def _scorer_sims(a: np.ndarray, b: np.ndarray, f: FieldRule) -> np.ndarray:
+    from rapidfuzz import process
+
+    return process.cpdist(list(a), list(b), scorer=_scorer(f.scorer), workers=-1)
+
+
 def compare(
     prepared: dict[str, np.ndarray], rules: DedupeRules, left: np.ndarray, right: np.ndarray
 ) -> pd.DataFrame:
@@ -560,6 +600,7 @@ def compare(
                     level[_short_names(fill_a, fill_b, level)] = PARTIAL
                     if other.size:
                         level[other[_short_names(xa, xb, level[other])]] = PARTIAL
+                _han_only(prepared, f, left, right, missing, level)
                 # a branch never matches its parent or another branch
                 branch_a = pd.Series(fill_a).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 branch_b = pd.Series(fill_b).str.contains(BRANCH.pattern, regex=True).to_numpy()

@@ -781,3 +781,28 @@ def test_a_record_matching_one_colleague_clearly_better_joins_that_one(drules):
         (0, 2),
         (1, 2),
     ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # a name half in English beside a Chinese one: its Han part is the 简称 of the other
+        ("杭州 瀚海 Information Technology Co., Ltd.", "杭州瀚海信息技术有限公司", PARTIAL),
+        ("瀚海 Information Technology", "瀚海信息技术有限公司", PARTIAL),
+        ("杭州 瀚海 Information Technology Co., Ltd.", "杭州星途信息技术有限公司", DISAGREE),
+        # no Han at all beside a Chinese name: characters cannot compare them, no evidence
+        ("Acme Co., Ltd.", "艾克美科技有限公司", MISSING),
+        ("Acme Co., Ltd.", "ACME Inc.", AGREE),  # both in Latin letters: compared as they are
+    ],
+)
+def test_an_english_name_beside_a_chinese_one(drules, a, b, level):
+    assert levels_of(drules, [{"company": a}, {"company": b}], "company")[0] == level
+
+
+def test_the_same_mailbox_with_an_english_company_name_is_merged(drules):
+    rows = [
+        {"company": "杭州瀚海信息技术有限公司", "contact": "王伟", "email": "wangwei@hanhai.cn"},
+        {"company": "Acme Information Technology Co., Ltd.", "contact": "王伟",
+         "email": "WangWei@hanhai.cn"},
+    ]  # fmt: skip
+    assert find_duplicates(sheet(rows), drules).clusters.merges == [(0, [1])]
