@@ -275,9 +275,18 @@ def _prepare_field(
             out[f.name + REGION] = _array(name_region(values, beside))
         # a name partly in Latin letters (杭州 瀚海 Information Technology Co., Ltd.) beside a
         # Chinese one is compared on its Han characters alone ("" when it has none)
-        base = placed.where(placed.notna(), prepared)
-        latin = base.str.contains("[a-z]", regex=True, na=False)
-        out[f.name + HAN] = _array(base.str.replace("[0-9a-z]+", "", regex=True).where(latin))
+        # (in Arrow, and replaced only where there are letters: most names have none)
+        base = _array(placed.where(placed.notna(), prepared))
+        text = pa.array(base, type=pa.string())
+        latin = (
+            pc.match_substring_regex(text, "[a-z]").fill_null(False).to_numpy(zero_copy_only=False)
+        )
+        han = np.full(len(base), None, dtype=object)
+        if latin.any():
+            han[latin] = pc.replace_substring_regex(
+                text.filter(pa.array(latin)), "[0-9a-z]+", ""
+            ).to_numpy(zero_copy_only=False)
+        out[f.name + HAN] = han
     elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
         if f.comparator == "person":

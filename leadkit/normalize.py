@@ -168,22 +168,21 @@ def name_region(values: pd.Series, places: pd.Series | None = None) -> pd.Series
     行政区划 + 字号 + 行业 + 组织形式: one 字号 in two regions is two registrations."""
     text = to_halfwidth(values).str.lower().str.replace("【", "(").str.replace("】", ")")
     suffix = r"(?:省|市|自治区|县|区)?"
-    bracket = text.str.extract(
-        rf"[(\[]((?:{_REGION_WORDS})|{_CJK}{{2,3}}?){suffix}[)\]]", expand=False
-    )
-    leading = text.str.extract(rf"^({_REGION_WORDS}|{_CJK}{{2}}(?=市)){suffix}", expand=False)
+    # Arrow's regex (pandas' str.extract runs Python's per cell: 0.3 s of 100k names)
+    bracket = extract(text, rf"[(\[](?P<r>(?:{_REGION_WORDS})|{_CJK}{{2,3}}?){suffix}[)\]]")["r"]
+    leading = extract(text, rf"^(?P<r>{_REGION_WORDS}|{_CJK}{{2}}(?:市)){suffix}")["r"]
+    leading = leading.str.replace("市$", "", regex=True)
     region = bracket.fillna(leading)
     if places is not None:
         place = to_halfwidth(places.reindex(values.index)).str.replace(
             rf"{suffix}$", "", regex=True
         )
-        own = place.notna() & (place.str.len() >= 2) & region.isna()
-        if own.any():
-            starts = pd.Series(
-                [str(t).startswith(str(p)) for t, p in zip(text[own], place[own], strict=True)],
-                index=text[own].index,
-            )
-            region[starts[starts].index] = place[starts[starts].index]
+        size = place.str.len().fillna(0).astype(int)
+        todo = region.isna() & text.notna() & (size >= 2)
+        for length in size[todo].unique():  # a few place lengths: vectorised per length
+            rows = todo & (size == length)
+            own = rows & (text.str[: int(length)] == place)
+            region[own] = place[own]
     return region.astype(object).where(region.notna())
 
 
