@@ -36,6 +36,7 @@ class DemoOutcome:
     column_labels: dict[str, str] = field(default_factory=dict)  # key -> header shown
     action_labels: dict[str, str] = field(default_factory=dict)
     dedupe: pipeline.DedupeOutcome | None = None
+    enrich: pipeline.EnrichOutcome | None = None
     events: pipeline.EventsOutcome | None = None
     training: pipeline.Training | None = None
     score: pipeline.ScoreOutcome | None = None
@@ -98,6 +99,8 @@ class DemoOutcome:
             "linked_on_import": sum(r.linked for _, r in self.imports),
             "dedupe_merged": self.dedupe.merged if self.dedupe else 0,
             "dedupe_review_pairs": self.dedupe.review_pairs if self.dedupe else 0,
+            "enrich_matched": self.enrich.matched if self.enrich else {},
+            "enrich_filled": self.enrich.cells if self.enrich else 0,
             "events_added": self.events.added if self.events else 0,
             "model_auc": round(self.training.auc, 3) if self.training else None,
             "grades": {k: int(v) for k, v in self.score.scored.grade.value_counts().items()}
@@ -109,6 +112,15 @@ class DemoOutcome:
             "recycled": len(self.recycle.recycle) if self.recycle else 0,
             "due_items": len(self.due.items) if self.due else 0,
             "report_2025": self.history_report.metrics if self.history_report else None,
+            "rfm_2025": dict(
+                zip(
+                    rfm.segments["segment"],
+                    rfm.segments["customers"].astype(int).tolist(),
+                    strict=True,
+                )
+            )
+            if self.history_report and (rfm := self.history_report.rfm) is not None
+            else None,
             "problems": len(self.problems),
             "leads": 0 if self.leads is None else len(self.leads),
         }
@@ -129,6 +141,7 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         "roster.yaml",
         "events.csv",
         "history.xlsx",
+        "companies.csv",
     ):
         shutil.copy2(samples / name, inbox / name)
     ctx = pipeline.context(as_of=as_of, cwd=folder)
@@ -147,6 +160,10 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         )
         outcome.imports.append((step, result))
     outcome.dedupe = pipeline.dedupe(ctx, review_file=folder / "dedupe_review.xlsx")
+    # the team's company list fills 工商信息 before scoring, which reads the industry
+    outcome.enrich = pipeline.enrich(
+        ctx, inbox / "companies.csv", review_file=folder / "enrich_review.xlsx"
+    )
     outcome.events = pipeline.import_event_files(ctx, [inbox / "events.csv"])
     outcome.training = pipeline.train(
         pipeline.context(inbox / "history.xlsx", as_of=as_of, cwd=folder)
@@ -167,8 +184,9 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     # the month's numbers for the manager, and last year's from the history book
     outcome.report = pipeline.report(later, period="month", by=["source", "grade", "owner"])
     history = pipeline.context(inbox / "history.xlsx", as_of="2025-12-31T18:00", cwd=folder)
+    # with RFM: the year's won customers by segment, for the calls back for repeat business
     outcome.history_report = pipeline.report(
-        history, period="year", by=["source", "grade", "owner"]
+        history, period="year", by=["source", "grade", "owner"], rfm=True
     )
     write_excel(outcome.history_report, folder / "report_2025.xlsx", ctx.lang, ctx.rules.columns)
     outcome.problems = pipeline.check(ctx)

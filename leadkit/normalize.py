@@ -162,6 +162,20 @@ def company_key(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+def company_place(values: pd.Series) -> pd.Series:
+    """The place a company name carries (北京 of 北京鼎盛科技有限公司, 嘉兴 of 嘉迅（嘉兴）有限公司), else NA.
+
+    `company_key` drops it, which is right for matching one company written two ways, but two
+    companies of one trade name in two cities are two customers.
+    """
+    text = to_halfwidth(values.astype("string")).str.replace("【", "(").str.replace("】", ")")
+    leading = text.str.extract(rf"^({_REGION_WORDS})", expand=False)
+    bracketed = text.str.extract(
+        rf"[(\[]({_REGION_WORDS}|{_CJK}{{2,3}}?)(?:省|市|自治区|县|区)?[)\]]", expand=False
+    )
+    return leading.fillna(bracketed)
+
+
 def name_region(values: pd.Series, places: pd.Series | None = None) -> pd.Series:
     """The region a company name is registered in, as it says (（嘉兴）, a leading 上海 or 上海市,
     or the record's own city at its start), without 省/市; missing where it names none. A name is

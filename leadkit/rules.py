@@ -469,6 +469,13 @@ class Rules:
         return load_yaml_model(self._file("dedupe.yaml"), DedupeRules)
 
     @cached_property
+    def enrich(self) -> Any:
+        """`enrich.yaml` as a `leadkit.enrich.EnrichConfig`."""
+        from leadkit.enrich import EnrichConfig
+
+        return load_yaml_model(self._file("enrich.yaml"), EnrichConfig, allow_empty=False)
+
+    @cached_property
     def scoring(self) -> Any:
         """`scoring.yaml` as a `leadkit.score.ScoringRules`."""
         from leadkit.score import ScoringRules

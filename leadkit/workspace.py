@@ -118,6 +118,7 @@ class ReportStep(Strict):
     period: Literal["week", "month", "quarter", "year"] = "month"
     out: str | None = None  # .xlsx, .html or .md
     notify: Channels | None = None  # to the manager, as `report --notify`
+    rfm: bool = False  # as `report --rfm`
 
 
 class PipelineConfig(Strict):

@@ -7,12 +7,14 @@ channels and a few bad rows. Deterministic (fixed seed); run `python samples/gen
 - roster.yaml: the sales team, for routing
 - events.csv: website behaviour (page views, pricing page, downloads …) tied to leads by phone
 - history.xlsx: a lead book of 420 closed leads whose outcomes follow a hidden pattern, to train on
+- companies.csv: a made-up company list (工商信息) holding most of the demo leads' companies, for enrich
 """
 
 from __future__ import annotations
 
 import csv
 import random
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -376,6 +378,46 @@ def write_history(path: Path) -> None:
     shutil.rmtree(HERE / ".leadkit-tmp", ignore_errors=True)
 
 
+FILLER = list("华星云海明远博瑞泰安恒信达宏兴鑫盛德创新智联科汇金中天")
+FORMS = ["有限责任公司", "有限责任公司", "股份有限公司", "有限责任公司（自然人独资）"]
+
+
+def write_companies(path: Path) -> None:
+    """Made-up 工商信息 (credit codes pass their check digit): the companies of the demo's leads
+    0-69, four of them registered under a longer name (similar, not the same), and 300 others."""
+    sys.path.insert(0, str(HERE.parent))
+    from leadkit.enrich import CODE_ALPHABET, credit_code_check
+
+    own = random.Random(20260302)  # its own generator: the other samples stay as they were
+    rows: list[list[str]] = []
+
+    def add(name: str, industry: str, city: str) -> None:
+        body = "91" + "".join(own.choice(CODE_ALPHABET) for _ in range(15))
+        status = own.choices(["存续", "在业", "注销", "吊销"], [70, 20, 7, 3])[0]
+        rows.append([
+            name, body + credit_code_check(body), own.choice(FORMS),
+            f"{own.choice([50, 100, 200, 500, 1000, 3000])}万元人民币", status,
+            f"{city}市{own.choice(['高新区', '经开区', '开发区'])}科技路{own.randint(1, 999)}号",
+            industry,
+        ])  # fmt: skip
+
+    for i in range(70):
+        name, industry, place = company(i)
+        if i % 17 == 5:  # registered as 智联远航科技发展有限公司: similar enough to review
+            name = name.replace("有限公司", "发展有限公司")
+        add(name, industry, place[1])
+    seen: set[str] = set()
+    while len(seen) < 300:
+        city = own.choice(CITIES)[1]
+        name = f"{city}{''.join(own.sample(FILLER, 3))}{own.choice(TRADES)[0]}有限公司"
+        if name not in seen:
+            seen.add(name)
+            add(name, own.choice(TRADES)[1], city)
+    headers = ["企业名称", "统一社会信用代码", "企业类型", "注册资本", "登记状态", "注册地址", "所属行业"]  # fmt: skip
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([headers, *rows])
+
+
 def main() -> None:
     start = datetime(2026, 2, 2, 9, 0)
     write_website(HERE / "website_form.csv", start)
@@ -384,6 +426,7 @@ def main() -> None:
     (HERE / "roster.yaml").write_text(ROSTER, encoding="utf-8")
     write_events(HERE / "events.csv", start)
     write_history(HERE / "history.xlsx")
+    write_companies(HERE / "companies.csv")
     (HERE / "trade_show_map.yaml").write_text(
         "# One-off mapping for the trade-show sheet: the booth number is where the lead came from.\n"
         "columns:\n  展位号: source_detail\n",

@@ -110,3 +110,107 @@ def test_ambiguous_key_is_not_an_exact_match() -> None:
     )
     m = match(pd.DataFrame({"company": ["星河有限公司"]}), companies)
     assert (m["method"] != "company_key").all()
+
+
+def test_a_region_in_the_name_keeps_two_cities_apart() -> None:
+    """The key drops 上海/深圳; enrich has only the name, so a region that disagrees vetoes."""
+    companies = pd.DataFrame(
+        {"company": ["上海博创科技有限公司", "深圳博创科技有限公司", "广州海纳物流有限公司"]}
+    )
+    leads = pd.DataFrame(
+        {"company": ["深圳博创科技有限公司", "海纳物流（广州）有限公司", "杭州海纳物流有限公司"]}
+    )
+    m = match(leads, companies).set_index("lead")
+    assert m.loc[0, "company"] == 1 and m.loc[0, "method"] == "company_key"
+    assert m.loc[1, "company"] == 2 and m.loc[1, "method"] == "company_key"
+    assert 2 not in m.index
+
+
+def test_a_tie_the_full_names_cannot_break_is_reviewed_not_filled() -> None:
+    """One name twice in a list (two registrations, or an export's duplicate row): no guessing."""
+    companies = pd.DataFrame(
+        {"company": ["博创科技有限公司", "博创科技有限公司"], "industry": ["a", "b"]}
+    )
+    leads = pd.DataFrame({"company": ["博创科技集团"], "industry": [None]})
+    m = match(leads, companies)
+    assert m["method"].tolist() == ["ambiguous"]
+    out, log = fill_blanks(leads, companies, m, ["industry"])
+    assert log.empty and pd.isna(out.loc[0, "industry"])
+    assert len(review(m)) == 1
+
+
+# all-digit codes such as HUAWEI become numbers when LibreOffice or Excel opens a CSV (and lose
+# their last digits); this one has letters, as most codes issued since 2015 do
+LETTERED = "91110108MA01K3XQ7Q"
+LEADS_CSV = """提交时间,公司名称,姓名,手机号,行业,统一社会信用代码,注册资本
+2026-02-02 09:00,上海明远国际物流科技有限公司,王伟,13800000001,,,
+2026-02-02 10:00,华为,李娜,13800000002,,{code},
+2026-02-02 11:00,北京星河数据有限公司,张敏,13800000003,手写的行业,,300
+2026-02-02 12:00,深圳明远国际物流科技有限公司,刘静,13800000004,,,
+2026-02-02 13:00,杭州云栖数据科技有限公司,陈芳,13800000005,,,
+"""
+LIST_CSV = """企业名称,统一社会信用代码,企业类型,注册资本,登记状态,注册地址,行业
+华为技术有限公司,{code},有限责任公司,4104113万元人民币,存续,深圳市龙岗区坂田华为基地,通信设备
+上海明远国际物流科技有限公司,,有限责任公司,500万元人民币,存续,上海市浦东新区张江路1号,物流
+北京星河数据有限公司,,股份有限公司,1000万元人民币,在业,北京市海淀区中关村1号,软件
+杭州云栖数据科技发展有限公司,,有限责任公司,200万元人民币,存续,杭州市西湖区文三路90号,软件
+"""
+
+
+def test_enrich_fills_blanks_from_a_libreoffice_list_logs_and_undoes(
+    workspace, tmp_path, cli, soffice
+):
+    from tests_support import soffice_convert_csv_to_xlsx
+
+    from leadkit import bookio
+    from leadkit.rules import Rules
+
+    leads = tmp_path / "leads_in.csv"
+    leads.write_text(LEADS_CSV.format(code=LETTERED), encoding="utf-8")
+    assert cli("import", leads, "--source", "官网表单", "-q").exit_code == 0
+    src = tmp_path / "companies.csv"
+    src.write_text(LIST_CSV.format(code=LETTERED), encoding="utf-8")
+    listed = soffice_convert_csv_to_xlsx(src, tmp_path / "lo", soffice)
+    book = workspace / "leads.xlsx"
+    before = bookio.load_book(book, Rules().columns, "zh", "Asia/Shanghai").leads
+
+    review_file = tmp_path / "review.xlsx"
+    done = cli("enrich", "--from", listed, "--review", review_file, "--as-of", "2026-03-01T09:00")
+    assert done.exit_code == 0, done.stderr
+    assert "matched 3 of 5 lead(s) against 4 companies" in done.stderr
+    assert "filled 13 blank cell(s) in 3 lead(s)" in done.stderr
+
+    loaded = bookio.load_book(book, Rules().columns, "zh", "Asia/Shanghai")
+    after = loaded.leads.set_index("phone")
+    ming, hua, xing = after.loc["13800000001"], after.loc["13800000002"], after.loc["13800000003"]
+    assert ming["industry"] == "物流" and ming["registered_address"] == "上海市浦东新区张江路1号"
+    assert hua["legal_form"] == "有限责任公司" and hua["company"] == "华为"  # matched by code
+    # what a person typed stays: the industry and the capital typed as a number
+    assert xing["industry"] == "手写的行业" and str(xing["registered_capital"]) == "300"
+    assert xing["company_status"] == "在业"
+    # 深圳… is not the list's 上海 company; 杭州… only resembles one: neither is filled
+    for phone in ("13800000004", "13800000005"):
+        assert after.loc[phone, ["credit_code", "legal_form", "industry"]].isna().all()
+    log = loaded.sheets["log"]
+    mine = log[log["command"] == "enrich"]
+    # 5 + 5 + 3: the code was typed on one lead and is on no other list row
+    assert len(mine) == 13 and mine["old"].isna().all()
+    assert sorted(set(mine["column"])) == sorted(
+        ["legal_form", "registered_capital", "company_status", "registered_address", "industry"]
+    )
+    assert set(mine["new"]) >= {"物流", "上海市浦东新区张江路1号", "在业"}
+    rev = bookio.read_table(review_file)
+    assert rev["企业名称"].tolist() == ["杭州云栖数据科技有限公司"]
+
+    assert cli("undo", "-q").exit_code == 0
+    undone = bookio.load_book(book, Rules().columns, "zh", "Asia/Shanghai").leads
+    for column in ("credit_code", "legal_form", "industry", "registered_address"):
+        assert undone[column].astype("string").tolist() == before[column].astype("string").tolist()
+
+
+def test_a_list_without_known_headers_says_where_its_headers_are_named(workspace, tmp_path, cli):
+    listed = tmp_path / "list.csv"
+    listed.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    done = cli("enrich", "--from", listed)
+    assert done.exit_code == 2
+    assert "list.csv: no recognisable header row (see rules/enrich.yaml columns)" in done.stderr

@@ -601,6 +601,15 @@ def test_the_demos_reports_do_not_contradict_themselves(demo_run):
     assert 0.9 < m["follow_up_completion"] <= 1.0 and m["follow_ups_done"] > 3000
     assert m["sla_hit_rate"] and m["response_hours_median"] and m["complete_info_rate"] is not None
     assert rep.reps[["won", "lost"]].sum().tolist() == [m["won"], m["lost"]]
+    # RFM of the same book: every won deal of 2025 belongs to one of its companies, once; the
+    # sample writes each company's name one way, so a customer is a distinct name (a trade name
+    # in two cities is two customers)
+    history = pd.read_excel(folder / "inbox" / "history.xlsx", sheet_name="线索")
+    companies = history.loc[history["客户状态"] == "成交", "企业名称"].nunique()
+    customers = rep.rfm.customers
+    assert (len(customers), customers["frequency"].sum()) == (companies, 166)
+    assert customers["monetary"].sum() == pytest.approx(m["deal_amount_total"])
+    assert rep.rfm.segments["customers"].sum() == companies
     import openpyxl
 
     wb = openpyxl.load_workbook(folder / "report_2025.xlsx")
@@ -610,6 +619,8 @@ def test_the_demos_reports_do_not_contradict_themselves(demo_run):
     assert shown["新增线索"] == in_funnel["未接触"] == 420
     assert shown["本期首次跟进"] == in_funnel["初步接洽"] == 420
     assert shown["跟进计划完成率"] == pytest.approx(m["follow_up_completion"])
+    rfm_sheet = list(wb["RFM客户"].iter_rows(min_row=2, values_only=True))
+    assert len(rfm_sheet) == companies and sum(row[4] for row in rfm_sheet) == 166
     with zipfile.ZipFile(folder / "report_2025.xlsx") as zf:
         charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
         assert charts
@@ -650,3 +661,282 @@ def test_follow_up_plan_kept_counts_no_lead_past_its_own_plan():
 def test_a_week_is_named_by_its_days_in_any_language(book, cli):
     r = run_report(cli, "--period", "week")
     assert r["period"] == "2026-03-23~2026-03-29"
+
+
+def test_the_summary_sheet_shows_each_number_in_its_unit(book, cli, workspace):
+    import openpyxl
+
+    args = ["report", "--period", "month", "--previous", "--as-of", "2026-04-02T10:00"]
+    assert cli(*args, "--out", workspace / "r.xlsx", "-q").exit_code == 0
+    ws = openpyxl.load_workbook(workspace / "r.xlsx")["汇总"]
+    cells = {ws.cell(r, 1).value: ws.cell(r, 2) for r in range(2, ws.max_row + 1)}
+    assert (cells["新增线索"].value, cells["新增线索"].number_format) == (5, "#,##0")
+    assert cells["新线索转化率"].value == pytest.approx(0.2)
+    assert cells["新线索转化率"].number_format == "0.0%"
+    assert cells["成交总额(万元)"].number_format == "#,##0.00"
+
+
+# RFM (`report --rfm`), as of 2026-04-02 10:00, on a book of won deals worked out by hand:
+#   鼎盛科技: W1 北京鼎盛科技有限公司 2026-03-30 30 万 (李娜) + W2 鼎盛科技 2025-12-01 20 万 (one company
+#             key, so one customer, named and owned as on its latest deal)   R 3 d   F 2  M 50
+#   华信软件: W3 2026-03-01 100 + W4 2026-02-01 50 + W5 2026-01-10 10               R 32 d  F 3  M 160
+#   远航物流: W6 2025-10-02 80                                                       R 182 d F 1  M 80
+#   星辰教育: W7 2026-03-20 5                                                        R 13 d  F 1  M 5
+#   W9 (no company, no amount): 2025-06-01                                          R 305 d F 1  M 0
+# left out: W8 merged into W7 (its survivor's deal), W10 won with no close date (a warning),
+# W11 closed 2026-04-05 (after --as-of), L12 鼎盛 lost.
+# Quantile scores, 5 customers, score = ceil(rank / 5 × 5) = rank, ties at their average rank:
+#   R (fewer days better): W9 1, 远航 2, 华信 3, 星辰 4, 鼎盛 5
+#   F: 远航 星辰 W9 tie at ranks 1-3 (average 2) -> 2; 鼎盛 4; 华信 5
+#   M: W9 1, 星辰 2, 鼎盛 3, 远航 4, 华信 5
+# high_at 4: 鼎盛 H H L 一般价值; 华信 L H H 重要保持; 远航 L L H 重要挽留; 星辰 H L L 一般发展;
+# W9 L L L 一般挽留. Shown in report.yaml's segment order, then by monetary.
+def _won(lead_id, company, closed, amount, owner="张伟", **extra):
+    return dict(lead_id=lead_id, company=company, status="won", closed_at=closed, deal_amount=amount,
+                owner=owner, created_at=T("2025-05-01"), grade="A", **extra)  # fmt: skip
+
+
+RFM_ROWS = [
+    _won("W1", "北京鼎盛科技有限公司", T("2026-03-30 15:00"), 30.0, owner="李娜"),
+    _won("W2", "鼎盛科技", T("2025-12-01 10:00"), 20.0),
+    _won("W3", "上海华信软件有限公司", T("2026-03-01 09:00"), 100.0),
+    _won("W4", "华信软件", T("2026-02-01 09:00"), 50.0),
+    _won("W5", "华信软件(上海)有限公司", T("2026-01-10 09:00"), 10.0),
+    _won("W6", "远航物流股份有限公司", T("2025-10-02 09:00"), 80.0),
+    _won("W7", "星辰教育", T("2026-03-20 09:00"), 5.0),
+    _won("W8", "星辰教育", T("2026-03-20 09:00"), 5.0, duplicate_of="W7"),
+    _won("W9", None, T("2025-06-01 09:00"), None),
+    _won("W10", "无日期公司", pd.NaT, 9.0),
+    _won("W11", "未来科技", T("2026-04-05 09:00"), 7.0),
+    dict(lead_id="L12", company="鼎盛科技", status="lost", closed_at=T("2026-03-01"),
+         created_at=T("2026-02-01"), lost_reason="价格太高"),
+]  # fmt: skip
+RFM_CUSTOMERS = [  # customer, owner, last won, R days, F, M, R F M scores, segment
+    ("上海华信软件有限公司", "张伟", "2026-03-01", 32, 3, 160, 3, 5, 5, "重要保持客户"),
+    ("远航物流股份有限公司", "张伟", "2025-10-02", 182, 1, 80, 2, 2, 4, "重要挽留客户"),
+    ("北京鼎盛科技有限公司", "李娜", "2026-03-30", 3, 2, 50, 5, 4, 3, "一般价值客户"),
+    ("星辰教育", "张伟", "2026-03-20", 13, 1, 5, 4, 2, 2, "一般发展客户"),
+    ("W9", "张伟", "2025-06-01", 305, 1, 0, 1, 2, 1, "一般挽留客户"),
+]
+RFM_SEGMENTS = [  # segment, customers, share, monetary, mean recency (days)
+    ("重要价值客户", 0, 0, 0, N), ("重要发展客户", 0, 0, 0, N), ("重要保持客户", 1, 0.2, 160, 32),
+    ("重要挽留客户", 1, 0.2, 80, 182), ("一般价值客户", 1, 0.2, 50, 3), ("一般发展客户", 1, 0.2, 5, 13),
+    ("一般保持客户", 0, 0, 0, N), ("一般挽留客户", 1, 0.2, 0, 305),
+]  # fmt: skip
+RFM_ARGS = ("report", "--rfm", "--period", "month", "--as-of", "2026-04-02T10:00")
+
+
+@pytest.fixture
+def rfm_book(workspace, rules):
+    b = bookio.new_book(workspace / "leads.xlsx", "zh", rules.columns)
+    b.append("leads", pd.DataFrame(RFM_ROWS))
+    bookio.save_book(b, rules.columns, state_dir=workspace / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 4, 2))  # fmt: skip
+    return workspace / "leads.xlsx"
+
+
+def test_rfm_by_hand_in_json_and_markdown(rfm_book, cli):
+    result = cli(*RFM_ARGS, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    r = json.loads(result.stdout)
+    names = {k: v["zh"] for k, v in r["rfm"]["segment_names"].items()}
+    got = [(c["customer"], c["owner"], c["last_won"], c["recency_days"], c["frequency"], c["monetary"],
+            c["r_score"], c["f_score"], c["m_score"], names[c["segment"]]) for c in r["rfm"]["customers"]]  # fmt: skip
+    assert got == RFM_CUSTOMERS
+    segments = [(names[s["segment"]], s["customers"], s["customer_share"], s["monetary"],
+                 s["recency_days_mean"]) for s in r["rfm"]["segments"]]  # fmt: skip
+    assert segments == [(n, c, pytest.approx(sh), m, d) for n, c, sh, m, d in RFM_SEGMENTS]
+    assert "1 won lead(s) have no close date: left out of RFM" in r["warnings"]
+    md = cli(*RFM_ARGS, "--format", "md").stdout
+    assert "| 客户分层 | 客户数 | 客户占比 | 成交金额合计(万元) |" in md
+    assert "| 重要保持客户 | 1 | 20.0% | 160 |" in md
+    assert "| 北京鼎盛科技有限公司 | 李娜 | 3 | 2 | 50 | 5 | 4 | 3 | 一般价值客户 |" in md
+    assert "| W9 | 张伟 | 305 | 1 | 0 | 1 | 2 | 1 | 一般挽留客户 |" in md
+    # without --rfm the report has no RFM at all
+    assert "rfm" not in json.loads(cli(*RFM_ARGS[:1], *RFM_ARGS[2:], "--format", "json").stdout)
+
+
+def test_rfm_terminal_and_html(rfm_book, cli, workspace):
+    table = cli(*RFM_ARGS).stdout
+    assert "RFM分层" in table and "RFM客户" in table
+    assert re.search(r"重要挽留客户\s*│\s*1\s*│\s*20\.0%\s*│\s*80\s*│\s*182\s*│\s*█+", table)
+    # a customer's row, with its text (owner, segment) to the left (an 80-column terminal cuts
+    # long company names, so the short one)
+    assert re.search(
+        r"│ 星辰教育\s*│ 张伟\s*│ 2026-03-20\s*│\s*13 │\s*1 │\s*5 │\s*4 │\s*2 │\s*2 │ 一般发展客户",
+        table,
+    )
+    assert cli(*RFM_ARGS, "--out", workspace / "r.html", "-q").exit_code == 0
+    page = (workspace / "r.html").read_text(encoding="utf-8")
+    assert "<h2>RFM分层</h2>" in page and '<td class="c">重要保持客户</td>' in page
+    assert "<td>上海华信软件有限公司</td><td>张伟</td><td>2026-03-01</td><td>32</td>" in page
+
+
+def test_rfm_excel_sheets_cell_by_cell_and_in_libreoffice(
+    rfm_book, cli, workspace, soffice, tmp_path
+):
+    import openpyxl
+
+    out = workspace / "r.xlsx"
+    assert cli(*RFM_ARGS, "--out", out, "-q").exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames[-2:] == ["RFM分层", "RFM客户"]
+    seg = [tuple(r) for r in wb["RFM分层"].iter_rows(values_only=True)]
+    assert seg[0] == (
+        "客户分层",
+        "客户数",
+        "客户占比",
+        "成交金额合计(万元)",
+        "平均最近成交距今(天)",
+    )
+    assert seg[1:] == [(n, c, pytest.approx(sh), m, d) for n, c, sh, m, d in RFM_SEGMENTS]
+    assert (
+        wb["RFM分层"]["C2"].number_format == "0.0%"
+        and wb["RFM分层"]["D2"].number_format == "#,##0.00"
+    )
+    cust = [tuple(r) for r in wb["RFM客户"].iter_rows(values_only=True)]
+    assert cust[0] == ("客户", "负责人", "最近成交日期", "最近成交距今(天)", "成交次数", "成交金额合计(万元)",
+                       "R分", "F分", "M分", "客户分层")  # fmt: skip
+    assert cust[1:] == RFM_CUSTOMERS
+    with zipfile.ZipFile(out) as zf:
+        refs = [
+            ref
+            for n in zf.namelist()
+            if n.startswith("xl/charts/chart")
+            for ref in _chart_refs(zf, n)
+        ]
+    [(sheet, col, first, last)] = [ref for ref in refs if ref[0].startswith("RFM")]
+    drawn = [wb[sheet][f"{col}{r}"].value for r in range(first, last + 1)]
+    assert drawn == [0, 0, 1, 1, 1, 1, 0, 1]  # customers per segment
+    import fastexcel
+
+    converted = soffice(out, "xlsx", tmp_path / "lo")
+    book = fastexcel.read_excel(str(converted))
+    assert book.sheet_names[-2:] == ["RFM分层", "RFM客户"]
+    lo = book.load_sheet("RFM客户").to_pandas()
+    assert [tuple(x) for x in lo.itertuples(index=False)] == RFM_CUSTOMERS
+    pdf = soffice(out, "pdf", tmp_path / "pdf")
+    import subprocess
+
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True).stdout
+    assert "各RFM分层客户数".encode() in re.sub(rb"\s+", b"", text)  # LibreOffice drew the chart
+
+
+RFM_FIXED = """\
+rfm:
+  scores: 5
+  high_at: 3
+  thresholds:
+    recency_days: [7, 30, 90, 180]
+    frequency: [2, 3, 4, 5]
+    monetary: [10, 50, 100, 150]
+  segments:
+{segments}
+"""
+
+
+def _segments_yaml(drop: int | None = None) -> str:
+    from leadkit.rules import Rules
+
+    segs = Rules().report.rfm.segments
+    lines = [f"    {k}: {{r: {s.r}, f: {s.f}, m: {s.m}, zh: {s.zh}, en: {s.en}}}"
+             for i, (k, s) in enumerate(segs.items()) if i != drop]  # fmt: skip
+    return "\n".join(lines)
+
+
+def test_rfm_fixed_thresholds_from_report_yaml(rfm_book, cli, workspace):
+    # bounds instead of quantiles, high from 3:
+    #   鼎盛 3 d -> R 5, 2 deals -> F 2, 50 -> M 3: H L H 重要发展
+    #   华信 32 d -> 3 (over 7 and 30), 3 deals -> 3, 160 -> 5: H H H 重要价值
+    #   远航 182 d -> 1, 1 -> 1, 80 -> 3: L L H 重要挽留;  星辰 13 d -> 4, 1, 5 -> 1: H L L 一般发展
+    #   W9 305 d -> 1, 1, 0 -> 1: 一般挽留
+    path = workspace / "rules" / "report.yaml"
+    path.write_text(path.read_text(encoding="utf-8").split("\nrfm:")[0] + "\n"
+                    + RFM_FIXED.format(segments=_segments_yaml()), encoding="utf-8")  # fmt: skip
+    r = json.loads(cli(*RFM_ARGS, "--format", "json").stdout)["rfm"]
+    got = {
+        c["customer"]: (c["r_score"], c["f_score"], c["m_score"], c["segment"])
+        for c in r["customers"]
+    }
+    assert got == {
+        "北京鼎盛科技有限公司": (5, 2, 3, "important_develop"), "上海华信软件有限公司": (3, 3, 5, "important_value"),
+        "远航物流股份有限公司": (1, 1, 3, "important_retain"), "星辰教育": (4, 1, 1, "general_develop"),
+        "W9": (1, 1, 1, "general_retain"),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    (lambda t: t.replace("[7, 30, 90, 180]", "[7, 30, 90]"), "5 scores need 4 bounds, not 3"),
+    (lambda t: t.replace("[2, 3, 4, 5]", "[2, 4, 3, 5]"), "thresholds.frequency: bounds must be ascending"),
+    (lambda t: t.replace("high_at: 3", "high_at: 6"), "high_at 6 is above the top score (5)"),
+    (lambda t: t.replace("scores: 5", "scores: 11"), "scores"),
+    (lambda t: t.split("  segments:")[0] + "  segments:\n" + _segments_yaml(drop=2), "no segment for r/f/m = low/high/high"),
+    (lambda t: t + "    again: {r: high, f: high, m: high, zh: 又一个, en: Again}\n",
+     "segments important_value and again are both r/f/m = high/high/high"),
+])  # fmt: skip
+def test_rfm_rules_are_validated(rfm_book, cli, workspace, change, says):
+    path = workspace / "rules" / "report.yaml"
+    text = RFM_FIXED.format(segments=_segments_yaml())
+    path.write_text("trend_periods: 6\n" + change(text), encoding="utf-8")
+    result = cli(*RFM_ARGS)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert "report.yaml" in line and says in line, line
+
+
+def test_rfm_without_an_rfm_section_is_a_rule_error(rfm_book, cli, workspace):
+    (workspace / "rules" / "report.yaml").write_text("trend_periods: 6\n", encoding="utf-8")
+    # the rest of the report needs none
+    assert cli(*RFM_ARGS[:1], *RFM_ARGS[2:], "-q").exit_code == 0
+    result = cli(*RFM_ARGS)
+    assert result.exit_code == 2 and "report.yaml: no rfm: section" in result.stderr
+
+
+def test_rfm_with_no_won_customer_yet_and_in_english(
+    rfm_book, cli, workspace, rules, tmp_path, monkeypatch
+):
+    # on 2025-01-01 none of the book's deals had closed: every output says 0 customers, no chart
+    early = ("report", "--rfm", "--period", "month", "--as-of", "2025-01-01")
+    r = json.loads(cli(*early, "--format", "json").stdout)["rfm"]
+    assert r["customers"] == [] and [s["customers"] for s in r["segments"]] == [0] * 8
+    assert all(s["customer_share"] is None for s in r["segments"])
+    for out in ("r.xlsx", "r.html", "r.md"):
+        assert cli(*early, "--out", workspace / out, "-q").exit_code == 0, out
+    import openpyxl
+
+    wb = openpyxl.load_workbook(workspace / "r.xlsx")
+    assert [tuple(r) for r in wb["RFM客户"].iter_rows(values_only=True)][1:] == []
+    assert "| 重要价值客户 | 0 | - | 0 |" in (workspace / "r.md").read_text(encoding="utf-8")
+    # an English workspace names the segments and headers in English (report.yaml's en)
+    from leadkit import pipeline
+
+    en = tmp_path / "en"
+    pipeline.init(en, "en")
+    monkeypatch.chdir(en)
+    b = bookio.new_book(en / "leads.xlsx", "en", rules.columns)
+    b.append("leads", pd.DataFrame(RFM_ROWS))
+    bookio.save_book(b, rules.columns, state_dir=en / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 4, 2))  # fmt: skip
+    md = cli(*RFM_ARGS, "--format", "md").stdout
+    assert "| Segment | Customers | Share of customers | Monetary (10k CNY) |" in md
+    assert "| 上海华信软件有限公司 | 张伟 | 32 | 3 | 160 | 3 | 5 | 5 | Important to keep |" in md
+
+
+def test_rfm_counts_one_trade_name_in_two_cities_as_two_customers(rules):
+    from leadkit.report import rfm
+
+    def won(lead_id, company, closed, amount):
+        return dict(lead_id=lead_id, company=company, status="won", closed_at=T(closed),
+                    deal_amount=amount, owner="李娜")  # fmt: skip
+
+    leads = pd.DataFrame([
+        won("W1", "广州中科瑞丰物流有限公司", "2026-03-01", 10.0),
+        won("W2", "沈阳中科瑞丰物流有限公司", "2026-03-02", 20.0),
+        won("W3", "北京鼎盛科技有限公司", "2026-03-03", 30.0),
+        won("W4", "鼎盛科技", "2026-03-04", 40.0),  # no city in the name: the one 鼎盛科技 there is
+        won("W5", "中科瑞丰物流", "2026-03-05", 50.0),  # two cities have that name: its own customer
+    ])  # fmt: skip
+    result, _ = rfm(leads, dt.datetime(2026, 4, 2), rules.report.rfm)
+    customers = result.customers.set_index("customer")
+    assert sorted(customers["monetary"].tolist()) == [10, 20, 50, 70]
+    assert customers.loc["鼎盛科技", ["frequency", "monetary"]].tolist() == [2, 70]

@@ -161,7 +161,7 @@ def test_inbox_dry_run_moves_nothing(tmp_path: Path, data_dir: Path):
 PIPELINE = """pipeline:
   steps: [report, import, score, assign, due]
   due: {out: due.xlsx}
-  report: {period: month, out: report.md}
+  report: {period: month, out: report.md, rfm: true}
 """
 
 
@@ -177,6 +177,9 @@ def test_pipeline_block_steps_and_outputs(tmp_path: Path, data_dir: Path, cli, m
     # listed in any order, run in pipeline order
     assert json.loads(r.stdout)["steps"] == ["import", "score", "assign", "due", "report"]
     assert "# " in (folder / "report.md").read_text(encoding="utf-8")
+    assert "| 客户分层 | 客户数 |" in (folder / "report.md").read_text(
+        encoding="utf-8"
+    )  # rfm: true
     assert not any("recycle" in map(str, row) for row in next(iter(_cells(_book(folder)).values())))
     # three days on nobody has called: run's due list (read from its in-memory book) is `due`'s
     later = "2026-03-05T09:00"

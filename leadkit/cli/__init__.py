@@ -46,6 +46,7 @@ from leadkit.cli import (  # noqa: E402
     dedupe_cmd,
     demo_cmd,
     due_cmd,
+    enrich_cmd,
     import_cmd,
     init_cmd,
     log_cmd,
@@ -60,7 +61,7 @@ from leadkit.cli import (  # noqa: E402
 )
 
 for module in (
-    init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, train_cmd, score_cmd,
+    init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, enrich_cmd, train_cmd, score_cmd,
     assign_cmd, recycle_cmd, run_cmd, cron_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, redo_cmd,
     demo_cmd,
 ):  # fmt: skip

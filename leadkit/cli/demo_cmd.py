@@ -50,6 +50,14 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"  merged {outcome.dedupe.merged} more, {outcome.dedupe.review_pairs} uncertain pair(s) for a person in dedupe_review.xlsx"
             )
+        if outcome.enrich is not None:
+            e = outcome.enrich
+            ui.say("$ leadkit enrich --from inbox/companies.csv --review enrich_review.xlsx")
+            ui.say(
+                f"  matched {sum(e.matched.values())} of {e.looked_up} lead(s) against {e.companies} companies; "
+                f"filled {e.cells} blank cell(s) in {e.leads_filled} lead(s); "
+                f"{len(e.review)} uncertain match(es) for a person in enrich_review.xlsx"
+            )
         if outcome.events is not None:
             ui.say("$ leadkit import --events inbox/events.csv")
             ui.say(
@@ -99,12 +107,23 @@ def register(app: typer.Typer) -> None:
         if outcome.history_report is not None:
             m = outcome.history_report.metrics
             ui.say(
-                "$ leadkit report inbox/history.xlsx --period year --as-of 2025-12-31 --out report_2025.xlsx"
+                "$ leadkit report inbox/history.xlsx --period year --as-of 2025-12-31 --rfm --out report_2025.xlsx"
             )
             ui.say(
                 f"  2025: {m['won']} won / {m['lost']} lost (win rate {m['win_rate_of_closed']:.0%}), deals {m['deal_amount_total']:,.0f} 万元, "
                 f"median cycle {m['sales_cycle_days_median']:.0f} days; charts in report_2025.xlsx"
             )
+            rfm = outcome.history_report.rfm
+            if rfm is not None:  # the segments a team calls back first, as report.yaml names them
+                named = rfm.labels("zh")
+                counts = rfm.segments[rfm.segments["customers"] > 0]
+                ui.say(
+                    f"  RFM: {len(rfm.customers)} won customers; "
+                    + ", ".join(
+                        f"{named[k]} {n}"
+                        for k, n in zip(counts["segment"], counts["customers"], strict=True)
+                    )
+                )
         ui.say("$ leadkit check")
         ui.say(
             f"  {len(outcome.problems)} problem(s) in the book (rows kept as written, for a person to fix)"

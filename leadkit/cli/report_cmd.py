@@ -31,7 +31,9 @@ def _table(view: View, shown: pd.DataFrame) -> Table:
 
     table = Table(title=view.title, title_justify="left")
     for i, label in enumerate(shown.columns):
-        table.add_column(str(label), justify="left" if i == 0 else "right")
+        # numbers to the right; text (the category, RFM's owner and segment) to the left
+        text = i == 0 or not pd.api.types.is_numeric_dtype(view.frame.iloc[:, i])
+        table.add_column(str(label), justify="left" if text else "right")
     top = 0.0
     if view.series:
         table.add_column("")
@@ -80,6 +82,14 @@ def register(app: typer.Typer) -> None:
                 help="Also write the report: .xlsx with charts, .html (self-contained), .md.",
             ),
         ] = None,
+        rfm: Annotated[
+            bool,
+            typer.Option(
+                "--rfm",
+                help="Also RFM of the won customers (all won deals to --as-of): recency, frequency, "
+                "monetary, 1-5 scores and segments (rules/report.yaml's rfm:).",
+            ),
+        ] = False,
         fmt: Annotated[str, typer.Option("--format", help="table | json | md")] = "table",
         notify: Annotated[
             str | None,
@@ -88,7 +98,7 @@ def register(app: typer.Typer) -> None:
         as_of: AsOf = None,
         quiet: Quiet = False,
     ) -> int:
-        """Conversion, response time, funnel and breakdowns for a week/month/quarter; Excel with charts."""
+        """Conversion, response time, funnel and breakdowns for a week/month/quarter; Excel with charts; --rfm: won customers' RFM segments."""
         if fmt not in ("table", "json", "md"):
             raise typer.BadParameter("--format takes table, json or md")
         ui.configure(quiet=quiet, json_out=fmt == "json")
@@ -104,7 +114,7 @@ def register(app: typer.Typer) -> None:
         )
 
         rep = pipeline.report(ctx, period=period, previous=previous, start=start, end=end,
-                              by=[b.strip() for b in by.split(",") if b.strip()])  # fmt: skip
+                              by=[b.strip() for b in by.split(",") if b.strip()], rfm=rfm)  # fmt: skip
         if fmt == "json":
             ui.emit_json(json.loads(json.dumps(as_json(rep), default=str)))
         elif fmt == "md":
