@@ -4,8 +4,9 @@
     python bench/dedupe_quality.py --rows 20000 --generator gen_dupes2
 
 A predicted pair is two records that end up with the same survivor; a true pair is two records
-of the same entity. Also prints, per kind of duplicate, how many were found, and the merged pairs
-that were wrong, so it says what still fails.
+of the same entity. Also prints, per kind of duplicate, how many were found, the merged pairs
+that were wrong, and the review list per kind and per reason as (real duplicates, not
+duplicates), so it says what still fails.
 """
 
 from __future__ import annotations
@@ -59,6 +60,12 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
         if len(review)
         else 1.0
     )
+    # the review list per kind of its non-original record: (real duplicates, not duplicates)
+    review_kinds: dict[str, list[int]] = {}
+    for a, b in zip(review["left"].to_numpy(), review["right"].to_numpy(), strict=True):
+        ka, kb = frame["kind"].iloc[a], frame["kind"].iloc[b]
+        counts = review_kinds.setdefault(kb if ka == "original" else ka, [0, 0])
+        counts[0 if entity[a] == entity[b] else 1] += 1
     return {
         "rows": len(frame), "true_pairs": len(truth), "predicted_pairs": len(predicted),
         "precision": precision, "recall": recall, "f1": f1, "review_pairs": len(review),
@@ -67,6 +74,13 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
         "missed_by_kind": dict(kinds.most_common()),
         "rows_by_kind": dict(Counter(frame["kind"]).most_common()),
         "wrong_by_kind": dict(wrong_kinds.most_common()),
+        "review_by_kind": {k: tuple(v) for k, v in sorted(review_kinds.items(), key=lambda kv: -sum(kv[1]))},
+        "review_why": {
+            why: (int(same.sum()), int((~same).sum()))
+            for why, same in pd.Series(
+                entity[review["left"].to_numpy()] == entity[review["right"].to_numpy()]
+            ).groupby(review["why"].to_numpy())
+        } if len(review) else {},
         "wrong_examples": [(frame["company"].iloc[a], frame["company"].iloc[b]) for a, b in wrong],
     }  # fmt: skip
 

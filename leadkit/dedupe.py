@@ -29,6 +29,9 @@ from leadkit.normalize import (
     cell_texts,
     clean_text,
     company_key,
+    drop_own_place,
+    mobile_cities,
+    name_region,
     normalize_email,
     normalize_phone,
     real_dates,
@@ -64,6 +67,16 @@ class FieldRule(Strict):
     # person: a contact written as surname + title (王先生, 王总) is compatible with a full name of
     # that surname; one written by its sound (喻晶 / 喻静, a pinyin input slip) is partial too
     titles: list[str] = Field(default_factory=list)
+    # company: the column holding each record's own place (city); a name that begins with it has
+    # it dropped from the key, whether or not a region list knows the place
+    places: str | None = None
+    # company: two names that carry different regions (杭州方圆云 / 福州市方圆云, 正源（沈阳）/
+    # 厦门正源) are two registrations, whatever their keys say
+    regions_apart: bool = False
+    # exact / normalized: the column of the record's phone. A value that is only where the
+    # record's mobile number was issued (import fills a blank city that way, and a mobile is
+    # often bought elsewhere) is a guess: it never counts against a match
+    guessed_from: str | None = None
     agree: float = 0
     partial: float = 0
     disagree: float = 0
@@ -74,6 +87,10 @@ class FieldRule(Strict):
             raise ValueError("partial_at must not be above agree_at")
         if self.agree < self.partial:
             raise ValueError("agree points must not be below partial points")
+        if (self.places is not None or self.regions_apart) and self.comparator != "company":
+            raise ValueError("places and regions_apart are for the company comparator")
+        if self.guessed_from is not None and self.comparator not in ("exact", "normalized"):
+            raise ValueError("guessed_from is for the exact and normalized comparators")
         if self.normalize is not None:
             try:
                 re.compile(self.normalize)
@@ -103,6 +120,13 @@ class SurvivorRule(Strict):
         return self
 
 
+class NoShared(Strict):
+    """Evidence from fields taken together (see DedupeRules.no_shared)."""
+
+    fields: list[str] = Field(min_length=1)
+    points: float = Field(le=0)
+
+
 class DedupeRules(Strict):
     """`dedupe.yaml`."""
 
@@ -122,6 +146,14 @@ class DedupeRules(Strict):
     sources_into: str | None = None
     status_column: str = "status"
     with_status: list[str] = Field(default_factory=list)
+    # fields whose disagreement says "two different people": two records that disagree on one
+    # never end up in one cluster, and a record matching both of them goes to a person
+    conflict: list[str] = Field(default_factory=list)
+    # ... unless it matches one of them better by this much: then it joins that one
+    conflict_margin: float = Field(default=0.5, gt=0)
+    # points added when every one of these fields is on both records and none agrees: two
+    # records that share no phone and no e-mail were most likely written by two people
+    no_shared: NoShared | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> DedupeRules:
@@ -132,6 +164,9 @@ class DedupeRules(Strict):
         if len(set(names)) != len(names):
             problems.append("field names must be unique")
         known = set(names) | set(DERIVED_KEYS)
+        for name in [*self.conflict, *(self.no_shared.fields if self.no_shared else [])]:
+            if name not in names:
+                problems.append(f"{name!r} is not one of the fields")
         for rule in self.blocking:
             for term in rule.split("+"):
                 base = term.strip().split("[")[0]
@@ -167,7 +202,11 @@ def _fuzzy_form(values: pd.Series, f: FieldRule) -> pd.Series:
     return text.where(text.str.len() > 0).astype(object)
 
 
-SURNAME = ":surname"  # prepared key of a person field's surname when written as surname + title
+SURNAME = ":surname"
+PLACED = ":placed"
+REGION = ":region"  # prepared region a company name carries (regions_apart)
+HAN = ":han"  # prepared Han-only key of a company name with Latin letters in it
+GUESS = ":guess"  # prepared phones of a field's guessed_from column  # prepared key of a company field with the record's own place dropped  # prepared key of a person field's surname when written as surname + title
 
 
 def _titled_surname(text: pd.Series, titles: list[str]) -> pd.Series:
@@ -212,7 +251,9 @@ def _person_levels(
         level[check[np.asarray(same, dtype=bool)]] = PARTIAL
 
 
-def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str, np.ndarray]:
+def _prepare_field(
+    f: FieldRule, values: pd.Series, free: set[str], beside: pd.Series | None = None
+) -> dict[str, np.ndarray]:
     """One field normalised for comparison (blank or unusable -> None), with its derived keys."""
     out: dict[str, np.ndarray] = {}
     if f.comparator == "phone":
@@ -226,6 +267,26 @@ def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str,
     elif f.comparator == "company":
         prepared = company_key(values)
         out["company_key"] = _array(prepared)
+        # the key without the record's own place, where that differs: compared as well, so that
+        # one record's city (and another's blank one) never makes two equal names differ
+        placed = drop_own_place(prepared, beside) if beside is not None else prepared
+        out[f.name + PLACED] = _array(placed.where(placed != prepared))
+        if f.regions_apart:
+            out[f.name + REGION] = _array(name_region(values, beside))
+        # a name partly in Latin letters (杭州 瀚海 Information Technology Co., Ltd.) beside a
+        # Chinese one is compared on its Han characters alone ("" when it has none)
+        # (in Arrow, and replaced only where there are letters: most names have none)
+        base = _array(placed.where(placed.notna(), prepared))
+        text = pa.array(base, type=pa.string())
+        latin = (
+            pc.match_substring_regex(text, "[a-z]").fill_null(False).to_numpy(zero_copy_only=False)
+        )
+        han = np.full(len(base), None, dtype=object)
+        if latin.any():
+            han[latin] = pc.replace_substring_regex(
+                text.filter(pa.array(latin)), "[0-9a-z]+", ""
+            ).to_numpy(zero_copy_only=False)
+        out[f.name + HAN] = han
     elif f.comparator in ("fuzzy", "person"):
         prepared = _fuzzy_form(values, f)
         if f.comparator == "person":
@@ -238,10 +299,29 @@ def _prepare_field(f: FieldRule, values: pd.Series, free: set[str]) -> dict[str,
         prepared = pd.to_datetime(values, errors="coerce")
     else:
         prepared = clean_text(values)
+    if f.guessed_from is not None:
+        # the phones as written: only the few rows of a disagreeing pair are looked up (compare)
+        out[f.name + GUESS] = _array(
+            beside if beside is not None else pd.Series(None, index=values.index, dtype=object)
+        )
     out[f.name] = (
         _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
     )
     return out
+
+
+def _guessed(places: np.ndarray, phones: np.ndarray) -> np.ndarray:
+    """Where a place is just where the row's mobile number was issued (连云港 beside a 138 1234
+    number): the guess import makes for a blank city, so no evidence against a match."""
+    normal, ok = normalize_phone(pd.Series(phones, dtype=object))
+    place = pd.Series(places, dtype=object).astype("str").str.replace(r"市$", "", regex=True)
+    mobile = ok & normal.astype("str").str.fullmatch(r"1[3-9][0-9]{9}", na=False)
+    guessed = np.zeros(len(places), dtype=bool)
+    at = np.flatnonzero(mobile.to_numpy())
+    if at.size:
+        city = np.array(mobile_cities(normal.iloc[at].astype(str).tolist()), dtype=object)
+        guessed[at] = city == place.iloc[at].to_numpy()
+    return guessed
 
 
 # comparators whose prepared value of a row depends on that row's value alone (dates and numbers
@@ -260,7 +340,8 @@ class Prepared:
 
 
 def _field_columns(records: pd.DataFrame, rules: DedupeRules) -> list[str]:
-    return list(dict.fromkeys(f.column for f in rules.fields if f.column in records.columns))
+    used = [c for f in rules.fields for c in (f.column, f.places, f.guessed_from) if c is not None]
+    return list(dict.fromkeys(c for c in used if c in records.columns))
 
 
 def prepare(
@@ -314,12 +395,19 @@ def _prepare_all(records: pd.DataFrame, rules: DedupeRules) -> dict[str, np.ndar
         records[f.column] if f.column in records.columns else pd.Series(np.nan, index=records.index)
         for f in rules.fields
     ]
+    besides = [f.places or f.guessed_from for f in rules.fields]
+    places = [records[c] if c is not None and c in records.columns else None for c in besides]
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        done = list(pool.map(lambda f, v: _prepare_field(f, v, free), rules.fields, columns))
+        done = list(
+            pool.map(lambda f, v, p: _prepare_field(f, v, free, p), rules.fields, columns, places)
+        )
     out: dict[str, np.ndarray] = {}
     for part in done:
         out.update(part)
-    for key in DERIVED_KEYS:
+    for key in [
+        *DERIVED_KEYS,
+        *(f.name + k for f in rules.fields if f.comparator == "company" for k in (PLACED, HAN)),
+    ]:
         out.setdefault(key, np.full(len(records), None, dtype=object))
     return out
 
@@ -432,6 +520,60 @@ def _scorer(name: str) -> Any:
     return getattr(fuzz, name)
 
 
+def _short_names(a: np.ndarray, b: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Positions of 简称 pairs: a key that is the start of the other, which is longer by a trade
+    word or more (德兴 / 德兴教育科技), is the same name written short. Partial, never agree
+    (德兴 is also the start of 德兴物流). Only pairs the scorer called different are looked at."""
+    la = pd.Series(a, dtype=object).str.len().fillna(0).to_numpy()
+    lb = pd.Series(b, dtype=object).str.len().fillna(0).to_numpy()
+    todo = np.flatnonzero((level == DISAGREE) & (np.minimum(la, lb) >= 2) & (np.abs(la - lb) >= 2))
+    if not todo.size:
+        return todo
+    a_short = la[todo] < lb[todo]
+    short = pd.Series(np.where(a_short, a[todo], b[todo]), dtype=object)
+    long = pd.Series(np.where(a_short, b[todo], a[todo]), dtype=object)
+    size = np.minimum(la[todo], lb[todo])
+    hit = np.zeros(todo.size, dtype=bool)
+    for length in np.unique(size):  # a few key lengths: one vectorised comparison each
+        at = np.flatnonzero(size == length)
+        hit[at] = (long.iloc[at].str[: int(length)] == short.iloc[at]).to_numpy()
+    return todo[hit]
+
+
+def _han_only(
+    prepared: dict[str, np.ndarray], f: FieldRule, left: np.ndarray, right: np.ndarray,
+    missing: np.ndarray, level: np.ndarray,
+) -> None:  # fmt: skip
+    """A company name with Latin letters beside one without: compared on its Han characters
+    (瀚海 of 杭州 瀚海 Information Technology against 瀚海信息技术, a 简称 then); one with no Han
+    at all (Acme Co., Ltd. against 艾克美科技) cannot be compared by characters: no evidence."""
+    ha, hb = prepared[f.name + HAN][left], prepared[f.name + HAN][right]
+    one = np.flatnonzero(~missing & (pd.isna(ha) ^ pd.isna(hb)))
+    if not one.size:
+        return
+
+    def plain(side: np.ndarray) -> np.ndarray:
+        key, placed = prepared[f.name][side], prepared[f.name + PLACED][side]
+        return np.where(pd.isna(placed), key, placed)
+
+    xa = np.where(pd.isna(ha[one]), plain(left[one]), ha[one]).astype(object)
+    xb = np.where(pd.isna(hb[one]), plain(right[one]), hb[one]).astype(object)
+    sims = _scorer_sims(xa, xb, f)
+    new = np.full(one.size, DISAGREE, dtype=np.int8)
+    new[sims >= f.agree_at] = AGREE
+    if f.partial_at is not None:
+        new[(sims >= f.partial_at) & (sims < f.agree_at)] = PARTIAL
+        new[_short_names(xa, xb, new)] = PARTIAL
+    new[(xa == "") | (xb == "")] = MISSING
+    level[one] = new
+
+
+def _scorer_sims(a: np.ndarray, b: np.ndarray, f: FieldRule) -> np.ndarray:
+    from rapidfuzz import process
+
+    return process.cpdist(list(a), list(b), scorer=_scorer(f.scorer), workers=-1)
+
+
 def compare(
     prepared: dict[str, np.ndarray], rules: DedupeRules, left: np.ndarray, right: np.ndarray
 ) -> pd.DataFrame:
@@ -448,14 +590,33 @@ def compare(
             fill_a = np.where(missing, "", a).astype(object)
             fill_b = np.where(missing, "", b).astype(object)
             sims = process.cpdist(list(fill_a), list(fill_b), scorer=_scorer(f.scorer), workers=-1)
+            if f.comparator == "company":
+                # either side may also be read without its own place (太原卓远致 in 太原)
+                pa_, pb_ = prepared[f.name + PLACED][left], prepared[f.name + PLACED][right]
+                other = np.flatnonzero(~missing & (~pd.isna(pa_) | ~pd.isna(pb_)))
+                if other.size:
+                    xa = np.where(pd.isna(pa_[other]), a[other], pa_[other])
+                    xb = np.where(pd.isna(pb_[other]), b[other], pb_[other])
+                    sims[other] = np.maximum(
+                        sims[other],
+                        process.cpdist(list(xa), list(xb), scorer=_scorer(f.scorer), workers=-1),
+                    )
             level[sims >= f.agree_at] = AGREE
             if f.partial_at is not None:
                 level[(sims >= f.partial_at) & (sims < f.agree_at)] = PARTIAL
             if f.comparator == "company":
+                if f.partial_at is not None:
+                    level[_short_names(fill_a, fill_b, level)] = PARTIAL
+                    if other.size:
+                        level[other[_short_names(xa, xb, level[other])]] = PARTIAL
+                _han_only(prepared, f, left, right, missing, level)
                 # a branch never matches its parent or another branch
                 branch_a = pd.Series(fill_a).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 branch_b = pd.Series(fill_b).str.contains(BRANCH.pattern, regex=True).to_numpy()
                 level[(branch_a | branch_b) & (fill_a != fill_b)] = DISAGREE
+                if f.regions_apart:
+                    ra, rb = prepared[f.name + REGION][left], prepared[f.name + REGION][right]
+                    level[~pd.isna(ra) & ~pd.isna(rb) & (ra != rb)] = DISAGREE
             if f.comparator == "person":
                 _person_levels(prepared, f, left, right, level)
         elif f.comparator == "number":
@@ -466,6 +627,14 @@ def compare(
             level[np.asarray(diff <= f.tolerance)] = AGREE
         else:
             level[np.asarray(a == b, dtype=bool)] = AGREE
+            if f.guessed_from is not None:
+                # a guessed place never counts against: looked up for disagreeing pairs only
+                differ = np.flatnonzero((level == DISAGREE) & ~missing)
+                rows = np.unique(np.r_[left[differ], right[differ]])
+                if rows.size:
+                    guess = np.zeros(len(prepared[f.name]), dtype=bool)
+                    guess[rows] = _guessed(prepared[f.name][rows], prepared[f.name + GUESS][rows])
+                    level[differ[guess[left[differ]] | guess[right[differ]]]] = MISSING
             if f.comparator == "email":
                 domains_a = prepared["email_domain"][left]
                 same_corp = (domains_a == prepared["email_domain"][right]) & ~pd.isna(domains_a)
@@ -477,6 +646,11 @@ def compare(
             [f.agree, f.partial, f.disagree],
             0.0,
         )
+    if rules.no_shared is not None:
+        none_shared = np.ones(left.size, dtype=bool)
+        for name in rules.no_shared.fields:
+            none_shared &= levels[name] == DISAGREE
+        score += np.where(none_shared, rules.no_shared.points, 0.0)
     frame = pd.DataFrame(levels)
     frame.insert(0, "right", right)
     frame.insert(0, "left", left)
@@ -558,16 +732,20 @@ def cluster(
     """
     n = len(rank)
     matched = scored[scored["score"] >= rules.match]
-    if forced is not None and not forced.empty:
-        matched = pd.concat([matched, forced], ignore_index=True)
-    left = matched["left"].to_numpy(dtype=np.int64)
-    right = matched["right"].to_numpy(dtype=np.int64)
-    strong = matched["score"].to_numpy() >= rules.strong
     review_parts = [
         scored[(scored["score"] >= rules.review) & (scored["score"] < rules.match)].assign(
             why="uncertain"
         )
     ]
+    apart = _conflicts(scored, rules)
+    if apart[0].size and not matched.empty:
+        matched, unsure = _split_conflicts(matched, apart, n, rules.conflict_margin)
+        review_parts.append(unsure)
+    if forced is not None and not forced.empty:
+        matched = pd.concat([matched, forced], ignore_index=True)
+    left = matched["left"].to_numpy(dtype=np.int64)
+    right = matched["right"].to_numpy(dtype=np.int64)
+    strong = matched["score"].to_numpy() >= rules.strong
     comp = _components(n, left, right)
     strong_comp = _components(n, left[strong], right[strong])
     in_edge = np.zeros(n, dtype=bool)
@@ -586,7 +764,12 @@ def cluster(
         direct[right[left == survivor[comp[left]]]] = True
         direct[left[right == survivor[comp[right]]]] = True
         other = in_edge & (survivor[comp] != np.arange(n))
-        kept = other & ~big & (direct | (strong_comp == strong_comp[np.maximum(survivor[comp], 0)]))
+        # a record tied by strong links to one that matches the survivor directly is as sure as
+        # that one match (the survivor may be a sparse record with one ordinary link to them all)
+        anchored = np.zeros(n, dtype=bool)
+        anchored[strong_comp[direct]] = True
+        anchored[strong_comp[by_node[first]]] = True  # the survivors' own strong ties
+        kept = other & ~big & (direct | anchored[strong_comp])
         chained = other & ~big & ~kept
         if big.any():
             inside = big[left]
@@ -607,7 +790,101 @@ def cluster(
             ]
     review = pd.concat(review_parts, ignore_index=True)
     review = review.drop_duplicates(subset=["left", "right"]).sort_values("score", ascending=False)
+    owner = np.arange(n)  # each record's survivor (itself when not merged)
+    if merges:
+        owner[members] = owners
+    review = _settled_dropped(review, owner, apart, n)
     return Clusters(merges=merges, review=review.reset_index(drop=True))
+
+
+def _conflicts(scored: pd.DataFrame, rules: DedupeRules) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs the rules call two different people: a conflict field disagrees and the pair scores
+    below review (a pair that matches despite it is the weights' decision, not a conflict)."""
+    if not rules.conflict or scored.empty:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    differ = np.zeros(len(scored), dtype=bool)
+    for name in rules.conflict:
+        differ |= scored[name].to_numpy() == DISAGREE
+    differ &= scored["score"].to_numpy() < rules.review
+    return (
+        scored["left"].to_numpy(dtype=np.int64)[differ],
+        scored["right"].to_numpy(dtype=np.int64)[differ],
+    )
+
+
+def _split_conflicts(
+    matched: pd.DataFrame, apart: tuple[np.ndarray, np.ndarray], n: int, margin: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Matches that would put two different people in one cluster, taken out for review.
+
+    A record that matches both of two people joins the one it matches better by `margin` or
+    more (its weaker match is dropped); closer (a switchboard record without a contact, which
+    could be either) its matches go to a person. A cluster still holding two people after that (a longer
+    chain) goes to a person whole. Only clusters with a conflict are looked at (few, small).
+    """
+    left = matched["left"].to_numpy(dtype=np.int64)
+    right = matched["right"].to_numpy(dtype=np.int64)
+    comp = _components(n, left, right)
+    a, b = apart
+    inside = comp[a] == comp[b]
+    if not inside.any():
+        return matched, matched.iloc[:0].assign(why="")
+    bad = np.zeros(n, dtype=bool)
+    bad[comp[a[inside]]] = True
+    neighbours: dict[int, dict[int, float]] = {}
+    looked = bad[comp[left]]
+    scores = matched["score"].to_numpy()[looked].tolist()
+    for x, y, sc in zip(left[looked].tolist(), right[looked].tolist(), scores, strict=True):
+        neighbours.setdefault(x, {})[y] = sc
+        neighbours.setdefault(y, {})[x] = sc
+    ambiguous = np.zeros(n, dtype=bool)
+    worse: set[tuple[int, int]] = set()  # a clearly weaker match of a record to one of two people
+    for p, q in zip(a[inside].tolist(), b[inside].tolist(), strict=True):
+        to_p, to_q = neighbours.get(p, {}), neighbours.get(q, {})
+        for x in to_p.keys() & to_q.keys():
+            if abs(to_p[x] - to_q[x]) < margin:
+                ambiguous[x] = True
+            else:
+                loser = q if to_p[x] > to_q[x] else p
+                worse.add((min(x, loser), max(x, loser)))
+    dropped = np.zeros(len(matched), dtype=bool)
+    if worse:
+        keys = pd.Series(list(zip(left.tolist(), right.tolist(), strict=True)))
+        dropped = keys.isin(worse).to_numpy()
+    touching = (ambiguous[left] | ambiguous[right]) & ~dropped
+    parts = [matched[touching].assign(why="matches two records that are different people")]
+    kept = matched[~touching & ~dropped]
+    kl, kr = kept["left"].to_numpy(dtype=np.int64), kept["right"].to_numpy(dtype=np.int64)
+    comp = _components(n, kl, kr)
+    still = comp[a] == comp[b]
+    if still.any():
+        held = np.zeros(n, dtype=bool)
+        held[comp[a[still]]] = True
+        chained = held[comp[kl]]
+        parts.append(kept[chained].assign(why="links records that are different people"))
+        kept = kept[~chained]
+    return kept, pd.concat(parts, ignore_index=True)
+
+
+def _settled_dropped(
+    review: pd.DataFrame,
+    owner: np.ndarray,
+    apart: tuple[np.ndarray, np.ndarray],
+    n: int,
+) -> pd.DataFrame:
+    """Uncertain pairs a person need not see: both records are in one cluster already, or their
+    clusters hold two people the rules call different (a colleague of the merged customer)."""
+    if review.empty:
+        return review
+    rl = owner[review["left"].to_numpy(dtype=np.int64)]
+    rr = owner[review["right"].to_numpy(dtype=np.int64)]
+    drop = rl == rr
+    a, b = owner[apart[0]], owner[apart[1]]
+    if a.size:
+        known = np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+        drop |= np.isin(np.minimum(rl, rr) * n + np.maximum(rl, rr), known)
+    return review[~drop | (review["why"].to_numpy() != "uncertain")]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -555,3 +555,254 @@ def test_prepare_reuses_only_unchanged_rows(drules):
     assert prepare(records, drules, earlier)["company_key"][0] == "marked"
     other = drules.model_copy(update={"strong": drules.strong + 0.01})
     assert prepare(records, other, earlier)["company_key"][0] != "marked"
+
+
+SWITCHBOARD = {
+    "company": "锦程思文化传媒（泉州）有限责任公司",
+    "phone": "02144581639",
+    "city": "泉州",
+}
+
+
+def test_a_record_matching_two_colleagues_is_merged_with_neither(drules):
+    # 孙伟 and 杨平芬 share the switchboard; the third record has no contact and no e-mail, so it
+    # could be either of them: a person decides, and the two colleagues stay apart
+    rows = [
+        {**SWITCHBOARD, "contact": "孙伟", "email": "jingyan4@qq.com"},
+        {**SWITCHBOARD, "contact": "杨平芬", "email": "tao330@163.com"},
+        {**SWITCHBOARD, "contact": None, "email": None},
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == []
+    review = result.clusters.review
+    assert sorted(zip(review["left"], review["right"], strict=True)) == [(0, 2), (1, 2)]
+    assert set(review["why"]) == {"matches two records that are different people"}
+    # without the conflict rule the three are one cluster
+    loose = drules.model_copy(update={"conflict": []})
+    assert [sorted([s, *o]) for s, o in find_duplicates(sheet(rows), loose).clusters.merges] == [
+        [0, 1, 2]
+    ]
+
+
+def test_a_colleague_of_a_merged_customer_leaves_the_review_list(drules):
+    # the blank-phone record is 孙伟's (same mailbox); its pair with his colleague 杨平芬 (same
+    # company and mail domain) would be "uncertain", but her contact disagrees with his
+    rows = [
+        {**SWITCHBOARD, "contact": "孙伟", "email": "jingyan4@li3016.cn"},
+        {**SWITCHBOARD, "contact": "杨平芬", "email": "tao330@li3016.cn"},
+        {**SWITCHBOARD, "contact": None, "phone": None, "email": "jingyan4@li3016.cn"},
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [2])]
+    assert result.clusters.review.empty
+    loose = drules.model_copy(update={"conflict": []})
+    kept = find_duplicates(sheet(rows), loose).clusters.review
+    assert list(zip(kept["left"], kept["right"], strict=True)) == [(1, 2)]
+
+
+def test_no_shared_phone_or_email_is_evidence_against(drules):
+    # one common name at two companies of one trade name in two cities, nothing else in common
+    rows = [
+        {"company": "思齐泓智能制造有限责任公司", "contact": "郑娟", "phone": "18901846457",
+         "email": "haohua24@163.com", "city": "南通"},
+        {"company": "济南思齐泓智能制造股份有限公司", "contact": "郑娟", "phone": "18499516131",
+         "email": "haofang83@sina.com", "city": "济南"},
+    ]  # fmt: skip
+    _, score = levels_of(drules, rows, "company")
+    _, without = levels_of(drules.model_copy(update={"no_shared": None}), rows, "company")
+    assert score == pytest.approx(without - 0.3)
+    assert score < drules.review <= without
+    # one channel missing is no evidence either way
+    rows[1]["email"] = None
+    assert levels_of(drules, rows, "company")[1] == pytest.approx(without)
+
+
+def test_conflict_and_no_shared_name_known_fields(drules):
+    data = drules.model_dump()
+    with pytest.raises(ValueError, match="'person' is not one of the fields"):
+        DedupeRules.model_validate({**data, "conflict": ["person"]})
+    with pytest.raises(ValueError, match="'fax' is not one of the fields"):
+        DedupeRules.model_validate(
+            {**data, "no_shared": {"fields": ["phone", "fax"], "points": -1}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # 简称: the distinctive part of the long name
+        ({"company": "德兴公司"}, {"company": "德兴教育科技有限公司"}, PARTIAL),
+        ({"company": "德兴"}, {"company": "德兴教育科技有限公司"}, PARTIAL),
+        ({"company": "西安嘉迅普"}, {"company": "嘉迅普文化传媒(西安)有限责任公司"}, PARTIAL),
+        # not a 简称: the short one is another word, or the start of another company's
+        ({"company": "兴德公司"}, {"company": "德兴教育科技有限公司"}, DISAGREE),
+        ({"company": "华信科技有限公司"}, {"company": "华信终端有限公司"}, DISAGREE),
+        # a region no list knows, named by the record's own city
+        (
+            {"company": "太原卓远致", "city": "太原"},
+            {"company": "卓远致餐饮管理（太原）集团有限公司"},
+            PARTIAL,
+        ),
+        (
+            {"company": "太原卓远致餐饮管理有限公司", "city": "太原"},
+            {"company": "卓远致餐饮管理集团有限公司"},
+            AGREE,
+        ),
+        # one record's city never makes two equal names differ
+        (
+            {"company": "洛阳博雅金生物医药集团有限公司", "city": "洛阳"},
+            {"company": "洛阳博雅金生物医药集团有限公司"},
+            AGREE,
+        ),
+        # the own place is dropped only where two characters of name remain
+        ({"company": "太原宏", "city": "太原"}, {"company": "宏"}, DISAGREE),
+    ],
+)
+def test_short_names_and_own_place(drules, a, b, level):
+    assert levels_of(drules, [a, b], "company")[0] == level
+
+
+def test_short_name_with_phone_and_contact_is_merged(drules):
+    rows = [
+        {"company": "德兴教育科技有限公司", "contact": "王伟", "phone": "13812345678"},
+        {"company": "德兴公司", "contact": "王伟", "phone": "138-1234-5678"},
+    ]
+    assert find_duplicates(sheet(rows), drules).clusters.merges == [(0, [1])]
+
+
+def test_strong_ties_to_a_direct_match_join_a_sparse_survivor(drules):
+    # the survivor (first row) has no phone or e-mail: one ordinary match to the original;
+    # the copies are strongly tied to the original, so they join too instead of waiting for review
+    full = {"company": "禾丰正物流股份有限公司", "contact": "郑萍", "phone": "055168320824",
+            "email": "leili9@qq.com"}  # fmt: skip
+    rows = [
+        {"company": "禾丰正物流股份有限公司", "contact": "郑萍", "city": "兰州"},
+        {**full, "city": "兰州"},
+        {**full, "company": "禾丰正物流股有份限公司"},  # a slip in the legal form: no name match
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [1, 2])]
+    assert result.clusters.review.empty
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # 连云港 is where 138 1234 xxxx was issued: import's guess for a blank city, no evidence
+        (
+            {"phone": "13812345678", "city": "连云港"},
+            {"phone": "13900001111", "city": "上海"},
+            MISSING,
+        ),
+        ({"phone": "13812345678", "city": "连云港市"}, {"city": "上海"}, MISSING),
+        # a city the mobile does not explain was written by someone: evidence
+        ({"phone": "13812345678", "city": "南京"}, {"city": "上海"}, DISAGREE),
+        # a landline's area code is where the company is: a city beside it is no guess
+        ({"phone": "021-44581639", "city": "上海"}, {"city": "北京"}, DISAGREE),
+        ({"city": "上海"}, {"city": "上海"}, AGREE),
+    ],
+)
+def test_a_city_guessed_from_a_mobile_is_no_evidence(drules, a, b, level):
+    assert levels_of(drules, [a, b], "city")[0] == level
+
+
+def test_places_and_guessed_from_belong_to_their_comparators(drules):
+    data = drules.model_dump()
+    fields = data["fields"]
+    bad = [{**f, "places": "city"} if f["name"] == "contact" else f for f in fields]
+    with pytest.raises(ValueError, match="places and regions_apart are for the company comparator"):
+        DedupeRules.model_validate({**data, "fields": bad})
+    bad = [{**f, "guessed_from": "phone"} if f["name"] == "company" else f for f in fields]
+    with pytest.raises(ValueError, match="guessed_from is for the exact and normalized"):
+        DedupeRules.model_validate({**data, "fields": bad})
+
+
+def test_a_pair_already_in_one_cluster_is_not_listed(drules):
+    # the phone-only and the e-mail-only record both match the full one; between them only the
+    # company agrees ("uncertain" on its own), but they are merged into one customer anyway
+    rows = [
+        {"company": "禾丰正物流股份有限公司", "contact": "郑萍", "phone": "13812345678",
+         "email": "leili9@qq.com"},
+        {"company": "禾丰正物流股份有限公司", "phone": "13812345678"},
+        {"company": "禾丰正物流股份有限公司", "email": "leili9@qq.com"},
+    ]  # fmt: skip
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [1, 2])]
+    pair = result.scored[(result.scored["left"] == 1) & (result.scored["right"] == 2)]
+    assert drules.review <= pair["score"].iloc[0] < drules.match
+    assert result.clusters.review.empty
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # one 字号 registered in two regions is two companies, however close the keys
+        ({"company": "杭州方圆云电子商务有限公司"}, {"company": "福州市方圆云电子商务有限公司"}, DISAGREE),
+        ({"company": "正源锦建筑装饰（沈阳）有限公司"}, {"company": "厦门正源锦建筑装饰有限公司"}, DISAGREE),
+        # the region named by the record's own city, where no list knows it
+        ({"company": "太原卓远致餐饮管理有限公司", "city": "太原"},
+         {"company": "卓远致餐饮管理（绵阳）有限公司"}, DISAGREE),
+        # the same region written two ways, or a region on one side only, is no conflict
+        ({"company": "嘉迅文化传媒（嘉兴）有限公司"}, {"company": "嘉兴市嘉迅文化传媒有限公司"}, AGREE),
+        ({"company": "上海智联科技有限公司"}, {"company": "智联科技股份有限公司"}, AGREE),
+    ],
+)  # fmt: skip
+def test_names_in_two_regions_are_two_companies(drules, a, b, level):
+    assert levels_of(drules, [a, b], "company")[0] == level
+    if level == DISAGREE:
+        loose = drules.model_copy(
+            update={
+                "fields": [
+                    f.model_copy(update={"regions_apart": False}) if f.name == "company" else f
+                    for f in drules.fields
+                ]
+            }
+        )
+        assert levels_of(loose, [a, b], "company")[0] != DISAGREE
+
+
+def test_a_record_matching_one_colleague_clearly_better_joins_that_one(drules):
+    # the switchboard and the company match both; 孙伟's own mailbox says whose record it is
+    rows = [
+        {**SWITCHBOARD, "contact": "孙伟", "email": "jingyan4@li3016.cn"},
+        {**SWITCHBOARD, "contact": "杨平芬", "email": "tao330@li3016.cn"},
+        {**SWITCHBOARD, "contact": None, "email": "jingyan4@li3016.cn"},
+    ]
+    result = find_duplicates(sheet(rows), drules)
+    assert result.clusters.merges == [(0, [2])]
+    assert result.clusters.review.empty
+    # with a margin wider than the gap (2.35 against 1.55) a person decides
+    wide = drules.model_copy(update={"conflict_margin": 1.0})
+    unsure = find_duplicates(sheet(rows), wide)
+    assert unsure.clusters.merges == []
+    assert sorted(
+        zip(unsure.clusters.review["left"], unsure.clusters.review["right"], strict=True)
+    ) == [
+        (0, 2),
+        (1, 2),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        # a name half in English beside a Chinese one: its Han part is the 简称 of the other
+        ("杭州 瀚海 Information Technology Co., Ltd.", "杭州瀚海信息技术有限公司", PARTIAL),
+        ("瀚海 Information Technology", "瀚海信息技术有限公司", PARTIAL),
+        ("杭州 瀚海 Information Technology Co., Ltd.", "杭州星途信息技术有限公司", DISAGREE),
+        # no Han at all beside a Chinese name: characters cannot compare them, no evidence
+        ("Acme Co., Ltd.", "艾克美科技有限公司", MISSING),
+        ("Acme Co., Ltd.", "ACME Inc.", AGREE),  # both in Latin letters: compared as they are
+    ],
+)
+def test_an_english_name_beside_a_chinese_one(drules, a, b, level):
+    assert levels_of(drules, [{"company": a}, {"company": b}], "company")[0] == level
+
+
+def test_the_same_mailbox_with_an_english_company_name_is_merged(drules):
+    rows = [
+        {"company": "杭州瀚海信息技术有限公司", "contact": "王伟", "email": "wangwei@hanhai.cn"},
+        {"company": "Acme Information Technology Co., Ltd.", "contact": "王伟",
+         "email": "WangWei@hanhai.cn"},
+    ]  # fmt: skip
+    assert find_duplicates(sheet(rows), drules).clusters.merges == [(0, [1])]
