@@ -901,18 +901,11 @@ def log_activity(
     planned = clock.now(ctx.tz, next_follow_up, option="--next") if next_follow_up else None
 
     def step(book: Book) -> pd.Series:
-        leads = book.leads
-        match = leads[leads["lead_id"].astype(str) == lead_id]
-        if match.empty:
-            raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}")
-        if pd.notna(match["duplicate_of"].iloc[0]):
-            raise UsageError(
-                f"{lead_id} was merged into {match['duplicate_of'].iloc[0]}; log on that lead"
-            )
+        lead = _loggable_lead(ctx, book, lead_id)
         book.append("activities", pd.DataFrame([{
-            "date": pd.Timestamp(ctx.now), "lead_id": lead_id, "channel": channel_key, "person": person,
-            "summary": note, "status_after": status_key, "todo": None,
-            "owner": owner or match["owner"].iloc[0], "next_follow_up": planned,
+            "date": pd.Timestamp(ctx.now), "lead_id": lead["lead_id"], "channel": channel_key,
+            "person": person, "summary": note, "status_after": status_key, "todo": None,
+            "owner": owner or lead["owner"], "next_follow_up": planned,
         }]))  # fmt: skip
         applied = apply_activities(
             book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now
@@ -920,9 +913,21 @@ def log_activity(
         book.sheets["leads"] = applied.leads
         book.append_log(applied.log)
         _remember_status_since(book, applied.status_since)
-        return applied.leads[applied.leads["lead_id"].astype(str) == lead_id].iloc[0]
+        return applied.leads.loc[lead.name]
 
     return update_book(ctx, "log", step)
+
+
+def _loggable_lead(ctx: Context, book: Book, lead_id: str) -> pd.Series:
+    """The lead `log` writes about (its ID as typed, spaces and case aside); not a merged row."""
+    leads = book.leads
+    match = leads[lead_keys(leads["lead_id"]) == lead_id.strip().upper()]
+    if match.empty:
+        raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}")
+    lead = match.iloc[0]
+    if pd.notna(lead["duplicate_of"]):
+        raise UsageError(f"{lead_id} was merged into {lead['duplicate_of']}; log on that lead")
+    return lead
 
 
 def log_feedback(
@@ -957,18 +962,11 @@ def log_feedback(
     )
 
     def step(book: Book) -> pd.Series:
-        leads = book.leads
-        match = leads[lead_keys(leads["lead_id"]) == lead_id.strip().upper()]
-        if match.empty:
-            raise UsageError(f"no lead {lead_id!r} in {ctx.book_path.name}")
-        if pd.notna(match["duplicate_of"].iloc[0]):
-            raise UsageError(
-                f"{lead_id} was merged into {match['duplicate_of'].iloc[0]}; log on that lead"
-            )
+        lead = _loggable_lead(ctx, book, lead_id)
         row = pd.DataFrame([{
-            "time": now, "lead_id": match["lead_id"].iloc[0], "channel": channel, "summary": note,
+            "time": now, "lead_id": lead["lead_id"], "channel": channel, "summary": note,
             "type": type_key, "priority": priority_key, "root_cause": None, "resolution": None,
-            "owner": owner or match["owner"].iloc[0], "due": due_at, "confirmation": None,
+            "owner": owner or lead["owner"], "due": due_at, "confirmation": None,
         }])  # fmt: skip
         book.append("feedback", row)
         return row.iloc[0]

@@ -588,3 +588,15 @@ def test_a_workspace_made_before_the_new_sheets_gets_them(workspace, cli, data_d
     assert done.exit_code == 0, done.stderr
     book = pipeline.load(pipeline.context(cwd=workspace))
     assert book.sheets["feedback"]["type"].tolist() == ["service"]
+
+
+def test_log_takes_a_lead_id_as_a_rep_types_it(workspace, cli, data_dir):
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    result = cli(
+        "log", " lx2026000002 ", "--note", "电话沟通", "--as-of", "2026-03-09T10:00", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    book = pipeline.load(pipeline.context(cwd=workspace))
+    assert book.sheets["activities"]["lead_id"].tolist() == ["LX2026000002"]
+    lead = book.leads.set_index("lead_id").loc["LX2026000002"]
+    assert lead["status"] == "contacted" and pd.notna(lead["first_contact_at"])
