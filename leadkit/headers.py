@@ -165,6 +165,7 @@ class _Canon:
         self.stop = _words_regex(matching.stop_words)
         self.time_rx = _words_regex(matching.time_words)
         self.name_part_rx = _words_regex(matching.name_parts.words)
+        self.question_rx = _words_regex(matching.questions.words)
         self._filler_rx: dict[tuple[str, ...], re.Pattern[str] | None] = {}
 
     @cache  # noqa: B019 - one _Canon per rules object, kept for the process
@@ -172,12 +173,17 @@ class _Canon:
         """Lower-case, Simplified, undecorated, same words made one: words spaced."""
         s = unicodedata.normalize("NFKC", str(header)).casefold()
         s = _t2s()(s)
-        s = re.sub(r"\s+", " ", s)
+        # a dash between words only separates them ("Person - Job title", "Lead - Labels")
+        s = re.sub(r"(?<!\S)[-–—·•]+(?!\S)", " ", re.sub(r"\s+", " ", s))
         for rx in self.decorations:
             s = rx.sub(" ", s)
         for rx, canonical in self.same:
             s = rx.sub(canonical, s)
         return re.sub(r"\s+", " ", s).strip()
+
+    def kept(self, col: ColumnSpec) -> set[str]:
+        """Words the column keeps: neither fillers nor stop words for it (预计 of 预计采购)."""
+        return {w.casefold() for w in self.matching.kept.get(col.key, [])}
 
     def filler_rx(self, col: ColumnSpec) -> re.Pattern[str] | None:
         names = ("*", col.type, col.key)
@@ -218,6 +224,10 @@ class _Canon:
         cjk_latin = re.fullmatch(r"([^a-z]*[\u3400-\u9fff][^a-z]*?)\s+([a-z][a-z0-9 .#&'-]*)", text)
         if cjk_latin:
             pieces += [cjk_latin.group(1).strip(), cjk_latin.group(2).strip()]
+        # and the other way round: "Remark 备注", "Expected Purchase 预计采购"
+        latin_cjk = re.fullmatch(r"([a-z][a-z0-9 .#&'-]*?)\s+([\u3400-\u9fff][^a-z]*)", text)
+        if latin_cjk:
+            pieces += [latin_cjk.group(1).strip(), latin_cjk.group(2).strip()]
         out = [text] + [p for p in pieces if p != text]
         return list(dict.fromkeys(out))
 
@@ -266,11 +276,20 @@ class Vocabulary:
             for col in sheet.columns
         }
         every_label = {lab.text for labels in self.labels.values() for lab in labels}
+        self.every_label = every_label
+        # every Latin word of any column's labels (a free word before a head word is none)
+        self.every_token = frozenset(
+            t
+            for labels in self.labels.values()
+            for lab in labels
+            for t in lab.words
+            if _LATIN.match(t)
+        )
         # a date column's labels with their time word optional (下次跟进时间 ~ 下次回访), unless
         # that leaves another column's label (来电时间 without 时间 is the phone's 来电)
         timeless: dict[str, str | None] = {}
         for col in sheet.columns:
-            if col.type != "datetime":
+            if col.type not in ("datetime", "timeline"):
                 continue
             for lab in self.labels[col.key]:
                 form = fold_header(canon.timeless(" ".join(lab.words)))
@@ -407,6 +426,40 @@ def _about_lead(text: str, col: ColumnSpec, vocab: Vocabulary) -> bool:
     return False
 
 
+def _free_head(text: str, col: ColumnSpec, vocab: Vocabulary) -> bool:
+    """The header is one of the column's labels with a free word before it: 国标行业, 推广渠道,
+    项目需求, "Internal Notes", "Our Owner". Free: short, no label or alias of any column, and
+    no word the column keeps aside (a "Lead Title" is the lead's name). Never for `head_not`'s
+    columns (a Badge ID is no lead ID, an Event Name no contact)."""
+    matching = vocab.canon.matching
+    if col.key in matching.head_not:
+        return False
+    words = tuple(text.split())
+    latin = all(_LATIN.match(w) for w in words)
+    kept = {w.casefold() for w in matching.kept.get(col.key, [])}
+    h = fold_header(text)
+    for lab in vocab.labels[col.key]:
+        if latin and _LATIN.match(lab.text):
+            n = len(lab.words)
+            if not 0 < len(words) - n <= 2 or words[-n:] != lab.words:
+                continue
+            modifier = words[:-n]
+            if any(w in vocab.every_token or w in kept for w in modifier):
+                continue
+            free = " ".join(modifier)
+        elif not latin and _CJK.search(lab.text) and not _LATIN.search(h):
+            n = len(lab.text)
+            if n < 2 or not 2 <= len(h) - n <= 3 or not h.endswith(lab.text):
+                continue
+            free = h[:-n]
+        else:
+            continue
+        folded = fold_header(free)
+        if folded and folded not in vocab.exact and folded not in vocab.every_label:
+            return True
+    return False
+
+
 def _holds(words: tuple[str, ...], part: tuple[str, ...]) -> bool:
     """`part` appears in `words` as whole words, in order ("stage" does not hold "tag")."""
     n = len(part)
@@ -441,6 +494,7 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
                 continue
             stops = set(canon.stop.findall(text)) if canon.stop is not None else set()
             stops |= {w for w in whole_stops if w in canon.for_column(canon.text(header), col)}
+            stops -= canon.kept(col)
             score = max(
                 (
                     _similarity(text, lab, vocab.tokens[col.key], scores)
@@ -454,7 +508,9 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
                 score = scores.covered
             if not stops and score < scores.covered and _about_lead(text, col, vocab):
                 score = scores.covered
-            if not stops and col.type == "datetime" and score < scores.covered:
+            if not stops and score < scores.covered and _free_head(text, col, vocab):
+                score = scores.covered
+            if not stops and col.type in ("datetime", "timeline") and score < scores.covered:
                 # "Next Follow-up Time" is sure; 下次回访 or a bare "Closed" (yes/no?) only
                 # near, for date cells to confirm
                 bare = canon.timeless(text)
@@ -580,6 +636,16 @@ class Content:
                 fold_header(t) in lookup or fold_header(re.sub(r"[(（\[【].*$", "", t)) in lookup
             )
         )
+
+    def starting(self, values: Sequence[str]) -> float:
+        """The share of cells that begin with one of `values` (华东区 with 华东), case aside."""
+        starts = tuple(unicodedata.normalize("NFKC", v).casefold() for v in values)
+        return self._share(lambda t: unicodedata.normalize("NFKC", t).casefold().startswith(starts))
+
+    @cached_property
+    def horizon(self) -> float:
+        """A time to come in words ("3个月内", "Q3", "within 6 months"), no bare date."""
+        return self._share(_TIMELINE.search)
 
     @cached_property
     def timeline(self) -> float:
@@ -821,12 +887,28 @@ def match_headers(
                 key, how, col = phone_key or key, "content", spec.by_key[phone_key or key]
             if (
                 how == "similar"
-                and key in matching.cells_must_fit
-                and col.enum is not None
                 and content.cells
-                and content.values(columns.enum_lookup[col.enum]) < matching.content_share
+                and (
+                    (
+                        key in matching.cells_must_fit
+                        and col.enum is not None
+                        and content.values(columns.enum_lookup[col.enum]) < matching.content_share
+                    )
+                    or (
+                        key in matching.cell_values
+                        and content.starting(matching.cell_values[key]) < matching.content_share
+                    )
+                )
             ):
                 matches[i].why = matches[i].why or f"its cells are not {key} values"
+                continue
+            if (
+                how == "similar"
+                and col.type == "datetime"
+                and content.person >= matching.content_share
+            ):
+                # "Next Contact" over people's names is a person, no moment
+                matches[i].why = matches[i].why or f"its cells are names, not {key} dates"
                 continue
             if score >= matching.map_at:
                 own = fold_header(canon.for_column(canon.text(header), col)) in vocab.own[key]
@@ -865,6 +947,22 @@ def match_headers(
             # a column of names ending in 有限公司/Ltd that no name explains is the company
             if key in spec.by_key and matching.content_kinds.get(key) == "company":
                 by_content.append((key, content.company_named))
+        if canon.question_rx is not None and canon.question_rx.search(
+            unicodedata.normalize("NFKC", header).casefold()
+        ):
+            # a form's question no name explains ("您希望我们怎样联系您", "How soon are you
+            # looking to buy?"): its answers say which of the columns a form asks about it is
+            for key in matching.questions.columns:
+                col = spec.by_key.get(key)
+                if col is None:
+                    continue
+                if col.enum is not None:
+                    share = content.values(columns.enum_lookup[col.enum])
+                elif col.type == "timeline":
+                    share = content.horizon  # "Within 3 months", not a date of anything
+                else:
+                    share = _confirms(col, content, matching.content_kinds)
+                by_content.append((key, share))
         created = "created_at" if "created_at" in spec.by_key else None
         dated = [c.key for c in spec.columns if c.type == "datetime"]
         timed = canon.time_rx is not None and canon.time_rx.search(text) is not None

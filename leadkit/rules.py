@@ -119,6 +119,14 @@ class NameParts(Strict):
     given: list[str] = Field(default_factory=list)
 
 
+class Questions(Strict):
+    """`matching.questions`: a header asking the lead something (您, "How soon …?") whose
+    answers are all one of these columns' values (微信, "Within 3 months") is that column."""
+
+    words: list[str] = Field(default_factory=list)
+    columns: list[str] = Field(default_factory=list)
+
+
 class Matching(Strict):
     """`columns.yaml` `matching:`: how an incoming header that is no exact alias is recognised."""
 
@@ -152,6 +160,14 @@ class Matching(Strict):
     # columns whose labels before another column's label say the header is about the lead
     # itself (联系人所有者 is the lead's owner, 公司电话 its phone), not about someone else
     about_lead: list[str] = Field(default_factory=list)
+    # a form's question to the lead, and the columns its answers alone may map it to
+    questions: Questions = Field(default_factory=lambda: Questions())
+    # columns a header does not take by its head word and one free word before it (国标行业 is an
+    # industry, but a Badge ID is no lead ID and an Event Name no contact)
+    head_not: list[str] = Field(default_factory=list)
+    # text columns that, like cells_must_fit's enums, map by similarity only when their cells
+    # begin with one of these values (所在区域 over 朝阳区 is a district, no 大区)
+    cell_values: dict[str, list[str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _sane(self) -> Matching:

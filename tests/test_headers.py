@@ -33,6 +33,10 @@ FRESH = yaml.safe_load(
 THIRD = yaml.safe_load(
     (Path(__file__).parent / "data" / "header_corpus_third.yaml").read_text("utf-8")
 )
+# written afresh in session 6, before the matcher was touched again (see the file's head)
+FOURTH = yaml.safe_load(
+    (Path(__file__).parent / "data" / "header_corpus_fourth.yaml").read_text("utf-8")
+)
 ROWS = 3
 
 
@@ -112,7 +116,7 @@ def corpus_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("corpus")
     files: dict[str, Path] = {}
     to_convert: list[tuple[str, Path]] = []
-    for case in CORPUS + FRESH + THIRD:
+    for case in CORPUS + FRESH + THIRD + FOURTH:
         name, writer = case["name"], case["writer"]
         if writer == "csv":
             files[name] = _write_csv(folder / f"{name}.csv", case)
@@ -210,7 +214,7 @@ def test_corpus_training_part_scores(corpus_files, rules):
     assert right / (right + len(missed)) >= 0.98, missed
 
 
-@pytest.mark.parametrize("name", ["held-out", "fresh", "third"])
+@pytest.mark.parametrize("name", ["held-out", "fresh", "third", "fourth"])
 def test_held_out_corpora_score(name, corpus_files, rules, capsys):
     """No corpus was looked at while the matcher was tuned for it: no wrong mapping, 98 % placed.
 
@@ -223,7 +227,7 @@ def test_held_out_corpora_score(name, corpus_files, rules, capsys):
     with 4 wrong (名字 beside 姓氏 -> contact, Customer Name -> contact, 买家等级 -> grade,
     "Name (First)" -> contact), now 396/403, none wrong.
     """
-    sets = {"held-out": HELD_OUT, "fresh": FRESH, "third": THIRD}[name]
+    sets = {"held-out": HELD_OUT, "fresh": FRESH, "third": THIRD, "fourth": FOURTH}[name]
     right, missed, wrong = _score(sets, corpus_files, rules.columns)
     total = right + len(missed) + len(wrong)
     with capsys.disabled():
