@@ -289,10 +289,14 @@ class ColumnsRules(Strict):
                     problems.append(
                         f"matching.fillers: {name!r} is no column key, column type or '*'"
                     )
-            for part in ("kept", "content_kinds", "cells_must_fit", "about_lead"):
+            for part in ("kept", "content_kinds", "cells_must_fit", "about_lead", "head_not",
+                         "cell_values"):  # fmt: skip
                 for name in getattr(self.matching, part):
                     if name not in known - {"*", *ColumnType.__args__}:
                         problems.append(f"matching.{part}: {name!r} is no column key")
+            for name in self.matching.questions.columns:
+                if name not in known - {"*", *ColumnType.__args__}:
+                    problems.append(f"matching.questions.columns: {name!r} is no column key")
             for name in self.matching.content_alone:
                 if self.matching.content_kinds.get(name) != "company":
                     problems.append(

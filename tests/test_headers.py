@@ -225,7 +225,12 @@ def test_held_out_corpora_score(name, corpus_files, rules, capsys):
     Title" -> title), now 341/346, none wrong; what is missed is reported as unmapped. Third
     corpus, written before its round of tuning without reading the aliases: first run 381/403
     with 4 wrong (名字 beside 姓氏 -> contact, Customer Name -> contact, 买家等级 -> grade,
-    "Name (First)" -> contact), now 396/403, none wrong.
+    "Name (First)" -> contact), then 396/403, none wrong. Fourth corpus (session 6, written
+    before the matcher was touched): first run 363/381 with 3 wrong (58同城's 所在区域 over
+    districts -> region, 核准日期 -> created_at, "渠道销售 Partner Sales" -> owner). After that
+    session's general rules: held-out 125/125, fresh 345/346 (所属行亚, a typo neither a
+    homophone nor a label's word, still missed), third 402/403 (电话号码 loses phone to the
+    mobiles of 手机号码, reported as a conflict; relabelled), fourth 381/381, none wrong.
     """
     sets = {"held-out": HELD_OUT, "fresh": FRESH, "third": THIRD, "fourth": FOURTH}[name]
     right, missed, wrong = _score(sets, corpus_files, rules.columns)
@@ -249,6 +254,12 @@ def test_corpus_is_large_and_varied():
     assert not {c["name"] for c in THIRD} & {c["name"] for c in CORPUS + FRESH}
     assert {"crm", "web_form", "trade_show", "partner", "phone_log", "b2b_inquiry"} <= {
         c["kind"] for c in THIRD
+    }
+    assert len(FOURTH) >= 20 and sum(len(c["columns"]) for c in FOURTH) >= 300
+    names = [c["name"] for c in CORPUS + FRESH + THIRD + FOURTH]
+    assert len(names) == len(set(names)), "a set's file is named after it: names are unique"
+    assert {"ecommerce", "directory", "ad_platform", "trade_show", "crm"} <= {
+        c["kind"] for c in FOURTH
     }
 
 
@@ -461,7 +472,7 @@ def test_content_of_counts_each_kind():
 
 def test_held_out_corpora_never_give_one_key_twice_and_say_who_won(corpus_files, rules):
     conflicts = 0
-    for case in HELD_OUT + FRESH + THIRD:
+    for case in HELD_OUT + FRESH + THIRD + FOURTH:
         _table, plan = plan_of(corpus_files[case["name"]], rules.columns)
         keys = [m.key for m in plan.matches if m.key is not None]
         assert len(keys) == len(set(keys)), case["name"]
@@ -613,3 +624,129 @@ def test_new_matching_rules_are_validated(tmp_path):
     )
     assert "matching.content_alone: 'owner' is no company column of content_kinds" in message
     assert "matching.about_lead: 'firm' is no column key" in message
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules the fourth corpus and the last misses asked for (each general)
+
+
+@pytest.mark.parametrize(
+    ("header", "key"),
+    [
+        ("国标行业", "industry"),
+        ("推广渠道", "source"),
+        ("Internal Notes", "notes"),
+        ("Opportunity Notes", "notes"),
+        ("Person - Job title", "title"),
+        ("我方负责人 Our Owner", "owner"),
+    ],
+)
+def test_a_head_word_with_one_free_word_before_it_is_the_column(header, key):
+    assert match([header]) == {header: key}
+
+
+@pytest.mark.parametrize(
+    ("header", "cells"),
+    [
+        ("Badge ID", ["B-0048812"]),  # the badge's identifier, no lead ID
+        ("Event Name", ["Automatica 2024"]),  # an event's name, no contact
+        ("通话状态", ["未接通"]),  # a call's state, no lead status
+        ("Reply Status", ["Replied"]),
+        ("Dietary Requirements", ["vegetarian"]),  # a need of another kind
+        ("核准日期", ["2024-01-02"]),  # a registry's date, no capture time
+        ("Lead - Title", ["Acme Robotics deal"]),  # the lead's name, no job title
+    ],
+)
+def test_a_head_word_after_a_word_that_names_something_else_stays_extra(header, cells):
+    assert match([header], [cells * 3]) == {header: None}
+
+
+def test_a_stage_is_a_status():
+    assert match(["Lead stage"], [["New"] * 3]) == {"Lead stage": "status"}
+    assert match(["客户阶段"], [["初步接洽"] * 3]) == {"客户阶段": "status"}
+
+
+def test_contacting_a_lead_again_is_following_it_up():
+    dates = [["2024-05-13", "2024-05-14"]]
+    assert match(["下次联系"], dates) == {"下次联系": "next_follow_up"}
+    assert match(["最近一次联系时间", "Lead - Next activity date"]) == {
+        "最近一次联系时间": "last_contact_at",
+        "Lead - Next activity date": "next_follow_up",
+    }
+    assert match(["Last contacted time"]) == {"Last contacted time": "last_contact_at"}
+    assert match(["Last Follow-up Time"]) == {"Last Follow-up Time": "last_contact_at"}
+    # a person contacted is no moment, and no colleague of ours
+    names = [["王五", "李雷"]]
+    assert match(["最近联系人"], names)["最近联系人"] in ("contact", None)
+    assert match(["下次联系人"], names)["下次联系人"] in ("contact", None)
+    assert match(["Next Contact"], [["Ann Lee", "Tom Baker"]]) == {"Next Contact": None}
+
+
+def test_a_forms_question_is_read_by_its_answers():
+    assert match(["Q4 您希望我们怎样联系您"], [["微信", "电话", "邮件"]]) == {
+        "Q4 您希望我们怎样联系您": "preferred_channel"
+    }
+    soon = "How soon are you looking to buy?"
+    assert match([soon], [["Within 3 months", "6-12 months"]]) == {soon: "purchase_timeline"}
+    # the same answers to a question about something else, or dates of another thing, are not
+    assert match(["您希望如何付款？"], [["微信", "支付宝"]]) == {"您希望如何付款？": None}
+    assert match(["When is your event?"], [["2024-09-01"]]) == {"When is your event?": None}
+    assert match([soon], [["soon", "not sure"]]) == {soon: None}
+
+
+def test_a_region_column_holds_regions():
+    assert match(["所在区域"], [["华东", "华南区"]]) == {"所在区域": "region"}
+    # 58同城's 所在区域 over districts is a place inside a city, no 大区
+    assert match(["所在区域"], [["朝阳区", "海淀区"]]) == {"所在区域": None}
+
+
+def test_another_partys_person_or_name_is_not_the_leads():
+    names = [["钱峰", "孙丽"]]
+    assert match(["渠道销售 Partner Sales"], names) == {"渠道销售 Partner Sales": None}
+    assert match(["Partner Owner"], [["Tom Lee", "Ann Wu"]]) == {"Partner Owner": None}
+    assert match(["广告主名称"], [["智造云-华南推广"]]) == {"广告主名称": None}
+    assert match(["经销商名称"], [["郑州信达科技有限公司"]]) == {"经销商名称": None}
+    assert match(["支付渠道"], [["微信"]]) == {"支付渠道": None}
+
+
+def test_a_liaison_is_the_customers_unless_ours():
+    """对接人 alone is the customer's person (columns.yaml, at contact); 我方对接人 our owner."""
+    got = match(["对接人", "业务员"], [["邱总"], ["刘洋"]])
+    assert got == {"对接人": "contact", "业务员": "owner"}
+    assert match(["我方对接人", "客户对接人"]) == {"我方对接人": "owner", "客户对接人": "contact"}
+    assert match(["Account Manager", "Account Name"]) == {
+        "Account Manager": "owner",
+        "Account Name": "company",
+    }
+    assert match(["添加人", "创建人"]) == {"添加人": "owner", "创建人": None}
+
+
+def test_of_two_phone_columns_the_mobiles_are_the_phone():
+    """columns.yaml, at phone: the office line is reported, the mobile is the lead's phone."""
+    plan = headers.match_headers(
+        ["电话号码", "手机号码"],
+        [["+86 21 6188 2200"] * 3, ["13601890022", "13601890023", "13601890024"]],
+        Rules().columns,
+    )
+    assert [m.key for m in plan.matches] == [None, "phone"]
+    assert [(c.key, c.winner, c.loser) for c in plan.conflicts] == [
+        ("phone", "手机号码", "电话号码")
+    ]
+
+
+def test_a_latin_half_before_a_chinese_one_is_read_too():
+    assert match(["Remark 备注", "Tel 电话"]) == {"Remark 备注": "notes", "Tel 电话": "phone"}
+    got = match(["Expected Purchase 预计采购"], [["2024 Q3", "3个月内"]])
+    assert got == {"Expected Purchase 预计采购": "purchase_timeline"}
+
+
+def test_the_fourth_corpus_rules_are_validated(tmp_path):
+    message = _matching_errors(
+        tmp_path,
+        ("  head_not: [lead_id,", "  head_not: [lead_idd,"),
+        ("    region: [华东,", "    regoin: [华东,"),
+        ("    columns: [preferred_channel, purchase_timeline]", "    columns: [chanel]"),
+    )
+    assert "matching.head_not: 'lead_idd' is no column key" in message
+    assert "matching.cell_values: 'regoin' is no column key" in message
+    assert "matching.questions.columns: 'chanel' is no column key" in message
