@@ -259,6 +259,7 @@ def _strip_divisions(text: pd.Series) -> pd.Series:
     Looked up by prefix length in the ~7,000 names with Arrow's `is_in`, on distinct keys that
     begin like a region (one regex of them all is 20 times slower)."""
     names, lengths, heads = _division_names()
+    long_heads = pc.unique(pa.concat_arrays([starts for length, starts in lengths if length > 4]))
     arrow = isinstance(text.array, pd.arrays.ArrowStringArray)
     cells = pa.array(text.array) if arrow else pa.array(text, type=pa.string(), from_pandas=True)
     if isinstance(cells, pa.ChunkedArray):
@@ -271,52 +272,75 @@ def _strip_divisions(text: pd.Series) -> pd.Series:
     )
     at = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))  # positions in `distinct`
     current = distinct.take(pa.array(at))
-    keys = distinct.to_numpy(zero_copy_only=False).astype(object)
-    changed = False
-    outer: list[tuple[str, ...]] | None = None  # per row of `current`: the region just dropped
+    keys = distinct  # the dictionary, its stripped entries replaced pass by pass
+    outer: pa.Array | None = None  # per row of `current`: the region just dropped
     for _ in range(3):  # province, prefecture, county
         if not len(current):
             break
-        cut = np.zeros(len(current), dtype=np.int64)
         two = pc.utf8_slice_codeunits(current, 0, 2)
+        if outer is not None:  # what is left after a region rarely begins like another one
+            like = pc.or_(
+                pc.is_in(two, value_set=heads),
+                pc.equal(pc.utf8_slice_codeunits(current, 2, 3), "市"),
+            ).to_numpy(zero_copy_only=False)
+            if not like.all():
+                keep = np.flatnonzero(like)
+                current, at, two = current.take(pa.array(keep)), at[keep], two.take(pa.array(keep))
+                outer = outer.take(pa.array(keep))
+                if not len(current):
+                    break
+        cut = np.zeros(len(current), dtype=np.int64)
+        # names of five or more characters (自治州, 自治县, 地区 …) begin with few pairs
+        long = np.flatnonzero(pc.is_in(two, value_set=long_heads).to_numpy(zero_copy_only=False))
         for length, starts in lengths:
-            # only keys that begin like a name of this length (few are longer than 4)
-            rows = np.flatnonzero(
-                (cut == 0) & pc.is_in(two, value_set=starts).to_numpy(zero_copy_only=False)
-            )
+            if length > 4:
+                rows = long[cut[long] == 0]
+                if not rows.size:
+                    continue
+                rows = rows[pc.is_in(two.take(pa.array(rows)), value_set=starts).to_numpy(False)]
+                heads_of = pc.utf8_slice_codeunits(current.take(pa.array(rows)), 0, length)
+            else:
+                rows = np.flatnonzero(cut == 0)
+                heads_of = pc.utf8_slice_codeunits(current, 0, length)
+                if rows.size < len(current):
+                    heads_of = heads_of.take(pa.array(rows))
             if rows.size:
-                head = pc.utf8_slice_codeunits(current.take(pa.array(rows)), 0, length)
-                cut[rows[pc.is_in(head, value_set=names).to_numpy(zero_copy_only=False)]] = length
+                cut[rows[pc.is_in(heads_of, value_set=names).to_numpy(False)]] = length
         shi = pc.match_substring_regex(current, _CITY_SHI).to_numpy(zero_copy_only=False)
         cut[(cut == 0) & shi] = 3
         if outer is not None:
             # a second region is one inside the first (浙江省杭州市): 南京海东软件 is 海东 of 南京
             hits = np.flatnonzero(cut)
             texts = current.take(pa.array(hits)).to_pylist()
-            for row, text_, c in zip(hits, texts, cut[hits], strict=True):
-                if not _within(text_[:c], outer[row]):
+            around = outer.take(pa.array(hits)).to_pylist()
+            codes = _division_codes()
+            for row, text_, c, first in zip(hits, texts, cut[hits], around, strict=True):
+                if not _within(text_[:c], codes.get(first, ())):
                     cut[row] = 0
-        kept_rows, kept_rest = [], []
+        kept_rows, kept_rest, kept_region = [], [], []
         for length in np.unique(cut[cut > 0]):  # what is left, sliced per region length
             rows = np.flatnonzero(cut == length)
-            rest = pc.utf8_slice_codeunits(current.take(pa.array(rows)), int(length))
+            taken = current.take(pa.array(rows))
+            rest = pc.utf8_slice_codeunits(taken, int(length))
             enough = pc.and_(
                 pc.greater_equal(pc.utf8_length(rest), 2),
                 pc.invert(pc.match_substring_regex(rest, _TRADE_ONLY)),
             ).to_numpy(zero_copy_only=False)
             kept_rows.append(rows[enough])
             kept_rest.append(rest.filter(pa.array(enough)))
+            kept_region.append(pc.utf8_slice_codeunits(taken, 0, int(length)).filter(enough))
         if not kept_rows or not sum(len(r) for r in kept_rows):
             break
         rows = np.concatenate(kept_rows)
-        dropped = current.take(pa.array(rows)).to_pylist()
-        outer = [_division_codes().get(t[: cut[r]], ()) for t, r in zip(dropped, rows, strict=True)]
+        outer = pa.concat_arrays(kept_region)
         current, at = pa.concat_arrays(kept_rest), at[rows]
-        keys[at] = current.to_numpy(zero_copy_only=False)
-        changed = True
-    if not changed:
+        mask = np.zeros(len(keys), dtype=bool)
+        mask[at] = True
+        order = np.argsort(at)  # replace_with_mask takes the values in the mask's order
+        keys = pc.replace_with_mask(keys, pa.array(mask), current.take(pa.array(order)))
+    if keys is distinct:
         return text
-    out = pc.take(pa.array(keys, type=pa.string()), encoded.indices)
+    out = pc.take(keys, encoded.indices)
     if arrow:
         return pd.Series(pd.array(out, dtype=text.dtype), index=text.index, name=text.name)
     return pd.Series(out.to_numpy(zero_copy_only=False), index=text.index, name=text.name)
