@@ -18,7 +18,7 @@ from collections import Counter
 
 import pandas as pd
 
-from leadkit.dedupe import find_duplicates
+from leadkit.dedupe import Clusters, DedupeRules, find_duplicates
 from leadkit.rules import Rules
 
 
@@ -30,11 +30,16 @@ def pairs_of(groups: dict[object, list[int]]) -> set[tuple[int, int]]:
     return out
 
 
-def evaluate(frame: pd.DataFrame) -> dict[str, object]:
-    rules = Rules().dedupe
+def evaluate(frame: pd.DataFrame, rules: DedupeRules | None = None) -> dict[str, object]:
+    """The quality of `rules` (default: the shipped dedupe.yaml) on a labelled frame."""
+    rules = rules or Rules().dedupe
     sheet = frame.assign(lead_id=[f"R{i}" for i in range(len(frame))], duplicate_of=None)
-    result = find_duplicates(sheet, rules)
-    predicted_groups = {s: [s, *others] for s, others in result.clusters.merges}
+    return quality(frame, find_duplicates(sheet, rules).clusters)
+
+
+def quality(frame: pd.DataFrame, clusters: Clusters) -> dict[str, object]:
+    """`evaluate`'s numbers of the clusters found in a labelled frame (positions = rows)."""
+    predicted_groups = {s: [s, *others] for s, others in clusters.merges}
     predicted = pairs_of(predicted_groups)
     truth = pairs_of(frame.groupby("entity").indices)
     tp = len(predicted & truth)
@@ -54,7 +59,7 @@ def evaluate(frame: pd.DataFrame) -> dict[str, object]:
     wrong = sorted(predicted - truth)[:5]
     # a review list is worth reading when most of its pairs are real duplicates
     entity = frame["entity"].to_numpy()
-    review = result.clusters.review
+    review = clusters.review
     review_true = (
         float((entity[review["left"].to_numpy()] == entity[review["right"].to_numpy()]).mean())
         if len(review)

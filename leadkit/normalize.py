@@ -149,17 +149,201 @@ def company_key(values: pd.Series) -> pd.Series:
     """
     text = to_halfwidth(values).str.lower()
     text = text.str.replace("【", "(").str.replace("】", ")")
+    written = text
     text = text.str.replace(_BRACKETED_REGION, "", regex=True)
+    stated = (text != written).fillna(False).to_numpy(dtype=bool)
     # 分公司 is a branch: it must survive, so a branch never matches its parent company.
     text = text.str.replace("分公司", _BRANCH_HOLD, regex=False)
     for _ in range(2):  # 集团股份有限公司: two forms stacked
         text = text.str.replace(_TRAILING_FORM, "", regex=True)
     text = text.str.replace(_BRANCH_HOLD, "分公司", regex=False)
-    text = text.str.replace(_BRACKETED_REGION, "", regex=True)
-    stripped = text.str.replace(_LEADING_REGION, "", regex=True)
-    text = stripped.where(stripped.str.len() >= 2, text)
+    unbracketed = text.str.replace(_BRACKETED_REGION, "", regex=True)
+    unbracketed = _drop_bracketed_divisions(unbracketed)
+    # a name says its region once: after 名称（地区） its start is the 字号 (泰安创启化工（杭州）)
+    stated = stated | (unbracketed != text).fillna(False).to_numpy(dtype=bool)
+    text = unbracketed
+    if not stated.all():
+        text = text.where(stated, _strip_divisions(text.where(~stated)))
     text = text.str.replace(_KEY_DROP, "", regex=True)
     return text.mask(text == "")
+
+
+@cache
+def chinese_divisions() -> pd.DataFrame:
+    """China's provinces, prefectures and counties: adcode, level, official name, short name.
+
+    leadkit/data/regions_cn.csv, derived from the adcode table the cpca package ships (MIT);
+    tools/make_regions_cn.py regenerates it.
+    """
+    path = Path(__file__).with_name("data") / "regions_cn.csv"
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@cache
+def _division_codes() -> dict[str, tuple[str, ...]]:
+    """Each name a region is written with at the start of a company name, with the adcode
+    prefixes of the divisions it names (浙江 -> 33, 杭州市 -> 3301, 余杭区 -> 330110; 朝阳区 is in
+    two): every official name, and a province's or prefecture's short name alone or with 省/市.
+    A county's short name alone is often a word of a 字号 (朝阳, 新华, 长安): only in full."""
+    codes: dict[str, set[str]] = {}
+    for code, level, name, short in chinese_divisions().itertuples(index=False):
+        prefix = code[:2] if level == "province" else code[:4] if level == "prefecture" else code
+        written = {name}
+        if level != "county":
+            written |= {short, short + "市"} | ({short + "省"} if level == "province" else set())
+        for form in written:
+            codes.setdefault(form, set()).add(prefix)
+    codes.setdefault("中国", set()).add("")  # contains every division
+    return {name: tuple(sorted(found)) for name, found in codes.items()}
+
+
+@cache
+def _division_names() -> tuple[pa.Array, tuple[tuple[int, pa.Array], ...], pa.Array]:
+    """The names of `_division_codes`, their lengths (longest first) each with the first two
+    characters of its names, and all names' first two characters."""
+    names = set(_division_codes())
+    lengths = sorted({len(n) for n in names}, reverse=True)
+    by_length = tuple(
+        (length, pa.array(sorted({n[:2] for n in names if len(n) == length}))) for length in lengths
+    )
+    heads = sorted({n[:2] for n in names})
+    return pa.array(sorted(names)), by_length, pa.array(heads)
+
+
+def _within(name: str, outer: tuple[str, ...]) -> bool:
+    """Whether a region named `name` lies inside one of the divisions `outer` (adcode prefixes)."""
+    return any(
+        c.startswith(o) and len(c) > len(o) for c in _division_codes().get(name, ()) for o in outer
+    )
+
+
+# What is left of a name without its region must still be a 字号: at least two characters, and
+# not one trade word alone (湖北实业, 海东软件 are names, not 湖北 + 实业, 海东 + 软件; 通信医疗器械
+# is a 字号 and its trade).
+_TRADE_ONLY = (
+    "^(?:实业|科技|贸易|商贸|工贸|发展|投资|控股|集团|工业|建设|建筑|建材|置业|地产|房地产|物业|"
+    "物流|运输|电子|文化|传媒|广告|咨询|服务|技术|网络|信息|数据|通信|软件|工程|制造|机械|设备|"
+    "仪器|医药|医疗|器械|生物|健康|食品|餐饮|酒店|旅游|国际|商业|农业|能源|环保|化工|材料|纺织|"
+    "服装|印刷|包装|汽车|金融|保险|证券|教育|培训|管理|供应链|装饰|设计|智能|家居|人力资源|劳务)$"
+)
+_CITY_SHI = f"^{_CJK}{{2}}市"  # 嘉兴市, 绍兴市: no word of a 字号 ends so
+
+
+_BRACKET = r"\((?P<r>[^()]{4,15})\)"  # （乌鲁木齐）, （延边朝鲜族自治州）: longer than 3
+
+
+def _drop_bracketed_divisions(text: pd.Series) -> pd.Series:
+    """A region in brackets that `_BRACKETED_REGION` (two or three characters) leaves, dropped
+    where the division table knows it (a bracket of four characters may also be a 字号's part)."""
+    names = _division_names()[0]
+    bracketed = text[text.str.contains("(", regex=False).fillna(False).to_numpy(dtype=bool)]
+    if bracketed.empty:
+        return text
+    inside = extract(bracketed, _BRACKET)["r"].dropna()
+    if inside.empty:
+        return text
+    hit = pc.is_in(pa.array(inside.astype(object), type=pa.string()), value_set=names)
+    known = inside[hit.to_numpy(zero_copy_only=False)]
+    if known.empty:
+        return text
+    out = text.copy()
+    for row, region in known.items():
+        out[row] = out[row].replace(f"({region})", "")
+    return out
+
+
+def _strip_divisions(text: pd.Series) -> pd.Series:
+    """Regions at the start of company keys dropped, one at a time (浙江省杭州市余杭区 is
+    three), the longest name first, where what is left is still a name (`_TRADE_ONLY`).
+
+    Looked up by prefix length in the ~7,000 names with Arrow's `is_in`, on distinct keys that
+    begin like a region (one regex of them all is 20 times slower)."""
+    names, lengths, heads = _division_names()
+    long_heads = pc.unique(pa.concat_arrays([starts for length, starts in lengths if length > 4]))
+    arrow = isinstance(text.array, pd.arrays.ArrowStringArray)
+    cells = pa.array(text.array) if arrow else pa.array(text, type=pa.string(), from_pandas=True)
+    if isinstance(cells, pa.ChunkedArray):
+        cells = cells.combine_chunks()
+    encoded = pc.dictionary_encode(cells.cast(pa.string()))
+    distinct = encoded.dictionary
+    maybe = pc.or_(
+        pc.is_in(pc.utf8_slice_codeunits(distinct, 0, 2), value_set=heads),
+        pc.equal(pc.utf8_slice_codeunits(distinct, 2, 3), "市"),
+    )
+    at = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))  # positions in `distinct`
+    current = distinct.take(pa.array(at))
+    keys = distinct  # the dictionary, its stripped entries replaced pass by pass
+    outer: pa.Array | None = None  # per row of `current`: the region just dropped
+    for _ in range(3):  # province, prefecture, county
+        if not len(current):
+            break
+        two = pc.utf8_slice_codeunits(current, 0, 2)
+        if outer is not None:  # what is left after a region rarely begins like another one
+            like = pc.or_(
+                pc.is_in(two, value_set=heads),
+                pc.equal(pc.utf8_slice_codeunits(current, 2, 3), "市"),
+            ).to_numpy(zero_copy_only=False)
+            if not like.all():
+                keep = np.flatnonzero(like)
+                current, at, two = current.take(pa.array(keep)), at[keep], two.take(pa.array(keep))
+                outer = outer.take(pa.array(keep))
+                if not len(current):
+                    break
+        cut = np.zeros(len(current), dtype=np.int64)
+        # names of five or more characters (自治州, 自治县, 地区 …) begin with few pairs
+        long = np.flatnonzero(pc.is_in(two, value_set=long_heads).to_numpy(zero_copy_only=False))
+        for length, starts in lengths:
+            if length > 4:
+                rows = long[cut[long] == 0]
+                if not rows.size:
+                    continue
+                rows = rows[pc.is_in(two.take(pa.array(rows)), value_set=starts).to_numpy(False)]
+                heads_of = pc.utf8_slice_codeunits(current.take(pa.array(rows)), 0, length)
+            else:
+                rows = np.flatnonzero(cut == 0)
+                heads_of = pc.utf8_slice_codeunits(current, 0, length)
+                if rows.size < len(current):
+                    heads_of = heads_of.take(pa.array(rows))
+            if rows.size:
+                cut[rows[pc.is_in(heads_of, value_set=names).to_numpy(False)]] = length
+        shi = pc.match_substring_regex(current, _CITY_SHI).to_numpy(zero_copy_only=False)
+        cut[(cut == 0) & shi] = 3
+        if outer is not None:
+            # a second region is one inside the first (浙江省杭州市): 南京海东软件 is 海东 of 南京
+            hits = np.flatnonzero(cut)
+            texts = current.take(pa.array(hits)).to_pylist()
+            around = outer.take(pa.array(hits)).to_pylist()
+            codes = _division_codes()
+            for row, text_, c, first in zip(hits, texts, cut[hits], around, strict=True):
+                if not _within(text_[:c], codes.get(first, ())):
+                    cut[row] = 0
+        kept_rows, kept_rest, kept_region = [], [], []
+        for length in np.unique(cut[cut > 0]):  # what is left, sliced per region length
+            rows = np.flatnonzero(cut == length)
+            taken = current.take(pa.array(rows))
+            rest = pc.utf8_slice_codeunits(taken, int(length))
+            enough = pc.and_(
+                pc.greater_equal(pc.utf8_length(rest), 2),
+                pc.invert(pc.match_substring_regex(rest, _TRADE_ONLY)),
+            ).to_numpy(zero_copy_only=False)
+            kept_rows.append(rows[enough])
+            kept_rest.append(rest.filter(pa.array(enough)))
+            kept_region.append(pc.utf8_slice_codeunits(taken, 0, int(length)).filter(enough))
+        if not kept_rows or not sum(len(r) for r in kept_rows):
+            break
+        rows = np.concatenate(kept_rows)
+        outer = pa.concat_arrays(kept_region)
+        current, at = pa.concat_arrays(kept_rest), at[rows]
+        mask = np.zeros(len(keys), dtype=bool)
+        mask[at] = True
+        order = np.argsort(at)  # replace_with_mask takes the values in the mask's order
+        keys = pc.replace_with_mask(keys, pa.array(mask), current.take(pa.array(order)))
+    if keys is distinct:
+        return text
+    out = pc.take(keys, encoded.indices)
+    if arrow:
+        return pd.Series(pd.array(out, dtype=text.dtype), index=text.index, name=text.name)
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=text.index, name=text.name)
 
 
 def company_place(values: pd.Series) -> pd.Series:

@@ -212,6 +212,52 @@ def test_company_display_and_key_are_apart():
     )
 
 
+def test_division_table_holds_every_province_prefecture_and_county():
+    table = n.chinese_divisions()
+    levels = table["level"].value_counts()
+    assert levels["province"] == 34
+    assert levels["prefecture"] > 330 and levels["county"] > 2800
+    by_name = dict(zip(table["name"], table["short"], strict=False))
+    assert by_name["延边朝鲜族自治州"] == "延边" and by_name["余杭区"] == "余杭"
+    assert by_name["赵县"] == "赵县", "a one-character short name is no name"
+    assert not table["name"].isin(["市辖区", "县"]).any(), "the table's placeholders are left out"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # regions no hand list held: a prefecture, a county, an autonomous prefecture, in a row
+        ("浙江省杭州市余杭区天恒科技有限公司", "天恒科技有限公司"),
+        ("延边朝鲜族自治州长白山旅游有限公司", "长白山旅游（延边）有限公司"),
+        ("乌鲁木齐天山纺织有限公司", "天山纺织（乌鲁木齐市）有限公司"),
+        ("（延边朝鲜族自治州）长白山旅游有限公司", "长白山旅游有限公司"),
+        ("嘉兴嘉迅文化传媒有限公司", "嘉迅文化传媒（嘉兴）有限公司"),
+    ],
+)
+def test_company_key_drops_regions_from_the_division_table(a, b):
+    assert n.company_key(pd.Series([a])).iloc[0] == n.company_key(pd.Series([b])).iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("湖北实业集团有限公司", "湖北实业"),  # 实业 alone is no 字号: the region is the name
+        ("海东软件有限公司", "海东软件"),
+        # a second region must lie inside the first: 海东 is in 青海, not in 南京
+        ("南京海东软件有限公司", "海东软件"),
+        # a name says its region once: with （杭州） its start is the 字号, even a city's name
+        ("泰安创启化工（杭州）有限责任公司", "泰安创启化工"),
+        ("杭州泰安创启化工有限责任公司", "泰安创启化工"),
+        # a county's short name alone is a word: only 朝阳区 in full is a region
+        ("朝阳科技有限公司", "朝阳科技"),
+        ("北京市朝阳区华信科技有限公司", "华信科技"),
+        ("北京市", "北京市"),  # nothing left: the region stays
+    ],
+)
+def test_company_key_never_strips_a_region_that_leaves_too_little(name, key):
+    assert n.company_key(pd.Series([name])).iloc[0] == key
+
+
 def test_extract_keeps_the_index():
     text = pd.Series(["2026-03-01", None, "x", "1999/1/2"], index=[7, 3, 9, 2])
     parts = n.extract(text, r"^(?P<year>\d{4})[-/](?P<rest>.*)$", numeric=("year",))

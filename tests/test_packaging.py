@@ -21,6 +21,9 @@ def test_rules_and_samples_ship_with_the_package():
         package = Path(leadkit.__file__).resolve().parent
         assert rules == package / "_data" / "rules"
         assert "site-packages" in str(package)
+    # the division table the company key drops regions by (read from the package, not rules/)
+    table = Path(leadkit.__file__).resolve().parent / "data" / "regions_cn.csv"
+    assert table.read_text(encoding="utf-8").startswith("adcode,level,name,short\n")
 
 
 def test_the_floor_file_pins_every_dependency_at_its_lower_bound():
