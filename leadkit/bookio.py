@@ -807,8 +807,10 @@ def _log_from_book(log: pd.DataFrame, columns: ColumnsRules) -> pd.DataFrame:
 
 
 def _sheet_for_writing(
-    frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str
+    frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str, blank: int = 0
 ) -> pd.DataFrame:
+    """A leadkit sheet as written: headers in `lang`, enum labels, text neutralised and cut to
+    Excel's limit, and `blank` empty rows below the data."""
     out: dict[str, pd.Series] = {}
     for key in frame.columns:
         col = spec.by_key.get(key)
@@ -818,25 +820,46 @@ def _sheet_for_writing(
             codes, uniques = pd.factorize(values)  # few distinct keys: label each once
             # Labels are leadkit's vocabulary (and must match the dropdown); other cells are not.
             unknown = neutralise(pd.Series(uniques, dtype=object)).tolist()
-            shown = np.array(
-                [labels.get(u, v) for u, v in zip(uniques, unknown, strict=True)] + [np.nan],
-                dtype=object,
-            )
-            values = pd.Series(shown[codes], index=values.index, dtype=object)
+            cells = [labels.get(u, v) for u, v in zip(uniques, unknown, strict=True)]
+            if all(isinstance(c, str) for c in cells):
+                # Text only (the usual case): Arrow text, each distinct label measured once and
+                # no per-row pass (neither here nor in the writer's conversion).
+                fitted = fit_excel_cells(pd.Series(cells, dtype=object))
+                shown = pd.array([*fitted, None], dtype="str")
+                values = pd.Series(shown.take(codes), index=values.index)
+            else:
+                mixed = np.array([*cells, np.nan], dtype=object)
+                values = _writable(pd.Series(mixed[codes], index=values.index, dtype=object))
         if (
             col is not None
             and col.type == "datetime"
             and pd.api.types.is_datetime64_any_dtype(values.dtype)
         ):
             values = values.dt.floor("s")
-        values = _writable(values)
         if col is None or col.type != "enum":
-            values = neutralise(values)  # the one door every text cell of a leadkit sheet passes
+            # the one door every text cell of a leadkit sheet passes
+            values = neutralise(_writable(values))
         header = col.header(lang) if col is not None else neutralise_names([key])[0]
         while header in out:
             header += " "
-        out[header] = values.reset_index(drop=True)
+        out[header] = _padded(values, blank)
     return pd.DataFrame(out)
+
+
+def _padded(values: pd.Series, blank: int) -> pd.Series:
+    """The column with `blank` empty cells below it, from position 0, built without a reindex
+    (whose take copies every text column of a 100k sheet once more)."""
+    array = values.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+
+        chunks = array._pa_array  # the new column shares the text's buffers (no copy)
+        column = pa.chunked_array([*chunks.chunks, pa.nulls(blank, chunks.type)], chunks.type)
+        return pd.Series(pd.arrays.ArrowStringArray(column, dtype=values.dtype))
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fM":
+        tail = np.full(blank, np.nan if values.dtype.kind == "f" else np.datetime64("NaT"))
+        return pd.Series(np.concatenate([values.to_numpy(), tail.astype(values.dtype)]))
+    return values.reset_index(drop=True).reindex(pd.RangeIndex(len(values) + blank))
 
 
 def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: datetime) -> None:
@@ -861,8 +884,7 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
             rows = book.sheets[name]
             if name == "log":
                 rows = _log_for_book(rows, columns, book.lang)
-            frame = _sheet_for_writing(rows, spec, columns, book.lang)
-            frame = _writer_safe(frame.reindex(pd.RangeIndex(len(frame) + BLANK_ROWS)))
+            frame = _writer_safe(_sheet_for_writing(rows, spec, columns, book.lang, BLANK_ROWS))
             entries.append((title, frame))
             opts["freeze_panes"][title] = {"row": 1, "col": 0}
             opts["header_format"][title] = header_fmt
