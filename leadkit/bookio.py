@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -56,11 +57,18 @@ from leadkit.normalize import (
     parse_datetime,
     parse_money,
 )
-from leadkit.readahead import SCHEMA_SAMPLE_ROWS, ReadAhead
 from leadkit.rules import ColumnSpec, ColumnsRules, SheetSpec, fold_header
 
 if TYPE_CHECKING:
     from leadkit.workspace import LimitsConfig
+
+# fastexcel logs a warning for every all-empty or mixed column it reads (both normal in a lead
+# book); silenced so `--quiet` stays silent.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+# A book's columns are typed from every row: a sample would blank a later cell that does not fit
+# the sampled type (很多 in 员工数 at row 1500). A mixed column is read as text and parsed per cell.
+SCHEMA_SAMPLE_ROWS = None
 
 LEADKIT_SHEETS = (
     "leads", "activities", "plans", "feedback", "events", "log", "rejects", "imports", "decisions",
@@ -564,7 +572,6 @@ def _read_book_sheet(
     reader: Any,
     title: str,
     path: Path,
-    loaded: Any = None,
     own: Callable[[str], bool] = lambda header: False,
     dtypes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -572,11 +579,8 @@ def _read_book_sheet(
     cells are parsed later, from the user's, whose cells keep the type they are stored with.
     `dtypes` (by header) are read as given, not typed from every row (`SheetSpec.text_dtypes`)."""
     try:
-        frame = (
-            reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS, dtypes=dtypes)
-            if loaded is None
-            else loaded
-        ).to_pandas()
+        loaded = reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS, dtypes=dtypes)
+        frame = loaded.to_pandas()
         frame = _cells_as_stored(reader, title, frame, own)
     except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
         raise BookError(
@@ -597,14 +601,12 @@ def load_book(
     tz: str,
     *,
     only: set[str] | None = None,
-    ahead: ReadAhead | None = None,
     limits: LimitsConfig | None = None,
 ) -> Book:
     """Read a lead book: leadkit's sheets by key and type; the user's sheets are read on demand.
 
     `only` (leadkit sheet keys) reads just those sheets, for commands that write nothing; such a
-    book is marked partial and `save_book` refuses it, so nothing can be lost that way. `ahead`
-    is a read of the Leads sheet already under way; it is used only if the file is unchanged.
+    book is marked partial and `save_book` refuses it, so nothing can be lost that way.
     """
     if not path.exists():
         raise BookError(
@@ -614,8 +616,7 @@ def load_book(
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
     stamp = _stamp(path)
     try:
-        if ahead is None or not ahead.vouches(path, limits):
-            check_package(path, limits, book=True)
+        check_package(path, limits, book=True)
     except InputTooLarge as exc:
         raise BookError(exc.message, exc.where) from None
     reader = _excel_reader(path)
@@ -630,21 +631,13 @@ def load_book(
         key = titles.get(fold_header(title))
         if key is not None and key not in owned.values():
             owned[title] = key
-    leads_title = next((t for t, k in owned.items() if k == "leads"), None)
     raws: dict[str, pd.DataFrame] = {}
-    # With a read-ahead, the other sheets are read while it finishes the Leads sheet.
-    for title in sorted(owned, key=lambda t: ahead is not None and t == leads_title):
-        loaded = None
+    for title in owned:
         spec = columns.sheets[owned[title]]
-        dtypes = spec.text_dtypes()
-        if ahead is not None and title == leads_title:
-            early = ahead.take(path)
-            usable = early is not None and early[0] == title and ahead.dtypes == dtypes
-            loaded = early[1] if usable else None  # type: ignore[index]
         template = {fold_header(label) for c in spec.columns for label in (c.zh, c.en)}
         raws[title] = _read_book_sheet(
-            reader, title, path, loaded, own=lambda h, t=template: fold_header(str(h)) in t,
-            dtypes=dtypes,
+            reader, title, path, own=lambda h, t=template: fold_header(str(h)) in t,
+            dtypes=spec.text_dtypes(),
         )  # fmt: skip
     sheets: dict[str, pd.DataFrame] = {}
     order: list[str] = []

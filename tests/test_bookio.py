@@ -314,10 +314,7 @@ def test_unparseable_cells_in_typed_columns_survive_a_save(tmp_path, rules):
 
 def test_numbers_a_person_typed_into_text_columns_read_as_typed(tmp_path, rules):
     """Excel stores a phone typed into 联系电话 as a number; leadkit's text columns are read as
-    text, so it is 13812345678 (not 13812345678.0, which is no phone number), with or without
-    the read-ahead."""
-    from leadkit import readahead
-
+    text, so it is 13812345678 (not 13812345678.0, which is no phone number)."""
     path = tmp_path / "leads.xlsx"
     wb = xlsxwriter.Workbook(path)
     ws = wb.add_worksheet("线索")
@@ -325,14 +322,11 @@ def test_numbers_a_person_typed_into_text_columns_read_as_typed(tmp_path, rules)
     ws.write_row(1, 0, ["LX1", "甲公司", 13812345678, 12.5, 50, 7])
     ws.write_row(2, 0, ["LX2", "乙公司", "13912345678", "老客户", 8, "x"])
     wb.close()
-    spec = rules.columns.sheets["leads"]
-    titles = {spec.zh, spec.en}
-    for ahead in (None, readahead.start(path, titles.__contains__, None, spec.text_dtypes())):
-        leads = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai", ahead=ahead).leads
-        assert leads["phone"].tolist() == ["13812345678", "13912345678"]
-        assert leads["notes"].tolist() == ["12.5", "老客户"]
-        assert leads["employees"].tolist() == [50, 8], "a typed column keeps its numbers"
-        assert leads["我的列"].tolist() == [7, "x"], "a user's column keeps each cell's type"
+    leads = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai").leads
+    assert leads["phone"].tolist() == ["13812345678", "13912345678"]
+    assert leads["notes"].tolist() == ["12.5", "老客户"]
+    assert leads["employees"].tolist() == [50, 8], "a typed column keeps its numbers"
+    assert leads["我的列"].tolist() == [7, "x"], "a user's column keeps each cell's type"
     book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
     save(book, rules, tmp_path / ".leadkit")
     import openpyxl
@@ -402,18 +396,6 @@ def test_cells_far_below_the_first_thousand_rows_are_kept_and_reported(tmp_path,
         "很多", "待定", "下周", "A-001",
     ]  # fmt: skip
     assert back.loc[1499, "employees"] == 1598
-
-
-def test_the_read_ahead_also_reads_every_row(tmp_path, rules):
-    """The command path (read-ahead on the second core) types columns from every row too."""
-    from leadkit import readahead
-
-    path = tmp_path / "leads.xlsx"
-    _odd_cells_after_row_1000(path)
-    ahead = readahead.start(path, lambda title: title == "线索")
-    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai", ahead=ahead)
-    assert book.leads.loc[1500, "employees"] == "很多"
-    assert book.leads.loc[1500, "created_at"] == "下周"
 
 
 def _marked(rule, value) -> bool:
