@@ -387,6 +387,9 @@ class Book:
     # what one step derived from the sheets that a later step of the same `run` may reuse (the
     # matching on arrival's prepared fields for dedupe); each user checks it still fits
     derived: dict[str, Any] = field(default_factory=dict)
+    # leadkit's sheets as they were read (copy-on-write snapshots, no data copied): one still
+    # equal at the save is carried from the stored file, not written again (`_unchanged_own`)
+    as_read: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def leads(self) -> pd.DataFrame:
@@ -658,13 +661,14 @@ def load_book(
             "is this a leadkit book?",
             Where(file=path),
         )
+    as_read = {key: frame.copy(deep=False) for key, frame in sheets.items()}
     for key in LEADKIT_SHEETS:
         if key not in sheets:
             sheets[key] = empty_sheet(columns.sheets[key])
             order.append(key)
     return Book(
         path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing,
-        partial=only is not None, source=path, stamp=stamp,
+        partial=only is not None, source=path, stamp=stamp, as_read=as_read,
     )  # fmt: skip
 
 
@@ -855,7 +859,60 @@ def _padded(values: pd.Series, blank: int) -> pd.Series:
     return values.reset_index(drop=True).reindex(pd.RangeIndex(len(values) + blank))
 
 
-def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: datetime) -> None:
+def _signatures(book: Book, columns: ColumnsRules, as_of_serial: float) -> dict[str, str]:
+    """Per leadkit sheet (by title): a digest of all but its cells that decides what the writer
+    stores for it (rules, language, headers, versions; the date for an overdue highlight)."""
+    import rustpy_xlsxwriter as rx
+
+    from leadkit import __version__
+
+    rules = columns.model_dump(mode="json")
+    common = [__version__, rx.__version__, rules, book.lang, BLANK_ROWS]
+    out: dict[str, str] = {}
+    for name in book.order:
+        if name not in book.sheets:
+            continue
+        spec = columns.sheets[name]
+        overdue = any(c.type == "datetime" and c.highlight_overdue for c in spec.columns)
+        headers = [str(c) for c in book.sheets[name].columns]
+        payload = [*common, name, headers, as_of_serial if overdue else None]
+        text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+        out[spec.title(book.lang)] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return out
+
+
+def _unchanged_own(
+    book: Book, columns: ColumnsRules, signatures: dict[str, str], written: dict[str, Any] | None
+) -> set[str]:
+    """leadkit's sheets whose stored part is what writing them now would store: the file is
+    leadkit's own last write (the stamp it recorded then), the sheet was written with the same
+    rules (its signature), and its cells are those read from it."""
+    if not written or book.source != book.path or book.stamp is None:
+        return set()
+    if written.get("stamp") != list(book.stamp) or _stamp(book.path) != book.stamp:
+        return set()
+    stored = written.get("sheets") or {}
+    same = set()
+    for name, before in book.as_read.items():
+        title = columns.sheets[name].title(book.lang)
+        fits = name in book.sheets and title in stored and stored[title] == signatures.get(title)
+        if fits and book.sheets[name].equals(before):  # cells last: the one costly check
+            same.add(name)
+    return same
+
+
+def _write_workbook(
+    book: Book,
+    columns: ColumnsRules,
+    target: Path,
+    as_of: datetime,
+    written: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """Write the book to `target`; returns its sheets' signatures (`_signatures`).
+
+    `written` is what the last save recorded (`_written_record`): leadkit's sheets unchanged
+    since then are carried from the stored file as they are.
+    """
     import rustpy_xlsxwriter as rx
 
     header_fmt = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
@@ -865,6 +922,8 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
     as_of_serial = (pd.Timestamp(as_of) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
 
     carried = _carried_sheets(book)
+    signatures = _signatures(book, columns, as_of_serial)
+    own = _unchanged_own(book, columns, signatures, written)
     entries: list[tuple[str, pd.DataFrame]] = []
     opts: dict[str, dict[str, Any]] = {
         k: {} for k in ("freeze_panes", "column_widths", "column_formats", "header_format",
@@ -875,9 +934,13 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
             spec = columns.sheets[name]
             title = spec.title(book.lang)
             rows = book.sheets[name]
+            # a sheet carried as stored: a placeholder with its columns and formats, so that the
+            # writer registers the styles it did when it wrote the sheet
+            rows = rows.iloc[:0] if name in own else rows
             if name == "log":
                 rows = _log_for_book(rows, columns, book.lang)
-            frame = _writer_safe(_sheet_for_writing(rows, spec, columns, book.lang, BLANK_ROWS))
+            blank = 1 if name in own else BLANK_ROWS
+            frame = _writer_safe(_sheet_for_writing(rows, spec, columns, book.lang, blank))
             entries.append((title, frame))
             opts["freeze_panes"][title] = {"row": 1, "col": 0}
             opts["header_format"][title] = header_fmt
@@ -918,9 +981,9 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
     if any(_dates_beside_numbers(frame) for _, frame in entries):
         opts["float_format"] = "General"  # else numbers below a date cell take its format
     try:
-        if not carried and not macro_enabled:
+        if not carried and not macro_enabled and not own:
             rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
-            return
+            return signatures
         from leadkit import xlsxpackage
 
         base = io.BytesIO()
@@ -929,11 +992,15 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
         raise BookError(f"cannot write the book: {exc}", Where(file=book.path)) from exc
     try:
         xlsxpackage.assemble(
-            base, target, source=book.source if carried or macro_enabled else None,
+            base, target, source=book.source if carried or macro_enabled or own else None,
             titles=carried, macro_enabled=macro_enabled,
+            own=[columns.sheets[n].title(book.lang) for n in book.order if n in own],
         )  # fmt: skip
     except xlsxpackage.PackageError as exc:  # checked by `carryable`; a part it did not read
+        if own:  # leadkit's own sheets did not fit as stored: written from their cells instead
+            return _write_workbook(book, columns, target, as_of)
         raise BookError(f"cannot carry your own sheets: {exc}", Where(file=book.source)) from exc
+    return signatures
 
 
 def _carried_sheets(book: Book) -> list[str]:
@@ -1313,14 +1380,47 @@ def save_book(
     """
     if book.partial:
         raise BookError("internal: a book read in part cannot be saved", Where(file=book.path))
+    record = _written_record(book.path, state_dir)
     with writing(book.path):
+        written = record.read() if record is not None else None
         with replacing(book.path) as tmp:
-            _write_workbook(book, columns, tmp, as_of)
+            signatures = _write_workbook(book, columns, tmp, as_of, written)
             backup = _backup(book.path, state_dir, command, keep_backups)
         _forget_redo(book.path, state_dir)
     if book.source == book.path:  # its own sheets are in the new file: a later save carries them
         book.stamp = _stamp(book.path)
+        book.as_read = {k: f.copy(deep=False) for k, f in book.sheets.items()}
+    if record is not None:
+        record.write(_stamp(book.path), signatures)
     return backup
+
+
+@dataclass
+class _WrittenRecord:
+    """What leadkit's last save of a book stored (the file's stamp, each sheet's signature), in
+    the book's backup folder: the next save carries a sheet unchanged since then as stored."""
+
+    path: Path
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write(self, stamp: tuple[int, int], signatures: dict[str, str]) -> None:
+        # Only a shortcut for the next save: if it cannot be kept, that save writes every sheet.
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with replacing(self.path) as tmp:
+                tmp.write_text(
+                    json.dumps({"stamp": list(stamp), "sheets": signatures}), encoding="utf-8"
+                )
+
+
+def _written_record(book: Path, state_dir: Path) -> _WrittenRecord | None:
+    return _WrittenRecord(book_backups(book, state_dir) / "written.json")
 
 
 def _restore(entry: Path, book: Path) -> None:
