@@ -8,6 +8,9 @@ styles part, its shared strings moved into the new package, its defined names, h
 book's theme, and, for an .xlsm, the VBA project. The new package's big parts are copied in their
 compressed form: recompressing a big Leads sheet costs more than writing it (see README).
 
+leadkit's own sheets that did not change since leadkit wrote the old book (bookio decides) are
+copied the same way, as stored, with no XML parsed, when the new styles part is the old one.
+
 Every XML part is parsed by lxml with entities, DTDs and network access refused.
 """
 
