@@ -30,11 +30,11 @@ from pathlib import Path
 from common import AS_OF, BOOK_READ_WRITE, OUT, imported_workspace, leads_csv, save, table
 
 LEADKIT = [sys.executable, "-m", "leadkit"]  # this interpreter's leadkit, not whatever is on PATH
-# leadkit's read+write: the CLI's way in (context with the read-ahead, then the pipeline) and
+# leadkit's read+write: the CLI's way in (context, then the pipeline) and
 # pipeline.update_book with a step that does nothing
 LEADKIT_READ_WRITE = """
 from leadkit.context import context
-ctx = context(read_ahead=True)
+ctx = context()
 from leadkit import pipeline
 pipeline.update_book(ctx, "bench", lambda book: None)
 """

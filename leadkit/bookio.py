@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -56,11 +57,18 @@ from leadkit.normalize import (
     parse_datetime,
     parse_money,
 )
-from leadkit.readahead import SCHEMA_SAMPLE_ROWS, ReadAhead
 from leadkit.rules import ColumnSpec, ColumnsRules, SheetSpec, fold_header
 
 if TYPE_CHECKING:
     from leadkit.workspace import LimitsConfig
+
+# fastexcel logs a warning for every all-empty or mixed column it reads (both normal in a lead
+# book); silenced so `--quiet` stays silent.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+# A book's columns are typed from every row: a sample would blank a later cell that does not fit
+# the sampled type (很多 in 员工数 at row 1500). A mixed column is read as text and parsed per cell.
+SCHEMA_SAMPLE_ROWS = None
 
 LEADKIT_SHEETS = (
     "leads", "activities", "plans", "feedback", "events", "log", "rejects", "imports", "decisions",
@@ -379,6 +387,9 @@ class Book:
     # what one step derived from the sheets that a later step of the same `run` may reuse (the
     # matching on arrival's prepared fields for dedupe); each user checks it still fits
     derived: dict[str, Any] = field(default_factory=dict)
+    # leadkit's sheets as they were read (copy-on-write snapshots, no data copied): one still
+    # equal at the save is carried from the stored file, not written again (`_unchanged_own`)
+    as_read: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def leads(self) -> pd.DataFrame:
@@ -564,7 +575,6 @@ def _read_book_sheet(
     reader: Any,
     title: str,
     path: Path,
-    loaded: Any = None,
     own: Callable[[str], bool] = lambda header: False,
     dtypes: dict[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -572,11 +582,8 @@ def _read_book_sheet(
     cells are parsed later, from the user's, whose cells keep the type they are stored with.
     `dtypes` (by header) are read as given, not typed from every row (`SheetSpec.text_dtypes`)."""
     try:
-        frame = (
-            reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS, dtypes=dtypes)
-            if loaded is None
-            else loaded
-        ).to_pandas()
+        loaded = reader.load_sheet(title, schema_sample_rows=SCHEMA_SAMPLE_ROWS, dtypes=dtypes)
+        frame = loaded.to_pandas()
         frame = _cells_as_stored(reader, title, frame, own)
     except Exception as exc:  # fastexcel raises its own hierarchy for malformed sheets
         raise BookError(
@@ -597,14 +604,12 @@ def load_book(
     tz: str,
     *,
     only: set[str] | None = None,
-    ahead: ReadAhead | None = None,
     limits: LimitsConfig | None = None,
 ) -> Book:
     """Read a lead book: leadkit's sheets by key and type; the user's sheets are read on demand.
 
     `only` (leadkit sheet keys) reads just those sheets, for commands that write nothing; such a
-    book is marked partial and `save_book` refuses it, so nothing can be lost that way. `ahead`
-    is a read of the Leads sheet already under way; it is used only if the file is unchanged.
+    book is marked partial and `save_book` refuses it, so nothing can be lost that way.
     """
     if not path.exists():
         raise BookError(
@@ -614,8 +619,7 @@ def load_book(
         raise BookError("a lead book must be an .xlsx file", Where(file=path))
     stamp = _stamp(path)
     try:
-        if ahead is None or not ahead.vouches(path, limits):
-            check_package(path, limits, book=True)
+        check_package(path, limits, book=True)
     except InputTooLarge as exc:
         raise BookError(exc.message, exc.where) from None
     reader = _excel_reader(path)
@@ -630,21 +634,13 @@ def load_book(
         key = titles.get(fold_header(title))
         if key is not None and key not in owned.values():
             owned[title] = key
-    leads_title = next((t for t, k in owned.items() if k == "leads"), None)
     raws: dict[str, pd.DataFrame] = {}
-    # With a read-ahead, the other sheets are read while it finishes the Leads sheet.
-    for title in sorted(owned, key=lambda t: ahead is not None and t == leads_title):
-        loaded = None
+    for title in owned:
         spec = columns.sheets[owned[title]]
-        dtypes = spec.text_dtypes()
-        if ahead is not None and title == leads_title:
-            early = ahead.take(path)
-            usable = early is not None and early[0] == title and ahead.dtypes == dtypes
-            loaded = early[1] if usable else None  # type: ignore[index]
         template = {fold_header(label) for c in spec.columns for label in (c.zh, c.en)}
         raws[title] = _read_book_sheet(
-            reader, title, path, loaded, own=lambda h, t=template: fold_header(str(h)) in t,
-            dtypes=dtypes,
+            reader, title, path, own=lambda h, t=template: fold_header(str(h)) in t,
+            dtypes=spec.text_dtypes(),
         )  # fmt: skip
     sheets: dict[str, pd.DataFrame] = {}
     order: list[str] = []
@@ -665,13 +661,14 @@ def load_book(
             "is this a leadkit book?",
             Where(file=path),
         )
+    as_read = {key: frame.copy(deep=False) for key, frame in sheets.items()}
     for key in LEADKIT_SHEETS:
         if key not in sheets:
             sheets[key] = empty_sheet(columns.sheets[key])
             order.append(key)
     return Book(
         path=path, lang=lang, sheets=sheets, user_sheets=user, order=order, missing_headers=missing,
-        partial=only is not None, source=path, stamp=stamp,
+        partial=only is not None, source=path, stamp=stamp, as_read=as_read,
     )  # fmt: skip
 
 
@@ -807,8 +804,10 @@ def _log_from_book(log: pd.DataFrame, columns: ColumnsRules) -> pd.DataFrame:
 
 
 def _sheet_for_writing(
-    frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str
+    frame: pd.DataFrame, spec: SheetSpec, columns: ColumnsRules, lang: str, blank: int = 0
 ) -> pd.DataFrame:
+    """A leadkit sheet as written: headers in `lang`, enum labels, text neutralised and cut to
+    Excel's limit, and `blank` empty rows below the data."""
     out: dict[str, pd.Series] = {}
     for key in frame.columns:
         col = spec.by_key.get(key)
@@ -818,28 +817,102 @@ def _sheet_for_writing(
             codes, uniques = pd.factorize(values)  # few distinct keys: label each once
             # Labels are leadkit's vocabulary (and must match the dropdown); other cells are not.
             unknown = neutralise(pd.Series(uniques, dtype=object)).tolist()
-            shown = np.array(
-                [labels.get(u, v) for u, v in zip(uniques, unknown, strict=True)] + [np.nan],
-                dtype=object,
-            )
-            values = pd.Series(shown[codes], index=values.index, dtype=object)
+            cells = [labels.get(u, v) for u, v in zip(uniques, unknown, strict=True)]
+            if all(isinstance(c, str) for c in cells):
+                # Text only (the usual case): Arrow text, each distinct label measured once and
+                # no per-row pass (neither here nor in the writer's conversion).
+                fitted = fit_excel_cells(pd.Series(cells, dtype=object))
+                shown = pd.array([*fitted, None], dtype="str")
+                values = pd.Series(shown.take(codes), index=values.index)
+            else:
+                mixed = np.array([*cells, np.nan], dtype=object)
+                values = _writable(pd.Series(mixed[codes], index=values.index, dtype=object))
         if (
             col is not None
             and col.type == "datetime"
             and pd.api.types.is_datetime64_any_dtype(values.dtype)
         ):
             values = values.dt.floor("s")
-        values = _writable(values)
         if col is None or col.type != "enum":
-            values = neutralise(values)  # the one door every text cell of a leadkit sheet passes
+            # the one door every text cell of a leadkit sheet passes
+            values = neutralise(_writable(values))
         header = col.header(lang) if col is not None else neutralise_names([key])[0]
         while header in out:
             header += " "
-        out[header] = values.reset_index(drop=True)
+        out[header] = _padded(values, blank)
     return pd.DataFrame(out)
 
 
-def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: datetime) -> None:
+def _padded(values: pd.Series, blank: int) -> pd.Series:
+    """The column with `blank` empty cells below it, from position 0, built without a reindex
+    (whose take copies every text column of a 100k sheet once more)."""
+    array = values.array
+    if isinstance(array, pd.arrays.ArrowStringArray):
+        import pyarrow as pa
+
+        chunks = array._pa_array  # the new column shares the text's buffers (no copy)
+        column = pa.chunked_array([*chunks.chunks, pa.nulls(blank, chunks.type)], chunks.type)
+        return pd.Series(pd.arrays.ArrowStringArray(column, dtype=values.dtype))
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fM":
+        tail = np.full(blank, np.nan if values.dtype.kind == "f" else np.datetime64("NaT"))
+        return pd.Series(np.concatenate([values.to_numpy(), tail.astype(values.dtype)]))
+    return values.reset_index(drop=True).reindex(pd.RangeIndex(len(values) + blank))
+
+
+def _signatures(book: Book, columns: ColumnsRules, as_of_serial: float) -> dict[str, str]:
+    """Per leadkit sheet (by title): a digest of all but its cells that decides what the writer
+    stores for it (rules, language, headers, versions; the date for an overdue highlight)."""
+    import rustpy_xlsxwriter as rx
+
+    from leadkit import __version__
+
+    rules = columns.model_dump(mode="json")
+    common = [__version__, rx.__version__, rules, book.lang, BLANK_ROWS]
+    out: dict[str, str] = {}
+    for name in book.order:
+        if name not in book.sheets:
+            continue
+        spec = columns.sheets[name]
+        overdue = any(c.type == "datetime" and c.highlight_overdue for c in spec.columns)
+        headers = [str(c) for c in book.sheets[name].columns]
+        payload = [*common, name, headers, as_of_serial if overdue else None]
+        text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+        out[spec.title(book.lang)] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return out
+
+
+def _unchanged_own(
+    book: Book, columns: ColumnsRules, signatures: dict[str, str], written: dict[str, Any] | None
+) -> set[str]:
+    """leadkit's sheets whose stored part is what writing them now would store: the file is
+    leadkit's own last write (the stamp it recorded then), the sheet was written with the same
+    rules (its signature), and its cells are those read from it."""
+    if not written or book.source != book.path or book.stamp is None:
+        return set()
+    if written.get("stamp") != list(book.stamp) or _stamp(book.path) != book.stamp:
+        return set()
+    stored = written.get("sheets") or {}
+    same = set()
+    for name, before in book.as_read.items():
+        title = columns.sheets[name].title(book.lang)
+        fits = name in book.sheets and title in stored and stored[title] == signatures.get(title)
+        if fits and book.sheets[name].equals(before):  # cells last: the one costly check
+            same.add(name)
+    return same
+
+
+def _write_workbook(
+    book: Book,
+    columns: ColumnsRules,
+    target: Path,
+    as_of: datetime,
+    written: dict[str, Any] | None = None,
+) -> dict[str, str]:
+    """Write the book to `target`; returns its sheets' signatures (`_signatures`).
+
+    `written` is what the last save recorded (`_written_record`): leadkit's sheets unchanged
+    since then are carried from the stored file as they are.
+    """
     import rustpy_xlsxwriter as rx
 
     header_fmt = rx.Format().set_bold().set_background_color("#DDEBF7").set_border("thin")
@@ -849,6 +922,8 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
     as_of_serial = (pd.Timestamp(as_of) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)
 
     carried = _carried_sheets(book)
+    signatures = _signatures(book, columns, as_of_serial)
+    own = _unchanged_own(book, columns, signatures, written)
     entries: list[tuple[str, pd.DataFrame]] = []
     opts: dict[str, dict[str, Any]] = {
         k: {} for k in ("freeze_panes", "column_widths", "column_formats", "header_format",
@@ -859,10 +934,13 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
             spec = columns.sheets[name]
             title = spec.title(book.lang)
             rows = book.sheets[name]
+            # a sheet carried as stored: a placeholder with its columns and formats, so that the
+            # writer registers the styles it did when it wrote the sheet
+            rows = rows.iloc[:0] if name in own else rows
             if name == "log":
                 rows = _log_for_book(rows, columns, book.lang)
-            frame = _sheet_for_writing(rows, spec, columns, book.lang)
-            frame = _writer_safe(frame.reindex(pd.RangeIndex(len(frame) + BLANK_ROWS)))
+            blank = 1 if name in own else BLANK_ROWS
+            frame = _writer_safe(_sheet_for_writing(rows, spec, columns, book.lang, blank))
             entries.append((title, frame))
             opts["freeze_panes"][title] = {"row": 1, "col": 0}
             opts["header_format"][title] = header_fmt
@@ -903,9 +981,9 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
     if any(_dates_beside_numbers(frame) for _, frame in entries):
         opts["float_format"] = "General"  # else numbers below a date cell take its format
     try:
-        if not carried and not macro_enabled:
+        if not carried and not macro_enabled and not own:
             rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
-            return
+            return signatures
         from leadkit import xlsxpackage
 
         base = io.BytesIO()
@@ -914,11 +992,15 @@ def _write_workbook(book: Book, columns: ColumnsRules, target: Path, as_of: date
         raise BookError(f"cannot write the book: {exc}", Where(file=book.path)) from exc
     try:
         xlsxpackage.assemble(
-            base, target, source=book.source if carried or macro_enabled else None,
+            base, target, source=book.source if carried or macro_enabled or own else None,
             titles=carried, macro_enabled=macro_enabled,
+            own=[columns.sheets[n].title(book.lang) for n in book.order if n in own],
         )  # fmt: skip
     except xlsxpackage.PackageError as exc:  # checked by `carryable`; a part it did not read
+        if own:  # leadkit's own sheets did not fit as stored: written from their cells instead
+            return _write_workbook(book, columns, target, as_of)
         raise BookError(f"cannot carry your own sheets: {exc}", Where(file=book.source)) from exc
+    return signatures
 
 
 def _carried_sheets(book: Book) -> list[str]:
@@ -1298,14 +1380,47 @@ def save_book(
     """
     if book.partial:
         raise BookError("internal: a book read in part cannot be saved", Where(file=book.path))
+    record = _written_record(book.path, state_dir)
     with writing(book.path):
+        written = record.read() if record is not None else None
         with replacing(book.path) as tmp:
-            _write_workbook(book, columns, tmp, as_of)
+            signatures = _write_workbook(book, columns, tmp, as_of, written)
             backup = _backup(book.path, state_dir, command, keep_backups)
         _forget_redo(book.path, state_dir)
     if book.source == book.path:  # its own sheets are in the new file: a later save carries them
         book.stamp = _stamp(book.path)
+        book.as_read = {k: f.copy(deep=False) for k, f in book.sheets.items()}
+    if record is not None:
+        record.write(_stamp(book.path), signatures)
     return backup
+
+
+@dataclass
+class _WrittenRecord:
+    """What leadkit's last save of a book stored (the file's stamp, each sheet's signature), in
+    the book's backup folder: the next save carries a sheet unchanged since then as stored."""
+
+    path: Path
+
+    def read(self) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write(self, stamp: tuple[int, int], signatures: dict[str, str]) -> None:
+        # Only a shortcut for the next save: if it cannot be kept, that save writes every sheet.
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with replacing(self.path) as tmp:
+                tmp.write_text(
+                    json.dumps({"stamp": list(stamp), "sheets": signatures}), encoding="utf-8"
+                )
+
+
+def _written_record(book: Path, state_dir: Path) -> _WrittenRecord | None:
+    return _WrittenRecord(book_backups(book, state_dir) / "written.json")
 
 
 def _restore(entry: Path, book: Path) -> None:

@@ -1,7 +1,7 @@
 """Where and when a command runs: the workspace, its rules, the book and the clock.
 
-Light on purpose (no pandas): the CLI builds the context first, which can start reading the book
-ahead (leadkit.readahead) while the pipeline and its steps import.
+Light on purpose (no pandas): the CLI builds the context before the pipeline and its steps import,
+so a command that fails on its workspace or rules says so at once.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from leadkit import clock, readahead
-from leadkit.readahead import ReadAhead
-from leadkit.rules import Rules, fold_header
+from leadkit import clock
+from leadkit.rules import Rules
 from leadkit.workspace import Workspace, find_workspace
 
 
@@ -27,7 +26,6 @@ class Context:
     now: datetime
     dry_run: bool = False
     force: bool = False
-    read_ahead: ReadAhead | None = None
     # told (stage, done, total) as each stage of a long command starts; the CLI draws a bar with
     # it on a terminal (leadkit.progress), the pipeline itself never prints
     progress: Callable[[str, int, int], None] | None = None
@@ -52,13 +50,14 @@ def context(
 ) -> Context:
     """Find the workspace, its rules and its book; fix the clock.
 
-    `read_ahead` starts reading the book's Leads sheet in the background (for a command that is
-    about to load the book).
+    `read_ahead` does nothing any more: reading the Leads sheet on the second core while leadkit
+    imported saved no CPU time (bench_run, issue #19) and only moved wall time on an idle
+    machine. It stays accepted until the commands in leadkit/cli stop passing it.
     """
     ws = find_workspace(cwd)
     rules = ws.rules()
     path = ws.book_path(book)
-    ctx = Context(
+    return Context(
         workspace=ws,
         rules=rules,
         book_path=path,
@@ -66,10 +65,3 @@ def context(
         dry_run=dry_run,
         force=force,
     )
-    if read_ahead:
-        spec = rules.columns.sheets["leads"]
-        titles = {fold_header(spec.zh), fold_header(spec.en)}
-        ctx.read_ahead = readahead.start(
-            path, lambda title: fold_header(title) in titles, ws.config.limits, spec.text_dtypes()
-        )
-    return ctx

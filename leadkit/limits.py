@@ -465,6 +465,14 @@ def fit_excel_cells(values: Any) -> Any:
     """
     if values.dtype != object and not str(values.dtype).startswith("str"):
         return values
+    if str(values.dtype) == "str":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        # Arrow text: the longest cell, in one pass with no per-row result (the usual case)
+        longest = pc.max(pc.utf8_length(pa.array(values.array))).as_py()
+        if longest is None or longest <= EXCEL_CELL_CHARS:
+            return values
     over = _text_lengths(values) > EXCEL_CELL_CHARS
     if not over.any():
         return values

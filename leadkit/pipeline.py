@@ -104,12 +104,10 @@ def output_file(ctx: Context, path: Path, kinds: tuple[str, ...] = (".xlsx",)) -
 def load(ctx: Context, only: set[str] | None = None) -> Book:
     """Read the book (no lock: saves are atomic, so a reader never sees half a file).
 
-    `only` reads just those sheets, for commands that write nothing. The first load takes the
-    context's read-ahead of the Leads sheet, if one was started and the file is unchanged.
+    `only` reads just those sheets, for commands that write nothing.
     """
-    ahead, ctx.read_ahead = ctx.read_ahead, None
     return bookio.load_book(
-        ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only, ahead=ahead,
+        ctx.book_path, ctx.rules.columns, ctx.lang, ctx.tz, only=only,
         limits=ctx.workspace.config.limits,
     )  # fmt: skip
 

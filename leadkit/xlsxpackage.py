@@ -8,6 +8,9 @@ styles part, its shared strings moved into the new package, its defined names, h
 book's theme, and, for an .xlsm, the VBA project. The new package's big parts are copied in their
 compressed form: recompressing a big Leads sheet costs more than writing it (see README).
 
+leadkit's own sheets that did not change since leadkit wrote the old book (bookio decides) are
+copied the same way, as stored, with no XML parsed, when the new styles part is the old one.
+
 Every XML part is parsed by lxml with entities, DTDs and network access refused.
 """
 
@@ -527,6 +530,35 @@ class _Merge:
         if old_sheet.get("state"):
             new_sheet.set("state", old_sheet.get("state"))
 
+    def carry_own_sheet(self, title: str) -> None:
+        """One of leadkit's own sheets that has not changed since leadkit wrote it: its part is
+        copied compressed, as stored, with no XML parsed (the caller vouches that the stored
+        file is leadkit's own last write of these very cells; `own_styles_fit` that every style
+        it uses means the same in the new package)."""
+        assert self.old is not None
+        if self.old.titles.index(title) != self.new.titles.index(title):
+            raise PackageError(f"{title}: not in the place it was (its tab selection would move)")
+        old_part, new_part = self.old.sheet_part(title), self.new.sheet_part(title)
+        self.raw[new_part] = old_part
+        self._copy_rels(old_part, new_part)
+
+    def own_styles_fit(self) -> bool:
+        """Whether the new package's styles are the old book's, one for one: leadkit's writer
+        registered the same formats in the same order, so a style index means the same."""
+        assert self.old is not None
+        new_part = self.new.related(self.new.workbook_part, "/styles")
+        old_part = self.old.related(self.old.workbook_part, "/styles")
+        if new_part is None or old_part is None:
+            return False
+        new, old = _xml(self.new.read(new_part), new_part), _xml(self.old.read(old_part), old_part)
+        for section in ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "dxfs"):
+            mine, theirs = new.find(M + section), old.find(M + section)
+            mine_items = [] if mine is None else [_key(e) for e in mine]
+            their_items = [] if theirs is None else [_key(e) for e in theirs]
+            if their_items != mine_items:  # (a book with carried user styles: written anew)
+                return False
+        return True
+
     # -- workbook-level things
 
     def carry_names(self, titles: Sequence[str]) -> None:
@@ -677,10 +709,14 @@ def assemble(
     source: Path | None,
     titles: Sequence[str],
     macro_enabled: bool = False,
+    own: Sequence[str] = (),
 ) -> None:
     """Write `target`: the package `base` (leadkit's writer, with an empty placeholder sheet for
     each of `titles`), each placeholder replaced by that sheet of `source` as stored there, with
     the parts, styles, strings and names it uses; and the VBA project of `source`, if it has one.
+
+    `own` are leadkit's sheets unchanged since leadkit wrote `source`: copied as stored (see
+    `_Merge.carry_own_sheet`); PackageError if the new styles do not fit them.
     """
     with contextlib.ExitStack() as stack:
         zb = stack.enter_context(zipfile.ZipFile(base))
@@ -688,6 +724,11 @@ def assemble(
         new = _Package(zb)
         old = _Package(zs) if zs is not None else None
         merge = _Merge(new, old)
+        if own:
+            if old is None or not merge.own_styles_fit():
+                raise PackageError("leadkit's own sheets were written with other styles")
+            for title in own:
+                merge.carry_own_sheet(title)
         if old is not None:
             for title in titles:
                 merge.read_sheet(title)

@@ -214,6 +214,78 @@ def test_round_trip_keeps_types_user_columns_and_sheets(tmp_path, rules):
     assert leads.index.tolist() == [2, 3]
 
 
+def _mark_part(path: Path, title: str) -> None:
+    """An XML comment in one sheet's part of the stored book: it reads the same, but a sheet
+    written again from its cells loses it."""
+    import zipfile
+
+    from leadkit import xlsxpackage
+
+    with zipfile.ZipFile(path) as zf:
+        part = xlsxpackage._Package(zf).sheet_part(title)
+        items = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    tmp = path.with_name("marked.xlsx")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in items:
+            if name == part:
+                data = data.replace(b"<sheetData>", b"<!--as stored--><sheetData>", 1)
+            out.writestr(name, data)
+    os.replace(tmp, path)
+
+
+def _stored_part(path: Path, title: str) -> bytes:
+    import zipfile
+
+    from leadkit import xlsxpackage
+
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(xlsxpackage._Package(zf).sheet_part(title))
+
+
+def _as_if_leadkit_wrote_it(path: Path, state: Path) -> None:
+    """Record the marked file as leadkit's own last write (the stamp its save records)."""
+    record = bookio._written_record(path, state)
+    record.write(bookio._stamp(path), record.read()["sheets"])
+
+
+def test_a_leadkit_sheet_unchanged_since_its_last_save_is_carried_as_stored(tmp_path, rules):
+    state = tmp_path / ".leadkit"
+    book = make_book(tmp_path, rules)
+    rows = pd.DataFrame({"row_key": ["v2:aa", "v2:bb"], "file": ["a.csv", "a.csv"], "row": [2, 3]})
+    book.append("imports", rows)
+    save(book, rules, state)
+    _mark_part(book.path, "导入记录")
+    _as_if_leadkit_wrote_it(book.path, state)
+    again = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai")
+    again.leads.loc[2, "notes"] = "改了"  # the Leads sheet changes, the Imports sheet does not
+    save(again, rules, state)
+    assert b"<!--as stored-->" in _stored_part(book.path, "导入记录"), "carried as stored"
+    back = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai")
+    assert back.leads.loc[2, "notes"] == "改了"
+    assert back.sheets["imports"]["row_key"].tolist() == ["v2:aa", "v2:bb"]
+
+    # a sheet whose cells changed is written from them
+    _as_if_leadkit_wrote_it(book.path, state)
+    back.append("imports", rows.iloc[:1])
+    save(back, rules, state)
+    assert b"<!--as stored-->" not in _stored_part(book.path, "导入记录")
+    imports = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai").sheets["imports"]
+    assert imports["row_key"].tolist() == ["v2:aa", "v2:bb", "v2:aa"]
+
+    # a file another program saved since leadkit's last write is written from its cells
+    _mark_part(book.path, "导入记录")
+    other = bookio.load_book(book.path, rules.columns, "zh", "Asia/Shanghai")
+    save(other, rules, state)
+    assert b"<!--as stored-->" not in _stored_part(book.path, "导入记录")
+
+    # and so is one written with other rules (another language here)
+    _mark_part(book.path, "导入记录")
+    _as_if_leadkit_wrote_it(book.path, state)
+    english = bookio.load_book(book.path, rules.columns, "en", "Asia/Shanghai")
+    save(english, rules, state)
+    assert "Imports" in bookio._excel_reader(book.path).sheet_names
+
+
 def test_book_is_written_in_its_language(tmp_path, rules):
     book = make_book(tmp_path, rules, lang="en")
     save(book, rules, tmp_path / ".leadkit")
@@ -314,10 +386,7 @@ def test_unparseable_cells_in_typed_columns_survive_a_save(tmp_path, rules):
 
 def test_numbers_a_person_typed_into_text_columns_read_as_typed(tmp_path, rules):
     """Excel stores a phone typed into 联系电话 as a number; leadkit's text columns are read as
-    text, so it is 13812345678 (not 13812345678.0, which is no phone number), with or without
-    the read-ahead."""
-    from leadkit import readahead
-
+    text, so it is 13812345678 (not 13812345678.0, which is no phone number)."""
     path = tmp_path / "leads.xlsx"
     wb = xlsxwriter.Workbook(path)
     ws = wb.add_worksheet("线索")
@@ -325,14 +394,11 @@ def test_numbers_a_person_typed_into_text_columns_read_as_typed(tmp_path, rules)
     ws.write_row(1, 0, ["LX1", "甲公司", 13812345678, 12.5, 50, 7])
     ws.write_row(2, 0, ["LX2", "乙公司", "13912345678", "老客户", 8, "x"])
     wb.close()
-    spec = rules.columns.sheets["leads"]
-    titles = {spec.zh, spec.en}
-    for ahead in (None, readahead.start(path, titles.__contains__, None, spec.text_dtypes())):
-        leads = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai", ahead=ahead).leads
-        assert leads["phone"].tolist() == ["13812345678", "13912345678"]
-        assert leads["notes"].tolist() == ["12.5", "老客户"]
-        assert leads["employees"].tolist() == [50, 8], "a typed column keeps its numbers"
-        assert leads["我的列"].tolist() == [7, "x"], "a user's column keeps each cell's type"
+    leads = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai").leads
+    assert leads["phone"].tolist() == ["13812345678", "13912345678"]
+    assert leads["notes"].tolist() == ["12.5", "老客户"]
+    assert leads["employees"].tolist() == [50, 8], "a typed column keeps its numbers"
+    assert leads["我的列"].tolist() == [7, "x"], "a user's column keeps each cell's type"
     book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
     save(book, rules, tmp_path / ".leadkit")
     import openpyxl
@@ -402,18 +468,6 @@ def test_cells_far_below_the_first_thousand_rows_are_kept_and_reported(tmp_path,
         "很多", "待定", "下周", "A-001",
     ]  # fmt: skip
     assert back.loc[1499, "employees"] == 1598
-
-
-def test_the_read_ahead_also_reads_every_row(tmp_path, rules):
-    """The command path (read-ahead on the second core) types columns from every row too."""
-    from leadkit import readahead
-
-    path = tmp_path / "leads.xlsx"
-    _odd_cells_after_row_1000(path)
-    ahead = readahead.start(path, lambda title: title == "线索")
-    book = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai", ahead=ahead)
-    assert book.leads.loc[1500, "employees"] == "很多"
-    assert book.leads.loc[1500, "created_at"] == "下周"
 
 
 def _marked(rule, value) -> bool:
