@@ -458,7 +458,11 @@ def province_of_city(cities: pd.Series) -> pd.Series:
     return lookup(*_city_table(), short, unique=True)
 
 
-_NAME_LEAD = re.compile(r"^[\s（(【\[]*")
+# Python's \s spelled out (Arrow's regex knows only ASCII spaces as \s): as a pattern string the
+# replace runs in Arrow; a compiled pattern made pandas call re.sub once per cell (0.1 s at 100k)
+_NAME_LEAD = (
+    "^[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000（(【\\[]*"
+)
 
 
 def place_in_name(names: pd.Series) -> tuple[pd.Series, pd.Series]:
