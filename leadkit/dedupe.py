@@ -13,6 +13,7 @@ others, joins the join-columns; merged rows stay, marked with the survivor's id)
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -230,14 +231,22 @@ def _person_levels(
     ta, tb = ~pd.isna(sa), ~pd.isna(sb)
     both = ta & tb
 
-    def starts(text: np.ndarray, surname: np.ndarray) -> np.ndarray:
-        """Whether each text begins with its surname (one or two characters), vectorised."""
-        t = pd.Series(text, dtype=object).fillna("").astype(str)
-        s = pd.Series(surname, dtype=object).fillna("").astype(str)
-        head = np.where(s.str.len() == 2, t.str[:2], t.str[:1])
-        return (head == s.to_numpy()) & (s.str.len() > 0).to_numpy()
+    def starts(rows: np.ndarray, text: np.ndarray, surname: np.ndarray) -> np.ndarray:
+        """Whether each of `rows`' text begins with its surname (one or two characters). Only
+        the pairs with one titled side ask: a loop over those beat two whole-array string
+        conversions (0.1 s a dedupe at 100k leads)."""
+        return np.array(
+            [
+                isinstance(t, str) and isinstance(s, str) and s != "" and t.startswith(s)
+                for t, s in zip(text[rows], surname[rows], strict=True)
+            ],
+            dtype=bool,
+        )
 
-    fits = np.where(both, sa == sb, np.where(ta, starts(b, sa), starts(a, sb))).astype(bool)
+    fits = np.asarray(both & (sa == sb), dtype=bool)
+    one_a, one_b = np.flatnonzero(ta & ~tb), np.flatnonzero(tb & ~ta)
+    fits[one_a] = starts(one_a, b, sa)
+    fits[one_b] = starts(one_b, a, sb)
     titled = ta | tb
     level[titled & ~fits & (level != AGREE)] = DISAGREE
     level[titled & fits & (level != AGREE)] = PARTIAL
@@ -288,17 +297,21 @@ def _prepare_field(
             ).to_numpy(zero_copy_only=False)
         out[f.name + HAN] = han
     elif f.comparator in ("fuzzy", "person"):
-        prepared = _fuzzy_form(values, f)
+        prepared = _by_distinct(values, lambda v: _fuzzy_form(v, f))
         if f.comparator == "person":
-            out[f.name + SURNAME] = _array(_titled_surname(prepared, f.titles))
+            out[f.name + SURNAME] = _array(
+                _by_distinct(prepared, lambda v: _titled_surname(v, f.titles))
+            )
     elif f.comparator == "normalized":
-        prepared = clean_text(values).map(fold_header, na_action="ignore")
+        prepared = _by_distinct(
+            values, lambda v: clean_text(v).map(fold_header, na_action="ignore")
+        )
     elif f.comparator == "number":
         prepared = pd.to_numeric(values, errors="coerce")
     elif f.comparator == "date":
         prepared = pd.to_datetime(values, errors="coerce")
     else:
-        prepared = clean_text(values)
+        prepared = _by_distinct(values, clean_text)
     if f.guessed_from is not None:
         # the phones as written: only the few rows of a disagreeing pair are looked up (compare)
         out[f.name + GUESS] = _array(
@@ -310,6 +323,19 @@ def _prepare_field(
     return out
 
 
+def _by_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """`fn` (cell by cell, vectorised) run on the column's distinct values and spread back (blank:
+    None). Contacts and cities repeat (100k leads hold a few hundred of each): their regexes
+    and Python-per-cell extracts were most of their preparation. A column of mostly distinct
+    values (names, phones) is done directly: factorising it would only add."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if len(uniques) * 4 > len(values):
+        return fn(values)
+    done = fn(pd.Series(uniques, dtype=object)).astype(object).to_numpy()
+    spread = np.append(done, None)[codes]  # code -1 (blank) takes the None at the end
+    return pd.Series(spread, index=values.index, dtype=object)
+
+
 def _guessed(places: np.ndarray, phones: np.ndarray) -> np.ndarray:
     """Where a place is just where the row's mobile number was issued (连云港 beside a 138 1234
     number): the guess import makes for a blank city, so no evidence against a match."""
@@ -319,7 +345,10 @@ def _guessed(places: np.ndarray, phones: np.ndarray) -> np.ndarray:
     guessed = np.zeros(len(places), dtype=bool)
     at = np.flatnonzero(mobile.to_numpy())
     if at.size:
-        city = np.array(mobile_cities(normal.iloc[at].astype(str).tolist()), dtype=object)
+        # a mobile's city is that of its first seven digits (the longest prefix looked up):
+        # each distinct one is looked up once
+        codes, heads = pd.factorize(normal.iloc[at].astype(str).str[:7])
+        city = np.array(mobile_cities(list(heads)), dtype=object)[codes]
         guessed[at] = city == place.iloc[at].to_numpy()
     return guessed
 

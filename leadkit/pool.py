@@ -78,10 +78,11 @@ def find_neglected(leads: pd.DataFrame, rules: PoolRules, *, now: datetime, say:
     days = ((now_ts - last_touch) / pd.Timedelta(days=1)).round(1)
     reason = pd.Series("", index=owned.index, dtype=object)
     reason[stale] = _worded(days[stale], say, "no_follow_up", "days")
-    since = (due - pd.Timedelta(hours=rules.first_contact_grace_hours)).dt.strftime(
+    # only the overdue leads' deadlines as text: formatting every owned lead's was half of `due`
+    since = (due[overdue] - pd.Timedelta(hours=rules.first_contact_grace_hours)).dt.strftime(
         "%Y-%m-%d %H:%M"
     )
-    reason[overdue] = _worded(since[overdue], say, "first_contact_overdue", "since")
+    reason[overdue] = _worded(since, say, "first_contact_overdue", "since")
     neglected = overdue | stale
     count = pd.to_numeric(owned["recycle_count"], errors="coerce").fillna(0)
     tagged = owned["tags"].fillna("").astype(str).str.contains(rules.manager_tag, regex=False)

@@ -613,6 +613,29 @@ def feedback_summary(
     return out.reset_index()
 
 
+def _trend(
+    leads: pd.DataFrame, kind: Period, start: pd.Timestamp, periods: int
+) -> list[dict[str, Any]]:
+    """The trend rows: `metrics`' new leads, won, conversion of new and win rate of each of the
+    last `periods` periods, counted as `metrics` counts them. Only these four are shown, and
+    working out every metric for each period (response hours, status history, follow-up plan)
+    was most of a report's time at 100k leads."""
+    created, closed = column_dates(leads, "created_at"), column_dates(leads, "closed_at")
+    status = leads["status"]
+    is_won, is_lost = status == "won", status == "lost"
+    rows = []
+    for back in range(periods - 1, -1, -1):
+        s, e = period_bounds(kind, start, back=back)
+        new = _within(created, s, e)
+        in_period = _within(closed, s, e)
+        won, lost = int((is_won & in_period).sum()), int((is_lost & in_period).sum())
+        cohort_won = int((new & is_won & (closed < e)).sum())
+        rows.append({"period": _label(kind, s), "new_leads": int(new.sum()), "won": won,
+                     "conversion_of_new": _ratio(cohort_won, int(new.sum())),
+                     "win_rate_of_closed": _ratio(won, won + lost)})  # fmt: skip
+    return rows
+
+
 def build_report(
     leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, *, kind: Period, now: datetime,
     rules: ReportRules, cadence: dict[str, float], by: list[str], channels: ChannelsRules | None = None,
@@ -631,12 +654,7 @@ def build_report(
     m = metrics(
         active, activities, log, start, end, now=now, cadence=cadence, working_hours=working_hours
     )
-    trend_rows = []
-    for back in range(rules.trend_periods - 1, -1, -1):
-        s, e = period_bounds(kind, start, back=back)
-        t = metrics(active, activities, log, s, e, now=now, cadence=cadence)
-        trend_rows.append({"period": _label(kind, s), "new_leads": t["new_leads"], "won": t["won"],
-                           "conversion_of_new": t["conversion_of_new"], "win_rate_of_closed": t["win_rate_of_closed"]})  # fmt: skip
+    trend_rows = _trend(active, kind, start, rules.trend_periods)
     grades, warnings = grade_validation(active, start, end)
     lost = active[
         (active["status"] == "lost") & _within(column_dates(active, "closed_at"), start, end)

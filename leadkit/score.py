@@ -680,9 +680,14 @@ def tags_for(leads: pd.DataFrame, rules: ScoringRules) -> pd.Series:
     tags = tags.astype("str")
     for rule in rules.tags.rules:
         hit = text.str.contains(_keyword_pattern(rule.any), regex=True)
-        has = (";" + tags + ";").str.contains(";" + re.escape(rule.tag) + ";", regex=True)
-        add = hit & ~has
-        tags = tags.where(~add, (tags + ";" + rule.tag).str.lstrip(";"))
+        # only the rows whose text has the keywords are looked at: most have none, and joining
+        # and searching every lead's tags for each rule was most of the time
+        rows = hit.index[hit.to_numpy(dtype=bool)]
+        if not len(rows):
+            continue
+        has = (";" + tags[rows] + ";").str.contains(";" + re.escape(rule.tag) + ";", regex=True)
+        add = rows[~has.to_numpy(dtype=bool)]
+        tags[add] = (tags[add] + ";" + rule.tag).str.lstrip(";")
     return tags.astype(object).where(tags != "")
 
 
