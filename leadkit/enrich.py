@@ -9,6 +9,7 @@ filled: what a person typed is never overwritten. Plain DataFrame functions; no 
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 from rapidfuzz import fuzz, process
 
-from leadkit.normalize import _REGION_WORDS, company_key, to_halfwidth
+from leadkit.normalize import _REGION_WORDS, cell_texts, company_key, to_halfwidth
 from leadkit.rules import Strict, fold_header
 
 # GB 32100-2015: 31 symbols (no I, O, S, V, Z), weights 3^i mod 31, check = (31 - sum mod 31) mod 31.
@@ -328,3 +329,24 @@ def review(matches: pd.DataFrame, rules: EnrichRules | None = None) -> pd.DataFr
     rules = rules or EnrichRules()
     unsure = (matches["confidence"] < rules.fill_at) | (matches["method"] == AMBIGUOUS)
     return matches[unsure].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review files: `enrich --review FILE` writes the uncertain matches with a decision column (the
+# reader is the one dedupe's review files use, leadkit.review); `--apply-review FILE` fills the
+# accepted ones from the list values the file carries.
+
+REVIEW_DECISIONS = {"accept": ("采用", "Accept"), "reject": ("不采用", "Reject")}
+
+
+def lead_fingerprint(frame: pd.DataFrame) -> pd.Series:
+    """A short hash per lead of the cells a review is about (its company and the fill columns).
+
+    Written beside each row of a review file and compared when it is applied: a lead whose name
+    or company cells changed since may no longer be the company the person accepted.
+    """
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype=object)
+    texts = [cell_texts(frame[c]).fillna("").astype(str) for c in frame.columns]
+    joined = texts[0].str.cat(texts[1:], sep="\x1f") if len(texts) > 1 else texts[0]
+    return joined.map(lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest()[:12])

@@ -35,7 +35,8 @@ from leadkit.dedupe import (
     read_decisions,
     review_table,
 )
-from leadkit.enrich import AMBIGUOUS, EnrichConfig, fill_blanks, review
+from leadkit.enrich import AMBIGUOUS, EnrichConfig, fill_blanks, lead_fingerprint, review
+from leadkit.enrich import REVIEW_DECISIONS as ENRICH_DECISIONS
 from leadkit.enrich import match as match_companies
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.followup import (
@@ -77,6 +78,7 @@ from leadkit.pool import claim as claim_lead
 from leadkit.report import Report, build_report, write_report
 from leadkit.report import html as report_html
 from leadkit.report import markdown as report_markdown
+from leadkit.review import decided_rows
 from leadkit.routing import BY, Assignment, RotationState, apply_assignment
 from leadkit.routing import assign as route
 from leadkit.rules import ColumnsRules, Rules, Strict, fold_header
@@ -534,16 +536,35 @@ class EnrichOutcome:
     confidence: dict[str, tuple[float, float]]  # method -> lowest and highest score of those
     filled: dict[str, int]  # lead column -> cells filled
     leads_filled: int
-    review: pd.DataFrame  # lead_id, company, list_company, list_credit_code, method, confidence
+    # lead_id, company, list_company, method, confidence, list_<column> per fill column, check
+    review: pd.DataFrame
     review_file: Path | None = None
+    accepted: int = 0  # --apply-review: rows a person accepted, and rejected
+    rejected: int = 0
 
     @property
     def cells(self) -> int:
         return sum(self.filled.values())
 
 
-def enrich(ctx: Context, list_file: Path, *, review_file: Path | None = None) -> EnrichOutcome:
-    """Fill the leads' blank company cells from a company list (.xlsx/.csv); log every fill."""
+def enrich(
+    ctx: Context,
+    list_file: Path | None,
+    *,
+    review_file: Path | None = None,
+    apply_review: Path | None = None,
+) -> EnrichOutcome:
+    """Fill the leads' blank company cells from a company list (.xlsx/.csv); log every fill.
+
+    With `apply_review`, no list is read: the accepted rows of a review file `enrich --review`
+    wrote fill their leads' blanks from the list values the file carries.
+    """
+    if apply_review is not None:
+        if list_file is not None or review_file is not None:
+            raise UsageError("--apply-review takes neither --from nor --review")
+        return _apply_enrich_review(ctx, apply_review)
+    if list_file is None:
+        raise UsageError("enrich needs --from LIST (or --apply-review FILE)")
     config: EnrichConfig = ctx.rules.enrich
     where = ctx.rules.folder / "enrich.yaml"
     keys = set(ctx.rules.columns.sheets["leads"].keys)
@@ -562,17 +583,105 @@ def enrich(ctx: Context, list_file: Path, *, review_file: Path | None = None) ->
 
     outcome = update_book(ctx, "enrich", step, stage=stage, changed=lambda o: o.cells > 0)
     if review_file is not None and not ctx.dry_run:
-        zh = ctx.lang == "zh"
-        headers = (
-            ["线索编号", "企业名称", "名单企业名称", "名单信用代码", "匹配方式", "相似度"]
-            if zh
-            else ["Lead ID", "Company", "List Company", "List Credit Code", "Method", "Score"]
-        )
-        table = outcome.review.set_axis(headers, axis=1)
-        bookio.write_table(review_file, "待确认" if zh else "Review", table)
+        table = _enrich_review_table(ctx, outcome.review)
+        choices = [zh if ctx.lang == "zh" else en for zh, en in ENRICH_DECISIONS.values()]
+        bookio.write_table(
+            review_file, "待确认" if ctx.lang == "zh" else "Review", table,
+            dropdowns={table.columns[0]: choices},
+        )  # fmt: skip
         outcome.review_file = review_file
     stage("done")
     return outcome
+
+
+# the review file's fixed columns: key -> (zh, en) header; then 名单<column> per fill column
+_ENRICH_REVIEW = {
+    "lead_id": ("线索编号", "Lead ID"), "company": ("企业名称", "Company"),
+    "list_company": ("名单企业名称", "List Company"), "method": ("匹配方式", "Method"),
+    "confidence": ("相似度", "Score"),
+}  # fmt: skip
+_REVIEW_CHECK = ("校验", "Check")
+
+
+def _enrich_review_headers(ctx: Context, fill: list[str], lang: str) -> dict[str, str]:
+    """Review-file key -> header in `lang` (list_<column> for each fill column)."""
+    i = 0 if lang == "zh" else 1
+    leads = ctx.rules.columns.sheets["leads"].by_key
+    out = {k: v[i] for k, v in _ENRICH_REVIEW.items()}
+    for column in fill:
+        name = leads[column].header(lang)
+        out[f"list_{column}"] = f"名单{name}" if lang == "zh" else f"List {name}"
+    out["check"] = _REVIEW_CHECK[i]
+    return out
+
+
+def _enrich_review_table(ctx: Context, unsure: pd.DataFrame) -> pd.DataFrame:
+    """The uncertain matches for a person: an empty 决定 column first, as dedupe's file has."""
+    fill = [
+        c[len("list_") :] for c in unsure.columns if c.startswith("list_") and c != "list_company"
+    ]
+    headers = _enrich_review_headers(ctx, fill, ctx.lang)
+    table = unsure.reindex(columns=list(headers)).rename(columns=headers)
+    table.insert(0, "决定" if ctx.lang == "zh" else "Decision", None)
+    return table
+
+
+def _apply_enrich_review(ctx: Context, path: Path) -> EnrichOutcome:
+    """Fill the blanks of the leads a person accepted in an enrich review file (refused whole
+    when any accepted lead is gone or its company cells changed since the file was written)."""
+    config: EnrichConfig = ctx.rules.enrich
+    fill = [c for c in config.fill if c in ctx.rules.columns.sheets["leads"].keys]
+    frame = bookio.read_table(path)
+    # either language's headers (a file handed on to a colleague with the other workspace)
+    known = {
+        fold_header(h): k
+        for lang in ("en", ctx.lang)
+        for k, h in _enrich_review_headers(ctx, fill, lang).items()
+    }
+    frame = frame.rename(columns={c: known.get(fold_header(c), c) for c in frame.columns})
+    try:
+        decided = decided_rows(frame, ENRICH_DECISIONS, ("lead_id", "check"))
+    except ValueError as exc:
+        raise InputFileError(str(exc), Where(file=path)) from None
+    accepted = [row for row, d in decided if d == "accept"]
+    rejected = len(decided) - len(accepted)
+    taken = frame.loc[accepted]
+
+    def step(book: Book) -> EnrichOutcome:
+        leads = book.leads
+        active = leads if "duplicate_of" not in leads else leads[leads["duplicate_of"].isna()]
+        at = pd.Index(active["lead_id"].astype("string")).get_indexer(
+            taken["lead_id"].astype("string")
+        )
+        gone = taken["lead_id"][at < 0].tolist()
+        rows = active.index[at[at >= 0]]
+        now = lead_fingerprint(active.loc[rows].reindex(columns=["company", *fill]))
+        changed = taken["lead_id"][at >= 0][now.to_numpy() != taken["check"][at >= 0].to_numpy()]
+        stale = [*map(str, gone), *map(str, changed)]
+        if stale:
+            raise InputFileError(
+                f"{len(stale)} accepted lead(s) are gone or changed since the review was written "
+                f"({', '.join(stale[:5])}{' …' if len(stale) > 5 else ''}): nothing filled; "
+                "run enrich --from LIST --review FILE again",
+                Where(file=path),
+            )
+        values = taken.reindex(columns=[f"list_{c}" for c in fill]).set_axis(fill, axis=1)
+        values.index = rows
+        used = values.apply(_trimmed) if len(values) else values
+        matches = pd.DataFrame(
+            {"lead": rows, "company": rows, "method": "review", "confidence": 100.0}
+        )
+        _, log = fill_blanks(active.reindex(columns=fill), used, matches, fill)
+        _write_fills(ctx, book, log)
+        return EnrichOutcome(
+            companies=0, looked_up=len(decided), matched={"review": len(accepted)} if accepted else {},
+            confidence={"review": (100.0, 100.0)} if accepted else {},
+            filled={str(c): len(g) for c, g in log.groupby("column", sort=False)},
+            leads_filled=log["lead"].nunique(), review=pd.DataFrame(),
+            accepted=len(accepted), rejected=rejected,
+        )  # fmt: skip
+
+    return update_book(ctx, "enrich", step, changed=lambda o: o.cells > 0)
 
 
 def _read_companies(ctx: Context, path: Path, config: EnrichConfig) -> pd.DataFrame:
@@ -626,6 +735,25 @@ def _enrich_step(
     used = companies.loc[pd.unique(matches["company"])].reindex(columns=fill)
     used = used.apply(_trimmed) if len(used) else used
     _, log = fill_blanks(current, used, matches, fill, rules)
+    _write_fills(ctx, book, log)
+    unsure = review(matches, rules)
+    sure = matches[(matches["confidence"] >= rules.fill_at) & (matches["method"] != AMBIGUOUS)]
+    return EnrichOutcome(
+        companies=len(companies), looked_up=len(active),
+        matched={str(m): len(g) for m, g in sure.groupby("method", sort=False)},
+        confidence={
+            str(m): (float(g["confidence"].min()), float(g["confidence"].max()))
+            for m, g in sure.groupby("method", sort=False)
+        },
+        filled={str(c): len(g) for c, g in log.groupby("column", sort=False)},
+        leads_filled=log["lead"].nunique(),
+        review=_review_rows(leads, companies, unsure, config.fill),
+    )  # fmt: skip
+
+
+def _write_fills(ctx: Context, book: Book, log: pd.DataFrame) -> None:
+    """Put fill_blanks' fills into the book's Leads sheet, one 操作日志 row per filled cell."""
+    leads = book.leads
     for column, rows in log.groupby("column", sort=False):
         if column not in leads:  # a book made before the column existed
             leads[column] = pd.Series(pd.NA, index=leads.index, dtype=object)
@@ -639,27 +767,26 @@ def _enrich_step(
             "column": log["column"].to_numpy(), "old": None,
             "new": cell_texts(log["new"]).to_numpy(),
         }))  # fmt: skip
-    unsure = review(matches, rules)
-    sure = matches[(matches["confidence"] >= rules.fill_at) & (matches["method"] != AMBIGUOUS)]
-    listed = companies.reindex(columns=["company", "credit_code"])
-    return EnrichOutcome(
-        companies=len(companies), looked_up=len(active),
-        matched={str(m): len(g) for m, g in sure.groupby("method", sort=False)},
-        confidence={
-            str(m): (float(g["confidence"].min()), float(g["confidence"].max()))
-            for m, g in sure.groupby("method", sort=False)
-        },
-        filled={str(c): len(g) for c, g in log.groupby("column", sort=False)},
-        leads_filled=log["lead"].nunique(),
-        review=pd.DataFrame({
-            "lead_id": leads.loc[unsure["lead"].to_numpy(), "lead_id"].to_numpy(),
-            "company": leads.loc[unsure["lead"].to_numpy(), "company"].to_numpy(),
-            "list_company": listed.loc[unsure["company"].to_numpy(), "company"].to_numpy(),
-            "list_credit_code": listed.loc[unsure["company"].to_numpy(), "credit_code"].to_numpy(),
-            "method": unsure["method"].to_numpy(),
-            "confidence": unsure["confidence"].round(1).to_numpy(),
-        }),
-    )  # fmt: skip
+
+
+def _review_rows(
+    leads: pd.DataFrame, companies: pd.DataFrame, unsure: pd.DataFrame, fill: list[str]
+) -> pd.DataFrame:
+    """The uncertain matches: the lead, the list company and what it would fill (list_<column>),
+    and the lead's fingerprint for `--apply-review` to see whether the lead changed since."""
+    lead, company = unsure["lead"].to_numpy(), unsure["company"].to_numpy()
+    listed = companies.loc[company]
+    out = pd.DataFrame({
+        "lead_id": leads.loc[lead, "lead_id"].to_numpy(),
+        "company": leads.loc[lead, "company"].to_numpy(),
+        "list_company": listed["company"].to_numpy() if "company" in listed else None,
+        "method": unsure["method"].to_numpy(), "confidence": unsure["confidence"].round(1).to_numpy(),
+    })  # fmt: skip
+    for column in fill:
+        if column in listed:
+            out[f"list_{column}"] = _trimmed(listed[column].astype("string")).to_numpy()
+    out["check"] = lead_fingerprint(leads.loc[lead].reindex(columns=["company", *fill])).to_numpy()
+    return out
 
 
 @dataclass
