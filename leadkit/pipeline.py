@@ -11,6 +11,7 @@ calls these; so can any Python program.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from leadkit import bookio, clock
@@ -35,7 +37,14 @@ from leadkit.dedupe import (
     read_decisions,
     review_table,
 )
-from leadkit.enrich import AMBIGUOUS, EnrichConfig, fill_blanks, lead_fingerprint, review
+from leadkit.enrich import (
+    AMBIGUOUS,
+    EnrichConfig,
+    fill_blanks,
+    lead_fingerprint,
+    prepare_companies,
+    review,
+)
 from leadkit.enrich import REVIEW_DECISIONS as ENRICH_DECISIONS
 from leadkit.enrich import match as match_companies
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
@@ -541,6 +550,7 @@ class EnrichOutcome:
     review_file: Path | None = None
     accepted: int = 0  # --apply-review: rows a person accepted, and rejected
     rejected: int = 0
+    list_cached: bool = False  # the prepared list came from .leadkit/cache (read before)
 
     @property
     def cells(self) -> int:
@@ -575,13 +585,14 @@ def enrich(
         output_file(ctx, review_file)
     stage = stages(ctx, [READING_FILES, READING, "enrich", WRITING])
     stage(READING_FILES)
-    companies = _read_companies(ctx, list_file, config)
+    companies, cached = _read_companies(ctx, list_file, config)
 
     def step(book: Book) -> EnrichOutcome:
         stage("enrich")
         return _enrich_step(ctx, book, companies, config)
 
     outcome = update_book(ctx, "enrich", step, stage=stage, changed=lambda o: o.cells > 0)
+    outcome.list_cached = cached
     if review_file is not None and not ctx.dry_run:
         table = _enrich_review_table(ctx, outcome.review)
         choices = [zh if ctx.lang == "zh" else en for zh, en in ENRICH_DECISIONS.values()]
@@ -684,7 +695,92 @@ def _apply_enrich_review(ctx: Context, path: Path) -> EnrichOutcome:
     return update_book(ctx, "enrich", step, changed=lambda o: o.cells > 0)
 
 
-def _read_companies(ctx: Context, path: Path, config: EnrichConfig) -> pd.DataFrame:
+# Prepared company lists (read, trimmed, company keys and checked codes: prepare_companies) are
+# kept in the workspace's .leadkit/cache/enrich/, one Arrow file per list named by a digest of
+# the list's bytes, the header aliases of enrich.yaml and the code that makes the keys. A list
+# that changed in any byte, or new aliases, or a leadkit whose keys differ, has another digest
+# and is read afresh; the modification time is not trusted (a copy or a restore keeps it). The
+# newest ENRICH_CACHE_KEEP lists are kept: a team rerunning one daily list rebuilds nothing.
+ENRICH_CACHE_KEEP = 2
+
+
+def _read_companies(ctx: Context, path: Path, config: EnrichConfig) -> tuple[pd.DataFrame, bool]:
+    """The prepared list, and whether it came from the cache (this very list prepared before)."""
+    folder = ctx.workspace.state_dir / "cache" / "enrich"
+    try:
+        digest = _list_digest(path, config)
+    except OSError as exc:
+        raise InputFileError(f"cannot read the list ({exc.strerror})", Where(file=path)) from None
+    cached = folder / f"{digest}.arrow"
+    companies = _cached_list(cached)
+    if companies is not None:
+        return companies, True
+    companies = prepare_companies(_read_list_file(ctx, path, config))
+    if not ctx.dry_run:  # a dry run leaves the workspace as it found it, its state included
+        _cache_list(cached, companies)
+    return companies, False
+
+
+def _list_digest(path: Path, config: EnrichConfig) -> str:
+    import hashlib
+    import json
+
+    from leadkit import __version__
+    from leadkit import enrich as enrich_module
+    from leadkit import normalize as normalize_module
+
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        h.update(hashlib.file_digest(f, "sha256").digest())
+    h.update(json.dumps(config.columns, sort_keys=True, ensure_ascii=False).encode())
+    h.update(__version__.encode())
+    for module in (enrich_module, normalize_module, sys.modules[__name__]):  # keys, cache format
+        h.update(Path(module.__file__ or "").read_bytes())
+    return h.hexdigest()[:32]
+
+
+def _cached_list(cached: Path) -> pd.DataFrame | None:
+    import pyarrow as pa
+    from pyarrow import feather
+
+    try:
+        table = feather.read_table(cached, memory_map=True)
+        # the few-valued columns were stored as dictionaries (_cache_list): plain strings again
+        for i, column in enumerate(table.schema):
+            if pa.types.is_dictionary(column.type):
+                table = table.set_column(i, column.name, table.column(i).cast(pa.large_string()))
+        return table.to_pandas()
+    except FileNotFoundError:
+        return None
+    except (OSError, pa.ArrowException):  # a damaged cache file is rebuilt, never trusted
+        cached.unlink(missing_ok=True)
+        return None
+
+
+def _cache_list(cached: Path, companies: pd.DataFrame) -> None:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import feather
+
+    from leadkit.files import replacing
+
+    table = pa.Table.from_pandas(companies, preserve_index=True)
+    # 企业类型, 经营状态, 行业 … repeat a few values over 1M rows: as dictionaries the file is 100
+    # MB smaller (writing it was most of a first run's extra cost); not compressed, so a rerun
+    # maps it instead of decompressing it
+    for i, column in enumerate(table.schema):
+        if pa.types.is_large_string(column.type) or pa.types.is_string(column.type):
+            values = table.column(i)
+            if len(values) and pc.count_distinct(values).as_py() * 10 < len(values):
+                table = table.set_column(i, column.name, values.dictionary_encode())
+    with replacing(cached) as tmp:
+        feather.write_feather(table, tmp, compression="uncompressed")
+    older = sorted(cached.parent.glob("*.arrow"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in older[ENRICH_CACHE_KEEP:]:
+        stale.unlink(missing_ok=True)
+
+
+def _read_list_file(ctx: Context, path: Path, config: EnrichConfig) -> pd.DataFrame:
     """The list's rows under lead column keys, blanks as NA; every sheet with a header row."""
     known = {fold_header(a): k for k, aliases in config.columns.items() for a in (k, *aliases)}
     try:
@@ -728,9 +824,21 @@ def _enrich_step(
     rules = config.engine
     leads = book.leads
     active = leads if "duplicate_of" not in leads else leads[leads["duplicate_of"].isna()]
+    fill = [c for c in config.fill if c in companies]
+    # a lead whose every cell the list could fill is filled has nothing to gain: not looked up
+    # (a rerun compares only the leads still blank, not the whole book again)
+    blank = np.zeros(len(active), dtype=bool)
+    for column in fill:
+        if column not in active:
+            blank[:] = True
+            break
+        cells = active[column]
+        blank |= cells.isna().to_numpy(dtype=bool)
+        if not blank.all() and pd.api.types.is_string_dtype(cells.dtype):
+            blank |= (cells.astype("string").str.strip() == "").fillna(False).to_numpy(dtype=bool)
+    active = active[blank]
     lookup = active[[c for c in ("company", "credit_code") if c in active]]
     matches = match_companies(lookup, companies, rules)
-    fill = [c for c in config.fill if c in companies]
     current = active.reindex(columns=fill)
     used = companies.loc[pd.unique(matches["company"])].reindex(columns=fill)
     used = used.apply(_trimmed) if len(used) else used
