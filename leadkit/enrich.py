@@ -156,8 +156,28 @@ def prepare_companies(companies: pd.DataFrame) -> pd.DataFrame:
     if "company" in out:
         out[LIST_KEY] = company_key(out["company"].astype("string"))
     if "credit_code" in out:
-        out[LIST_CODE] = normalize_credit_code(out["credit_code"])
+        out[LIST_CODE] = canonical_codes(out["credit_code"])
     return out
+
+
+def canonical_codes(values: pd.Series) -> pd.Series:
+    """Credit codes upper-cased, spaces and hyphens dropped; not checked (NA where blank).
+
+    A list's side of the code match needs no check digit: it is looked up only by lead codes
+    that passed theirs, and a list code equal to a valid code is valid. In Arrow, a 1M-code list
+    in a few hundredths of a second (normalize_credit_code's check costs 0.8 s there).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values.astype("string").array).cast(pa.large_string())
+    text = pc.utf8_upper(text)
+    odd = pc.match_substring_regex(text, r"[\s-]")
+    if pc.any(odd).as_py():
+        text = pc.if_else(odd, pc.replace_substring_regex(text, r"[\s-]+", ""), text)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+    return pd.Series(text.to_pandas(types_mapper=pd.ArrowDtype).astype("string").array,
+                     index=values.index)  # fmt: skip
 
 
 def _list_keys(companies: pd.DataFrame) -> pd.Series:
@@ -169,7 +189,7 @@ def _list_keys(companies: pd.DataFrame) -> pd.Series:
 def _list_codes(companies: pd.DataFrame) -> pd.Series:
     if LIST_CODE in companies:
         return companies[LIST_CODE].astype("string").dropna()
-    return normalize_credit_code(companies["credit_code"]).dropna()
+    return canonical_codes(companies["credit_code"]).dropna()
 
 
 def match(
@@ -183,7 +203,6 @@ def match(
     """
     rules = rules or EnrichRules()
     found: list[pd.DataFrame] = []
-    # a list read by the pipeline is prepared (prepare_companies); one given by a caller may not be
     todo = leads.index
     if "credit_code" in leads and "credit_code" in companies:
         lc = normalize_credit_code(leads["credit_code"]).dropna()

@@ -1050,13 +1050,14 @@ def report_views(report: Report, lang: str, columns: ColumnsRules) -> list[View]
 
 
 def _feedback_trend_view(trend: pd.DataFrame, lang: str) -> View:
-    """The feedback trend: one series per type in Excel's clustered columns, period by period
-    (`localised` names the type columns as the 客户反馈 sheet names the types)."""
+    """The feedback trend: the total (the terminal's and the page's bars) and one series per type
+    beside it in Excel's clustered columns, period by period (`localised` names the type columns
+    as the 客户反馈 sheet names the types)."""
     zh = lang == "zh"
     types = [c for c in trend.columns if c not in ("period", "total")]
     return View("反馈趋势" if zh else "Feedback trend",
                 "各类型客户反馈趋势" if zh else "Feedback by type and period",
-                trend, "period", types[0], tuple(types[1:]),
+                trend, "period", "total", tuple(types),
                 "收到的反馈" if zh else "Feedback received")  # fmt: skip
 
 

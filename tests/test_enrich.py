@@ -315,3 +315,51 @@ def test_a_review_decision_that_is_no_choice_names_its_row(workspace, tmp_path, 
     done = cli("enrich", "--apply-review", review_file)
     assert done.exit_code == 2
     assert "row 3: decision '好的' is neither accept (采用) nor reject (不采用)" in done.stderr
+
+
+def test_the_prepared_list_is_cached_and_a_changed_list_is_read_afresh(workspace, tmp_path, cli):
+    """.leadkit/cache/enrich/ holds the prepared list under a digest of its bytes: the same list
+    again comes from it; one changed byte, the same mtime kept, is read afresh; a damaged cache
+    file is rebuilt; a dry run writes none."""
+    import json
+    import os
+
+    leads = tmp_path / "leads_in.csv"
+    leads.write_text(LEADS_CSV.format(code=LETTERED), encoding="utf-8")
+    assert cli("import", leads, "--source", "官网表单", "-q").exit_code == 0
+    listed = tmp_path / "companies.csv"
+    listed.write_text(LIST_CSV.format(code=LETTERED), encoding="utf-8")
+    cache = workspace / ".leadkit" / "cache" / "enrich"
+
+    def enrich(*extra: str) -> dict:
+        done = cli("enrich", "--from", listed, "--json", *extra)
+        assert done.exit_code == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert enrich("--dry-run")["list_cached"] is False and not cache.exists()
+    first = enrich()
+    assert first["list_cached"] is False and first["cells"] == 13
+    assert len(list(cache.glob("*.arrow"))) == 1
+    assert cli("undo", "-q").exit_code == 0
+    again = enrich()
+    assert again["list_cached"] is True
+    assert {k: again[k] for k in ("matched", "filled", "review")} == {
+        k: first[k] for k in ("matched", "filled", "review")
+    }
+    # the list's 杭州 row renamed to the lead's name (same length, same mtime): a key match now
+    assert cli("undo", "-q").exit_code == 0
+    was = listed.stat()
+    text = listed.read_text(encoding="utf-8").replace("数据科技发展", "数据科技有限")
+    text = text.replace("数据科技有限有限公司", "数据科技有限公司公司")
+    listed.write_text(text, encoding="utf-8")
+    os.utime(listed, ns=(was.st_atime_ns, was.st_mtime_ns))
+    assert listed.stat().st_size == was.st_size and listed.stat().st_mtime_ns == was.st_mtime_ns
+    changed = enrich()
+    assert changed["list_cached"] is False and changed["matched"]["company_key"] == 3
+    assert len(list(cache.glob("*.arrow"))) == 2  # the newest two lists are kept
+    for damaged in cache.glob("*.arrow"):
+        damaged.write_bytes(b"not arrow")
+    assert cli("undo", "-q").exit_code == 0
+    rebuilt = enrich()
+    assert rebuilt["list_cached"] is False and rebuilt["cells"] == changed["cells"]
+    assert enrich()["list_cached"] is True

@@ -1029,5 +1029,5 @@ def test_feedback_trend_counts_each_periods_feedback_by_type(workspace, rules, c
     with zipfile.ZipFile(workspace / "r.xlsx") as zf:
         drawn = [ref for n in zf.namelist() if n.startswith("xl/charts/chart")
                  for ref in _chart_refs(zf, n) if ref[0] == "反馈趋势"]  # fmt: skip
-    # one series per type that has feedback (a type nobody raised draws nothing)
-    assert sorted(col for _, col, _, _ in drawn) == ["B", "C", "D", "E", "F"]
+    # the total and one series per type that has feedback (a type nobody raised draws nothing)
+    assert sorted(col for _, col, _, _ in drawn) == ["B", "C", "D", "E", "F", "G"]

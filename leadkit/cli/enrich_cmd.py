@@ -120,6 +120,7 @@ def register(app: typer.Typer) -> None:
                 "leads_filled": outcome.leads_filled,
                 "review": len(outcome.review),
                 "review_file": str(outcome.review_file) if outcome.review_file else None,
+                "list_cached": outcome.list_cached,
                 "accepted": outcome.accepted,
                 "rejected": outcome.rejected,
             }
