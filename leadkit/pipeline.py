@@ -846,7 +846,7 @@ def _enrich_step(
     lookup = active[[c for c in ("company", "credit_code") if c in active]]
     matches = match_companies(lookup, companies, rules)
     current = active.reindex(columns=fill)
-    used = companies.loc[pd.unique(matches["company"])].reindex(columns=fill)
+    used = companies[fill].loc[pd.unique(matches["company"])]
     used = used.apply(_trimmed) if len(used) else used
     _, log = fill_blanks(current, used, matches, fill, rules)
     _write_fills(ctx, book, log)
@@ -888,8 +888,12 @@ def _review_rows(
 ) -> pd.DataFrame:
     """The uncertain matches: the lead, the list company and what it would fill (list_<column>),
     and the lead's fingerprint for `--apply-review` to see whether the lead changed since."""
+    # sorted by lead ID: the order a person reads a list in (the fuzzy pass's is its blocks')
+    unsure = unsure.assign(_id=leads.loc[unsure["lead"].to_numpy(), "lead_id"].to_numpy())
+    unsure = unsure.sort_values("_id", kind="stable")
     lead, company = unsure["lead"].to_numpy(), unsure["company"].to_numpy()
-    listed = companies.loc[company]
+    # only the columns shown: taking all of a 1M-row list's columns cost more than the rest
+    listed = companies[[c for c in ("company", *fill) if c in companies]].loc[company]
     out = pd.DataFrame({
         "lead_id": leads.loc[lead, "lead_id"].to_numpy(),
         "company": leads.loc[lead, "company"].to_numpy(),
