@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """Fill leads' blank company data (工商信息) from a company list; typed cells are kept."""
+        """Fill leads' blank company data (工商信息) from a company list; typed cells are kept; --apply-review: fill the uncertain matches a person accepted."""
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(
             pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
