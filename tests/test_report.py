@@ -985,10 +985,14 @@ def test_feedback_view_counts_the_periods_feedback_by_type_and_priority_and_what
     assert rows[2] == ["价格类", 2, 1, 0, 1, 1, 1] and rows[-1][0] == "合计"
 
 
-def test_feedback_trend_counts_each_periods_feedback_by_type(workspace, rules, cli):
+def test_feedback_trend_counts_each_periods_feedback_by_type(
+    workspace, rules, cli, soffice, tmp_path
+):
     """By hand, months to March 2026 (trend_periods 6: 2025-10 … 2026-03): January has 2 price
     and 1 product, February 1 service and 1 with no type, March 2 price and 1 service; the
-    December one is on 12-31 23:30 of the workspace's zone (Asia/Shanghai), so December's."""
+    December one is on 12-31 23:30 of the workspace's zone (Asia/Shanghai), so December's. The
+    book is saved again by LibreOffice before the report reads it."""
+    import shutil
     import zipfile
 
     import openpyxl
@@ -1005,6 +1009,8 @@ def test_feedback_trend_counts_each_periods_feedback_by_type(workspace, rules, c
     ]))  # fmt: skip
     bookio.save_book(b, rules.columns, state_dir=workspace / ".leadkit", command="test",
                      as_of=dt.datetime(2026, 4, 2))  # fmt: skip
+    saved = soffice(workspace / "leads.xlsx", "xlsx", tmp_path / "lo")
+    shutil.copyfile(saved, workspace / "leads.xlsx")
     trend = run_report(cli)["feedback_trend"]
     assert [r["period"] for r in trend] == ["2025-10", "2025-11", "2025-12", "2026-01",
                                             "2026-02", "2026-03"]  # fmt: skip
