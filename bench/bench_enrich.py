@@ -4,13 +4,18 @@
   nothing in between (common.BOOK_READ_WRITE);
 - leadkit read+write: leadkit's own start-up, load and save of the book with no step in between.
 
+enrich is timed twice per round: cold (a fresh workspace: the list is read and prepared, and the
+prepared list cached in .leadkit/cache/enrich/) and warm (a fresh copy of the same book whose
+workspace has that cache: a team's daily rerun against the same list). --old TREE times a cold
+enrich of another code tree too (e.g. `git archive main`), interleaved, for a before/after.
+
 The list (made once, untimed): bench/gen_companies.py's 1M made-up companies, the first of which
 carry the book's own company names (a share given by --known; a few per cent of those with a
 character changed, for the fuzzy pass), so the run matches, fills and logs as a real one does.
 CPU time (user + system) of the child processes; the three are interleaved round by round, medians
 of --repeat rounds. Target (issue 20): enrich <= 3 x floor.
 
-    python bench/bench_enrich.py --leads 100000 --companies 1000000 --repeat 3
+    python bench/bench_enrich.py --leads 100000 --companies 1000000 --repeat 3 [--old /tmp/main]
 """
 
 from __future__ import annotations
@@ -45,11 +50,26 @@ def company_list(book: Path, n: int, known: float, path: Path) -> Path:
     return path
 
 
-def workspace(base: Path, name: str) -> Path:
+def workspace(base: Path, name: str, cache: Path | None = None) -> Path:
     ws = OUT / name
     shutil.rmtree(ws, ignore_errors=True)
     shutil.copytree(base, ws, ignore=shutil.ignore_patterns(".leadkit"))
+    if cache is not None:  # the prepared list a previous run left (untimed)
+        shutil.copytree(cache, ws / ".leadkit" / "cache")
     return ws
+
+
+def cpu_in(cmd: list[str], cwd: Path, tree: str) -> float:
+    """cpu() of one command with `tree` first on the child's import path."""
+    was = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = tree
+    try:
+        return cpu([cmd], cwd)
+    finally:
+        if was is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = was
 
 
 def main() -> None:
@@ -58,6 +78,7 @@ def main() -> None:
     ap.add_argument("--companies", type=int, default=1_000_000)
     ap.add_argument("--known", type=float, default=0.6)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--old", help="another code tree to time a cold enrich of (before/after)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     base = imported_workspace(args.leads, f"enrich_base_{args.leads}")
@@ -67,22 +88,34 @@ def main() -> None:
     floor_cmd = [sys.executable, "-c", BOOK_READ_WRITE, str(base / "leads.xlsx"),
                  str(OUT / "floor_rw.xlsx")]  # fmt: skip
     enrich_cmd = [*LEADKIT, "enrich", "--from", str(listed), "--as-of", AS_OF, "-q"]
-    floors, rws, runs = [], [], []
+    here = str(Path(__file__).resolve().parents[1])
+    primed = workspace(base, "enrich_primed")  # one untimed run leaves the prepared list
+    cpu_in(enrich_cmd, primed, here)
+    cache = primed / ".leadkit" / "cache"
+    floors, rws, runs, warms, olds = [], [], [], [], []
     for i in range(args.repeat):
         floors.append(cpu([floor_cmd], OUT))
         rws.append(cpu([[sys.executable, "-c", LEADKIT_READ_WRITE]], workspace(base, "rw_ws")))
-        runs.append(cpu([enrich_cmd], workspace(base, "enrich_ws")))
+        runs.append(cpu_in(enrich_cmd, workspace(base, "enrich_ws"), here))
+        warms.append(cpu_in(enrich_cmd, workspace(base, "enrich_ws", cache), here))
+        if args.old:
+            olds.append(cpu_in(enrich_cmd, workspace(base, "enrich_ws"), args.old))
         print(f"round {i + 1}: floor {floors[-1]:.2f} s, leadkit rw {rws[-1]:.2f} s, "
-              f"enrich {runs[-1]:.2f} s", file=sys.stderr, flush=True)  # fmt: skip
-    floor, rw, run = (statistics.median(x) for x in (floors, rws, runs))
+              f"enrich {runs[-1]:.2f} s, warm {warms[-1]:.2f} s"
+              + (f", old {olds[-1]:.2f} s" if olds else ""), file=sys.stderr, flush=True)  # fmt: skip
+    floor, rw, run, warm = (statistics.median(x) for x in (floors, rws, runs, warms))
     rows = [{
         "leads": args.leads, "companies": args.companies, "floor_s": floor, "rw_s": rw,
         "enrich_s": run, "enrich_floor": run / floor, "enrich_rw": run / rw,
+        "warm_s": warm, "warm_floor": warm / floor,
+        "old_s": statistics.median(olds) if olds else None,
     }]  # fmt: skip
     print(table(rows, [
         ("leads", "leads", "d"), ("companies", "companies", "d"), ("floor_s", "floor cpu s", ".2f"),
         ("rw_s", "leadkit rw cpu s", ".2f"), ("enrich_s", "enrich cpu s", ".2f"),
         ("enrich_floor", "enrich/floor", ".2f"), ("enrich_rw", "enrich/rw", ".2f"),
+        ("warm_s", "rerun cpu s", ".2f"), ("warm_floor", "rerun/floor", ".2f"),
+        *([("old_s", "old enrich cpu s", ".2f")] if olds else []),
     ]))  # fmt: skip
     save("bench_enrich", rows)
 

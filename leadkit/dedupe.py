@@ -37,6 +37,7 @@ from leadkit.normalize import (
     normalize_phone,
     real_dates,
 )
+from leadkit.review import decided_rows
 from leadkit.rules import Strict, fold_header
 
 Comparator = Literal[
@@ -1141,24 +1142,7 @@ def review_table(result: DedupeResult, rules: DedupeRules, lang: str) -> pd.Data
 
 def read_decisions(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(left_id, right_id, merge|keep_apart) for every decided row of a review table."""
-    decision_col = next((c for c in frame.columns if fold_header(c) in ("决定", "decision")), None)
-    if decision_col is None or "left_id" not in frame.columns or "right_id" not in frame.columns:
-        raise ValueError(
-            "not a leadkit review file: it needs the columns 决定/Decision, left_id, right_id"
-        )
-    lookup = {fold_header(k): k for k in REVIEW_DECISIONS}
-    for key, (zh, en) in REVIEW_DECISIONS.items():
-        lookup[fold_header(zh)] = key
-        lookup[fold_header(en)] = key
-    out = []
-    for _, row in frame.iterrows():
-        raw = row[decision_col]
-        if raw is None or (isinstance(raw, float) and np.isnan(raw)) or not str(raw).strip():
-            continue
-        decision = lookup.get(fold_header(str(raw)))
-        if decision is None:
-            raise ValueError(
-                f"row {_ + 2}: decision {raw!r} is neither merge (合并) nor keep apart (分开)"
-            )
-        out.append((str(row["left_id"]), str(row["right_id"]), decision))
-    return out
+    return [
+        (str(frame.at[row, "left_id"]), str(frame.at[row, "right_id"]), decision)
+        for row, decision in decided_rows(frame, REVIEW_DECISIONS, ("left_id", "right_id"))
+    ]

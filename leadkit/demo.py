@@ -38,6 +38,7 @@ class DemoOutcome:
     status_labels: dict[str, str] = field(default_factory=dict)
     dedupe: pipeline.DedupeOutcome | None = None
     enrich: pipeline.EnrichOutcome | None = None
+    enrich_review: pipeline.EnrichOutcome | None = None  # enrich --apply-review, one accepted
     events: pipeline.EventsOutcome | None = None
     training: pipeline.Training | None = None
     score: pipeline.ScoreOutcome | None = None
@@ -104,6 +105,7 @@ class DemoOutcome:
             "dedupe_review_pairs": self.dedupe.review_pairs if self.dedupe else 0,
             "enrich_matched": self.enrich.matched if self.enrich else {},
             "enrich_filled": self.enrich.cells if self.enrich else 0,
+            "enrich_review_filled": self.enrich_review.cells if self.enrich_review else 0,
             "events_added": self.events.added if self.events else 0,
             "model_auc": round(self.training.auc, 3) if self.training else None,
             "grades": {k: int(v) for k, v in self.score.scored.grade.value_counts().items()}
@@ -170,6 +172,14 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     outcome.enrich = pipeline.enrich(
         ctx, inbox / "companies.csv", review_file=folder / "enrich_review.xlsx"
     )
+    if len(outcome.enrich.review):
+        # a person looks the uncertain matches over: the first is the same company, the rest not
+        _decide(
+            folder / "enrich_review.xlsx", ["采用"] + ["不采用"] * (len(outcome.enrich.review) - 1)
+        )
+        outcome.enrich_review = pipeline.enrich(
+            ctx, None, apply_review=folder / "enrich_review.xlsx"
+        )
     outcome.events = pipeline.import_event_files(ctx, [inbox / "events.csv"])
     outcome.training = pipeline.train(
         pipeline.context(inbox / "history.xlsx", as_of=as_of, cwd=folder)
@@ -194,6 +204,7 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     outcome.recycle = pipeline.recycle(later)
     # the month's numbers for the manager, and last year's from the history book
     outcome.report = pipeline.report(later, period="month", by=["source", "grade", "owner"])
+    write_excel(outcome.report, folder / "report.xlsx", ctx.lang, ctx.rules.columns)
     history = pipeline.context(inbox / "history.xlsx", as_of="2025-12-31T18:00", cwd=folder)
     # with RFM: the year's won customers by segment, for the calls back for repeat business
     outcome.history_report = pipeline.report(
@@ -204,3 +215,13 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
     book = pipeline.load(ctx)
     outcome.leads, outcome.plans = book.leads, book.sheets["plans"]
     return outcome
+
+
+def _decide(review_file: Path, decisions: list[str]) -> None:
+    """Type decisions into a review file's 决定 column, row by row, as a person would."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(review_file)
+    for row, decision in enumerate(decisions, start=2):
+        wb.active.cell(row, 1, decision)
+    wb.save(review_file)

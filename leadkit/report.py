@@ -156,6 +156,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     # customer feedback by type (客户反馈 sheet); empty for a book with none
     feedback: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # feedback received per type in each of the trend's periods (feedback_trend); empty likewise
+    feedback_trend: pd.DataFrame = field(default_factory=pd.DataFrame)
     tz: str = "UTC"  # the workspace's zone: the period's bounds are its wall-clock times
     rfm: Rfm | None = None  # `report --rfm`: over every won deal to the report's --as-of
 
@@ -636,6 +638,28 @@ def _trend(
     return rows
 
 
+def feedback_trend(
+    feedback: pd.DataFrame, kind: Period, start: pd.Timestamp, periods: int
+) -> pd.DataFrame:
+    """Feedback received per type in each of `periods` periods ending with the one at `start`
+    (the seeds' 客户需求分析表 asks for the analysis by type and trend): one row per period, a
+    column per type in the seeds' order (and (blank) if any has none), and their total."""
+    if feedback.empty:
+        return pd.DataFrame()
+    kind_of = feedback["type"].where(feedback["type"].isin(FEEDBACK_TYPES), "(blank)")
+    when = column_dates(feedback, "time")
+    types = FEEDBACK_TYPES + (["(blank)"] if (kind_of == "(blank)").any() else [])
+    rows = []
+    for back in range(periods - 1, -1, -1):
+        s, e = period_bounds(kind, start, back=back)
+        counts = kind_of[_within(when, s, e)].value_counts()
+        row: dict[str, Any] = {"period": _label(kind, s)}
+        row.update({t: int(counts.get(t, 0)) for t in types})
+        row["total"] = sum(row[t] for t in types)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def build_report(
     leads: pd.DataFrame, activities: pd.DataFrame, log: pd.DataFrame, *, kind: Period, now: datetime,
     rules: ReportRules, cadence: dict[str, float], by: list[str], channels: ChannelsRules | None = None,
@@ -674,6 +698,8 @@ def build_report(
         rfm=customers,
         feedback=pd.DataFrame() if feedback is None else feedback_summary(
             feedback, start, end, now=now, rules=feedback_rules or FeedbackRules()),
+        feedback_trend=pd.DataFrame() if feedback is None else feedback_trend(
+            feedback, kind, start, rules.trend_periods),
     )  # fmt: skip
 
 
@@ -789,7 +815,7 @@ def as_json(report: Report) -> dict[str, Any]:
         "reps": records(report.reps), "grades": records(report.grades), "trend": records(report.trend),
         "forecast": records(report.forecast), "lost_reasons": records(report.lost_reasons),
         "sla_by_grade": records(report.sla_grades), "feedback": records(report.feedback),
-        "warnings": report.warnings,
+        "feedback_trend": records(report.feedback_trend), "warnings": report.warnings,
     }  # fmt: skip
     if report.rfm is not None:  # segments by their report.yaml keys, named in both languages
         out["rfm"] = {
@@ -870,7 +896,21 @@ def localised(frame: pd.DataFrame, columns: ColumnsRules, lang: str) -> pd.DataF
             out[c] = pd.to_numeric(out[c], errors="coerce").round(4)
     names = {c: TABLE_LABELS[c][i] if c in TABLE_LABELS else leads[c].header(lang) if c in leads else c
              for c in out.columns}  # fmt: skip
+    names.update(_type_headers(frame, columns, lang))
     return out.rename(columns=names)
+
+
+def _type_headers(frame: pd.DataFrame, columns: ColumnsRules, lang: str) -> dict[str, str]:
+    """A feedback trend's type columns (product, price …, (blank), total) named for a reader."""
+    if "period" not in frame.columns or "total" not in frame.columns:
+        return {}
+    i = 0 if lang == "zh" else 1
+    types = columns.enum_labels("feedback_type", lang)
+    return {
+        c: BLANK[c][i] if c in BLANK else types[c]
+        for c in frame.columns
+        if c in types or c in BLANK
+    }
 
 
 def _number_format(key: str) -> str | None:
@@ -1022,7 +1062,21 @@ def report_views(report: Report, lang: str, columns: ColumnsRules) -> list[View]
     if not report.feedback.empty:
         views.append(View("客户反馈" if zh else "Feedback", "各类型客户反馈" if zh else "Feedback by type",
                           report.feedback, "feedback_type", "received", ("unresolved", "overdue")))  # fmt: skip
+    if not report.feedback_trend.empty:
+        views.append(_feedback_trend_view(report.feedback_trend, lang))
     return [v._replace(frame=v.frame.reset_index(drop=True)) for v in views]
+
+
+def _feedback_trend_view(trend: pd.DataFrame, lang: str) -> View:
+    """The feedback trend: the total (the terminal's and the page's bars) and one series per type
+    beside it in Excel's clustered columns, period by period (`localised` names the type columns
+    as the 客户反馈 sheet names the types)."""
+    zh = lang == "zh"
+    types = [c for c in trend.columns if c not in ("period", "total")]
+    return View("反馈趋势" if zh else "Feedback trend",
+                "各类型客户反馈趋势" if zh else "Feedback by type and period",
+                trend, "period", "total", tuple(types),
+                "收到的反馈" if zh else "Feedback received")  # fmt: skip
 
 
 def shown_cell(key: str, value: Any) -> str:

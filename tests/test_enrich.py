@@ -214,3 +214,185 @@ def test_a_list_without_known_headers_says_where_its_headers_are_named(workspace
     done = cli("enrich", "--from", listed)
     assert done.exit_code == 2
     assert "list.csv: no recognisable header row (see rules/enrich.yaml columns)" in done.stderr
+
+
+def _review_workspace(workspace, tmp_path, cli):
+    """The five leads of LEADS_CSV plus one more uncertain one, enriched with --review."""
+    leads = tmp_path / "leads_in.csv"
+    extra = "2026-02-02 14:00,北京星河数据科技有限公司,赵磊,13800000006,,,\n"
+    leads.write_text(LEADS_CSV.format(code=LETTERED) + extra, encoding="utf-8")
+    assert cli("import", leads, "--source", "官网表单", "-q").exit_code == 0
+    src = tmp_path / "companies.csv"
+    src.write_text(LIST_CSV.format(code=LETTERED), encoding="utf-8")
+    review_file = tmp_path / "review.xlsx"
+    done = cli("enrich", "--from", src, "--review", review_file, "--as-of", "2026-03-01T09:00")
+    assert done.exit_code == 0, done.stderr
+    assert "2 uncertain match(es) written to" in done.stderr
+    return review_file
+
+
+def test_accepted_review_rows_fill_blanks_from_a_file_libreoffice_saved(
+    workspace, tmp_path, cli, soffice
+):
+    import openpyxl
+
+    from leadkit import bookio
+    from leadkit.rules import Rules
+
+    review_file = _review_workspace(workspace, tmp_path, cli)
+    wb = openpyxl.load_workbook(review_file)  # a person decides, in a spreadsheet
+    ws = wb.active
+    head = [c.value for c in ws[1]]
+    assert head[:6] == ["决定", "线索编号", "企业名称", "名单企业名称", "匹配方式", "相似度"]
+    assert "名单所属行业" in head and head[-1] == "校验"
+    rows = {ws.cell(r, 3).value: r for r in range(2, ws.max_row + 1) if ws.cell(r, 3).value}
+    assert sorted(rows) == ["北京星河数据科技有限公司", "杭州云栖数据科技有限公司"]
+    ws.cell(rows["杭州云栖数据科技有限公司"], 1, "采用")
+    ws.cell(rows["北京星河数据科技有限公司"], 1, "不采用")
+    edited = tmp_path / "edited" / "review.xlsx"
+    edited.parent.mkdir()
+    wb.save(edited)
+    # and saved again by LibreOffice, as a colleague without Excel would
+    saved = soffice(edited, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    assert saved != edited and saved.name == "review.xlsx"
+    book = workspace / "leads.xlsx"
+    before = bookio.load_book(book, Rules().columns, "zh", "Asia/Shanghai")
+
+    done = cli("enrich", "--apply-review", saved, "--as-of", "2026-03-02T09:00")
+    assert done.exit_code == 0, done.stderr
+    assert "1 match(es) accepted, 1 rejected in review.xlsx" in done.stderr
+    # the list row: no code, 有限责任公司, 200万元人民币, 存续, 文三路90号, 软件
+    assert "filled 5 blank cell(s) in 1 lead(s)" in done.stderr
+    loaded = bookio.load_book(book, Rules().columns, "zh", "Asia/Shanghai")
+    after = loaded.leads.set_index("phone")
+    yun, xing = after.loc["13800000005"], after.loc["13800000006"]
+    assert yun["industry"] == "软件" and yun["registered_capital"] == "200万元人民币"
+    assert yun["registered_address"] == "杭州市西湖区文三路90号" and pd.isna(yun["credit_code"])
+    assert xing[["legal_form", "industry", "registered_address"]].isna().all()
+    log = loaded.sheets["log"]
+    mine = log[(log["command"] == "enrich") & (log["lead_id"] == yun["lead_id"])]
+    assert len(mine) == 5 and set(mine["new"]) >= {"软件", "存续"}
+    assert len(log) == len(before.sheets["log"]) + 5
+
+    assert cli("undo", "-q").exit_code == 0
+    undone = bookio.load_book(book, Rules().columns, "zh", "Asia/Shanghai").leads
+    assert pd.isna(undone.set_index("phone").loc["13800000005", "industry"])
+
+
+def test_a_review_file_whose_lead_changed_since_is_refused(workspace, tmp_path, cli):
+    import openpyxl
+
+    from leadkit import pipeline
+
+    review_file = _review_workspace(workspace, tmp_path, cli)
+    wb = openpyxl.load_workbook(review_file)
+    for r in range(2, wb.active.max_row + 1):
+        if wb.active.cell(r, 2).value:
+            wb.active.cell(r, 1, "accept")  # the key and the English label count as well
+    wb.save(review_file)
+
+    def rename(book):  # a person corrects the lead's company name in the book meanwhile
+        leads = book.leads
+        at = leads.index[leads["company"] == "杭州云栖数据科技有限公司"]
+        leads.loc[at, "company"] = "杭州云栖数据服务有限公司"
+
+    pipeline.update_book(pipeline.context(cwd=workspace), "test", rename)
+    book = workspace / "leads.xlsx"
+    before = book.read_bytes()
+    done = cli("enrich", "--apply-review", review_file)
+    assert done.exit_code == 2
+    assert "1 accepted lead(s) are gone or changed since the review was written" in done.stderr
+    assert "nothing filled" in done.stderr and book.read_bytes() == before
+
+
+def test_a_review_decision_that_is_no_choice_names_its_row(workspace, tmp_path, cli):
+    import openpyxl
+
+    review_file = _review_workspace(workspace, tmp_path, cli)
+    wb = openpyxl.load_workbook(review_file)
+    wb.active.cell(3, 1, "好的")
+    wb.save(review_file)
+    done = cli("enrich", "--apply-review", review_file)
+    assert done.exit_code == 2
+    assert "row 3: decision '好的' is neither accept (采用) nor reject (不采用)" in done.stderr
+
+
+def test_the_prepared_list_is_cached_and_a_changed_list_is_read_afresh(workspace, tmp_path, cli):
+    """.leadkit/cache/enrich/ holds the prepared list under a digest of its bytes: the same list
+    again comes from it; one changed byte, the same mtime kept, is read afresh; a damaged cache
+    file is rebuilt; a dry run writes none."""
+    import json
+    import os
+
+    leads = tmp_path / "leads_in.csv"
+    leads.write_text(LEADS_CSV.format(code=LETTERED), encoding="utf-8")
+    assert cli("import", leads, "--source", "官网表单", "-q").exit_code == 0
+    listed = tmp_path / "companies.csv"
+    listed.write_text(LIST_CSV.format(code=LETTERED), encoding="utf-8")
+    cache = workspace / ".leadkit" / "cache" / "enrich"
+
+    def enrich(*extra: str) -> dict:
+        done = cli("enrich", "--from", listed, "--json", *extra)
+        assert done.exit_code == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert enrich("--dry-run")["list_cached"] is False and not cache.exists()
+    first = enrich()
+    assert first["list_cached"] is False and first["cells"] == 13
+    assert len(list(cache.glob("*.arrow"))) == 1
+    assert cli("undo", "-q").exit_code == 0
+    again = enrich()
+    assert again["list_cached"] is True
+    assert {k: again[k] for k in ("matched", "filled", "review")} == {
+        k: first[k] for k in ("matched", "filled", "review")
+    }
+    # the list's 杭州 row renamed to the lead's name (same length, same mtime): a key match now
+    assert cli("undo", "-q").exit_code == 0
+    was = listed.stat()
+    text = listed.read_text(encoding="utf-8").replace("数据科技发展", "数据科技有限")
+    text = text.replace("数据科技有限有限公司", "数据科技有限公司公司")
+    listed.write_text(text, encoding="utf-8")
+    os.utime(listed, ns=(was.st_atime_ns, was.st_mtime_ns))
+    assert listed.stat().st_size == was.st_size and listed.stat().st_mtime_ns == was.st_mtime_ns
+    changed = enrich()
+    assert changed["list_cached"] is False and changed["matched"]["company_key"] == 3
+    assert len(list(cache.glob("*.arrow"))) == 2  # the newest two lists are kept
+    for damaged in cache.glob("*.arrow"):
+        damaged.write_bytes(b"not arrow")
+    assert cli("undo", "-q").exit_code == 0
+    rebuilt = enrich()
+    assert rebuilt["list_cached"] is False and rebuilt["cells"] == changed["cells"]
+    assert enrich()["list_cached"] is True
+
+
+def test_a_plain_csv_list_read_by_arrow_is_what_the_general_reader_reads(
+    workspace, tmp_path, data_dir, monkeypatch
+):
+    """The fast path for a plain UTF-8 list gives the same frame; any other file is left to
+    bookio's reader (here: GB18030, a title line above the header, a malformed quote)."""
+    from pathlib import Path
+
+    from leadkit import pipeline
+
+    ctx = pipeline.context(cwd=workspace)
+    config = ctx.rules.enrich
+    samples = Path(__file__).resolve().parents[1] / "samples" / "companies.csv"
+    plain = tmp_path / "plain.csv"
+    plain.write_text("\ufeff" + LIST_CSV.format(code=LETTERED) + " ,,,,,,\n", encoding="utf-8")
+    fast = {f: pipeline._plain_list_csv(f, config, None) for f in (samples, plain)}
+    monkeypatch.setattr(pipeline, "_plain_list_csv", lambda *a: None)
+    for f, got in fast.items():
+        assert got is not None, f
+        slow = pipeline._read_list_file(ctx, f, config)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), slow.reset_index(drop=True))
+    monkeypatch.undo()
+    assert len(fast[plain]) == 4 and fast[plain]["company"].iloc[0] == "华为技术有限公司"
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(LIST_CSV.format(code=LETTERED).encode("gb18030"))
+    titled = tmp_path / "titled.csv"
+    titled.write_text("2026年企业名单\n" + LIST_CSV.format(code=LETTERED), encoding="utf-8")
+    broken = tmp_path / "broken.csv"
+    broken.write_text('企业名称,行业\n "华为, 技术" ,通信\n', encoding="utf-8")
+    for f in (gbk, titled, broken):
+        assert pipeline._plain_list_csv(f, config, None) is None, f
+    assert pipeline._read_list_file(ctx, gbk, config)["company"].iloc[0] == "华为技术有限公司"

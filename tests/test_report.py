@@ -983,3 +983,57 @@ def test_feedback_view_counts_the_periods_feedback_by_type_and_priority_and_what
         "已逾期",
     ]
     assert rows[2] == ["价格类", 2, 1, 0, 1, 1, 1] and rows[-1][0] == "合计"
+
+
+def test_feedback_trend_counts_each_periods_feedback_by_type(
+    workspace, rules, cli, soffice, tmp_path
+):
+    """By hand, months to March 2026 (trend_periods 6: 2025-10 … 2026-03): January has 2 price
+    and 1 product, February 1 service and 1 with no type, March 2 price and 1 service; the
+    December one is on 12-31 23:30 of the workspace's zone (Asia/Shanghai), so December's. The
+    book is saved again by LibreOffice before the report reads it."""
+    import shutil
+    import zipfile
+
+    import openpyxl
+
+    b = bookio.new_book(workspace / "leads.xlsx", "zh", rules.columns)
+    b.append("leads", pd.DataFrame(ROWS))
+    fb = [("2025-12-31 23:30", "decision"), ("2026-01-05 10:00", "price"),
+          ("2026-01-20 10:00", "price"), ("2026-01-31 10:00", "product"),
+          ("2026-02-01 00:00", "service"), ("2026-02-14 10:00", None),
+          ("2026-03-05 10:00", "price"), ("2026-03-06 10:00", "price"),
+          ("2026-03-20 10:00", "service"), ("2026-04-01 10:00", "product")]  # fmt: skip
+    b.append("feedback", pd.DataFrame([
+        dict(time=T(t), lead_id="L1", type=k, priority="medium") for t, k in fb
+    ]))  # fmt: skip
+    bookio.save_book(b, rules.columns, state_dir=workspace / ".leadkit", command="test",
+                     as_of=dt.datetime(2026, 4, 2))  # fmt: skip
+    saved = soffice(workspace / "leads.xlsx", "xlsx", tmp_path / "lo")
+    shutil.copyfile(saved, workspace / "leads.xlsx")
+    trend = run_report(cli)["feedback_trend"]
+    assert [r["period"] for r in trend] == ["2025-10", "2025-11", "2025-12", "2026-01",
+                                            "2026-02", "2026-03"]  # fmt: skip
+    keys = ["product", "price", "service", "decision", "(blank)", "total"]
+    assert [[r[k] for k in keys] for r in trend] == [
+        [0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 0, 1],
+        [1, 2, 0, 0, 0, 3], [0, 0, 1, 0, 1, 2], [0, 2, 1, 0, 0, 3],
+    ]  # fmt: skip
+    quarter = json.loads(cli("report", "--period", "quarter", "--as-of", "2026-04-02T10:00",
+                             "--format", "json").stdout)["feedback_trend"]  # fmt: skip
+    assert [(r["period"], r["total"]) for r in quarter][-3:] == [
+        ("2025-Q4", 1), ("2026-Q1", 8), ("2026-Q2", 1)]  # fmt: skip
+    base = ("report", "--period", "month", "--previous", "--as-of", "2026-04-02T10:00")
+    table = cli(*base).stdout
+    assert "反馈趋势" in table
+    assert re.search(r"2026-01\s*│\s*1\s*│\s*2\s*│\s*0\s*│\s*0\s*│\s*0\s*│\s*3\s", table)
+    assert cli(*base, "--out", workspace / "r.xlsx", "-q").exit_code == 0
+    sheet = openpyxl.load_workbook(workspace / "r.xlsx")["反馈趋势"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert rows[0] == ["期间", "产品/服务类", "价格类", "服务类", "决策类", "(空)", "合计"]
+    assert rows[4] == ["2026-01", 1, 2, 0, 0, 0, 3]
+    with zipfile.ZipFile(workspace / "r.xlsx") as zf:
+        drawn = [ref for n in zf.namelist() if n.startswith("xl/charts/chart")
+                 for ref in _chart_refs(zf, n) if ref[0] == "反馈趋势"]  # fmt: skip
+    # the total and one series per type that has feedback (a type nobody raised draws nothing)
+    assert sorted(col for _, col, _, _ in drawn) == ["B", "C", "D", "E", "F", "G"]

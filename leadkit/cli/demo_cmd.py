@@ -58,6 +58,15 @@ def register(app: typer.Typer) -> None:
                 f"filled {e.cells} blank cell(s) in {e.leads_filled} lead(s); "
                 f"{len(e.review)} uncertain match(es) for a person in enrich_review.xlsx"
             )
+        if outcome.enrich_review is not None:
+            r = outcome.enrich_review
+            ui.say(
+                "$ leadkit enrich --apply-review enrich_review.xlsx   (a person decided: 采用 / 不采用)"
+            )
+            ui.say(
+                f"  {r.accepted} accepted, {r.rejected} rejected; "
+                f"filled {r.cells} blank cell(s) in {r.leads_filled} lead(s)"
+            )
         if outcome.events is not None:
             ui.say("$ leadkit import --events inbox/events.csv")
             ui.say(
@@ -114,6 +123,16 @@ def register(app: typer.Typer) -> None:
                 f"  跟进计划 sheet: {len(outcome.plans)} open lead(s) with an owner, each with its stage's plan ("
                 + ", ".join(f"{labels.get(k, k)} {int(v)}" for k, v in stages.items())
                 + ")"
+            )
+        if outcome.report is not None and not outcome.report.feedback_trend.empty:
+            rep = outcome.report
+            trend = rep.feedback_trend
+            total = rep.feedback.set_index("feedback_type").loc["total"]
+            ui.say("$ leadkit report --period month --out report.xlsx   (three days later)")
+            ui.say(
+                f"  客户反馈 {rep.period}: {int(total['received'])} received, {int(total['unresolved'])} open; "
+                f"反馈趋势 by type over {len(trend)} months ({trend['period'].iloc[0]} to {trend['period'].iloc[-1]}), "
+                "charts in report.xlsx"
             )
         if outcome.history_report is not None:
             m = outcome.history_report.metrics

@@ -29,17 +29,27 @@ def register(app: typer.Typer) -> None:
     @boundary
     def enrich(
         from_: Annotated[
-            Path,
+            Path | None,
             typer.Option(
                 "--from",
                 help="The company list (.xlsx or .csv): name, credit code, legal form, capital, …",
             ),
-        ],
+        ] = None,
         book: BookArg = None,
         book_opt: BookOpt = None,
         review: Annotated[
             Path | None,
-            typer.Option("--review", help="Write uncertain matches (not filled) to this .xlsx."),
+            typer.Option(
+                "--review",
+                help="Write uncertain matches (not filled) to this .xlsx, with a decision column.",
+            ),
+        ] = None,
+        apply_review: Annotated[
+            Path | None,
+            typer.Option(
+                "--apply-review",
+                help="Fill the blanks of the matches accepted (采用) in a review file.",
+            ),
         ] = None,
         as_of: AsOf = None,
         dry_run: DryRun = False,
@@ -47,7 +57,7 @@ def register(app: typer.Typer) -> None:
         json_out: Json = False,
         quiet: Quiet = False,
     ) -> int:
-        """Fill leads' blank company data (工商信息) from a company list; typed cells are kept."""
+        """Fill leads' blank company data (工商信息) from a company list; typed cells are kept; --apply-review: fill the uncertain matches a person accepted."""
         ui.configure(quiet=quiet, json_out=json_out)
         ctx = context(
             pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
@@ -55,11 +65,17 @@ def register(app: typer.Typer) -> None:
         from leadkit import pipeline
 
         with bar(chatty=ui.chatty) as ctx.progress:
-            outcome = pipeline.enrich(ctx, from_, review_file=review)
-        ui.say(
-            f"matched {sum(outcome.matched.values())} of {outcome.looked_up} lead(s) "
-            f"against {outcome.companies} companies in {from_.name}"
-        )
+            outcome = pipeline.enrich(ctx, from_, review_file=review, apply_review=apply_review)
+        if apply_review is not None:
+            ui.say(
+                f"{outcome.accepted} match(es) accepted, {outcome.rejected} rejected "
+                f"in {apply_review.name}"
+            )
+        else:
+            ui.say(
+                f"matched {sum(outcome.matched.values())} of {outcome.looked_up} lead(s) "
+                f"against {outcome.companies} companies in {from_.name if from_ else ''}"
+            )
         table = Table()
         table.add_column("matched by")
         table.add_column("leads", justify="right")
@@ -68,7 +84,7 @@ def register(app: typer.Typer) -> None:
             low, high = outcome.confidence[method]
             shown = f"{low:g}" if low == high else f"{low:g}-{high:g}"
             table.add_row(METHODS.get(method, method), str(n), shown)
-        if outcome.matched:
+        if outcome.matched and apply_review is None:
             ui.show(table)
         labels = {c.key: c.header(ctx.lang) for c in ctx.rules.columns.sheets["leads"].columns}
         verb = "would fill" if dry_run else "filled"
@@ -80,16 +96,17 @@ def register(app: typer.Typer) -> None:
                 else ""
             )
         )
-        ui.say(
-            f"{len(outcome.review)} uncertain match(es)"
-            + (
-                f" written to {outcome.review_file}"
-                if outcome.review_file
-                else " (not filled; use --review FILE to see them)"
-                if len(outcome.review)
-                else ""
+        if apply_review is None:
+            ui.say(
+                f"{len(outcome.review)} uncertain match(es)"
+                + (
+                    f" written to {outcome.review_file}"
+                    if outcome.review_file
+                    else " (not filled; use --review FILE to see them)"
+                    if len(outcome.review)
+                    else ""
+                )
             )
-        )
         if dry_run:
             ui.say("dry run: the book was not changed")
         ui.emit_json(
@@ -103,6 +120,9 @@ def register(app: typer.Typer) -> None:
                 "leads_filled": outcome.leads_filled,
                 "review": len(outcome.review),
                 "review_file": str(outcome.review_file) if outcome.review_file else None,
+                "list_cached": outcome.list_cached,
+                "accepted": outcome.accepted,
+                "rejected": outcome.rejected,
             }
         )
         return 0

@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
         as_of: AsOf = None,
         quiet: Quiet = False,
     ) -> int:
-        """Conversion, response time, funnel and breakdowns for a week/month/quarter; Excel with charts; --rfm: won customers' RFM segments."""
+        """Conversion, response time, funnel and breakdowns for a week/month/quarter; Excel with charts; feedback by type and trend; --rfm: won customers' RFM segments."""
         if fmt not in ("table", "json", "md"):
             raise typer.BadParameter("--format takes table, json or md")
         ui.configure(quiet=quiet, json_out=fmt == "json")
