@@ -82,6 +82,7 @@ from leadkit.notify import (
     send_webhooks,
     webhook_secrets,
 )
+from leadkit.order import RUN_STEPS
 from leadkit.pool import Neglect, apply_recycle, find_neglected
 from leadkit.pool import claim as claim_lead
 from leadkit.report import Report, build_report, write_report
@@ -94,7 +95,7 @@ from leadkit.rules import ColumnsRules, Rules, Strict, fold_header
 from leadkit.score import Scored, apply_scores, explain, score_leads
 from leadkit.train import Training, load_model, save_model
 from leadkit.train import train as train_model
-from leadkit.workspace import RUN_STEPS, NotifyConfig, Workspace, init_workspace
+from leadkit.workspace import NotifyConfig, Workspace, init_workspace
 
 T = TypeVar("T")
 

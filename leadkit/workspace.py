@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 
 from leadkit.errors import UsageError
 from leadkit.files import replacing
+from leadkit.order import RUN_STEPS
 from leadkit.rules import Rules, Strict, default_rules_dir, load_yaml_model
 
 CONFIG_NAME = "leadkit.yaml"
@@ -100,8 +101,6 @@ class LimitsConfig(Strict):
     cell_chars: int = Field(default=1_000_000, ge=100)
 
 
-# `run`'s steps, in pipeline order (the order they run in, whatever order they are listed in)
-RUN_STEPS = ("import", "dedupe", "score", "assign", "recycle", "due", "report")
 Channels = Literal["email", "webhook", "both"]
 
 
