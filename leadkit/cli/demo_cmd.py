@@ -6,24 +6,20 @@ from typing import Annotated
 
 import typer
 
-from leadkit.cli.common import AsOf, Json, Quiet, boundary, ui
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.cli.import_cmd import header_report, summary_table
 from leadkit.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo")
-    @boundary
+    @command(app, "demo", options=("as_of", "json", "quiet"))
     def demo_(
+        cmd: Cmd,
         folder: Annotated[
             Path, typer.Argument(help="A fresh folder for the demo workspace.")
         ] = Path("leadkit-demo"),
-        as_of: AsOf = None,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Run the pipeline on the bundled samples in a fresh workspace folder."""
-        ui.configure(quiet=quiet, json_out=json_out)
         from leadkit import demo
         from leadkit.followup import kind_label
 
@@ -31,7 +27,7 @@ def register(app: typer.Typer) -> None:
             if not (folder / demo.MARKER).exists():
                 raise UsageError(f"{folder} exists and is not a leadkit demo; pick an empty folder")
             shutil.rmtree(folder)
-        outcome = demo.run(folder, as_of=as_of)
+        outcome = demo.run(folder, as_of=cmd.as_of)
         ui.say(f"demo workspace: {outcome.workspace}")
         labels = outcome.column_labels
         for step, result in outcome.imports:

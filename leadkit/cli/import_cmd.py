@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.errors import ExitStatus
 from leadkit.files import expand_inputs
 from leadkit.progress import bar
@@ -114,9 +113,9 @@ def result_json(result: ImportResult) -> dict[str, object]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("import")
-    @boundary
+    @command(app, "import", book="opt")
     def import_(
+        cmd: Cmd,
         files: Annotated[
             list[Path],
             typer.Argument(
@@ -159,23 +158,15 @@ def register(app: typer.Typer) -> None:
                 help="The files hold behaviour events (page views, downloads …) for the Events sheet.",
             ),
         ] = False,
-        book: BookOpt = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects.
 
         Rows already in the book are listed with the row they matched; nothing new: not written.
         """
-        ui.configure(quiet=quiet, json_out=json_out)
         files, unmatched = expand_inputs(files)
         # the workspace and its rules are still checked when there is nothing to import
-        ctx = context(
-            book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=bool(files) and not suggest
-        )
+        ctx = cmd.context(read_ahead=bool(files) and not suggest)
+        dry_run = cmd.dry_run
         for pattern in unmatched:
             ui.say(f"{pattern}: no file matches; skipped")
         if not files:
