@@ -28,7 +28,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from leadkit import clock
-from leadkit.errors import ExitStatus, LeadkitError
+from leadkit.errors import ExitStatus, LeadkitError, RuleError
 from leadkit.errors import UsageError as LeadkitUsageError
 
 try:  # typer >= 0.20 carries its own click; the floor's typer uses the click package
@@ -96,10 +96,22 @@ def boundary(fn: Callable[..., int | None]) -> Callable[..., None]:
             status = fn(*args, **kwargs)
         except LeadkitError as exc:
             error_line(str(exc))
+            ui.emit_json({"error": error_json(exc)})  # under --json, the error's code for scripts
             raise typer.Exit(int(exc.exit_status)) from None
         raise typer.Exit(int(status or ExitStatus.OK))
 
     return wrapper
+
+
+def error_json(exc: LeadkitError) -> dict[str, Any]:
+    """A user error as `--json` gives it: its stable code, the line, and a rule file's problems."""
+    payload: dict[str, Any] = {"code": exc.code.value, "message": str(exc)}
+    if isinstance(exc, RuleError):
+        payload["problems"] = [
+            {"code": exc.code.value, "file": str(exc.file), "line": line, "message": message}
+            for line, message in exc.problems
+        ]
+    return payload
 
 
 def error_line(message: str) -> None:
@@ -363,7 +375,7 @@ class LeadkitGroup(TyperGroup):
             else:
                 error_line(usage_message(exc))
             sys.exit(exc.exit_code)
-        except click_errors.Abort:
+        except typer.Abort:
             typer.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(status if isinstance(status, int) else 0)

@@ -104,11 +104,23 @@ def already_lines(result: ImportResult, imports_sheet: str, cap: int = 5) -> lis
 
 
 def result_json(result: ImportResult) -> dict[str, object]:
+    from leadkit.problems import reason_codes
+
+    rejects = result.rejects
     return {
         "totals": result.totals,
         "files": [vars(f) for f in result.files],
         "lead_ids": result.leads["lead_id"].tolist() if not result.leads.empty else [],
         "warnings": [vars(w) for w in result.warnings],
+        # each rejected row with its 拒绝原因 and their stable codes
+        "rejects": []
+        if rejects.empty
+        else [
+            {"file": f, "sheet": s, "row": int(r), "reason": why, "codes": reason_codes(why)}
+            for f, s, r, why in zip(
+                rejects["file"], rejects["sheet"], rejects["row"], rejects["reason"], strict=True
+            )
+        ],
     }
 
 
@@ -174,6 +186,7 @@ def register(app: typer.Typer) -> None:
             none = ("read", "imported", "rejected", "already", "warnings", "linked")
             ui.emit_json({
                 "totals": dict.fromkeys(none, 0), "files": [], "lead_ids": [], "warnings": [],
+                "rejects": [],
                 "unmatched": list(map(str, unmatched)),
             })  # fmt: skip
             return ExitStatus.OK
