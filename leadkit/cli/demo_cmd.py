@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
                 f"kept {t.estimator.replace('_', ' ')}: ROC AUC {t.auc:.3f} (95% CI {t.auc_low:.3f}-{t.auc_high:.3f}) "
                 f"on the {t.test_size} latest closes"
             )
-        if outcome.score is not None:
+        if outcome.score is not None and outcome.score.scored is not None:
             # the daily part is one `run`: one read, one save, one backup for both steps
             ui.say("$ leadkit run --steps score,assign --by rules")
             ui.say("  score:")

@@ -59,12 +59,12 @@ def header_report(
                 shown = shown.relative_to(root)
             said.append(f"{name}: headers mapped by the saved map {shown}")
         if f.matched:
-            shown = "; ".join(
+            pairs = "; ".join(
                 f"{m['header']!r} → {labels.get(str(m['column']), m['column'])} "
                 f"({m['column']}, {m['how']} {float(m['confidence']):.2f})"  # type: ignore[arg-type]
                 for m in f.matched
             )
-            said.append(f"{name}: mapped by similarity or content: {shown}")
+            said.append(f"{name}: mapped by similarity or content: {pairs}")
         for c in f.conflicts:
             said.append(
                 f"{name}: {c['winner']!r} and {c['loser']!r} both looked like {c['column']}; "

@@ -56,6 +56,7 @@ def register(app: typer.Typer) -> None:
         with bar(chatty=ui.chatty) as ctx.progress:
             outcome = pipeline.score(ctx)
         scored = outcome.scored
+        assert scored is not None  # None only for --explain of a merged lead
         how = scored.how
         if outcome.model is not None:
             m = outcome.model["metrics"]
