@@ -109,3 +109,10 @@ def test_a_rule_error_under_json_gives_its_code_and_each_problem(cli, workspace,
     assert error["code"] == "rule-invalid"
     lines = {p["line"] for p in error["problems"]}
     assert {3, 9} <= lines and all(p["code"] == "rule-invalid" for p in error["problems"])
+
+
+def test_an_error_after_the_json_summary_leaves_one_json_document(cli, workspace):
+    # the report is printed, then sending it fails (no notify: settings): stdout stays one document
+    result = cli("report", "--format", "json", "--notify", "both", AS_OF)
+    assert result.exit_code == 2 and "notify" in result.stderr
+    assert "period" in json.loads(result.stdout)

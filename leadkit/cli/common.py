@@ -46,11 +46,13 @@ class Ui:
     def __init__(self) -> None:
         self.quiet = False
         self.json = False
+        self.emitted = False  # stdout has its JSON document: an error adds no second one
         self.out = Console(soft_wrap=False, highlight=False)
         self.err = Console(stderr=True, soft_wrap=True, highlight=False)
 
     def configure(self, *, quiet: bool = False, json_out: bool = False) -> None:
         self.quiet, self.json = quiet, json_out
+        self.emitted = False
         wide = None if sys.stdout.isatty() else 120
         self.out = Console(soft_wrap=False, highlight=False, width=wide)
         self.err = Console(stderr=True, soft_wrap=True, highlight=False)
@@ -82,6 +84,7 @@ class Ui:
             if callable(payload):
                 payload = payload()
             sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str, indent=2) + "\n")
+            self.emitted = True
 
 
 ui = Ui()
@@ -96,7 +99,8 @@ def boundary(fn: Callable[..., int | None]) -> Callable[..., None]:
             status = fn(*args, **kwargs)
         except LeadkitError as exc:
             error_line(str(exc))
-            ui.emit_json({"error": error_json(exc)})  # under --json, the error's code for scripts
+            if not ui.emitted:  # under --json, the error's code for scripts (one document)
+                ui.emit_json({"error": error_json(exc)})
             raise typer.Exit(int(exc.exit_status)) from None
         raise typer.Exit(int(status or ExitStatus.OK))
 
@@ -253,12 +257,12 @@ class Cmd:
     def book(self) -> Path | None:
         return pick_book(self.book_arg, self.book_opt)
 
-    def context(self, *, read_ahead: bool = False, book: Path | None = None) -> Context:
-        """The workspace, rules, book and clock these options name (`book` overrides BOOK)."""
+    def context(self, *, read_ahead: bool = False) -> Context:
+        """The workspace, rules, book and clock these options name."""
         from leadkit.context import context
 
         return context(
-            book if book is not None else self.book,
+            self.book,
             as_of=self.as_of,
             dry_run=self.dry_run,
             force=self.force,
