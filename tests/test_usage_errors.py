@@ -104,3 +104,15 @@ def test_the_installed_command_prints_the_same_line(workspace):
 
 def test_a_good_choice_still_works(cli, workspace):
     assert cli("report", "--period", "quarter", "--format", "json", AS_OF).exit_code == 0
+
+
+def test_the_cli_choices_are_the_steps_own():
+    """The typed choices are written out for the parser; they must stay the steps' lists."""
+    from typing import get_args
+
+    from leadkit import report, routing, workspace
+    from leadkit.cli.common import AssignBy, Channels, Period
+
+    assert [m.value for m in AssignBy] == list(routing.BY)
+    assert [m.value for m in Period] == list(get_args(report.Period))
+    assert [m.value for m in Channels] == list(get_args(workspace.Channels))
