@@ -10,6 +10,7 @@ import pandas as pd
 
 from leadkit.bookio import Book
 from leadkit.normalize import is_in, normalize_email, normalize_phone, real_dates
+from leadkit.problems import Problem
 from leadkit.rules import CLOSED_STATUSES, ColumnsRules
 
 
@@ -22,6 +23,7 @@ class Finding:
     column: str
     problem: str
     value: str = ""
+    code: str = ""  # leadkit.problems.Problem: stable, for scripts (`check --json`)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -45,18 +47,22 @@ def check_book(
     leads = book.leads
     header = {c.key: c.header(lang) for c in leads_spec.columns}
 
-    def add(mask: pd.Series, key: str, problem: str, series: pd.Series | None = None) -> None:
+    def add(mask: pd.Series, key: str, problem: Problem, series: pd.Series | None = None) -> None:
         source = leads[key] if series is None else series
         for row, value in _values(source, mask):
-            findings.append(Finding(title, row, header.get(key, key), problem, value))
+            findings.append(Finding(title, row, header.get(key, key), problem.text, value, problem))
 
     for key in book.missing_headers.get("leads", []):
         if leads_spec.by_key[key].required:
-            findings.append(Finding(title, 1, header[key], "required column is missing"))
+            findings.append(
+                Finding(
+                    title, 1, header[key], Problem.missing_column.text, code=Problem.missing_column
+                )
+            )
 
     ids = leads["lead_id"]
-    add(ids.isna(), "lead_id", "lead ID is empty")
-    add(ids.notna() & ids.duplicated(keep=False), "lead_id", "lead ID is not unique")
+    add(ids.isna(), "lead_id", Problem.empty_id)
+    add(ids.notna() & ids.duplicated(keep=False), "lead_id", Problem.duplicate_id)
 
     for col in leads_spec.columns:
         values = leads[col.key]
@@ -65,37 +71,35 @@ def check_book(
             continue
         if col.type == "enum":
             keys = {o.key for o in columns.enums[col.enum]}
-            add(present & ~values.isin(keys), col.key, "not one of the listed values")
+            add(present & ~values.isin(keys), col.key, Problem.unlisted_value)
         elif col.type == "datetime":
-            add(present & real_dates(values).isna(), col.key, "not a date")
+            add(present & real_dates(values).isna(), col.key, Problem.unparsed_date)
         elif col.type in ("number", "money", "int"):
             numeric = pd.to_numeric(values, errors="coerce")
-            add(present & numeric.isna(), col.key, "not a number")
-            add(numeric < 0, col.key, "negative")
+            add(present & numeric.isna(), col.key, Problem.not_a_number)
+            add(numeric < 0, col.key, Problem.negative_number)
         elif col.type == "phone":
             normal, ok = normalize_phone(values)
-            add(present & ~ok, col.key, "not a usable phone number")
-            add(
-                present & ok & (normal != values.astype(str)), col.key, "not in the normalised form"
-            )
+            add(present & ~ok, col.key, Problem.bad_phone)
+            add(present & ok & (normal != values.astype(str)), col.key, Problem.unnormalised_phone)
         elif col.type == "email":
             normal, ok = normalize_email(values)
-            add(present & ~ok, col.key, "not a valid e-mail address")
+            add(present & ~ok, col.key, Problem.bad_email)
 
     if roster is not None:
         owners = leads["owner"]
         stranger = owners.notna() & ~is_in(owners.astype(str), list(roster))
-        add(stranger, "owner", "not on the team (routing.yaml): no deadline, reminder or recycling")
+        add(stranger, "owner", Problem.unknown_owner)
 
     created = real_dates(leads["created_at"])
     closed = real_dates(leads["closed_at"])
-    add(created > pd.Timestamp(now + timedelta(days=1)), "created_at", "in the future")
-    add(closed < created, "closed_at", "before the lead was created")
+    add(created > pd.Timestamp(now + timedelta(days=1)), "created_at", Problem.future_date)
+    add(closed < created, "closed_at", Problem.closed_before_created)
     won_or_lost = leads["status"].isin(list(CLOSED_STATUSES))
     add(
         leads["status"].notna() & ~won_or_lost & closed.notna(),
         "closed_at",
-        "set on a lead that is not won or lost",
+        Problem.closed_but_open,
     )
 
     activities = book.sheets["activities"]
@@ -104,18 +108,27 @@ def check_book(
         act_header = columns.sheets["activities"].by_key["lead_id"].header(lang)
         unknown = activities["lead_id"].notna() & ~is_in(activities["lead_id"], ids.dropna())
         for row, value in _values(activities["lead_id"], unknown):
-            findings.append(Finding(act_title, row, act_header, "no lead with this ID", value))
+            findings.append(
+                Finding(
+                    act_title,
+                    row,
+                    act_header,
+                    Problem.unknown_lead.text,
+                    value,
+                    Problem.unknown_lead,
+                )
+            )
         act_spec = columns.sheets["activities"]
         date_header = act_spec.by_key["date"].header(lang)
         undated = activities["lead_id"].notna() & real_dates(activities["date"]).isna()
         for row, value in _values(activities["date"], undated):
-            problem = "not a date" if value else "no date: the follow-up does not count"
-            findings.append(Finding(act_title, row, date_header, problem, value))
+            problem = Problem.unparsed_date if value else Problem.undated_activity
+            findings.append(Finding(act_title, row, date_header, problem.text, value, problem))
         status = activities["status_after"]
         keys = {o.key for o in columns.enums["status"]}
         for row, value in _values(status, status.notna() & ~status.isin(keys)):
             findings.append(Finding(act_title, row, act_spec.by_key["status_after"].header(lang),
-                                    "not one of the listed values", value))  # fmt: skip
+                                    Problem.unlisted_value.text, value, Problem.unlisted_value))  # fmt: skip
 
     findings.sort(key=lambda f: (f.sheet != title, f.row, f.column))
     return findings

@@ -200,8 +200,8 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
             channel="电话", close_by=str(pd.Timestamp(ctx.now) + pd.Timedelta(days=2)),
         )  # fmt: skip
     later = pipeline.context(as_of=str(pd.Timestamp(ctx.now) + pd.Timedelta(days=3)), cwd=folder)
-    outcome.due = pipeline.due(later)
     outcome.recycle = pipeline.recycle(later)
+    outcome.due = pipeline.due(later)
     # the month's numbers for the manager, and last year's from the history book
     outcome.report = pipeline.report(later, period="month", by=["source", "grade", "owner"])
     write_excel(outcome.report, folder / "report.xlsx", ctx.lang, ctx.rules.columns)

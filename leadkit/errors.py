@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
 
+from leadkit.problems import Problem
+
 
 class ExitStatus(IntEnum):
     """Documented exit codes (README, "Exit codes")."""
@@ -47,6 +49,7 @@ class LeadkitError(Exception):
     """A problem the user can fix; carries where it happened and the exit code."""
 
     exit_status: ExitStatus = ExitStatus.USAGE
+    code: Problem = Problem.usage  # the stable code `--json` carries (leadkit.problems)
 
     def __init__(self, message: str, where: Where | None = None) -> None:
         super().__init__(message)
@@ -66,6 +69,8 @@ class UsageError(LeadkitError):
 class RuleError(LeadkitError):
     """A rule or config file is invalid; all its problems are in ``problems``."""
 
+    code = Problem.rule_invalid
+
     def __init__(self, file: Path | str, problems: list[tuple[int | None, str]]) -> None:
         self.file = file
         self.problems = problems
@@ -79,16 +84,23 @@ class RuleError(LeadkitError):
 class InputFileError(LeadkitError):
     """A file to read is corrupt, undecodable, or has no recognisable header."""
 
+    code = Problem.unreadable_file
+
 
 class BookError(LeadkitError):
     """The lead book cannot be read or written as it is."""
+
+    code = Problem.book_unusable
 
 
 class BookBusyError(LeadkitError):
     """Another leadkit process, or Excel/WPS, holds the book."""
 
     exit_status = ExitStatus.BOOK_BUSY
+    code = Problem.book_busy
 
 
 class BookWriteError(BookError):
     """The book (or its backup) could not be written: disk full, permission, read-only folder."""
+
+    code = Problem.book_unwritable

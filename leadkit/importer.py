@@ -44,6 +44,7 @@ from leadkit.normalize import (
     place_in_name,
     province_of_city,
 )
+from leadkit.problems import REASON_SEPARATOR, Problem
 from leadkit.rules import ColumnSpec, ColumnsRules, RegionsRules, fold_header, short_province
 
 
@@ -77,6 +78,7 @@ class Warning_:
     row: int
     column: str
     message: str
+    code: str = ""  # leadkit.problems.Problem: stable, for scripts (`import --json`)
 
 
 @dataclass
@@ -196,36 +198,36 @@ def _next_ids(book: Book, count: int, prefix: str, year: int) -> list[str]:
 
 def _normalise_column(
     col: ColumnSpec, values: pd.Series, columns: ColumnsRules, tz: str
-) -> tuple[pd.Series, pd.Series | None, pd.Series | None, str]:
+) -> tuple[pd.Series, pd.Series | None, pd.Series | None, Problem | None]:
     """One mapped column: (normalised values, usable (phone, e-mail), cells to warn about, why)."""
     present = values.notna()
     if col.type == "phone":
         value, ok = normalize_phone(values)
-        return value, ok, present & ~ok, "not a usable phone number; kept as written"
+        return value, ok, present & ~ok, Problem.bad_phone
     if col.type == "email":
         value, ok = normalize_email(values)
-        return value, ok, present & ~ok, "not a valid e-mail address; kept as written"
+        return value, ok, present & ~ok, Problem.bad_email
     if col.type == "datetime":
         value, bad = keep_unparsed(values, *parse_datetime(values, tz))
-        return value, None, bad, "not a date; kept as written"
+        return value, None, bad, Problem.unparsed_date
     if col.type in ("money", "int", "number"):
         parser = parse_count if col.type == "int" else parse_money
         value, bad = keep_unparsed(values, *parser(values))
-        return value, None, bad, "not a number; kept as written"
+        return value, None, bad, Problem.not_a_number
     if col.type == "enum":
         keys, known = map_enum(values, columns.enum_lookup[col.enum])
-        return keys, None, ~known, "not one of the listed values; kept as written"
+        return keys, None, ~known, Problem.unlisted_value
     if col.type == "timeline":
         parsed, ok = parse_datetime(values, tz)
-        return parsed.dt.strftime("%Y-%m-%d").where(ok, clean_text(values)), None, None, ""
+        return parsed.dt.strftime("%Y-%m-%d").where(ok, clean_text(values)), None, None, None
     if col.key == "company":
-        return company_display(values), None, None, ""
-    return clean_text(values).str.replace(r"[ \t]+", " ", regex=True), None, None, ""
+        return company_display(values), None, None, None
+    return clean_text(values).str.replace(r"[ \t]+", " ", regex=True), None, None, None
 
 
 def _normalise(
     frame: pd.DataFrame, columns: ColumnsRules, regions: RegionsRules, tz: str
-) -> tuple[pd.DataFrame, list[tuple[int, str, str]], pd.Series, pd.Series]:
+) -> tuple[pd.DataFrame, list[tuple[int, str, Problem]], pd.Series, pd.Series]:
     """Normalise mapped columns; returns (frame, warnings, phone ok, e-mail ok).
 
     Columns are independent, and their normalisers spend most of their time in Arrow kernels that
@@ -233,7 +235,7 @@ def _normalise(
     """
     spec = columns.sheets["leads"]
     out = frame.copy()
-    warnings: list[tuple[int, str, str]] = []
+    warnings: list[tuple[int, str, Problem]] = []
     phone_ok = pd.Series(False, index=frame.index)
     email_ok = pd.Series(False, index=frame.index)
     tasks = [(col, out[col.key]) for col in spec.columns if col.key in out.columns]
@@ -245,7 +247,7 @@ def _normalise(
             phone_ok = ok
         elif col.type == "email":
             email_ok = ok
-        if bad is not None:
+        if bad is not None and why is not None:
             warnings.extend((int(row), col.key, why) for row in bad[bad].index)
     for key in ("province", "city", "region"):
         if key in out.columns:
@@ -324,15 +326,19 @@ def import_tables(
             continue
 
         frame, row_warnings, phone_ok, email_ok = _normalise(frame, columns, regions, tz)
-        for row, column, message in row_warnings:
-            warnings.append(Warning_(label, row, column, message))
+        for row, column, problem in row_warnings:
+            warnings.append(
+                Warning_(label, row, column, f"{problem.text}; kept as written", problem)
+            )
 
         reasons = pd.Series("", index=frame.index, dtype=object)
         no_who = frame.reindex(columns=["company", "contact"]).isna().all(axis=1)
-        reasons[no_who] = "no company and no contact"
+        reasons[no_who] = Problem.no_company_or_contact.text
         no_reach = ~(phone_ok | email_ok)
-        reasons[no_reach] = reasons[no_reach].where(reasons[no_reach] == "", reasons + "; ")
-        reasons[no_reach] = reasons[no_reach] + "no usable phone or e-mail"
+        reasons[no_reach] = reasons[no_reach].where(
+            reasons[no_reach] == "", reasons + REASON_SEPARATOR
+        )
+        reasons[no_reach] = reasons[no_reach] + Problem.no_phone_or_email.text
         rejected = reasons != ""
         summary.rejected = int(rejected.sum())
         summary.imported = int((~rejected).sum())
@@ -468,7 +474,9 @@ def _complete_new_leads(
         worded = np.array(messages, dtype=object)[codes]
         rows = zip(leads["_file"].to_numpy(object)[mask], leads["_row"].to_numpy()[mask], worded,
                    strict=True)  # fmt: skip
-        conflicts.extend(Warning_(str(f), int(r), "province", m) for f, r, m in rows)
+        conflicts.extend(
+            Warning_(str(f), int(r), "province", m, Problem.places_disagree) for f, r, m in rows
+        )
     region = leads["province"].map(regions.by_province, na_action="ignore")
     leads["region"] = leads["region"].where(leads["region"].notna(), region)
 
@@ -504,7 +512,7 @@ def _spill_long_cells(
         warnings.append(Warning_(file, row, key, (
             f"{chars:,} characters, more than an Excel cell holds (32,767); "
             f"the rest is in column(s) {label(key).format(n=2)} …"
-        )))  # fmt: skip
+        ), Problem.long_cell))  # fmt: skip
         for summary in summaries:
             if Path(summary.file).name == file:
                 summary.warnings += 1

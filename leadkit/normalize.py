@@ -391,7 +391,8 @@ def _per_place(places: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Se
     of 100k leads names a few hundred cities: normalising every row's was most of the time)."""
     codes, uniques = pd.factorize(_factorizable(places), use_na_sentinel=True)
     done = fn(pd.Series(uniques, dtype=object)).astype(object).to_numpy()
-    return pd.Series(np.append(done, None)[codes], index=places.index).astype("str")
+    spread = np.append(done, np.array([None], dtype=object))[codes]  # code -1 (a blank) is None
+    return pd.Series(spread, index=places.index).astype("str")
 
 
 def drop_own_place(keys: pd.Series, places: pd.Series) -> pd.Series:

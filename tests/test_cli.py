@@ -88,6 +88,7 @@ def test_check_exit_codes(cli, workspace, data_dir):
             "column": "联系电话",
             "problem": "not a usable phone number",
             "value": "12345",
+            "code": "bad-phone",
         }
     ]
 

@@ -12,9 +12,12 @@ import warnings
 import typer
 
 from leadkit import __version__
+from leadkit.cli.common import LeadkitGroup
 
 app = typer.Typer(
     name="leadkit",
+    cls=LeadkitGroup,  # the parser's errors in leadkit's one-line format
+    rich_markup_mode=None,  # plain --help: the README's command reference is generated from it
     help="A small sales team's lead pipeline over the Excel/CSV sheets it already keeps.",
     no_args_is_help=True,
     add_completion=False,

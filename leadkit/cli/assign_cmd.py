@@ -5,52 +5,29 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import (
-    AsOf,
-    BookArg,
-    BookOpt,
-    DryRun,
-    Force,
-    Json,
-    Quiet,
-    boundary,
-    pick_book,
-    ui,
-)
-from leadkit.context import context
+from leadkit.cli.common import AssignBy, Cmd, command, ui
 from leadkit.progress import bar
 
 SHOWN = 20
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("assign")
-    @boundary
+    @command(app, "assign", book="arg")
     def assign(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
-        by: Annotated[
-            str, typer.Option("--by", help="region | industry | grade | round-robin | load | rules")
-        ] = "rules",
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
+        cmd: Cmd,
+        by: Annotated[AssignBy, typer.Option("--by", help="How to route.")] = AssignBy.rules,
     ) -> int:
         """Route unowned leads to reps fairly, within capacity, with first-contact deadlines."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(
-            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
-        )
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
 
         with bar(chatty=ui.chatty) as ctx.progress:
-            outcome = pipeline.assign(ctx, by)
+            outcome = pipeline.assign(ctx, by.value)
         a = outcome.assignment
         given = a.owners.value_counts()
         table = Table(
-            title=f"{'would assign' if dry_run else 'assigned'} {len(a.owners)} lead(s) --by {by}",
+            title=f"{'would assign' if dry_run else 'assigned'} {len(a.owners)} lead(s) --by {by.value}",
             title_justify="left",
         )
         for name in ("rep", "new now", "open", "capacity"):

@@ -7,15 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import AsOf, BookArg, BookOpt, Json, Quiet, boundary, pick_book, ui
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.errors import ExitStatus
 
 SHOWN = 50
 
 
-def _settings(book_opt: Path | None, json_out: bool) -> int:
+def _settings(book_opt: Path | None) -> int:
     """The environment variables leadkit.yaml names: which are set, which are missing (exit 2)."""
+    from leadkit.context import context
     from leadkit.workspace import needed_env
 
     ctx = context(book_opt)
@@ -33,24 +33,18 @@ def _settings(book_opt: Path | None, json_out: bool) -> int:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("check")
-    @boundary
+    @command(app, "check", book="arg", options=("as_of", "json", "quiet"))
     def check(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
-        as_of: AsOf = None,
+        cmd: Cmd,
         settings: Annotated[
             bool,
             typer.Option("--settings", help="Check the environment variables the settings need."),
         ] = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Validate the book against the template; exit 1 if anything is wrong."""
-        ui.configure(quiet=quiet, json_out=json_out)
         if settings:
-            return _settings(book_opt, json_out)
-        ctx = context(pick_book(book, book_opt), as_of=as_of, read_ahead=True)
+            return _settings(cmd.book_opt)
+        ctx = cmd.context(read_ahead=True)
         from leadkit import pipeline
 
         findings = pipeline.check(ctx)
@@ -68,6 +62,6 @@ def register(app: typer.Typer) -> None:
         ui.show(table)
         if len(findings) > SHOWN:
             ui.say(f"… and {len(findings) - SHOWN} more (--json lists them all)")
-        if quiet:
+        if cmd.quiet:
             ui.warn(f"{len(findings)} problem(s) in {ctx.book_path}")
         return ExitStatus.DATA_PROBLEMS

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from leadkit.cli.common import Json, Quiet, boundary, ui
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 
 
 def installed_executable() -> list[str]:
@@ -21,18 +20,15 @@ def installed_executable() -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("cron")
-    @boundary
+    @command(app, "cron", options=("json", "quiet"))
     def cron(
+        cmd: Cmd,
         schedule: Annotated[
             str, typer.Option("--schedule", help="The cron schedule fields.")
         ] = "30 8 * * 1-5",
-        quiet: Quiet = False,
-        json_out: Json = False,
     ) -> int:
         """Print a crontab line for `leadkit run` in this workspace (absolute path, cd, secrets)."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(None)
+        ctx = cmd.context()
         from leadkit.cron import ENV_FILE, crontab_line
         from leadkit.workspace import needed_env
 
@@ -41,10 +37,10 @@ def register(app: typer.Typer) -> None:
             ctx.workspace.root.resolve(), installed_executable(), schedule=schedule,
             secrets=secrets, pythonpath=os.environ.get("PYTHONPATH"),
         )  # fmt: skip
-        if json_out:
+        if cmd.json:
             ui.emit_json({"line": line, "env_file": ENV_FILE, "variables": secrets})
             return 0
-        if quiet:  # as every command: nothing on stdout or stderr on success
+        if cmd.quiet:  # as every command: nothing on stdout or stderr on success
             return 0
         if secrets:
             typer.echo(f"# needs {', '.join(secrets)} in {ENV_FILE} (NAME=value lines, chmod 600)")

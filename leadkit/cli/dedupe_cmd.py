@@ -6,30 +6,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import (
-    AsOf,
-    BookArg,
-    BookOpt,
-    DryRun,
-    Force,
-    Json,
-    Quiet,
-    boundary,
-    pick_book,
-    ui,
-)
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.progress import bar
 
 SHOWN = 30
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("dedupe")
-    @boundary
+    @command(app, "dedupe", book="arg")
     def dedupe(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
+        cmd: Cmd,
         review: Annotated[
             Path | None,
             typer.Option(
@@ -49,17 +35,10 @@ def register(app: typer.Typer) -> None:
                 "--rules", help="Another dedupe rule file (e.g. for a customer-list sheet)."
             ),
         ] = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Find the same customer entered twice and merge it; merged rows are kept and marked."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(
-            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
-        )
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
 
         with bar(chatty=ui.chatty) as ctx.progress:

@@ -6,24 +6,20 @@ from typing import Annotated
 
 import typer
 
-from leadkit.cli.common import AsOf, Json, Quiet, boundary, ui
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.cli.import_cmd import header_report, summary_table
 from leadkit.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo")
-    @boundary
+    @command(app, "demo", options=("as_of", "json", "quiet"))
     def demo_(
+        cmd: Cmd,
         folder: Annotated[
             Path, typer.Argument(help="A fresh folder for the demo workspace.")
         ] = Path("leadkit-demo"),
-        as_of: AsOf = None,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Run the pipeline on the bundled samples in a fresh workspace folder."""
-        ui.configure(quiet=quiet, json_out=json_out)
         from leadkit import demo
         from leadkit.followup import kind_label
 
@@ -31,7 +27,7 @@ def register(app: typer.Typer) -> None:
             if not (folder / demo.MARKER).exists():
                 raise UsageError(f"{folder} exists and is not a leadkit demo; pick an empty folder")
             shutil.rmtree(folder)
-        outcome = demo.run(folder, as_of=as_of)
+        outcome = demo.run(folder, as_of=cmd.as_of)
         ui.say(f"demo workspace: {outcome.workspace}")
         labels = outcome.column_labels
         for step, result in outcome.imports:
@@ -80,7 +76,7 @@ def register(app: typer.Typer) -> None:
                 f"kept {t.estimator.replace('_', ' ')}: ROC AUC {t.auc:.3f} (95% CI {t.auc_low:.3f}-{t.auc_high:.3f}) "
                 f"on the {t.test_size} latest closes"
             )
-        if outcome.score is not None:
+        if outcome.score is not None and outcome.score.scored is not None:
             # the daily part is one `run`: one read, one save, one backup for both steps
             ui.say("$ leadkit run --steps score,assign --by rules")
             ui.say("  score:")
@@ -99,22 +95,23 @@ def register(app: typer.Typer) -> None:
                 + f"; {len(outcome.assign.assignment.pool)} left in the pool"
             )
         if outcome.due is not None:
-            items = outcome.due.items
             ui.say("$ leadkit log LEAD --note … --status 需求明确   (one rep calls back)")
             if outcome.feedback is not None:
                 ui.say("$ leadkit log LEAD --feedback 价格类 --priority 高 --close-by … --note …")
                 ui.say(f"  客户反馈: close out by {outcome.feedback['due']:%Y-%m-%d %H:%M}")
+        if outcome.recycle is not None:
+            ui.say("$ leadkit recycle --as-of (three days later)")
+            ui.say(
+                f"  {len(outcome.recycle.recycle)} lead(s) back to the pool (first contact overdue), {len(outcome.recycle.warn)} owner warning(s)"
+            )
+        if outcome.due is not None:
+            items = outcome.due.items
             ui.say("$ leadkit due --as-of (three days later)")
             counts = items.groupby("kind").size()
             ui.say(
                 "  "
                 + ", ".join(f"{kind_label(k, 'zh')}: {int(v)}" for k, v in counts.items())
                 + f" across {items['owner'].nunique()} rep(s)"
-            )
-        if outcome.recycle is not None:
-            ui.say("$ leadkit recycle --as-of (three days later)")
-            ui.say(
-                f"  {len(outcome.recycle.recycle)} lead(s) back to the pool (first contact overdue), {len(outcome.recycle.warn)} owner warning(s)"
             )
         if outcome.plans is not None and len(outcome.plans):
             stages = outcome.plans["stage"].value_counts()

@@ -6,17 +6,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import AsOf, BookArg, BookOpt, DryRun, Json, Quiet, boundary, pick_book, ui
-from leadkit.context import context
+from leadkit.cli.common import Channels, Cmd, command, ui
 from leadkit.errors import ExitStatus
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("due")
-    @boundary
+    @command(app, "due", book="arg", options=("as_of", "dry_run", "json", "quiet"))
     def due(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
+        cmd: Cmd,
         owner: Annotated[
             str | None, typer.Option("--owner", help="Only this rep's to-dos.")
         ] = None,
@@ -24,7 +21,7 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--out", help="Also write the list to this .xlsx.")
         ] = None,
         notify: Annotated[
-            str | None,
+            Channels | None,
             typer.Option(
                 "--notify",
                 help="Send reminders: email, webhook or both (see leadkit.yaml); each item once,"
@@ -35,17 +32,11 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--force", help="Send every due item again, also those already sent."),
         ] = False,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """What each rep must do today: overdue contacts and follow-ups, stuck leads, a missed
         weekly meeting/e-mail (S/A), feedback past its close-out date, S/A untouched."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        if notify not in (None, "email", "webhook", "both"):
-            raise typer.BadParameter("--notify takes email, webhook or both")
-        ctx = context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, read_ahead=True)
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
         from leadkit.followup import kind_label
 
@@ -83,7 +74,7 @@ def register(app: typer.Typer) -> None:
         status = ExitStatus.OK
         report = None
         if notify is not None:
-            report = pipeline.send_reminders(ctx, outcome, notify, force=force)
+            report = pipeline.send_reminders(ctx, outcome, notify.value, force=force)
             if dry_run:
                 ui.say(f"dry run: {len(report.unsent)} reminder(s) would be sent; none was")
             ui.say(

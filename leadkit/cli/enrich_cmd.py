@@ -6,28 +6,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import (
-    AsOf,
-    BookArg,
-    BookOpt,
-    DryRun,
-    Force,
-    Json,
-    Quiet,
-    boundary,
-    pick_book,
-    ui,
-)
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.progress import bar
 
 METHODS = {"credit_code": "credit code", "company_key": "company name", "fuzzy": "similar name"}
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("enrich")
-    @boundary
+    @command(app, "enrich", book="arg")
     def enrich(
+        cmd: Cmd,
         from_: Annotated[
             Path | None,
             typer.Option(
@@ -35,8 +23,6 @@ def register(app: typer.Typer) -> None:
                 help="The company list (.xlsx or .csv): name, credit code, legal form, capital, …",
             ),
         ] = None,
-        book: BookArg = None,
-        book_opt: BookOpt = None,
         review: Annotated[
             Path | None,
             typer.Option(
@@ -51,17 +37,10 @@ def register(app: typer.Typer) -> None:
                 help="Fill the blanks of the matches accepted (采用) in a review file.",
             ),
         ] = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Fill leads' blank company data (工商信息) from a company list; typed cells are kept; --apply-review: fill the uncertain matches a person accepted."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(
-            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
-        )
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
 
         with bar(chatty=ui.chatty) as ctx.progress:

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.errors import ExitStatus
 from leadkit.files import expand_inputs
 from leadkit.progress import bar
@@ -60,12 +59,12 @@ def header_report(
                 shown = shown.relative_to(root)
             said.append(f"{name}: headers mapped by the saved map {shown}")
         if f.matched:
-            shown = "; ".join(
+            pairs = "; ".join(
                 f"{m['header']!r} → {labels.get(str(m['column']), m['column'])} "
                 f"({m['column']}, {m['how']} {float(m['confidence']):.2f})"  # type: ignore[arg-type]
                 for m in f.matched
             )
-            said.append(f"{name}: mapped by similarity or content: {shown}")
+            said.append(f"{name}: mapped by similarity or content: {pairs}")
         for c in f.conflicts:
             said.append(
                 f"{name}: {c['winner']!r} and {c['loser']!r} both looked like {c['column']}; "
@@ -105,18 +104,30 @@ def already_lines(result: ImportResult, imports_sheet: str, cap: int = 5) -> lis
 
 
 def result_json(result: ImportResult) -> dict[str, object]:
+    from leadkit.problems import reason_codes
+
+    rejects = result.rejects
     return {
         "totals": result.totals,
         "files": [vars(f) for f in result.files],
         "lead_ids": result.leads["lead_id"].tolist() if not result.leads.empty else [],
         "warnings": [vars(w) for w in result.warnings],
+        # each rejected row with its 拒绝原因 and their stable codes
+        "rejects": []
+        if rejects.empty
+        else [
+            {"file": f, "sheet": s, "row": int(r), "reason": why, "codes": reason_codes(why)}
+            for f, s, r, why in zip(
+                rejects["file"], rejects["sheet"], rejects["row"], rejects["reason"], strict=True
+            )
+        ],
     }
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("import")
-    @boundary
+    @command(app, "import", book="opt")
     def import_(
+        cmd: Cmd,
         files: Annotated[
             list[Path],
             typer.Argument(
@@ -159,23 +170,15 @@ def register(app: typer.Typer) -> None:
                 help="The files hold behaviour events (page views, downloads …) for the Events sheet.",
             ),
         ] = False,
-        book: BookOpt = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Append leads from .xlsx/.xls/.csv files to the book, normalised; bad rows kept as rejects.
 
         Rows already in the book are listed with the row they matched; nothing new: not written.
         """
-        ui.configure(quiet=quiet, json_out=json_out)
         files, unmatched = expand_inputs(files)
         # the workspace and its rules are still checked when there is nothing to import
-        ctx = context(
-            book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=bool(files) and not suggest
-        )
+        ctx = cmd.context(read_ahead=bool(files) and not suggest)
+        dry_run = cmd.dry_run
         for pattern in unmatched:
             ui.say(f"{pattern}: no file matches; skipped")
         if not files:
@@ -183,6 +186,7 @@ def register(app: typer.Typer) -> None:
             none = ("read", "imported", "rejected", "already", "warnings", "linked")
             ui.emit_json({
                 "totals": dict.fromkeys(none, 0), "files": [], "lead_ids": [], "warnings": [],
+                "rejects": [],
                 "unmatched": list(map(str, unmatched)),
             })  # fmt: skip
             return ExitStatus.OK

@@ -5,26 +5,21 @@ from typing import Annotated
 
 import typer
 
-from leadkit.cli.common import Json, Quiet, boundary, ui
+from leadkit.cli.common import Cmd, Lang, command, ui
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("init")
-    @boundary
+    @command(app, "init", options=("json", "quiet"))
     def init(
+        cmd: Cmd,
         folder: Annotated[Path, typer.Argument(help="Folder for the workspace.")] = Path("."),
-        lang: Annotated[str, typer.Option("--lang", help="Book language: zh or en.")] = "zh",
-        json_out: Json = False,
-        quiet: Quiet = False,
+        lang: Annotated[Lang, typer.Option("--lang", help="Book language.")] = Lang.zh,
     ) -> int:
         """Create a workspace: leadkit.yaml, rules/ and an empty lead book."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        if lang not in ("zh", "en"):
-            raise typer.BadParameter("--lang must be zh or en")
         from leadkit import pipeline
 
-        ws = pipeline.init(folder, lang)
+        ws = pipeline.init(folder, lang.value)
         book = ws.book_path()
         ui.say(f"workspace ready in {ws.root}: leadkit.yaml, {ws.config.rules}/, {book.name}")
-        ui.emit_json({"workspace": str(ws.root), "book": str(book), "lang": lang})
+        ui.emit_json({"workspace": str(ws.root), "book": str(book), "lang": lang.value})
         return 0

@@ -4,15 +4,14 @@ from typing import Annotated
 
 import typer
 
-from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, date_option, ui
 from leadkit.errors import UsageError
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("log")
-    @boundary
+    @command(app, "log", book="opt")
     def log(
+        cmd: Cmd,
         lead_id: Annotated[str, typer.Argument(help="The lead followed up.")],
         note: Annotated[str, typer.Option("--note", help="What was said (沟通内容).")],
         status: Annotated[
@@ -24,6 +23,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--next",
                 help="Next follow-up, e.g. 2026-03-12T10:00 (default: the grade's cadence).",
+                callback=date_option,
             ),
         ] = None,
         channel: Annotated[
@@ -51,26 +51,21 @@ def register(app: typer.Typer) -> None:
                 "--close-by",
                 help="With --feedback: its 完成时限 (default: now + feedback close_out_days in"
                 " followup.yaml, 3 days).",
+                callback=date_option,
             ),
         ] = None,
-        book: BookOpt = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Record a follow-up; the lead's contact dates, status and next follow-up follow from it.
 
         With --feedback, record the customer's feedback (type, priority, close-out date) instead;
         `due` lists it once its 完成时限 passes with 客户确认结果 still blank or 待确认.
         """
-        ui.configure(quiet=quiet, json_out=json_out)
         if feedback is None and (priority is not None or close_by is not None):
             raise UsageError("--priority and --close-by go with --feedback TYPE")
         if feedback is not None and (status or next_date or person):
             raise UsageError("--status, --next and --person record a follow-up, not --feedback")
-        ctx = context(book, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
 
         if feedback is not None:

@@ -3,39 +3,18 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import (
-    AsOf,
-    BookArg,
-    BookOpt,
-    DryRun,
-    Force,
-    Json,
-    Quiet,
-    boundary,
-    pick_book,
-    ui,
-)
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.progress import bar
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("recycle")
-    @boundary
+    @command(app, "recycle", book="arg")
     def recycle(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
+        cmd: Cmd,
     ) -> int:
         """Return neglected leads to the pool (first contact overdue, no follow-up); warn owners first."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(
-            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
-        )
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
 
         with bar(chatty=ui.chatty) as ctx.progress:

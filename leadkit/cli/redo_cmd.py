@@ -2,23 +2,14 @@ from __future__ import annotations
 
 import typer
 
-from leadkit.cli.common import BookArg, BookOpt, Force, Json, Quiet, boundary, pick_book, ui
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("redo")
-    @boundary
-    def redo(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
-    ) -> int:
+    @command(app, "redo", book="arg", options=("force", "json", "quiet"))
+    def redo(cmd: Cmd) -> int:
         """Bring back what the last undo replaced (a write after the undo clears this)."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(pick_book(book, book_opt), force=force)
+        ctx = cmd.context()
         from leadkit import pipeline
 
         copy = pipeline.redo(ctx)

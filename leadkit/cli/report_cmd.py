@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import AsOf, BookArg, BookOpt, Quiet, boundary, pick_book, ui
-from leadkit.context import context
+from leadkit.cli.common import Channels, Cmd, Period, ReportFormat, command, date_option, ui
 from leadkit.errors import ExitStatus
 
 if TYPE_CHECKING:
@@ -51,23 +50,24 @@ def _table(view: View, shown: pd.DataFrame) -> Table:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("report")
-    @boundary
+    @command(app, "report", book="arg", options=("as_of", "quiet"))
     def report(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
+        cmd: Cmd,
         period: Annotated[
-            str,
-            typer.Option("--period", help="week | month | quarter | year (containing --as-of)."),
-        ] = "month",
+            Period, typer.Option("--period", help="The period containing --as-of.")
+        ] = Period.month,
         previous: Annotated[
             bool, typer.Option("--previous", help="The last complete period instead.")
         ] = False,
         start: Annotated[
-            str | None, typer.Option("--from", help="Start of a custom period (with --to).")
+            str | None,
+            typer.Option(
+                "--from", help="Start of a custom period (with --to).", callback=date_option
+            ),
         ] = None,
         end: Annotated[
-            str | None, typer.Option("--to", help="End of a custom period (exclusive).")
+            str | None,
+            typer.Option("--to", help="End of a custom period (exclusive).", callback=date_option),
         ] = None,
         by: Annotated[
             str,
@@ -90,19 +90,18 @@ def register(app: typer.Typer) -> None:
                 "monetary, 1-5 scores and segments (rules/report.yaml's rfm:).",
             ),
         ] = False,
-        fmt: Annotated[str, typer.Option("--format", help="table | json | md")] = "table",
+        fmt: Annotated[
+            ReportFormat, typer.Option("--format", help="How to print it.")
+        ] = ReportFormat.table,
         notify: Annotated[
-            str | None,
+            Channels | None,
             typer.Option("--notify", help="Send the Markdown report: email, webhook or both."),
         ] = None,
-        as_of: AsOf = None,
-        quiet: Quiet = False,
     ) -> int:
         """Conversion, response time, funnel and breakdowns for a week/month/quarter; Excel with charts; feedback by type and trend; --rfm: won customers' RFM segments."""
-        if fmt not in ("table", "json", "md"):
-            raise typer.BadParameter("--format takes table, json or md")
+        quiet = cmd.quiet
         ui.configure(quiet=quiet, json_out=fmt == "json")
-        ctx = context(pick_book(book, book_opt), as_of=as_of, read_ahead=True)
+        ctx = cmd.context(read_ahead=True)
         from leadkit import pipeline
         from leadkit.report import (
             as_json,
@@ -113,7 +112,7 @@ def register(app: typer.Typer) -> None:
             write_report,
         )
 
-        rep = pipeline.report(ctx, period=period, previous=previous, start=start, end=end,
+        rep = pipeline.report(ctx, period=period.value, previous=previous, start=start, end=end,
                               by=[b.strip() for b in by.split(",") if b.strip()], rfm=rfm)  # fmt: skip
         if fmt == "json":
             ui.emit_json(json.loads(json.dumps(as_json(rep), default=str)))
@@ -142,7 +141,7 @@ def register(app: typer.Typer) -> None:
             write_report(rep, target, ctx.lang, ctx.rules.columns)
             ui.say(f"wrote {out}")
         if notify is not None:
-            sent = pipeline.send_report(ctx, rep, notify)
+            sent = pipeline.send_report(ctx, rep, notify.value)
             for d in sent.failed:
                 ui.warn(f"not delivered: {d.channel}: {d.detail}")
             if sent.failed:

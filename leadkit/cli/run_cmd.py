@@ -5,8 +5,7 @@ from typing import Annotated
 
 import typer
 
-from leadkit.cli.common import AsOf, BookOpt, DryRun, Force, Json, Quiet, boundary, ui
-from leadkit.context import context
+from leadkit.cli.common import AssignBy, Channels, Cmd, command, steps_option, ui
 from leadkit.errors import ExitStatus
 from leadkit.progress import bar
 
@@ -17,41 +16,44 @@ STEPS_HELP = (
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("run")
-    @boundary
+    @command(app, "run", book="opt")
     def run(
+        cmd: Cmd,
         files: Annotated[
             list[Path] | None,
             typer.Argument(
                 help="files to import, besides the inbox: folder's (none: import is skipped)"
             ),
         ] = None,
-        steps: Annotated[str | None, typer.Option("--steps", help=STEPS_HELP)] = None,
+        steps: Annotated[
+            str | None, typer.Option("--steps", help=STEPS_HELP, callback=steps_option)
+        ] = None,
         by: Annotated[
-            str | None, typer.Option("--by", help="assign strategy (default: pipeline: assign: by)")
+            AssignBy | None,
+            typer.Option("--by", help="assign strategy (default: pipeline: assign: by)"),
         ] = None,
         notify: Annotated[
-            str | None,
+            Channels | None,
             typer.Option("--notify", help="due: send reminders, email, webhook or both."),
         ] = None,
-        book_opt: BookOpt = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """The morning chain in one pass (import … recycle, due, report): one load, one save.
 
         Imports the inbox: folder's lead and events files too; a terminal shows a progress bar.
         """
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(book_opt, as_of=as_of, dry_run=dry_run, force=force, read_ahead=True)
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
 
         wanted = None if steps is None else [s.strip() for s in steps.split(",") if s.strip()]
         with bar(chatty=ui.chatty) as ctx.progress:
-            outcome = pipeline.run(ctx, wanted, files=list(files or []), by=by, notify=notify)
+            outcome = pipeline.run(
+                ctx,
+                wanted,
+                files=list(files or []),
+                by=by and by.value,
+                notify=notify and notify.value,
+            )
         for name, result in outcome.steps.items():
             if name == "due":
                 ui.say(f"due: {len(result.items)} to-do(s)")

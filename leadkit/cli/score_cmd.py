@@ -5,45 +5,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import (
-    AsOf,
-    BookArg,
-    BookOpt,
-    DryRun,
-    Force,
-    Json,
-    Quiet,
-    boundary,
-    pick_book,
-    ui,
-)
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 from leadkit.progress import bar
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("score")
-    @boundary
+    @command(app, "score", book="arg")
     def score(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
+        cmd: Cmd,
         explain: Annotated[
             str | None,
             typer.Option(
                 "--explain", help="Print every rule that fired for this lead ID (writes nothing)."
             ),
         ] = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        force: Force = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
     ) -> int:
         """Score every lead on the seeds' 100 points, moved by behaviour and the model; grade S/A/B/C."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(
-            pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, force=force, read_ahead=True
-        )
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
 
         labels = ctx.rules.columns
@@ -77,6 +56,7 @@ def register(app: typer.Typer) -> None:
         with bar(chatty=ui.chatty) as ctx.progress:
             outcome = pipeline.score(ctx)
         scored = outcome.scored
+        assert scored is not None  # None only for --explain of a merged lead
         how = scored.how
         if outcome.model is not None:
             m = outcome.model["metrics"]

@@ -3,8 +3,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from leadkit.cli.common import AsOf, BookArg, BookOpt, DryRun, Json, Quiet, boundary, pick_book, ui
-from leadkit.context import context
+from leadkit.cli.common import Cmd, command, ui
 
 
 def _pct(value: float) -> str:
@@ -12,19 +11,11 @@ def _pct(value: float) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("train")
-    @boundary
-    def train(
-        book: BookArg = None,
-        book_opt: BookOpt = None,
-        as_of: AsOf = None,
-        dry_run: DryRun = False,
-        json_out: Json = False,
-        quiet: Quiet = False,
-    ) -> int:
+    @command(app, "train", book="arg", options=("as_of", "dry_run", "json", "quiet"))
+    def train(cmd: Cmd) -> int:
         """Learn the predictive score from won/lost history, measured on the later closes."""
-        ui.configure(quiet=quiet, json_out=json_out)
-        ctx = context(pick_book(book, book_opt), as_of=as_of, dry_run=dry_run, read_ahead=True)
+        ctx = cmd.context(read_ahead=True)
+        dry_run = cmd.dry_run
         from leadkit import pipeline
         from leadkit.train import ESTIMATOR_NAMES
 
