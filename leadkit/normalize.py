@@ -573,6 +573,26 @@ def _geocode_arrays() -> tuple[pd.Series, pd.Series]:
     return pd.Series(list(table), dtype="str"), pd.Series(list(table.values()), dtype=object)
 
 
+@cache
+def _geocode_by_length() -> dict[int, tuple[pd.Series, pd.Series]]:
+    """The prefix table split by key length, 9 down to 4 (4: every key up to 4 characters).
+
+    A head cut to `length` characters can equal only a key of that length (or a shorter one, if
+    the number is shorter: that key is found again at its own length, the same place), so each
+    pass of `phone_location` hashes its own part of the table, not all 130k keys six times
+    (0.2 s of a 100k import)."""
+    prefixes, places = _geocode_arrays()
+    lengths = prefixes.str.len().to_numpy()
+    parts = {}
+    for length in (9, 8, 7, 6, 5, 4):
+        keep = lengths <= length if length == 4 else lengths == length
+        parts[length] = (
+            prefixes[keep].reset_index(drop=True),
+            places[keep].reset_index(drop=True),
+        )
+    return parts
+
+
 # The province-level divisions by their short names (regions.yaml maps each to a 大区). The
 # geocoder writes them three ways: "广东省深圳市", "广西南宁市" (no suffix) and
 # "新疆维吾尔自治区乌鲁木齐市"; matching the short name first reads all three.
@@ -691,10 +711,9 @@ def phone_location(phones: pd.Series) -> tuple[pd.Series, pd.Series]:
     todo = keys.notna()
     if not todo.any():
         return province, city
-    prefixes, places = _geocode_arrays()
     keys = keys.astype("str")
     found = pd.Series(np.nan, index=phones.index, dtype=object)
-    for length in (9, 8, 7, 6, 5, 4):  # the longest known prefix wins
+    for length, (prefixes, places) in _geocode_by_length().items():  # the longest prefix wins
         pending = todo & found.isna()
         if not pending.any():
             break
