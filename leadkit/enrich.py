@@ -383,7 +383,7 @@ def fill_blanks(
     rules = rules or EnrichRules()
     sure = matches[(matches["confidence"] >= rules.fill_at) & (matches["method"] != AMBIGUOUS)]
     out = leads.copy()
-    log: list[dict[str, object]] = []
+    parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for column in columns:
         if column not in companies:
             continue
@@ -406,23 +406,23 @@ def fill_blanks(
             out[column] = out[column].astype(object)
         targets = sure["lead"].to_numpy()[take]
         out.loc[targets, column] = source[take]
-        for label, value, method, conf in zip(
-            targets,
-            source[take],
-            sure["method"].to_numpy()[take],
-            sure["confidence"].to_numpy()[take],
-            strict=True,
-        ):
-            log.append(
-                {
-                    "lead": label,
-                    "column": column,
-                    "new": value,
-                    "method": method,
-                    "confidence": conf,
-                }
-            )
-    return out, pd.DataFrame(log, columns=["lead", "column", "new", "method", "confidence"])
+        parts.append((
+            column, targets, source[take],
+            sure["method"].to_numpy()[take], sure["confidence"].to_numpy()[take],
+        ))  # fmt: skip
+    columns_ = ["lead", "column", "new", "method", "confidence"]
+    if not parts:
+        return out, pd.DataFrame([], columns=columns_)
+    # one log row per fill, built as columns (a dict per fill was a third of this function at
+    # 60k fills); as lists, so each column's type is found as it was from the rows
+    log = {
+        "lead": np.concatenate([p[1] for p in parts]).tolist(),
+        "column": [p[0] for p in parts for _ in range(len(p[1]))],
+        "new": np.concatenate([np.asarray(p[2], dtype=object) for p in parts]).tolist(),
+        "method": np.concatenate([np.asarray(p[3], dtype=object) for p in parts]).tolist(),
+        "confidence": np.concatenate([p[4] for p in parts]).tolist(),
+    }
+    return out, pd.DataFrame(log, columns=columns_)
 
 
 def review(matches: pd.DataFrame, rules: EnrichRules | None = None) -> pd.DataFrame:
