@@ -17,6 +17,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import Field, model_validator
 from rapidfuzz import fuzz, process
 
@@ -124,10 +126,12 @@ def company_region(names: pd.Series) -> pd.Series:
 
     The company key drops it, which dedupe wants (other fields decide there); for enrich the
     name is the only evidence, and 上海博创科技 and 深圳博创科技 are two registered companies.
+    Found by Arrow's regex (pandas' extract runs Python's per name: 0.3 s of 100k leads).
     """
-    text = to_halfwidth(names.astype("string"))
-    found = text.str.extract(rf"(?:^|[(\[（])({_REGION_WORDS})", expand=False)
-    return found.mask(found == "中国")
+    text = pa.array(to_halfwidth(names.astype("string")).array).cast(pa.large_string())
+    found = pc.struct_field(pc.extract_regex(text, rf"(?:^|[(\[（])(?P<r>{_REGION_WORDS})"), [0])
+    found = pc.if_else(pc.equal(found, "中国"), pa.scalar(None, found.type), found)
+    return pd.Series(pd.array(found, dtype="string"), index=names.index)
 
 
 _REGION_IN_NAME = re.compile(rf"(?:^|[(\[（])({_REGION_WORDS})")
@@ -140,9 +144,16 @@ def _region_of(name: str) -> str | None:
     return None if found is None or found[1] == "中国" else found[1]
 
 
-def _regions_agree(lead: pd.Series, company: pd.Series) -> np.ndarray:
-    a, b = lead.to_numpy(dtype=object, na_value=None), company.to_numpy(dtype=object, na_value=None)
+def _regions_agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (pd.isna(a) | pd.isna(b) | (a == b)).astype(bool)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A string Series as one Arrow array (no Python string per cell)."""
+    arr = pa.array(values.astype("string").array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
 
 
 def prepare_companies(companies: pd.DataFrame) -> pd.DataFrame:
@@ -167,9 +178,6 @@ def canonical_codes(values: pd.Series) -> pd.Series:
     that passed theirs, and a list code equal to a valid code is valid. In Arrow, a 1M-code list
     in a few hundredths of a second (normalize_credit_code's check costs 0.8 s there).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     text = pa.array(values.astype("string").array).cast(pa.large_string())
     text = pc.utf8_upper(text)
     odd = pc.match_substring_regex(text, r"[\s-]")
@@ -180,10 +188,14 @@ def canonical_codes(values: pd.Series) -> pd.Series:
                      index=values.index)  # fmt: skip
 
 
-def _list_keys(companies: pd.DataFrame) -> pd.Series:
+def _list_keys(companies: pd.DataFrame) -> tuple[pa.Array, np.ndarray]:
+    """The list's company keys where it has one, as Arrow, and their positions in the list."""
     if LIST_KEY in companies:
-        return companies[LIST_KEY].astype("string").dropna()
-    return company_key(companies["company"].astype("string")).dropna()
+        keys = _arrow_text(companies[LIST_KEY])
+    else:
+        keys = _arrow_text(company_key(companies["company"].astype("string")))
+    at = np.flatnonzero(pc.is_valid(keys).to_numpy(zero_copy_only=False))
+    return (keys if len(at) == len(keys) else keys.take(pa.array(at))), at
 
 
 def _list_codes(companies: pd.DataFrame) -> pd.Series:
@@ -208,10 +220,16 @@ def match(
         lc = normalize_credit_code(leads["credit_code"]).dropna()
         # a book whose leads have no code yet (a first enrich) need not check 1M list codes
         cc = _list_codes(companies) if len(lc) else lc
-        # plain hash lookups: pandas' isin on Arrow strings boxes each of 1M codes (10 s)
-        codes = pd.Index(cc.to_numpy(dtype=object))
+        # plain hash lookups: pandas' isin on Arrow strings boxes each of 1M codes (10 s); and
+        # only the list codes some lead has (Arrow's is_in), not 1M, become Python strings: a
+        # code's copies are all among them, so which codes are listed once is unchanged
+        listed = _arrow_text(cc)
+        near = np.flatnonzero(
+            pc.is_in(listed, value_set=_arrow_text(lc)).to_numpy(zero_copy_only=False)
+        )
+        codes = pd.Index(listed.take(pa.array(near)).to_numpy(zero_copy_only=False))
         once = ~codes.duplicated(keep=False)
-        codes, labels = codes[once], cc.index.to_numpy()[once]
+        codes, labels = codes[once], cc.index.to_numpy()[near][once]
         at = codes.get_indexer(lc.to_numpy(dtype=object))
         hit = lc[at >= 0]
         if len(hit):
@@ -219,28 +237,45 @@ def match(
         todo = todo.difference(hit.index)
     if "company" in leads and "company" in companies and len(todo):
         lk = company_key(leads.loc[todo, "company"].astype("string")).dropna()
-        ck = _list_keys(companies)
-        names = leads["company"].astype("string")
-        listed = companies["company"].astype("string")
-        lead_region = company_region(names)
+        # the list's side stays in Arrow, by position: a Python string per list key (1M) and
+        # label lookups in the list's 1M-row index were most of this function's time
+        keys, at = _list_keys(companies)
+        labels = companies.index.to_numpy()
+        listed = companies["company"]
+        lead_region = company_region(leads.loc[lk.index, "company"])
         # every list company of the lead's key and a region that does not contradict the
         # lead's; exactly one is a match (two are for the fuzzy pass's tie-break)
-        pairs = pd.DataFrame({"lead": lk.index, "key": lk.to_numpy()}).merge(
-            pd.DataFrame({"company": ck.index, "key": ck.to_numpy()}), on="key"
+        shared = np.flatnonzero(
+            pc.is_in(keys, value_set=_arrow_text(lk)).to_numpy(zero_copy_only=False)
         )
+        pairs = pd.DataFrame({"lead": lk.index, "key": lk.to_numpy()}).merge(
+            pd.DataFrame({
+                "company": at[shared],  # positions in the list
+                "key": keys.take(pa.array(shared)).to_numpy(zero_copy_only=False),
+            }),
+            on="key",
+        )  # fmt: skip
         # regions of the few list companies that share a lead's key, not of the whole list
         paired = pairs["company"].to_numpy()
-        list_region = company_region(listed.loc[pd.unique(paired)])
+        once = pd.unique(paired)
+        list_region = company_region(listed.iloc[once]).to_numpy(dtype=object, na_value=None)
         pairs = pairs[
-            _regions_agree(lead_region.loc[pairs["lead"].to_numpy()], list_region.loc[paired])
+            _regions_agree(
+                lead_region.loc[pairs["lead"].to_numpy()].to_numpy(dtype=object, na_value=None),
+                list_region[pd.Index(once).get_indexer(paired)],
+            )
         ]
         single = pairs[~pairs["lead"].duplicated(keep=False)]
         hit = lk.loc[single["lead"].to_numpy()]
         if len(hit):
-            found.append(_rows(hit.index, single["company"].to_numpy(), KEY, 100.0))
+            found.append(_rows(hit.index, labels[single["company"].to_numpy()], KEY, 100.0))
         rest = lk.drop(hit.index)
         if len(rest):
-            found.append(_fuzzy(rest, ck, names, listed, lead_region, rules))
+            found.append(
+                _fuzzy(
+                    rest, keys, labels[at], leads["company"], listed.iloc[at], lead_region, rules
+                )
+            )
     if not found:
         return _rows(pd.Index([]), np.array([]), CODE, 0.0)
     return pd.concat(found, ignore_index=True)
@@ -254,7 +289,8 @@ def _rows(lead: pd.Index, company: np.ndarray, method: str, confidence: float) -
 
 def _fuzzy(
     lead_keys: pd.Series,
-    company_keys: pd.Series,
+    company_keys: pa.Array,
+    company_labels: np.ndarray,
     lead_names: pd.Series,
     company_names: pd.Series,
     lead_regions: pd.Series,
@@ -263,22 +299,29 @@ def _fuzzy(
     """Best fuzzy company per lead, compared only within the block of the key's first chars;
     a company of another region than the lead's name is no candidate.
 
-    Each block's leads are scored against its companies in one rapidfuzz cdist call (C++,
-    no Python per pair); only the few candidates at the top of a row are looked at in Python.
+    `company_keys`, `company_labels` and `company_names` are aligned by position. Each block's
+    leads are scored against its companies in one rapidfuzz cdist call (C++, no Python per
+    pair); only the few candidates at the top of a row are looked at in Python. Only the list
+    keys of blocks some lead is in become Python strings, and only the candidates' full names.
     """
     n = rules.block_chars
-    keys = company_keys.to_numpy(dtype=object)
-    labels = company_keys.index.to_numpy()
-    full = company_names.reindex(company_keys.index).fillna("").to_numpy(dtype=object)
+    prefix = pc.utf8_slice_codeunits(company_keys, 0, n)
     wanted = lead_keys.str[:n]
-    prefix = company_keys.str[:n]
-    blocks = pd.Series(np.arange(len(keys))).groupby(prefix.to_numpy()).indices
+    inblock = np.flatnonzero(
+        pc.is_in(prefix, value_set=pc.unique(_arrow_text(wanted))).to_numpy(zero_copy_only=False)
+    )  # positions in the list's keys
+    keys = company_keys.take(pa.array(inblock)).to_numpy(zero_copy_only=False)
+    blocks = (
+        pd.Series(np.arange(len(inblock)))
+        .groupby(prefix.take(pa.array(inblock)).to_numpy(zero_copy_only=False))
+        .indices
+    )
     # plain arrays: a pandas lookup per lead (.at, .iloc) was most of this pass's time
     lead_key = lead_keys.to_numpy(dtype=object)
     lead_label = lead_keys.index.to_numpy()
     lead_region = lead_regions.reindex(lead_keys.index).to_numpy(dtype=object, na_value=None)
     lead_name = lead_names.reindex(lead_keys.index).fillna("").to_numpy(dtype=object)
-    lead, company, method, score = [], [], [], []
+    candidates: list[tuple[int, list[tuple[float, int]]]] = []
     for b, rows in lead_keys.groupby(wanted.to_numpy()).indices.items():
         at = blocks.get(b)
         if at is None:
@@ -291,26 +334,34 @@ def _fuzzy(
             )  # fmt: skip
             top = np.argsort(-scores, axis=1, kind="stable")[:, :8]
             for i, row in enumerate(part):
-                ranked = [(float(scores[i, j]), at[j]) for j in top[i] if scores[i, j] > 0]
-                own = lead_region[row]
-                if own is not None:
-                    ranked = [r for r in ranked if _region_of(full[r[1]]) in (None, own)]
-                if not ranked:
-                    continue
-                tied = [c for v, c in ranked if v == ranked[0][0]]
-                pick, how = tied[0], FUZZY
-                if len(tied) > 1:
-                    name = str(lead_name[row])
-                    by_name = [fuzz.ratio(name, full[t]) for t in tied]
-                    order = sorted(by_name, reverse=True)
-                    if order[0] > order[1]:
-                        pick = tied[by_name.index(order[0])]
-                    else:
-                        how = AMBIGUOUS
-                lead.append(lead_label[row])
-                company.append(labels[pick])
-                method.append(how)
-                score.append(round(ranked[0][0], 1))  # float32 to what a person reads
+                ranked = [(float(scores[i, j]), int(at[j])) for j in top[i] if scores[i, j] > 0]
+                if ranked:
+                    candidates.append((row, ranked))
+    # the full names of the candidates only (a region check, a tie-break), not of 1M companies
+    seen = np.unique(np.array([c for _, ranked in candidates for _, c in ranked], dtype=np.int64))
+    names = company_names.iloc[inblock[seen]].fillna("").to_numpy(dtype=object)
+    full = dict(zip(seen.tolist(), names, strict=True))
+    lead, company, method, score = [], [], [], []
+    for row, ranked in candidates:
+        own = lead_region[row]
+        if own is not None:
+            ranked = [r for r in ranked if _region_of(full[r[1]]) in (None, own)]
+        if not ranked:
+            continue
+        tied = [c for v, c in ranked if v == ranked[0][0]]
+        pick, how = tied[0], FUZZY
+        if len(tied) > 1:
+            name = str(lead_name[row])
+            by_name = [fuzz.ratio(name, full[t]) for t in tied]
+            order = sorted(by_name, reverse=True)
+            if order[0] > order[1]:
+                pick = tied[by_name.index(order[0])]
+            else:
+                how = AMBIGUOUS
+        lead.append(lead_label[row])
+        company.append(company_labels[inblock[pick]])
+        method.append(how)
+        score.append(round(ranked[0][0], 1))  # float32 to what a person reads
     return pd.DataFrame(
         {"lead": lead, "company": company, "method": method, "confidence": score},
         columns=["lead", "company", "method", "confidence"],
@@ -332,7 +383,7 @@ def fill_blanks(
     rules = rules or EnrichRules()
     sure = matches[(matches["confidence"] >= rules.fill_at) & (matches["method"] != AMBIGUOUS)]
     out = leads.copy()
-    log: list[dict[str, object]] = []
+    parts: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
     for column in columns:
         if column not in companies:
             continue
@@ -355,23 +406,23 @@ def fill_blanks(
             out[column] = out[column].astype(object)
         targets = sure["lead"].to_numpy()[take]
         out.loc[targets, column] = source[take]
-        for label, value, method, conf in zip(
-            targets,
-            source[take],
-            sure["method"].to_numpy()[take],
-            sure["confidence"].to_numpy()[take],
-            strict=True,
-        ):
-            log.append(
-                {
-                    "lead": label,
-                    "column": column,
-                    "new": value,
-                    "method": method,
-                    "confidence": conf,
-                }
-            )
-    return out, pd.DataFrame(log, columns=["lead", "column", "new", "method", "confidence"])
+        parts.append((
+            column, targets, source[take],
+            sure["method"].to_numpy()[take], sure["confidence"].to_numpy()[take],
+        ))  # fmt: skip
+    columns_ = ["lead", "column", "new", "method", "confidence"]
+    if not parts:
+        return out, pd.DataFrame([], columns=columns_)
+    # one log row per fill, built as columns (a dict per fill was a third of this function at
+    # 60k fills); as lists, so each column's type is found as it was from the rows
+    log = {
+        "lead": np.concatenate([p[1] for p in parts]).tolist(),
+        "column": [p[0] for p in parts for _ in range(len(p[1]))],
+        "new": np.concatenate([np.asarray(p[2], dtype=object) for p in parts]).tolist(),
+        "method": np.concatenate([np.asarray(p[3], dtype=object) for p in parts]).tolist(),
+        "confidence": np.concatenate([p[4] for p in parts]).tolist(),
+    }
+    return out, pd.DataFrame(log, columns=columns_)
 
 
 def review(matches: pd.DataFrame, rules: EnrichRules | None = None) -> pd.DataFrame:

@@ -257,23 +257,25 @@ def _strip_divisions(text: pd.Series) -> pd.Series:
     """Regions at the start of company keys dropped, one at a time (浙江省杭州市余杭区 is
     three), the longest name first, where what is left is still a name (`_TRADE_ONLY`).
 
-    Looked up by prefix length in the ~7,000 names with Arrow's `is_in`, on distinct keys that
-    begin like a region (one regex of them all is 20 times slower)."""
+    Looked up by prefix length in the ~7,000 names with Arrow's `is_in`, on the keys that begin
+    like a region (one regex of them all is 20 times slower)."""
     names, lengths, heads = _division_names()
     long_heads = pc.unique(pa.concat_arrays([starts for length, starts in lengths if length > 4]))
     arrow = isinstance(text.array, pd.arrays.ArrowStringArray)
     cells = pa.array(text.array) if arrow else pa.array(text, type=pa.string(), from_pandas=True)
     if isinstance(cells, pa.ChunkedArray):
         cells = cells.combine_chunks()
-    encoded = pc.dictionary_encode(cells.cast(pa.string()))
-    distinct = encoded.dictionary
+    # on the cells themselves, not their distinct values: a 1M-name list repeats few names, and
+    # dictionary-encoding it cost a quarter of this function
+    plain = cells.cast(pa.string())
     maybe = pc.or_(
-        pc.is_in(pc.utf8_slice_codeunits(distinct, 0, 2), value_set=heads),
-        pc.equal(pc.utf8_slice_codeunits(distinct, 2, 3), "市"),
+        pc.is_in(pc.utf8_slice_codeunits(plain, 0, 2), value_set=heads),
+        pc.equal(pc.utf8_slice_codeunits(plain, 2, 3), "市"),
     )
-    at = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))  # positions in `distinct`
-    current = distinct.take(pa.array(at))
-    keys = distinct  # the dictionary, its stripped entries replaced pass by pass
+    maybe = pc.fill_null(maybe, False)  # a blank begins with no region
+    at = np.flatnonzero(maybe.to_numpy(zero_copy_only=False))  # positions in `plain`
+    current = plain.take(pa.array(at))
+    keys = plain  # its stripped entries replaced pass by pass
     outer: pa.Array | None = None  # per row of `current`: the region just dropped
     for _ in range(3):  # province, prefecture, county
         if not len(current):
@@ -337,11 +339,12 @@ def _strip_divisions(text: pd.Series) -> pd.Series:
         current, at = pa.concat_arrays(kept_rest), at[rows]
         mask = np.zeros(len(keys), dtype=bool)
         mask[at] = True
-        order = np.argsort(at)  # replace_with_mask takes the values in the mask's order
+        # replace_with_mask takes the values in the mask's order; `at` is a few sorted runs
+        order = np.argsort(at, kind="stable")
         keys = pc.replace_with_mask(keys, pa.array(mask), current.take(pa.array(order)))
-    if keys is distinct:
+    if keys is plain:
         return text
-    out = pc.take(keys, encoded.indices)
+    out = keys
     if arrow:
         return pd.Series(pd.array(out, dtype=text.dtype), index=text.index, name=text.name)
     return pd.Series(out.to_numpy(zero_copy_only=False), index=text.index, name=text.name)

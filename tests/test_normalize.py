@@ -258,6 +258,38 @@ def test_company_key_never_strips_a_region_that_leaves_too_little(name, key):
     assert n.company_key(pd.Series([name])).iloc[0] == key
 
 
+# names made of the parts a key strips: regions of the division table, brackets, legal forms
+_REGION_PARTS = ["浙江省", "杭州市", "余杭区", "北京", "朝阳区", "嘉兴", "乌鲁木齐", "南京", "海东", "中国"]  # fmt: skip
+_NAME_PARTS = ["天恒", "华信", "实业", "科技", "软件", "分公司", "有限公司", "集团", "Co., Ltd.", " "]  # fmt: skip
+company_names = st.lists(
+    st.one_of(
+        st.none(),
+        st.lists(
+            st.one_of(
+                st.sampled_from(_REGION_PARTS + _NAME_PARTS),
+                st.sampled_from(_REGION_PARTS).map(lambda r: f"（{r}）"),
+                st.text(alphabet="华星云海(【】)市省 a1", max_size=3),
+            ),
+            max_size=6,
+        ).map("".join),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(company_names)
+def test_company_key_of_a_name_does_not_depend_on_the_names_beside_it(names):
+    # the region pass works on a whole column at once (Arrow, by position): each name's key
+    # must still be what it is alone, repeats and blanks among the others included
+    column = pd.Series(names + names[:3], dtype=object)
+    together = n.company_key(column).tolist()
+    alone = [n.company_key(pd.Series([name], dtype=object)).iloc[0] for name in column]
+    assert [None if pd.isna(k) else k for k in together] == [
+        None if pd.isna(k) else k for k in alone
+    ]
+
+
 def test_extract_keeps_the_index():
     text = pd.Series(["2026-03-01", None, "x", "1999/1/2"], index=[7, 3, 9, 2])
     parts = n.extract(text, r"^(?P<year>\d{4})[-/](?P<rest>.*)$", numeric=("year",))
