@@ -214,10 +214,17 @@ def refresh_plans(ctx: Context, book: Book) -> None:
         since = apply_activities(
             leads, book.sheets["activities"], rules, now=ctx.now, with_log=False
         ).status_since
-    book.sheets["plans"] = plan_sheet(
+    plans = plan_sheet(
         leads, rules, since, lang=book.lang,
         channel_labels=ctx.rules.columns.enum_labels("preferred_channel", book.lang),
     )  # fmt: skip
+    # The same plans as the sheet holds: keep its frame (rows numbered as read), so the save
+    # carries the stored part instead of writing 100k rows again (0.8 s of the writer's time).
+    # The new frame differs from the read one only in its row labels (the leads' index).
+    old = book.sheets["plans"]
+    if len(plans) == len(old) and plans.set_axis(old.index).equals(old):
+        return
+    book.sheets["plans"] = plans
 
 
 def _remember_status_since(book: Book, since: pd.Series | None) -> None:

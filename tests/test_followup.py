@@ -600,3 +600,40 @@ def test_log_takes_a_lead_id_as_a_rep_types_it(workspace, cli, data_dir):
     assert book.sheets["activities"]["lead_id"].tolist() == ["LX2026000002"]
     lead = book.leads.set_index("lead_id").loc["LX2026000002"]
     assert lead["status"] == "contacted" and pd.notna(lead["first_contact_at"])
+
+
+def test_a_plan_sheet_that_comes_out_the_same_keeps_its_stored_frame_and_part(
+    workspace, cli, data_dir
+):
+    """Rebuilt plans equal to those read leave the read frame in place (the save then carries
+    the stored part, not 100k rows written again); a changed lead's plan replaces it."""
+    import zipfile
+
+    from leadkit import xlsxpackage
+
+    cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
+    cli("score", "--as-of", "2026-03-09T09:00", "-q")
+    cli("assign", "--by", "load", "--as-of", "2026-03-09T09:00", "-q")
+    ctx = pipeline.context(cwd=workspace, as_of="2026-03-09T10:00")
+    book = pipeline.load(ctx)
+    stored = book.sheets["plans"]
+    assert len(stored) > 0
+    pipeline.refresh_plans(ctx, book)
+    assert book.sheets["plans"] is stored  # same cells: nothing to write again
+
+    first = book.leads.index[book.leads["lead_id"] == "LX2026000001"][0]
+    book.leads.loc[first, "status"] = "qualified"
+    pipeline.refresh_plans(ctx, book)
+    plans = book.sheets["plans"]
+    assert plans is not stored
+    assert plans.set_index("lead_id").loc["LX2026000001", "stage"] == "qualified"
+
+    # end to end: a command that saves without changing a plan (scoring again: the same grades)
+    # leaves the plans part as stored (at the same clock: the overdue highlight follows it)
+    def part() -> bytes:
+        with zipfile.ZipFile(ctx.book_path) as zf:
+            return zf.read(xlsxpackage._Package(zf).sheet_part("跟进计划"))
+
+    before = part()
+    assert cli("score", "--as-of", "2026-03-09T09:00", "-q").exit_code == 0
+    assert part() == before
