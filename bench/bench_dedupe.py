@@ -29,7 +29,7 @@ from dedupe_quality import evaluate
 from gen_dupes import generate
 
 from leadkit import bookio
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
 
 PROVINCE = {"上海": "上海", "北京": "北京", "深圳": "广东", "广州": "广东", "杭州": "浙江",
             "苏州": "江苏", "南京": "江苏", "成都": "四川", "武汉": "湖北", "西安": "陕西"}  # fmt: skip

@@ -47,7 +47,7 @@ from common import (
 )
 
 from leadkit import bookio
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
 
 
 def build_book(n: int, reps: int = 50):

@@ -6,6 +6,7 @@ python bench/bench_score.py --sizes 10000 100000 --repeat 3
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from common import (
 )
 
 from leadkit import bookio
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
 
 EVENTS = [
     "浏览页面",
@@ -38,7 +39,7 @@ EVENTS = [
 ]
 
 
-def build_book(n: int) -> bookio.Path:
+def build_book(n: int) -> Path:
     """Import the generated CSV (untimed) and add 3n behaviour events tied by lead ID or phone."""
     master = OUT / f"score_{n}.xlsx"
     if master.exists():

@@ -25,18 +25,9 @@ import math
 import numpy as np
 from dedupe_quality import evaluate, quality
 
-from leadkit.dedupe import (
-    AGREE,
-    DISAGREE,
-    PARTIAL,
-    DedupeRules,
-    candidate_pairs,
-    cluster,
-    compare,
-    prepare,
-    survivor_order,
-)
-from leadkit.rules import Rules
+from leadkit.rules.dedupe import AGREE, DISAGREE, PARTIAL, DedupeRules
+from leadkit.rules.loader import Rules
+from leadkit.steps.dedupe import candidate_pairs, cluster, compare, prepare, survivor_order
 
 LEVELS = (AGREE, PARTIAL, DISAGREE)
 

@@ -18,8 +18,9 @@ from collections import Counter
 
 import pandas as pd
 
-from leadkit.dedupe import Clusters, DedupeRules, find_duplicates
-from leadkit.rules import Rules
+from leadkit.rules.dedupe import DedupeRules
+from leadkit.rules.loader import Rules
+from leadkit.steps.dedupe import Clusters, find_duplicates
 
 
 def pairs_of(groups: dict[object, list[int]]) -> set[tuple[int, int]]:

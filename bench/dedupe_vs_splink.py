@@ -31,8 +31,8 @@ import splink.comparison_library as cl
 from dedupe_quality import pairs_of, quality
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-from leadkit.dedupe import find_duplicates
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
+from leadkit.steps.dedupe import find_duplicates
 
 
 def splink_pairs(frame) -> tuple[set[tuple[int, int]], float, float]:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from leadkit.enrich import CODE_ALPHABET, credit_code_check
+from leadkit.steps.enrich import CODE_ALPHABET, credit_code_check
 
 CITIES = ["北京", "上海", "广州", "深圳", "杭州", "成都", "武汉", "南京", "苏州", "西安"]
 SYLLABLES = list("华星云海明远博瑞泰安恒信达宏兴鑫盛德创新智联科汇金中天")

@@ -29,10 +29,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import OrdinalEncoder
 
 from leadkit import bookio
-from leadkit.rules import Rules
-from leadkit.score import events_by_lead, score_leads
-from leadkit.train import arrival_features, load_model
-from leadkit.train import train as train_model
+from leadkit.rules.loader import Rules
+from leadkit.steps.score import events_by_lead, score_leads
+from leadkit.steps.score.points import arrival_features
+from leadkit.steps.train import load_model
+from leadkit.steps.train import train as train_model
 
 TZ = "Asia/Shanghai"
 WINDOW = pd.Timedelta(days=7)

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from leadkit import clock
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
 from leadkit.workspace import Workspace, find_workspace
 
 

@@ -10,10 +10,10 @@ import pandas as pd
 from rich.table import Table
 
 from leadkit import pipeline
-from leadkit.check import Finding
-from leadkit.importer import ImportResult
-from leadkit.report import write_excel
-from leadkit.rules import packaged_dir
+from leadkit.rules.base import packaged_dir
+from leadkit.steps.check import Finding
+from leadkit.steps.importer import ImportResult
+from leadkit.steps.report import write_excel
 
 MARKER = ".leadkit-demo"
 

@@ -17,7 +17,8 @@ from pydantic import Field, field_validator
 from leadkit.errors import UsageError
 from leadkit.files import replacing
 from leadkit.order import RUN_STEPS
-from leadkit.rules import Rules, Strict, default_rules_dir, load_yaml_model
+from leadkit.rules.base import Strict, default_rules_dir, load_yaml_model
+from leadkit.rules.loader import Rules
 
 CONFIG_NAME = "leadkit.yaml"
 
@@ -84,7 +85,7 @@ class NotifyConfig(Strict):
 
 
 class LimitsConfig(Strict):
-    """The `limits:` section: the largest input leadkit parses (leadkit.limits checks first).
+    """The `limits:` section: the largest input leadkit parses (leadkit.bookio.limits checks first).
 
     The defaults are far past any real lead sheet and well below what exhausts memory.
     """

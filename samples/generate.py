@@ -271,8 +271,8 @@ def year_of_work(lead: dict, won: bool, plan: random.Random, follow_ups: list[di
     (a lost lead stopped at some stage before it was lost), the last one the close. So the 2025
     report has a funnel with its middle stages, response times and a follow-up plan."""
     import pandas as pd
-
     from leadkit.routing import add_working_hours
+
     from leadkit.rules import Rules
 
     hours = Rules().routing.working_hours

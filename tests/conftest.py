@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from leadkit import pipeline
 from leadkit.cli import app
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
 
 # No per-example deadline: on a shared CI machine a 200 ms deadline fails a correct test
 # (seen: test_enrich's check-digit property at 224 ms under load); the properties stay as strict.

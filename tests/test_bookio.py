@@ -85,7 +85,7 @@ def test_csv_rows_and_row_numbers_are_those_of_the_c_parser(tmp_path, text):
     path = tmp_path / "in.csv"
     path.write_bytes(text.encode("utf-8"))
     expected = _c_parser(text, ",")
-    frame, _, _ = bookio._read_csv(path)
+    frame, _, _ = bookio.read._read_csv(path)
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
 
 
@@ -100,12 +100,12 @@ def test_csv_written_by_the_csv_module_reads_as_the_c_parser_reads_it(tmp_path_f
     text = buffer.getvalue()
     path = tmp_path_factory.mktemp("csv") / "in.csv"
     path.write_bytes(text.encode("utf-8"))
-    sep = bookio._sniff_delimiter(text[:65536])  # the sniffer may guess otherwise on odd text
+    sep = bookio.read._sniff_delimiter(text[:65536])  # the sniffer may guess otherwise on odd text
     try:
         expected = _c_parser(text, sep)
     except ValueError:
         return  # the C parser refuses it (a wider row): see the title-line test below
-    frame, _, _ = bookio._read_csv(path)
+    frame, _, _ = bookio.read._read_csv(path)
     pd.testing.assert_frame_equal(frame, expected, check_dtype=False)
 
 
@@ -219,10 +219,10 @@ def _mark_part(path: Path, title: str) -> None:
     written again from its cells loses it."""
     import zipfile
 
-    from leadkit import xlsxpackage
+    from leadkit.bookio import xlsx as xlsxpackage
 
     with zipfile.ZipFile(path) as zf:
-        part = xlsxpackage._Package(zf).sheet_part(title)
+        part = xlsxpackage.parts._Package(zf).sheet_part(title)
         items = [(info.filename, zf.read(info)) for info in zf.infolist()]
     tmp = path.with_name("marked.xlsx")
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
@@ -236,16 +236,16 @@ def _mark_part(path: Path, title: str) -> None:
 def _stored_part(path: Path, title: str) -> bytes:
     import zipfile
 
-    from leadkit import xlsxpackage
+    from leadkit.bookio import xlsx as xlsxpackage
 
     with zipfile.ZipFile(path) as zf:
-        return zf.read(xlsxpackage._Package(zf).sheet_part(title))
+        return zf.read(xlsxpackage.parts._Package(zf).sheet_part(title))
 
 
 def _as_if_leadkit_wrote_it(path: Path, state: Path) -> None:
     """Record the marked file as leadkit's own last write (the stamp its save records)."""
-    record = bookio._written_record(path, state)
-    record.write(bookio._stamp(path), record.read()["sheets"])
+    record = bookio.safety._written_record(path, state)
+    record.write(bookio.model._stamp(path), record.read()["sheets"])
 
 
 def test_a_leadkit_sheet_unchanged_since_its_last_save_is_carried_as_stored(tmp_path, rules):
@@ -283,7 +283,7 @@ def test_a_leadkit_sheet_unchanged_since_its_last_save_is_carried_as_stored(tmp_
     _as_if_leadkit_wrote_it(book.path, state)
     english = bookio.load_book(book.path, rules.columns, "en", "Asia/Shanghai")
     save(english, rules, state)
-    assert "Imports" in bookio._excel_reader(book.path).sheet_names
+    assert "Imports" in bookio.read._excel_reader(book.path).sheet_names
 
 
 def test_book_is_written_in_its_language(tmp_path, rules):
@@ -443,7 +443,7 @@ def _odd_cells_after_row_1000(path: Path, rows: int = 1600, odd: int = 1500) -> 
 
 def test_cells_far_below_the_first_thousand_rows_are_kept_and_reported(tmp_path, rules):
     """Types are not guessed from a sample: row 1500's text in number/date columns survives."""
-    from leadkit.check import check_book
+    from leadkit.steps.check import check_book
 
     path = tmp_path / "leads.xlsx"
     _odd_cells_after_row_1000(path)
@@ -525,7 +525,7 @@ def test_a_numpy_date_in_a_mixed_column_is_stored_as_a_date_not_its_text():
     """A 获取时间 that came through NumPy (a merge, a concat) next to a kept text cell."""
     import numpy as np
 
-    from leadkit.bookio import _writable
+    from leadkit.bookio.write import _writable
 
     cells = pd.Series([np.datetime64("2026-02-12T15:00"), "下周", None], dtype=object)
     stored = _writable(cells)

@@ -5,7 +5,7 @@ import datetime as dt
 import pandas as pd
 
 from leadkit import bookio
-from leadkit.check import check_book
+from leadkit.steps.check import check_book
 
 
 def test_check_reports_each_problem_with_sheet_row_and_column(tmp_path, rules):

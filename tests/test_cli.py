@@ -46,7 +46,7 @@ def test_workspace_is_found_from_a_subfolder(cli, workspace, data_dir, monkeypat
         len(
             bookio.load_book(
                 workspace / "leads.xlsx",
-                __import__("leadkit.rules").rules.Rules().columns,
+                __import__("leadkit.rules.loader").rules.loader.Rules().columns,
                 "zh",
                 "Asia/Shanghai",
             ).leads
@@ -231,7 +231,7 @@ def test_a_date_out_of_range_on_the_command_line_is_a_usage_error(
 
 
 def _rules():
-    from leadkit.rules import Rules
+    from leadkit.rules.loader import Rules
 
     return Rules().columns
 

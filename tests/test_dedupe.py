@@ -9,21 +9,11 @@ import pandas as pd
 import pytest
 
 from leadkit import bookio, pipeline
-from leadkit.dedupe import (
-    AGREE,
-    DISAGREE,
-    MISSING,
-    PARTIAL,
-    DedupeRules,
-    _join_by_cluster,
-    candidate_pairs,
-    compare,
-    find_duplicates,
-    merge,
-    prepare,
-)
 from leadkit.errors import RuleError
-from leadkit.rules import load_yaml_model
+from leadkit.rules.base import load_yaml_model
+from leadkit.rules.dedupe import AGREE, DISAGREE, MISSING, PARTIAL, DedupeRules
+from leadkit.steps.dedupe import candidate_pairs, compare, find_duplicates, merge, prepare
+from leadkit.steps.dedupe.merge import _join_by_cluster
 
 NOW = dt.datetime(2026, 3, 10, 9, 0)
 

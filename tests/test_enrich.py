@@ -6,9 +6,9 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadkit.enrich import (
+from leadkit.rules.enrich import EnrichRules
+from leadkit.steps.enrich import (
     CODE_ALPHABET,
-    EnrichRules,
     credit_code_check,
     fill_blanks,
     match,
@@ -163,7 +163,7 @@ def test_enrich_fills_blanks_from_a_libreoffice_list_logs_and_undoes(
     from tests_support import soffice_convert_csv_to_xlsx
 
     from leadkit import bookio
-    from leadkit.rules import Rules
+    from leadkit.rules.loader import Rules
 
     leads = tmp_path / "leads_in.csv"
     leads.write_text(LEADS_CSV.format(code=LETTERED), encoding="utf-8")
@@ -237,7 +237,7 @@ def test_accepted_review_rows_fill_blanks_from_a_file_libreoffice_saved(
     import openpyxl
 
     from leadkit import bookio
-    from leadkit.rules import Rules
+    from leadkit.rules.loader import Rules
 
     review_file = _review_workspace(workspace, tmp_path, cli)
     wb = openpyxl.load_workbook(review_file)  # a person decides, in a spreadsheet
@@ -379,11 +379,11 @@ def test_a_plain_csv_list_read_by_arrow_is_what_the_general_reader_reads(
     samples = Path(__file__).resolve().parents[1] / "samples" / "companies.csv"
     plain = tmp_path / "plain.csv"
     plain.write_text("\ufeff" + LIST_CSV.format(code=LETTERED) + " ,,,,,,\n", encoding="utf-8")
-    fast = {f: pipeline._plain_list_csv(f, config, None) for f in (samples, plain)}
-    monkeypatch.setattr(pipeline, "_plain_list_csv", lambda *a: None)
+    fast = {f: pipeline.enriching._plain_list_csv(f, config, None) for f in (samples, plain)}
+    monkeypatch.setattr(pipeline.enriching, "_plain_list_csv", lambda *a: None)
     for f, got in fast.items():
         assert got is not None, f
-        slow = pipeline._read_list_file(ctx, f, config)
+        slow = pipeline.enriching._read_list_file(ctx, f, config)
         pd.testing.assert_frame_equal(got.reset_index(drop=True), slow.reset_index(drop=True))
     monkeypatch.undo()
     assert len(fast[plain]) == 4 and fast[plain]["company"].iloc[0] == "华为技术有限公司"
@@ -394,5 +394,8 @@ def test_a_plain_csv_list_read_by_arrow_is_what_the_general_reader_reads(
     broken = tmp_path / "broken.csv"
     broken.write_text('企业名称,行业\n "华为, 技术" ,通信\n', encoding="utf-8")
     for f in (gbk, titled, broken):
-        assert pipeline._plain_list_csv(f, config, None) is None, f
-    assert pipeline._read_list_file(ctx, gbk, config)["company"].iloc[0] == "华为技术有限公司"
+        assert pipeline.enriching._plain_list_csv(f, config, None) is None, f
+    assert (
+        pipeline.enriching._read_list_file(ctx, gbk, config)["company"].iloc[0]
+        == "华为技术有限公司"
+    )

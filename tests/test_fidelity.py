@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from lxml import etree
 from test_xlsxpackage import M, Package, _canon
 
-from leadkit import bookio, xlsxpackage
-from leadkit.check import check_book
-from leadkit.rules import Rules
+from leadkit import bookio
+from leadkit.bookio import xlsx as xlsxpackage
+from leadkit.rules.loader import Rules
+from leadkit.steps.check import check_book
 
 ROWS = 5000
 LEADS = ["线索编号", "企业名称", "员工数", "我的备注", "我的数值"]  # the last two are the user's
@@ -127,8 +128,8 @@ def round_trip(path: Path, rules: Rules, *, from_values: bool) -> None:
 
 def _as_written(row: list[tuple[type, object]]) -> list[tuple[type, object]]:
     """A cell as leadkit writes it: text that would run as a formula carries its apostrophe
-    (leadkit.neutralise, #13); everything else exactly as it was."""
-    from leadkit.neutralise import neutralise
+    (leadkit.bookio.neutralise, #13); everything else exactly as it was."""
+    from leadkit.bookio.neutralise import neutralise
 
     return [
         (t, neutralise(pd.Series([v], dtype=object)).iloc[0]) if t is str else (t, v)
@@ -186,8 +187,10 @@ def test_only_user_columns_that_may_be_mixed_are_read_again(tmp_path, rules, mon
     """A column of plain text (no text that reads as a number, date or true) and a column of
     numbers without empty cells or 0/1 cannot hide a cell of another type: no second read."""
     loads: list[dict] = []
-    real = bookio._load_columns
-    monkeypatch.setattr(bookio, "_load_columns", lambda r, t, d: loads.append(d) or real(r, t, d))
+    real = bookio.model._load_columns
+    monkeypatch.setattr(
+        bookio.model, "_load_columns", lambda r, t, d: loads.append(d) or real(r, t, d)
+    )
     path = tmp_path / "leads.xlsx"
     write_book(path, {})
     bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")

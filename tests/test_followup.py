@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from leadkit import pipeline
-from leadkit.followup import FollowupRules, apply_activities, due_items
+from leadkit.rules.followup import FollowupRules
+from leadkit.steps.followup import apply_activities, due_items
 
 RULES = FollowupRules(
     cadence_days={"S": 1, "A": 2, "B": 7, "C": 7}, due_soon_hours=4, escalate_after_hours=4
@@ -609,7 +610,7 @@ def test_a_plan_sheet_that_comes_out_the_same_keeps_its_stored_frame_and_part(
     the stored part, not 100k rows written again); a changed lead's plan replaces it."""
     import zipfile
 
-    from leadkit import xlsxpackage
+    from leadkit.bookio import xlsx as xlsxpackage
 
     cli("import", data_dir / "web_small.csv", "--as-of", "2026-03-09T09:00", "-q")
     cli("score", "--as-of", "2026-03-09T09:00", "-q")
@@ -632,7 +633,7 @@ def test_a_plan_sheet_that_comes_out_the_same_keeps_its_stored_frame_and_part(
     # leaves the plans part as stored (at the same clock: the overdue highlight follows it)
     def part() -> bytes:
         with zipfile.ZipFile(ctx.book_path) as zf:
-            return zf.read(xlsxpackage._Package(zf).sheet_part("跟进计划"))
+            return zf.read(xlsxpackage.parts._Package(zf).sheet_part("跟进计划"))
 
     before = part()
     assert cli("score", "--as-of", "2026-03-09T09:00", "-q").exit_code == 0

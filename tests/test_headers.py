@@ -18,9 +18,12 @@ from conftest import soffice_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadkit import bookio, headers, importer
+from leadkit import bookio
 from leadkit.errors import InputFileError, RuleError
-from leadkit.rules import ColumnsRules, Rules, load_yaml_model
+from leadkit.rules.base import fold_header, load_yaml_model
+from leadkit.rules.columns import ColumnsRules
+from leadkit.rules.loader import Rules
+from leadkit.steps import headers, importer
 
 CORPUS = yaml.safe_load((Path(__file__).parent / "data" / "header_corpus.yaml").read_text("utf-8"))
 TRAIN = [c for c in CORPUS if not c["held_out"]]
@@ -421,7 +424,7 @@ def test_header_row_below_a_title_is_found_for_a_sheet_of_no_aliases(tmp_path, r
     book.save(path)
     known = bookio.header_lookup(rules.columns)
     assert not any(
-        bookio.fold_header(h) in known
+        fold_header(h) in known
         for h in ("Prospect Company", "Prospect Contact", "Cell Phone", "Work Email")
     ), "the point: none of these is an exact alias"
     [table] = bookio.read_input_tables(path, known, None, headers.recogniser(rules.columns))

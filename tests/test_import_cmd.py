@@ -10,7 +10,7 @@ import yaml
 
 from leadkit import pipeline
 from leadkit.pipeline import ColumnMap
-from leadkit.rules import load_yaml_model
+from leadkit.rules.base import load_yaml_model
 
 AS_OF = "--as-of=2026-03-10T09:00"
 

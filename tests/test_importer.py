@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests_support import looks_like_xlsx
 
-from leadkit import identity, pipeline
+from leadkit import pipeline
 from leadkit.errors import RuleError, UsageError
+from leadkit.steps import identity
 
 NOW = "2026-03-10T09:00"
 

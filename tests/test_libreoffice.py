@@ -10,7 +10,7 @@ import pandas as pd
 from tests_support import soffice_convert_csv_to_xlsx
 
 from leadkit import demo, pipeline
-from leadkit.neutralise import restore
+from leadkit.bookio.neutralise import restore
 
 
 def test_demo_book_opens_in_libreoffice_with_its_values(tmp_path, soffice):

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from leadkit import limits
+from leadkit.bookio import limits
 from leadkit.errors import InputFileError
 from leadkit.workspace import LimitsConfig
 

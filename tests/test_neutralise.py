@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadkit import pipeline
-from leadkit.neutralise import neutralise, neutralise_frame, restore
+from leadkit.bookio.neutralise import neutralise, neutralise_frame, restore
 
 AS_OF = ("--as-of", "2026-03-10T09:00")
 LATER = ("--as-of", "2026-03-20T09:00")

@@ -78,7 +78,7 @@ def _mainland_numbers() -> pd.Series:
 
 
 def test_every_mainland_prefix_gives_a_mapped_province_and_a_city():
-    from leadkit.rules import Rules
+    from leadkit.rules.loader import Rules
 
     regions = Rules().regions.by_province
     phones = _mainland_numbers()
@@ -106,7 +106,7 @@ def test_every_prefecture_city_has_its_province():
     from phonenumbers.geodata import GEOCODE_DATA
 
     places = {v["zh"] for k, v in GEOCODE_DATA.items() if k.startswith("86") and "zh" in v}
-    cities = pd.Series(sorted({c for _, c in map(n._split_place, places)}))
+    cities = pd.Series(sorted({c for _, c in map(n.places._split_place, places)}))
     for written in (cities, cities + "市"):
         assert n.province_of_city(written).notna().all()
     found = n.province_of_city(
@@ -399,7 +399,7 @@ def test_lookup_reads_arrow_text_and_keeps_the_wanted_index():
 def test_landline_pattern_agrees_with_libphonenumber(raw):
     """The vectorised landline path gives what the phone library gives for the same number."""
     value, ok = n.normalize_phone(pd.Series([raw]))
-    by_library = n._parse_other_phone(raw)
+    by_library = n.contact._parse_other_phone(raw)
     assert (value[0] if ok[0] else None) == by_library
 
 
@@ -417,8 +417,8 @@ _EMAILISH = st.one_of(
 @pytest.mark.parametrize(
     ("values", "fast", "full"),
     [
-        (_PHONEISH, n.normalize_phone, n._normalize_phone),
-        (_EMAILISH, n.normalize_email, n._normalize_email),
+        (_PHONEISH, n.normalize_phone, n.contact._normalize_phone),
+        (_EMAILISH, n.normalize_email, n.contact._normalize_email),
     ],
 )
 @given(data=st.data())
@@ -447,11 +447,20 @@ def test_every_pattern_runs_in_arrow():
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from leadkit import dedupe, importer, normalize, score
+    from leadkit import normalize
+    from leadkit.steps import dedupe, importer, score
 
     sample = pa.array(["上海智联（北京）科技有限公司", "abc 123"])
     checked = []
-    for module in (normalize, dedupe, importer, score):
+    import importlib
+    import pkgutil
+
+    modules = [
+        importlib.import_module(m.name)
+        for package in (normalize, dedupe, importer, score)
+        for m in pkgutil.iter_modules(package.__path__, package.__name__ + ".")
+    ]
+    for module in modules:
         for name, value in vars(module).items():
             pattern = value.pattern if isinstance(value, re.Pattern) else value
             if not (name.startswith("_") and name.isupper() and isinstance(pattern, str)):

@@ -572,7 +572,7 @@ def test_report_by_email_is_its_html_page_inline_and_aligned_text(
     assert text.startswith("leadkit 报告 2026-03") and "新增线索: 4" in text
     assert "|" not in text and "**" not in text and "---" not in text
     # the funnel as aligned columns: every row's second column starts where its header's does
-    from leadkit.notify import _width
+    from leadkit.notify.messages import _width
 
     lines = text.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("阶段"))

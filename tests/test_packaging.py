@@ -4,7 +4,8 @@ import os
 from pathlib import Path
 
 import leadkit
-from leadkit.rules import ColumnsRules, default_rules_dir, load_yaml_model, packaged_dir
+from leadkit.rules.base import default_rules_dir, load_yaml_model, packaged_dir
+from leadkit.rules.columns import ColumnsRules
 
 
 def test_rules_and_samples_ship_with_the_package():

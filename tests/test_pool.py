@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 
 from leadkit import pipeline
-from leadkit.pool import ClaimRefused, PoolRules, apply_recycle, claim, find_neglected
-from leadkit.routing import RotationState, RoutingRules, assign
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
+from leadkit.rules.pool import PoolRules
+from leadkit.rules.routing import RoutingRules
+from leadkit.steps.pool import ClaimRefused, apply_recycle, claim, find_neglected
+from leadkit.steps.routing import RotationState, assign
 
 T0 = pd.Timestamp("2026-03-02 09:00")  # Monday
 SAY = Rules().columns.sayer("zh")  # the packaged Log messages of a Chinese book

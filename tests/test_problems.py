@@ -9,9 +9,9 @@ import json
 import pandas as pd
 
 from leadkit import bookio
-from leadkit.check import check_book
 from leadkit.errors import BookBusyError, InputFileError, LeadkitError, RuleError, UsageError
 from leadkit.problems import PROBLEMS, Problem, reason_codes
+from leadkit.steps.check import check_book
 
 AS_OF = "--as-of=2026-03-12T09:00"
 

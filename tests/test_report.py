@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from leadkit import bookio
-from leadkit.report import metrics, period_bounds
+from leadkit.steps.report import metrics, period_bounds
 
 T = pd.Timestamp
 
@@ -440,7 +440,7 @@ def test_excel_report_is_the_hand_figures_and_prints_one_page_per_view(
 
 
 def test_funnel_counts_the_furthest_stage_of_the_history():
-    from leadkit.report import funnel
+    from leadkit.steps.report import funnel
 
     leads = pd.DataFrame({
         "lead_id": ["A", "B", "C", "D"], "created_at": [T("2026-03-02")] * 4,
@@ -506,8 +506,8 @@ def test_html_report_escapes_what_the_book_holds(workspace, rules, cli):
 
 
 def test_response_time_is_on_the_sla_clock_mean_and_median_per_grade_and_rep():
-    from leadkit.report import metrics, per_rep, sla_by_grade
-    from leadkit.routing import WorkingHours
+    from leadkit.rules.routing import WorkingHours
+    from leadkit.steps.report import metrics, per_rep, sla_by_grade
 
     wh = WorkingHours.model_validate(
         {"start": "09:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}
@@ -551,7 +551,8 @@ def test_response_time_is_on_the_sla_clock_mean_and_median_per_grade_and_rep():
     "start", ["2026-03-06 17:00", "2026-03-07 11:00", "2026-03-09 08:00", "2026-03-10 12:34"]
 )
 def test_working_hours_between_undoes_the_sla_deadline(start, hours):
-    from leadkit.routing import WorkingHours, add_working_hours, working_hours_between
+    from leadkit.rules.routing import WorkingHours
+    from leadkit.steps.routing import add_working_hours, working_hours_between
 
     wh = WorkingHours.model_validate(
         {"start": "09:00", "end": "18:00", "days": ["mon", "tue", "wed", "thu", "fri"]}
@@ -836,7 +837,7 @@ rfm:
 
 
 def _segments_yaml(drop: int | None = None) -> str:
-    from leadkit.rules import Rules
+    from leadkit.rules.loader import Rules
 
     segs = Rules().report.rfm.segments
     lines = [f"    {k}: {{r: {s.r}, f: {s.f}, m: {s.m}, zh: {s.zh}, en: {s.en}}}"
@@ -923,7 +924,7 @@ def test_rfm_with_no_won_customer_yet_and_in_english(
 
 
 def test_rfm_counts_one_trade_name_in_two_cities_as_two_customers(rules):
-    from leadkit.report import rfm
+    from leadkit.steps.report import rfm
 
     def won(lead_id, company, closed, amount):
         return dict(lead_id=lead_id, company=company, status="won", closed_at=T(closed),

@@ -12,17 +12,16 @@ from hypothesis import strategies as st
 
 from leadkit import pipeline
 from leadkit.errors import RuleError
-from leadkit.routing import (
+from leadkit.rules.base import load_yaml_model
+from leadkit.rules.routing import Rep, RoutingRules
+from leadkit.steps.routing import (
     Picker,
     Queue,
-    Rep,
     RotationState,
-    RoutingRules,
     add_working_hours,
     apply_assignment,
     assign,
 )
-from leadkit.rules import load_yaml_model
 
 NOW = dt.datetime(2026, 3, 6, 10, 0)  # a Friday
 

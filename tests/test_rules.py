@@ -5,7 +5,9 @@ import shutil
 import pytest
 
 from leadkit.errors import RuleError
-from leadkit.rules import ColumnsRules, Rules, default_rules_dir, fold_header, load_yaml_model
+from leadkit.rules.base import default_rules_dir, fold_header, load_yaml_model
+from leadkit.rules.columns import ColumnsRules
+from leadkit.rules.loader import Rules
 from leadkit.workspace import WorkspaceConfig
 
 

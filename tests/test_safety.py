@@ -14,7 +14,7 @@ import pytest
 from tests_support import looks_like_xlsx
 
 from leadkit import bookio
-from leadkit.rules import Rules
+from leadkit.rules.loader import Rules
 
 AS_OF = "--as-of=2026-03-10T09:00"
 DEAD_PID = 2**22 + 12345  # above Linux's largest pid: never a running process

@@ -9,10 +9,10 @@ import pytest
 
 from leadkit import pipeline
 from leadkit.errors import RuleError
-from leadkit.rules import Rules, default_rules_dir, load_yaml_model
-from leadkit.score import (
-    Cut,
-    ScoringRules,
+from leadkit.rules.base import default_rules_dir, load_yaml_model
+from leadkit.rules.loader import Rules
+from leadkit.rules.scoring import Cut, ScoringRules
+from leadkit.steps.score import (
     attribute_points,
     behaviour_points,
     events_by_lead,
@@ -308,7 +308,7 @@ def test_a_90_attribute_point_lead_is_s(srules):
 
 
 def test_behaviour_and_the_model_move_the_score_within_their_caps(srules):
-    from leadkit.score import combine
+    from leadkit.steps.score import combine
 
     attrs = pd.Series([90.0, 90.0, 50.0, 50.0, 99.0])
     behaviour = pd.Series([-20.0, 0.0, 6.0, 20.0, 20.0])  # the behaviour part's own cap is 20
@@ -476,8 +476,8 @@ def test_explain_counts_events_tied_through_a_merged_record(workspace, cli, data
 
 
 def test_explain_equals_score_on_every_lead_of_the_demo(tmp_path, cli):
-    from leadkit.score import explain
-    from leadkit.train import load_model
+    from leadkit.steps.score import explain
+    from leadkit.steps.train import load_model
 
     shown = cli("demo", tmp_path / "d", "--as-of", "2026-03-01T09:00")
     assert shown.exit_code == 0, shown.stderr

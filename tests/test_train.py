@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadkit import bookio, pipeline
-from leadkit.rules import Rules
-from leadkit.score import ScoringRules
-from leadkit.train import NotEnoughHistory, history_features, load_model, suggest_cutoffs
-from leadkit.train import train as train_model
+from leadkit.rules.loader import Rules
+from leadkit.rules.scoring import ScoringRules
+from leadkit.steps.train import NotEnoughHistory, history_features, load_model, suggest_cutoffs
+from leadkit.steps.train import train as train_model
 
 NOW = dt.datetime(2026, 3, 10, 9, 0)
 

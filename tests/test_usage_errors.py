@@ -110,8 +110,9 @@ def test_the_cli_choices_are_the_steps_own():
     """The typed choices are written out for the parser; they must stay the steps' lists."""
     from typing import get_args
 
-    from leadkit import report, routing, workspace
+    from leadkit import workspace
     from leadkit.cli.common import AssignBy, Channels, Period
+    from leadkit.rules import report, routing
 
     assert [m.value for m in AssignBy] == list(routing.BY)
     assert [m.value for m in Period] == list(get_args(report.Period))

@@ -19,7 +19,9 @@ import pytest
 import xlsxwriter
 from lxml import etree
 
-from leadkit import bookio, pipeline, xlsxpackage
+from leadkit import bookio, pipeline
+from leadkit.bookio import xlsx as xlsxpackage
+from leadkit.errors import BookError
 
 AS_OF = "--as-of=2026-03-09T09:00"
 SAMPLES = Path(__file__).parent.parent / "samples"
@@ -421,7 +423,7 @@ def test_the_same_book_saved_twice_and_a_book_changed_meanwhile(tmp_path, rules)
         assert_same_sheet(tmp_path / "rich.xlsx", path, MY)
     other = bookio.load_book(path, rules.columns, "zh", "Asia/Shanghai")
     shutil.copy(tmp_path / "rich.xlsx", path)  # another program saves the book in between
-    with pytest.raises(bookio.BookError, match="changed by another program"):
+    with pytest.raises(BookError, match="changed by another program"):
         bookio.save_book(
             other,
             rules.columns,
@@ -435,7 +437,7 @@ def test_the_same_book_saved_twice_and_a_book_changed_meanwhile(tmp_path, rules)
 def test_a_book_without_user_sheets_is_written_by_the_fast_writer_alone(tmp_path, rules):
     ws = pipeline.init(tmp_path / "ws", "zh")
     book = bookio.load_book(ws.book_path(), rules.columns, "zh", "Asia/Shanghai")
-    assert bookio._carried_sheets(book) == []
+    assert bookio.write._carried_sheets(book) == []
     bookio.save_book(
         book, rules.columns, state_dir=tmp_path / "s", command="t", as_of=dt.datetime(2026, 3, 3)
     )
@@ -489,7 +491,7 @@ def test_a_new_xlsm_book_is_macro_enabled(cli, workspace):
 def test_entity_declarations_are_refused(tmp_path):
     bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><x>&b;</x>'
     with pytest.raises(xlsxpackage.PackageError, match="DTD"):
-        xlsxpackage._xml(bomb, "bomb.xml")
+        xlsxpackage.parts._xml(bomb, "bomb.xml")
 
 
 def test_raw_copy_keeps_every_entry_readable(tmp_path):
@@ -500,7 +502,7 @@ def test_raw_copy_keeps_every_entry_readable(tmp_path):
     buf = io.BytesIO()
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
         for info in zin.infolist():
-            xlsxpackage._copy_raw(zin, info, out)
+            xlsxpackage.merge._copy_raw(zin, info, out)
         out.writestr("z.txt", "after")
     with zipfile.ZipFile(buf) as back:
         assert back.testzip() is None

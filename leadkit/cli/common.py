@@ -198,7 +198,7 @@ class Channels(StrEnum):
 
 
 class AssignBy(StrEnum):
-    """`assign --by` / `run --by`: leadkit.routing.BY."""
+    """`assign --by` / `run --by`: leadkit.steps.routing.BY."""
 
     region = "region"
     industry = "industry"
@@ -209,7 +209,7 @@ class AssignBy(StrEnum):
 
 
 class Period(StrEnum):
-    """`report --period`: leadkit.report.Period."""
+    """`report --period`: leadkit.steps.report.Period."""
 
     week = "week"
     month = "month"

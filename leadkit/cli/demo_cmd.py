@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """Run the pipeline on the bundled samples in a fresh workspace folder."""
         from leadkit import demo
-        from leadkit.followup import kind_label
+        from leadkit.steps.followup import kind_label
 
         if folder.exists() and any(folder.iterdir()):
             if not (folder / demo.MARKER).exists():

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
         ctx = cmd.context(read_ahead=True)
         dry_run = cmd.dry_run
         from leadkit import pipeline
-        from leadkit.followup import kind_label
+        from leadkit.steps.followup import kind_label
 
         outcome = pipeline.due(ctx, owner=owner)
         items = outcome.items

@@ -13,7 +13,7 @@ from leadkit.files import expand_inputs
 from leadkit.progress import bar
 
 if TYPE_CHECKING:
-    from leadkit.importer import ImportResult
+    from leadkit.steps.importer import ImportResult
 
 
 def summary_table(result: ImportResult) -> Table:

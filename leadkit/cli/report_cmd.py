@@ -13,7 +13,7 @@ from leadkit.errors import ExitStatus
 if TYPE_CHECKING:
     import pandas as pd
 
-    from leadkit.report import View
+    from leadkit.steps.report import View
 
 
 def _bar(value: float | None, top: float, width: int = 24) -> str:
@@ -26,7 +26,7 @@ def _table(view: View, shown: pd.DataFrame) -> Table:
     """One view as a terminal table, with bars beside the series it charts elsewhere."""
     import pandas as pd  # not at import time: the CLI reads the clock and rules before pandas
 
-    from leadkit.report import shown_cell
+    from leadkit.steps.report import shown_cell
 
     table = Table(title=view.title, title_justify="left")
     for i, label in enumerate(shown.columns):
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
         ui.configure(quiet=quiet, json_out=fmt == "json")
         ctx = cmd.context(read_ahead=True)
         from leadkit import pipeline
-        from leadkit.report import (
+        from leadkit.steps.report import (
             as_json,
             localised,
             markdown,

@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
             mask = scored.grade == g
             action = scored.action[mask].mode()
             table.add_row(
-                grade_names.get(g, g),
+                grade_names.get(str(g), str(g)),
                 str(int(counts.get(g, 0))),
                 f"{scored.score[mask].mean():.1f}" if mask.any() else "",
                 action_names.get(action.iloc[0], action.iloc[0]) if len(action) else "",

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         ctx = cmd.context(read_ahead=True)
         dry_run = cmd.dry_run
         from leadkit import pipeline
-        from leadkit.train import ESTIMATOR_NAMES
+        from leadkit.steps.train import ESTIMATOR_NAMES
 
         t = pipeline.train(ctx)
         window = ctx.rules.scoring.predictive.window_days

@@ -1,0 +1,253 @@
+"""Candidate pairs by blocking, and each pair's field similarities and score."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leadkit.rules.dedupe import AGREE, BRANCH, DISAGREE, MISSING, PARTIAL, DedupeRules, FieldRule
+from leadkit.steps.dedupe.fields import GUESS, HAN, PLACED, REGION, _guessed, _person_levels
+
+# ---------------------------------------------------------------------------------------------
+# Candidate pairs
+
+
+@dataclass
+class BlockingStats:
+    """What blocking did: candidate pairs per key, and key values skipped as too common."""
+
+    pairs: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def _term_codes(values: np.ndarray, cut: int | None) -> np.ndarray:
+    """Group codes of one blocking term (-1: no value); `cut` keeps the first characters."""
+    if cut is None:
+        return pd.factorize(values, use_na_sentinel=True)[0]
+    text = pa.array(pd.Series(values, dtype=object).astype("str").where(pd.notna(values)))
+    text = pc.utf8_slice_codeunits(text, 0, cut)
+    text = pc.if_else(pc.greater(pc.utf8_length(text), 0), text, None)
+    return text.dictionary_encode().indices.fill_null(-1).to_numpy().astype(np.int64)
+
+
+def _block_codes(prepared: dict[str, np.ndarray], rule: str) -> np.ndarray:
+    """Group codes of a blocking rule: equal codes <=> equal value on every term; -1 where a
+    term has none. Terms combine as integers, not as joined strings (a fifth of the time)."""
+    codes: np.ndarray | None = None
+    for term in rule.split("+"):
+        name, _, cut = term.strip().partition("[:")
+        term_codes = _term_codes(prepared[name], int(cut.rstrip("]")) if cut else None)
+        if codes is None:
+            codes = term_codes
+            continue
+        both = (codes >= 0) & (term_codes >= 0)
+        pair = codes.astype(np.int64) * (int(term_codes.max()) + 1) + term_codes
+        codes = pd.factorize(np.where(both, pair, -1))[0]  # keeps first-appearance order
+        codes[~both] = -1
+    assert codes is not None  # a rule has at least one term (validated)
+    return codes
+
+
+_TRIU: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _pairs_within_groups(codes: np.ndarray, max_block: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """All pairs of positions that share a code; groups above max_block are skipped (counted)."""
+    valid = codes >= 0
+    positions = np.flatnonzero(valid)
+    if positions.size == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, 0
+    sub = codes[valid]
+    order = np.argsort(sub, kind="stable")
+    sorted_pos = positions[order]
+    sorted_codes = sub[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, sorted_codes.size])
+    skipped = int((sizes > max_block).sum())
+    lefts, rights = [], []
+    for size in np.unique(sizes[(sizes >= 2) & (sizes <= max_block)]):
+        group_starts = starts[sizes == size]
+        members = sorted_pos[group_starts[:, None] + np.arange(size)]
+        if size not in _TRIU:
+            _TRIU[size] = np.triu_indices(size, 1)
+        iu, ju = _TRIU[size]
+        lefts.append(members[:, iu].ravel())
+        rights.append(members[:, ju].ravel())
+    if not lefts:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty, skipped
+    return np.concatenate(lefts), np.concatenate(rights), skipped
+
+
+def candidate_pairs(
+    prepared: dict[str, np.ndarray], rules: DedupeRules, n: int
+) -> tuple[np.ndarray, np.ndarray, BlockingStats]:
+    """Distinct (left < right) position pairs sharing at least one blocking key."""
+    stats = BlockingStats()
+    all_l, all_r = [], []
+    for rule in rules.blocking:
+        codes = _block_codes(prepared, rule)
+        left, right, skipped = _pairs_within_groups(codes, rules.max_block)
+        stats.pairs[rule] = int(left.size)
+        stats.skipped[rule] = skipped
+        all_l.append(left)
+        all_r.append(right)
+    left = np.concatenate(all_l) if all_l else np.empty(0, dtype=np.int64)
+    right = np.concatenate(all_r) if all_r else np.empty(0, dtype=np.int64)
+    lo, hi = np.minimum(left, right), np.maximum(left, right)
+    combined = np.unique(lo.astype(np.int64) * n + hi)
+    return combined // n, combined % n, stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Compare
+
+
+def _scorer(name: str) -> Any:
+    from rapidfuzz import fuzz
+
+    return getattr(fuzz, name)
+
+
+def _short_names(a: np.ndarray, b: np.ndarray, level: np.ndarray) -> np.ndarray:
+    """Positions of 简称 pairs: a key that is the start of the other, which is longer by a trade
+    word or more (德兴 / 德兴教育科技), is the same name written short. Partial, never agree
+    (德兴 is also the start of 德兴物流). Only pairs the scorer called different are looked at."""
+    la = pd.Series(a, dtype=object).str.len().fillna(0).to_numpy()
+    lb = pd.Series(b, dtype=object).str.len().fillna(0).to_numpy()
+    todo = np.flatnonzero((level == DISAGREE) & (np.minimum(la, lb) >= 2) & (np.abs(la - lb) >= 2))
+    if not todo.size:
+        return todo
+    a_short = la[todo] < lb[todo]
+    short = pd.Series(np.where(a_short, a[todo], b[todo]), dtype=object)
+    long = pd.Series(np.where(a_short, b[todo], a[todo]), dtype=object)
+    size = np.minimum(la[todo], lb[todo])
+    hit = np.zeros(todo.size, dtype=bool)
+    for length in np.unique(size):  # a few key lengths: one vectorised comparison each
+        at = np.flatnonzero(size == length)
+        hit[at] = (long.iloc[at].str[: int(length)] == short.iloc[at]).to_numpy()
+    return todo[hit]
+
+
+def _han_only(
+    prepared: dict[str, np.ndarray], f: FieldRule, left: np.ndarray, right: np.ndarray,
+    missing: np.ndarray, level: np.ndarray,
+) -> None:  # fmt: skip
+    """A company name with Latin letters beside one without: compared on its Han characters
+    (瀚海 of 杭州 瀚海 Information Technology against 瀚海信息技术, a 简称 then); one with no Han
+    at all (Acme Co., Ltd. against 艾克美科技) cannot be compared by characters: no evidence."""
+    ha, hb = prepared[f.name + HAN][left], prepared[f.name + HAN][right]
+    one = np.flatnonzero(~missing & (pd.isna(ha) ^ pd.isna(hb)))
+    if not one.size:
+        return
+
+    def plain(side: np.ndarray) -> np.ndarray:
+        key, placed = prepared[f.name][side], prepared[f.name + PLACED][side]
+        return np.where(pd.isna(placed), key, placed)
+
+    xa = np.where(pd.isna(ha[one]), plain(left[one]), ha[one]).astype(object)
+    xb = np.where(pd.isna(hb[one]), plain(right[one]), hb[one]).astype(object)
+    sims = _scorer_sims(xa, xb, f)
+    new = np.full(one.size, DISAGREE, dtype=np.int8)
+    new[sims >= f.agree_at] = AGREE
+    if f.partial_at is not None:
+        new[(sims >= f.partial_at) & (sims < f.agree_at)] = PARTIAL
+        new[_short_names(xa, xb, new)] = PARTIAL
+    new[(xa == "") | (xb == "")] = MISSING
+    level[one] = new
+
+
+def _scorer_sims(a: np.ndarray, b: np.ndarray, f: FieldRule) -> np.ndarray:
+    from rapidfuzz import process
+
+    return process.cpdist(list(a), list(b), scorer=_scorer(f.scorer), workers=-1)
+
+
+def compare(
+    prepared: dict[str, np.ndarray], rules: DedupeRules, left: np.ndarray, right: np.ndarray
+) -> pd.DataFrame:
+    """Per pair: each field's level (2 agree, 1 partial, 0 disagree, -1 missing) and the score."""
+    from rapidfuzz import process
+
+    levels: dict[str, np.ndarray] = {}
+    score = np.zeros(left.size)
+    for f in rules.fields:
+        a, b = prepared[f.name][left], prepared[f.name][right]
+        missing = pd.isna(a) | pd.isna(b)
+        level = np.full(left.size, DISAGREE, dtype=np.int8)
+        if f.comparator in ("fuzzy", "person", "company"):
+            fill_a = np.where(missing, "", a).astype(object)
+            fill_b = np.where(missing, "", b).astype(object)
+            sims = process.cpdist(list(fill_a), list(fill_b), scorer=_scorer(f.scorer), workers=-1)
+            if f.comparator == "company":
+                # either side may also be read without its own place (太原卓远致 in 太原)
+                pa_, pb_ = prepared[f.name + PLACED][left], prepared[f.name + PLACED][right]
+                other = np.flatnonzero(~missing & (~pd.isna(pa_) | ~pd.isna(pb_)))
+                if other.size:
+                    xa = np.where(pd.isna(pa_[other]), a[other], pa_[other])
+                    xb = np.where(pd.isna(pb_[other]), b[other], pb_[other])
+                    sims[other] = np.maximum(
+                        sims[other],
+                        process.cpdist(list(xa), list(xb), scorer=_scorer(f.scorer), workers=-1),
+                    )
+            level[sims >= f.agree_at] = AGREE
+            if f.partial_at is not None:
+                level[(sims >= f.partial_at) & (sims < f.agree_at)] = PARTIAL
+            if f.comparator == "company":
+                if f.partial_at is not None:
+                    level[_short_names(fill_a, fill_b, level)] = PARTIAL
+                    if other.size:
+                        level[other[_short_names(xa, xb, level[other])]] = PARTIAL
+                _han_only(prepared, f, left, right, missing, level)
+                # a branch never matches its parent or another branch
+                branch_a = pd.Series(fill_a).str.contains(BRANCH.pattern, regex=True).to_numpy()
+                branch_b = pd.Series(fill_b).str.contains(BRANCH.pattern, regex=True).to_numpy()
+                level[(branch_a | branch_b) & (fill_a != fill_b)] = DISAGREE
+                if f.regions_apart:
+                    ra, rb = prepared[f.name + REGION][left], prepared[f.name + REGION][right]
+                    level[~pd.isna(ra) & ~pd.isna(rb) & (ra != rb)] = DISAGREE
+            if f.comparator == "person":
+                _person_levels(prepared, f, left, right, level)
+        elif f.comparator == "number":
+            with np.errstate(invalid="ignore"):
+                level[np.abs(a.astype(float) - b.astype(float)) <= f.tolerance] = AGREE
+        elif f.comparator == "date":
+            diff = np.abs((pd.to_datetime(a) - pd.to_datetime(b)) / pd.Timedelta(days=1))
+            level[np.asarray(diff <= f.tolerance)] = AGREE
+        else:
+            level[np.asarray(a == b, dtype=bool)] = AGREE
+            if f.guessed_from is not None:
+                # a guessed place never counts against: looked up for disagreeing pairs only
+                differ = np.flatnonzero((level == DISAGREE) & ~missing)
+                rows = np.unique(np.r_[left[differ], right[differ]])
+                if rows.size:
+                    guess = np.zeros(len(prepared[f.name]), dtype=bool)
+                    guess[rows] = _guessed(prepared[f.name][rows], prepared[f.name + GUESS][rows])
+                    level[differ[guess[left[differ]] | guess[right[differ]]]] = MISSING
+            if f.comparator == "email":
+                domains_a = prepared["email_domain"][left]
+                same_corp = (domains_a == prepared["email_domain"][right]) & ~pd.isna(domains_a)
+                level[np.asarray(same_corp, dtype=bool) & (level != AGREE)] = PARTIAL
+        level[missing] = MISSING
+        levels[f.name] = level
+        score += np.select(
+            [level == AGREE, level == PARTIAL, level == DISAGREE],
+            [f.agree, f.partial, f.disagree],
+            0.0,
+        )
+    if rules.no_shared is not None:
+        none_shared = np.ones(left.size, dtype=bool)
+        for name in rules.no_shared.fields:
+            none_shared &= levels[name] == DISAGREE
+        score += np.where(none_shared, rules.no_shared.points, 0.0)
+    frame = pd.DataFrame(levels)
+    frame.insert(0, "right", right)
+    frame.insert(0, "left", left)
+    frame["score"] = np.round(score, 6)
+    return frame
