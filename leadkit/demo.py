@@ -167,6 +167,8 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
             ctx, [inbox / name], source=source, map_file=inbox / map_name if map_name else None
         )
         outcome.imports.append((step, result))
+    # the website's behaviour events come in with the leads (import is one step of the pipeline)
+    outcome.events = pipeline.import_event_files(ctx, [inbox / "events.csv"])
     outcome.dedupe = pipeline.dedupe(ctx, review_file=folder / "dedupe_review.xlsx")
     # the team's company list fills 工商信息 before scoring, which reads the industry
     outcome.enrich = pipeline.enrich(
@@ -180,7 +182,6 @@ def run(folder: Path, as_of: str | None = None) -> DemoOutcome:
         outcome.enrich_review = pipeline.enrich(
             ctx, None, apply_review=folder / "enrich_review.xlsx"
         )
-    outcome.events = pipeline.import_event_files(ctx, [inbox / "events.csv"])
     outcome.training = pipeline.train(
         pipeline.context(inbox / "history.xlsx", as_of=as_of, cwd=folder)
     )

@@ -1,11 +1,12 @@
-"""The `leadkit` command: one small module per command, registered here in pipeline order.
+"""The `leadkit` command: one small module per command, registered in `leadkit.order.COMMANDS`.
 
-Command modules import `leadkit.pipeline` (pandas and the steps, about half a second) inside the
-command, after `context(..., read_ahead=True)` has started reading the book on the other core.
+Each imports `leadkit.pipeline` (pandas and the steps) inside its command, so `--help` stays quick.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
 import sys
 import warnings
 
@@ -13,6 +14,7 @@ import typer
 
 from leadkit import __version__
 from leadkit.cli.common import LeadkitGroup
+from leadkit.order import COMMANDS
 
 app = typer.Typer(
     name="leadkit",
@@ -39,36 +41,14 @@ def _root(
     ),
 ) -> None:
     """A small sales team's lead pipeline over the Excel/CSV sheets it already keeps."""
+    # fastexcel logs a warning for every all-empty or mixed column it reads (both normal in a lead
+    # book): the command keeps them off its stderr so `--quiet` stays silent; a program that uses
+    # leadkit as a library keeps its own logging
+    logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
 
-from leadkit.cli import (  # noqa: E402
-    assign_cmd,
-    check_cmd,
-    claim_cmd,
-    cron_cmd,
-    dedupe_cmd,
-    demo_cmd,
-    due_cmd,
-    enrich_cmd,
-    import_cmd,
-    init_cmd,
-    log_cmd,
-    recycle_cmd,
-    redo_cmd,
-    report_cmd,
-    run_cmd,
-    score_cmd,
-    template_cmd,
-    train_cmd,
-    undo_cmd,
-)
-
-for module in (
-    init_cmd, template_cmd, import_cmd, check_cmd, dedupe_cmd, enrich_cmd, train_cmd, score_cmd,
-    assign_cmd, recycle_cmd, run_cmd, cron_cmd, claim_cmd, log_cmd, due_cmd, report_cmd, undo_cmd, redo_cmd,
-    demo_cmd,
-):  # fmt: skip
-    module.register(app)
+for name in COMMANDS:  # `leadkit --help` lists them in the pipeline order
+    importlib.import_module(f"leadkit.cli.{name}_cmd").register(app)
 
 
 def library_warnings_off() -> None:

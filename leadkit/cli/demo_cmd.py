@@ -41,6 +41,11 @@ def register(app: typer.Typer) -> None:
                 ui.say(
                     f"  {step.split()[2]}: {result.linked} lead(s) linked on arrival to a customer already in the book"
                 )
+        if outcome.events is not None:
+            ui.say("$ leadkit import --events inbox/events.csv")
+            ui.say(
+                f"  {outcome.events.added} behaviour event(s) added ({outcome.events.untied} untied); {outcome.events.skipped} skipped"
+            )
         if outcome.dedupe is not None:
             ui.say("$ leadkit dedupe --review dedupe_review.xlsx")
             ui.say(
@@ -62,11 +67,6 @@ def register(app: typer.Typer) -> None:
             ui.say(
                 f"  {r.accepted} accepted, {r.rejected} rejected; "
                 f"filled {r.cells} blank cell(s) in {r.leads_filled} lead(s)"
-            )
-        if outcome.events is not None:
-            ui.say("$ leadkit import --events inbox/events.csv")
-            ui.say(
-                f"  {outcome.events.added} behaviour event(s) added ({outcome.events.untied} untied); {outcome.events.skipped} skipped"
             )
         if outcome.training is not None:
             t = outcome.training
