@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pandas as pd
+from tests_support import book_with_a_problem_of_each_kind
 
-from leadkit import bookio
 from leadkit.errors import BookBusyError, InputFileError, LeadkitError, RuleError, UsageError
 from leadkit.problems import PROBLEMS, Problem, reason_codes
 from leadkit.steps.check import check_book
@@ -25,18 +24,9 @@ def test_every_code_has_wording_and_codes_are_kebab_case_and_unique():
 
 
 def test_check_findings_carry_the_code_of_each_problem(tmp_path, rules):
-    book = bookio.new_book(tmp_path / "leads.xlsx", "zh", rules.columns)
-    book.append("leads", pd.DataFrame({
-        "lead_id": ["LX1", "LX1", None, "LX4"],
-        "created_at": [pd.Timestamp("2026-03-01"), pd.Timestamp("2027-01-01"), pd.Timestamp("2026-03-01"), "昨天"],
-        "company": ["甲", "乙", "丙", "丁"], "contact": ["a", "b", "c", "d"],
-        "phone": ["13812345678", "12345", "+86 13812345678", None],
-        "email": [None, "bad@", None, "ok@x.cn"],
-        "status": ["new", "won", "奇怪", "new"],
-        "closed_at": [None, pd.Timestamp("2026-12-01"), None, pd.Timestamp("2026-03-02")],
-        "owner": ["张三", None, None, "nobody"],
-    }))  # fmt: skip
-    book.append("activities", pd.DataFrame({"lead_id": ["LX9"], "summary": ["called"]}))
+    book = book_with_a_problem_of_each_kind(
+        tmp_path / "leads.xlsx", rules.columns, owners=["张三", None, None, "nobody"]
+    )
     findings = check_book(book, rules.columns, dt.datetime(2026, 3, 10), roster=["张三"])
     got = {(f.row, f.column, f.code) for f in findings}
     assert (2, "线索编号", "duplicate-id") in got

@@ -37,3 +37,28 @@ def inbox_workspace(folder: Path, data_dir: Path) -> Path:
     (folder / "inbox").mkdir()
     shutil.copy(data_dir / "web_small.csv", folder / "inbox" / "web.csv")
     return folder
+
+
+def book_with_a_problem_of_each_kind(path: Path, columns, owners: list | None = None):
+    """A lead book (not saved) whose leads and follow-ups hold one of each problem `check` finds:
+    duplicate and empty IDs, future and unparsed dates, bad phones and e-mails, an unknown status,
+    close dates out of place, a follow-up of no lead; `owners` adds an owner column."""
+    import pandas as pd
+
+    from leadkit import bookio
+
+    book = bookio.new_book(path, "zh", columns)
+    leads = pd.DataFrame({
+        "lead_id": ["LX1", "LX1", None, "LX4"],
+        "created_at": [pd.Timestamp("2026-03-01"), pd.Timestamp("2027-01-01"), pd.Timestamp("2026-03-01"), "昨天"],
+        "company": ["甲", "乙", "丙", "丁"], "contact": ["a", "b", "c", "d"],
+        "phone": ["13812345678", "12345", "+86 13812345678", None],
+        "email": [None, "bad@", None, "ok@x.cn"],
+        "status": ["new", "won", "奇怪", "new"],
+        "closed_at": [None, pd.Timestamp("2026-12-01"), None, pd.Timestamp("2026-03-02")],
+    })  # fmt: skip
+    if owners is not None:
+        leads["owner"] = owners
+    book.append("leads", leads)
+    book.append("activities", pd.DataFrame({"lead_id": ["LX9"], "summary": ["called"]}))
+    return book

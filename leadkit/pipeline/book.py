@@ -12,7 +12,6 @@ import pandas as pd
 from leadkit import bookio
 from leadkit.bookio import Book
 from leadkit.context import Context
-from leadkit.context import context as context  # the library entry point: pipeline.context(...)
 from leadkit.errors import UsageError
 from leadkit.rules.columns import ColumnsRules
 from leadkit.steps.followup import (
@@ -192,3 +191,15 @@ def current_leads(ctx: Context, book: Book) -> pd.DataFrame:
     return apply_activities(
         book.leads, book.sheets["activities"], ctx.rules.followup, now=ctx.now, with_log=False
     ).leads
+
+
+def write_review(
+    ctx: Context, path: Path, table: pd.DataFrame, decisions: dict[str, tuple[str, str]]
+) -> None:
+    """A review file for a person: `table` with its first column a drop-down of the decisions
+    (their zh/en labels in the book's language), as dedupe and enrich both hand one over."""
+    choices = [zh if ctx.lang == "zh" else en for zh, en in decisions.values()]
+    bookio.write_table(
+        path, "待确认" if ctx.lang == "zh" else "Review", table,
+        dropdowns={table.columns[0]: choices},
+    )  # fmt: skip

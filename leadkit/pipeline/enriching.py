@@ -13,10 +13,17 @@ import pandas as pd
 from leadkit import bookio
 from leadkit.bookio import Book
 from leadkit.context import Context
-from leadkit.context import context as context  # the library entry point: pipeline.context(...)
 from leadkit.errors import InputFileError, RuleError, UsageError, Where
 from leadkit.normalize import cell_texts
-from leadkit.pipeline.book import READING, READING_FILES, WRITING, output_file, stages, update_book
+from leadkit.pipeline.book import (
+    READING,
+    READING_FILES,
+    WRITING,
+    output_file,
+    stages,
+    update_book,
+    write_review,
+)
 from leadkit.rules.base import fold_header
 from leadkit.rules.enrich import EnrichConfig
 from leadkit.steps.enrich import AMBIGUOUS, fill_blanks, lead_fingerprint, prepare_companies, review
@@ -84,12 +91,7 @@ def enrich(
     outcome = update_book(ctx, "enrich", step, stage=stage, changed=lambda o: o.cells > 0)
     outcome.list_cached = cached
     if review_file is not None and not ctx.dry_run:
-        table = _enrich_review_table(ctx, outcome.review)
-        choices = [zh if ctx.lang == "zh" else en for zh, en in ENRICH_DECISIONS.values()]
-        bookio.write_table(
-            review_file, "待确认" if ctx.lang == "zh" else "Review", table,
-            dropdowns={table.columns[0]: choices},
-        )  # fmt: skip
+        write_review(ctx, review_file, _enrich_review_table(ctx, outcome.review), ENRICH_DECISIONS)
         outcome.review_file = review_file
     stage("done")
     return outcome

@@ -12,7 +12,6 @@ import pandas as pd
 from leadkit import bookio
 from leadkit.bookio import Book
 from leadkit.context import Context
-from leadkit.context import context as context  # the library entry point: pipeline.context(...)
 from leadkit.errors import RuleError, UsageError
 from leadkit.pipeline.book import READING, READING_FILES, WRITING, stages, update_book
 from leadkit.pipeline.merging import _link_on_arrival

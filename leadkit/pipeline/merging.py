@@ -11,10 +11,9 @@ import pandas as pd
 from leadkit import bookio
 from leadkit.bookio import Book
 from leadkit.context import Context
-from leadkit.context import context as context  # the library entry point: pipeline.context(...)
 from leadkit.errors import InputFileError, RuleError, Where
 from leadkit.normalize import is_in
-from leadkit.pipeline.book import output_file, update_book
+from leadkit.pipeline.book import output_file, update_book, write_review
 from leadkit.rules.dedupe import DedupeRules
 from leadkit.steps.dedupe import (
     REVIEW_DECISIONS,
@@ -86,12 +85,9 @@ def dedupe(
             raise InputFileError(str(exc), Where(file=apply_review)) from None
     outcome = update_book(ctx, "dedupe", _dedupe_step(ctx, rules, where, decisions))
     if review_file is not None and not ctx.dry_run:
-        table = review_table(outcome.result, rules, ctx.lang)
-        choices = [zh if ctx.lang == "zh" else en for zh, en in REVIEW_DECISIONS.values()]
-        bookio.write_table(
-            review_file, "待确认" if ctx.lang == "zh" else "Review", table,
-            dropdowns={table.columns[0]: choices},
-        )  # fmt: skip
+        write_review(
+            ctx, review_file, review_table(outcome.result, rules, ctx.lang), REVIEW_DECISIONS
+        )
         outcome.review_file = review_file
     return outcome
 

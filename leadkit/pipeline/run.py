@@ -11,7 +11,6 @@ from leadkit import bookio
 from leadkit.bookio import Book
 from leadkit.bookio.inbox import Failed, arrivals, file_done, file_failed
 from leadkit.context import Context
-from leadkit.context import context as context  # the library entry point: pipeline.context(...)
 from leadkit.errors import InputFileError, UsageError
 from leadkit.notify import (
     Delivery,

@@ -11,7 +11,6 @@ import pandas as pd
 from leadkit import clock
 from leadkit.bookio import Book
 from leadkit.context import Context
-from leadkit.context import context as context  # the library entry point: pipeline.context(...)
 from leadkit.errors import UsageError
 from leadkit.pipeline.book import (
     _remember_status_since,
