@@ -46,14 +46,8 @@ def context(
     dry_run: bool = False,
     force: bool = False,
     cwd: Path | None = None,
-    read_ahead: bool = False,
 ) -> Context:
-    """Find the workspace, its rules and its book; fix the clock.
-
-    `read_ahead` does nothing any more: reading the Leads sheet on the second core while leadkit
-    imported saved no CPU time (bench_run, issue #19) and only moved wall time on an idle
-    machine. It stays accepted until the commands in leadkit/cli stop passing it.
-    """
+    """Find the workspace, its rules and its book; fix the clock."""
     ws = find_workspace(cwd)
     rules = ws.rules()
     path = ws.book_path(book)

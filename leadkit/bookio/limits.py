@@ -8,7 +8,7 @@ for the last row, the right-most column and the longest cell. CSV files are meas
 field count and field length. Past a limit, `InputTooLarge` names the file, the sheet and what
 was too big; nothing has been parsed, so memory stays small and the book is untouched.
 
-Light on purpose (no pandas): the read-ahead of the book checks it before it starts.
+Light on purpose (no pandas): a file is measured before pandas or a reader is loaded.
 """
 
 from __future__ import annotations

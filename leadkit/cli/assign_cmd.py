@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         by: Annotated[AssignBy, typer.Option("--by", help="How to route.")] = AssignBy.rules,
     ) -> int:
         """Route unowned leads to reps fairly, within capacity, with first-contact deadlines."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
 

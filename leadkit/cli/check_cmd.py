@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         """Validate the book against the template; exit 1 if anything is wrong."""
         if settings:
             return _settings(cmd.book_opt)
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         from leadkit import pipeline
 
         findings = pipeline.check(ctx)

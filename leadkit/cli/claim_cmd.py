@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         ],
     ) -> int:
         """A rep takes a lead from the pool, within the daily claim limit."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         from leadkit import pipeline
 
         lead = pipeline.claim(ctx, lead_id, owner)

@@ -5,7 +5,7 @@ A command module writes only its own options:
 
     @command(app, "recycle", book="arg")
     def recycle(cmd: Cmd, ...) -> int:
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
 
 and the decorator adds BOOK/--book, --as-of, --dry-run, --force, --json and -q/--quiet (those
 `options=` names), configures `ui`, and turns a LeadkitError into its one line and exit code.
@@ -257,7 +257,7 @@ class Cmd:
     def book(self) -> Path | None:
         return pick_book(self.book_arg, self.book_opt)
 
-    def context(self, *, read_ahead: bool = False) -> Context:
+    def context(self) -> Context:
         """The workspace, rules, book and clock these options name."""
         from leadkit.context import context
 
@@ -266,7 +266,6 @@ class Cmd:
             as_of=self.as_of,
             dry_run=self.dry_run,
             force=self.force,
-            read_ahead=read_ahead,
         )
 
 

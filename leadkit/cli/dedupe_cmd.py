@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> int:
         """Find the same customer entered twice and merge it; merged rows are kept and marked."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
 

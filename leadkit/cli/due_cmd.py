@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
     ) -> int:
         """What each rep must do today: overdue contacts and follow-ups, stuck leads, a missed
         weekly meeting/e-mail (S/A), feedback past its close-out date, S/A untouched."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
         from leadkit.steps.followup import kind_label

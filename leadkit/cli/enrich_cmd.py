@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> int:
         """Fill leads' blank company data (工商信息) from a company list; typed cells are kept; --apply-review: fill the uncertain matches a person accepted."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
 

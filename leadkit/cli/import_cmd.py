@@ -177,7 +177,7 @@ def register(app: typer.Typer) -> None:
         """
         files, unmatched = expand_inputs(files)
         # the workspace and its rules are still checked when there is nothing to import
-        ctx = cmd.context(read_ahead=bool(files) and not suggest)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         for pattern in unmatched:
             ui.say(f"{pattern}: no file matches; skipped")

@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--priority and --close-by go with --feedback TYPE")
         if feedback is not None and (status or next_date or person):
             raise UsageError("--status, --next and --person record a follow-up, not --feedback")
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
 

@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
         cmd: Cmd,
     ) -> int:
         """Return neglected leads to the pool (first contact overdue, no follow-up); warn owners first."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
 

@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         """Conversion, response time, funnel and breakdowns for a week/month/quarter; Excel with charts; feedback by type and trend; --rfm: won customers' RFM segments."""
         quiet = cmd.quiet
         ui.configure(quiet=quiet, json_out=fmt == "json")
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         from leadkit import pipeline
         from leadkit.steps.report import (
             as_json,

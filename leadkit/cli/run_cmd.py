@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
 
         Imports the inbox: folder's lead and events files too; a terminal shows a progress bar.
         """
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
 

@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> int:
         """Score every lead on the seeds' 100 points, moved by behaviour and the model; grade S/A/B/C."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
 

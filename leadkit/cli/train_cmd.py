@@ -14,7 +14,7 @@ def register(app: typer.Typer) -> None:
     @command(app, "train", book="arg", options=("as_of", "dry_run", "json", "quiet"))
     def train(cmd: Cmd) -> int:
         """Learn the predictive score from won/lost history, measured on the later closes."""
-        ctx = cmd.context(read_ahead=True)
+        ctx = cmd.context()
         dry_run = cmd.dry_run
         from leadkit import pipeline
         from leadkit.steps.train import ESTIMATOR_NAMES
