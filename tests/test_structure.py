@@ -171,7 +171,7 @@ def test_leadkit_help_lists_the_commands_in_the_pipeline_order() -> None:
 
 def test_the_demo_follows_the_pipeline_order() -> None:
     # the README's demo block is the demo's own output (test_cli checks that line by line)
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     block = re.search(r"\$ leadkit demo --as-of 2026-03-01T09:00\n(.*?)```", readme, re.S)
     assert block
     ran: list[str] = []
