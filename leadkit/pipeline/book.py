@@ -145,10 +145,13 @@ def refresh_plans(ctx: Context, book: Book) -> None:
     )  # fmt: skip
     # The same plans as the sheet holds: keep its frame (rows numbered as read), so the save
     # carries the stored part instead of writing 100k rows again (0.8 s of the writer's time).
-    # The new frame differs from the read one only in its row labels (the leads' index).
+    # The new frame differs from the read one only in its row labels (the leads' index), and
+    # in how the reader typed its columns (text and dates as the pandas/fastexcel installed
+    # read them), so the cells are compared as values.
     old = book.sheets["plans"]
-    if len(plans) == len(old) and plans.set_axis(old.index).equals(old):
-        return
+    if len(plans) == len(old) and list(plans.columns) == list(old.columns):
+        if plans.set_axis(old.index).astype(object).equals(old.astype(object)):
+            return
     book.sheets["plans"] = plans
 
 
