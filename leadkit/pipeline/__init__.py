@@ -1,13 +1,12 @@
 """The library API: one function per command, each loading the book, running its steps, saving once.
 
-The pipeline order is `order.STEPS`; `run`, the CLI's help and the demo all follow it."""
+The pipeline order is `leadkit.order`; `run`, the CLI's help and the demo all follow it."""
 
 from leadkit.context import context
 from leadkit.pipeline.book import (
     READING,
     READING_FILES,
     WRITING,
-    T,
     current_leads,
     load,
     output_file,
@@ -71,7 +70,6 @@ __all__ = [
     "Report",
     "RunOutcome",
     "ScoreOutcome",
-    "T",
     "Training",
     "assign",
     "check",

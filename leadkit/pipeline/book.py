@@ -149,9 +149,12 @@ def refresh_plans(ctx: Context, book: Book) -> None:
     # in how the reader typed its columns (text and dates as the pandas/fastexcel installed
     # read them), so the cells are compared as values.
     old = book.sheets["plans"]
-    if len(plans) == len(old) and list(plans.columns) == list(old.columns):
-        if plans.set_axis(old.index).astype(object).equals(old.astype(object)):
-            return
+    if (
+        len(plans) == len(old)
+        and list(plans.columns) == list(old.columns)
+        and plans.set_axis(old.index).astype(object).equals(old.astype(object))
+    ):
+        return
     book.sheets["plans"] = plans
 
 
