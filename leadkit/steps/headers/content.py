@@ -60,6 +60,8 @@ def _cjk_same(text: str, key: str, vocab: Vocabulary) -> bool:
         return False
     if vocab.sounds.get(pinyin(h)) == key:
         return True
+    if vocab.shuffled(h) == key:
+        return True
     labels = {lab.text for lab in vocab.labels[key]}
     for i in range(2, len(h) - 1):
         head, tail = h[:i], h[i:]
@@ -161,6 +163,12 @@ def name_scores(header: str, vocab: Vocabulary) -> dict[str, float]:
                 default=0.0,
             )
             if not stops and score < scores.covered and _cjk_same(text, col.key, vocab):
+                score = scores.covered
+            if (
+                not stops
+                and score < scores.covered
+                and vocab.near_sound(fold_header(part)) == col.key
+            ):
                 score = scores.covered
             if not stops and score < scores.covered and _about_lead(text, col, vocab):
                 score = scores.covered

@@ -132,6 +132,7 @@ def match_headers(
     email_key, phone_key = vocab.by_type("email"), vocab.by_type("phone")
     matches = [HeaderMatch(i, h) for i, h in enumerate(headers)]
     claims: list[_Claim] = []
+    moments: list[_Claim] = []  # capture-time claims of dates no name explains
     canon = vocab.canon
     parts_rule = matching.name_parts
     # 名字 beside 姓氏 is the given name: a sheet that splits the name has no one contact column
@@ -197,6 +198,8 @@ def match_headers(
                 key = near[0]
                 share = _confirms(spec.by_key[key], content, matching.content_kinds)
                 claims.append(_Claim(i, key, "content", matching.map_at, share))
+                if key == "created_at":
+                    moments.append(claims[-1])
                 continue
         strong = content.cells and max(content.email, content.phone) >= matching.content_share
         for key, score in ranked:
@@ -210,8 +213,9 @@ def match_headers(
             elif strong and col.type == "email" and content.phone >= matching.content_share:
                 key, how, col = phone_key or key, "content", spec.by_key[phone_key or key]
             if (
-                how == "similar"
-                and content.cells
+                # by any name (等级 over 热/温/冷 is a rating, Mailchimp's REGION over state codes
+                # no 大区): a column of values none of which leadkit's column takes is not it
+                content.cells
                 and (
                     (
                         key in matching.cells_must_fit
@@ -297,13 +301,21 @@ def match_headers(
         ):
             # the one date column no name explains is when the lead came in (来电时间, Scan Date)
             by_content.append((created, content.date))
-        for key, share in by_content:
+        for n, (key, share) in enumerate(by_content):
             if key is not None and share >= matching.content_share:
                 conf = matching.content_confidence * share
                 claims.append(_Claim(i, key, "content", conf, share))
+                if timed and key == created and n == len(by_content) - 1:
+                    moments.append(claims[-1])
                 if conf > matches[i].guess_confidence:
                     matches[i].guess, matches[i].guess_confidence = key, conf
 
+    if len(moments) > 1:
+        # two moments no name explains (a call's 接听时间 and 挂机时间, Start and Submit Date):
+        # which one is the lead's arrival is for a person to say
+        for claim in moments:
+            claims.remove(claim)
+            matches[claim.position].why = "one of several dates no name explains"
     taken: dict[str, _Claim] = {}
     placed: set[int] = set()
     blocked: list[tuple[_Claim, _Claim]] = []

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
+from rapidfuzz.distance import Levenshtein
+
 from leadkit.rules.base import fold_header
 from leadkit.rules.columns import ColumnSpec, ColumnsRules, Matching, SheetSpec
 
@@ -64,6 +66,17 @@ def _reading(ch: str) -> str:
 def pinyin(text: str) -> str:
     """Toneless pinyin of a header: a pinyin input method's typo (备住, 电子油箱) sounds the same."""
     return " ".join(_reading(ch) for ch in text)
+
+
+def _one_near_sound(header: str, form: str) -> bool:
+    """Same length and first character, one other character off, its reading one letter off."""
+    if len(header) != len(form) or header[0] != form[0]:
+        return False
+    off = [(a, b) for a, b in zip(header, form, strict=True) if a != b]
+    if len(off) != 1:
+        return False
+    mine, theirs = (_reading(ch) for ch in off[0])
+    return mine != theirs and Levenshtein.distance(mine, theirs) == 1
 
 
 def _word_pattern(word: str) -> str:
@@ -195,6 +208,10 @@ class Vocabulary:
                     continue
                 text = canon.for_column(undecorated, col)
                 folded = fold_header(text)
+                if folded != folded_whole and len(folded) < 3 and folded.isascii():
+                    # fillers left a bare "no" or "id" of "Lead No": a sheet's row number (No.,
+                    # #) is no lead's ID; "id" as an alias stays
+                    continue
                 if folded and folded not in seen:
                     seen[folded] = _Label(col, folded, tuple(text.split()))
             self.labels[col.key] = list(seen.values())
@@ -230,28 +247,66 @@ class Vocabulary:
                 timeless[form] = col.key if theirs == col.key else None
         self.timeless = timeless
         # 联系人所有者, 公司电话: the lead's own person or company, then a column's label
+        self._near: dict[str, str | None] = {}
         self.lead_prefixes = {
             lab.text for key in canon.matching.about_lead for lab in self.labels.get(key, [])
         }
 
     @cached_property
     def sounds(self) -> dict[str, str | None]:
-        """A Chinese label's sound, before and after the column's fillers -> its key (None when
-        two columns' labels sound alike, so a homophone never decides between them). Built on
-        the first header that needs it: a sheet of exact aliases never pays for it."""
+        """A Chinese label's sound -> its key (None when two columns' labels sound alike)."""
         sounds: dict[str, str | None] = {}
+        for key, forms in self.sound_forms.items():
+            for form in forms:
+                sound = pinyin(form)
+                theirs = sounds.get(sound, key)
+                sounds[sound] = key if theirs == key else None
+        return sounds
+
+    @cached_property
+    def sound_forms(self) -> dict[str, frozenset[str]]:
+        """Per key, its Chinese labels before and after the column's fillers: what a homophone
+        typo is compared with. Built on the first header that needs it: a sheet of exact aliases
+        never pays for it."""
+        out: dict[str, frozenset[str]] = {}
         for col in self.sheet.columns:
             forms = {lab.text for lab in self.labels[col.key]}
             for label in (col.zh, *col.aliases):
                 whole = fold_header(self.canon.text(label))
                 if self.exact.get(whole, col.key) == col.key:
                     forms.add(whole)
+            out[col.key] = frozenset(
+                f for f in forms if len(f) >= 2 and _CJK.search(f) and not _LATIN.search(f)
+            )
+        return out
+
+    @cached_property
+    def _by_letters(self) -> dict[str, str | None]:
+        """A Chinese label's characters in code-point order -> its key (None: two columns')."""
+        out: dict[str, str | None] = {}
+        for key, forms in self.sound_forms.items():
             for form in forms:
-                if len(form) >= 2 and _CJK.search(form) and not _LATIN.search(form):
-                    sound = pinyin(form)
-                    theirs = sounds.get(sound, col.key)
-                    sounds[sound] = col.key if theirs == col.key else None
-        return sounds
+                letters = "".join(sorted(form))
+                out[letters] = key if out.get(letters, key) == key else None
+        return out
+
+    def shuffled(self, header: str) -> str | None:
+        """The one column with a label of `header`'s characters in another order: 系联人 is
+        联系人, 采购间时 采购时间 (two keys typed the wrong way round)."""
+        return self._by_letters.get("".join(sorted(header)))
+
+    def near_sound(self, header: str) -> str | None:
+        """The one column with a label of 3+ characters that `header` is but for one character
+        after the first, mistyped to a near sound (所属行亚 for 所属行业: ya for ye)."""
+        if header not in self._near:
+            keys = {
+                key
+                for key, forms in self.sound_forms.items()
+                for form in forms
+                if len(form) >= 3 and _one_near_sound(header, form)
+            }
+            self._near[header] = keys.pop() if len(keys) == 1 else None
+        return self._near[header]
 
     @cached_property
     def tokens(self) -> dict[str, frozenset[str]]:
