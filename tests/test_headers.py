@@ -243,7 +243,7 @@ def test_held_out_corpora_score(name, corpus_files, rules, capsys):
     1000/1133 with 33 wrong, 24 of them the labeller's conventions differing from the earlier
     corpora's (a source's own ID, a city of the person or of the company; relabelled, see the
     file's head) and 9 real (REGION over state codes, 座席电话, 渠道商名称, 报价截止时间, No.,
-    a second date column taken as the arrival); after this session's general rules 1087/1133,
+    a second date column taken as the arrival); after this session's general rules 1091/1133,
     none wrong: its bar is 95 %, the others' 98 %.
     """
     sets = {"held-out": HELD_OUT, "fresh": FRESH, "third": THIRD, "fourth": FOURTH, "fifth": FIFTH}[
@@ -721,7 +721,8 @@ def test_another_partys_person_or_name_is_not_the_leads():
     assert match(["渠道销售 Partner Sales"], names) == {"渠道销售 Partner Sales": None}
     assert match(["Partner Owner"], [["Tom Lee", "Ann Wu"]]) == {"Partner Owner": None}
     assert match(["广告主名称"], [["智造云-华南推广"]]) == {"广告主名称": None}
-    assert match(["经销商名称"], [["郑州信达科技有限公司"]]) == {"经销商名称": None}
+    # the dealer is no lead's company: it is who passed the lead on
+    assert match(["经销商名称"], [["郑州信达科技有限公司"]]) == {"经销商名称": "source_detail"}
     assert match(["支付渠道"], [["微信"]]) == {"支付渠道": None}
 
 
@@ -778,14 +779,13 @@ def test_the_fourth_corpus_rules_are_validated(tmp_path):
         ("Emergency Contact", ["Li Wei", "Wang Fang"]),
         ("报名人数", ["35", "12"]),  # an event's applicants, not the company's staff
         ("座席电话", ["8012", "8015"]),  # the call centre agent's extension
-        ("渠道商名称", ["西安汇通信息技术有限公司"]),  # the channel partner, not the lead
+        ("渠道对接人", ["宋涛", "钱峰"]),  # the channel partner's liaison
         ("报价截止时间", ["2024-06-24 18:00"]),  # a quote's deadline
     ],
 )
 def test_someone_elses_person_count_or_moment_stays_extra(header, cells):
-    assert match(["公司名称", "联系人", header], [["甲公司"], ["张三"], cells * 2]) == {
+    assert match(["公司名称", header], [["甲公司"], cells * 2]) == {
         "公司名称": "company",
-        "联系人": "contact",
         header: None,
     }
 
@@ -797,9 +797,16 @@ def test_a_kept_word_lets_its_own_column_through_a_stop_word():
 
 @pytest.mark.parametrize(
     ("header", "key"),
-    [("所属行亚", "industry"), ("系联人", "contact"), ("采购间时", "purchase_timeline")],
+    [
+        ("所属行亚", "industry"),
+        ("系联人", "contact"),
+        ("采购间时", "purchase_timeline"),
+        ("需描述", "need"),  # one character left out
+        ("预计下单时间", "purchase_timeline"),  # 下单 is to buy
+        ("经销商名称", "source_detail"),  # the dealer who passed the lead on
+    ],
 )
-def test_a_near_sound_or_two_swapped_characters_are_read(header, key):
+def test_typos_and_other_words_for_a_columns_words_are_read(header, key):
     assert match([header]) == {header: key}
 
 

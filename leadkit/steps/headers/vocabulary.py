@@ -79,6 +79,16 @@ def _one_near_sound(header: str, form: str) -> bool:
     return mine != theirs and Levenshtein.distance(mine, theirs) == 1
 
 
+def _one_left_out(header: str, form: str) -> bool:
+    """`form` with one character after its first left out, still 3 or more."""
+    return (
+        len(header) >= 3
+        and len(form) == len(header) + 1
+        and header[0] == form[0]
+        and any(form[:i] + form[i + 1 :] == header for i in range(1, len(form)))
+    )
+
+
 def _word_pattern(word: str) -> str:
     """A word inside a header: Latin words whole (not `no` inside `phone`), CJK anywhere."""
     escaped = re.escape(word)
@@ -297,13 +307,14 @@ class Vocabulary:
 
     def near_sound(self, header: str) -> str | None:
         """The one column with a label of 3+ characters that `header` is but for one character
-        after the first, mistyped to a near sound (所属行亚 for 所属行业: ya for ye)."""
+        after the first, mistyped to a near sound (所属行亚 for 所属行业: ya for ye) or left out
+        (需描述 for 需求描述)."""
         if header not in self._near:
             keys = {
                 key
                 for key, forms in self.sound_forms.items()
                 for form in forms
-                if len(form) >= 3 and _one_near_sound(header, form)
+                if len(form) >= 3 and (_one_near_sound(header, form) or _one_left_out(header, form))
             }
             self._near[header] = keys.pop() if len(keys) == 1 else None
         return self._near[header]
