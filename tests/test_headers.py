@@ -813,6 +813,7 @@ def test_typos_and_other_words_for_a_columns_words_are_read(header, key):
 def test_a_near_sound_needs_a_long_label():
     # 行亚 could be many things: two characters, one of them off, is too little to go on
     assert match(["行亚"]) == {"行亚": None}
+    assert match(["电汇"], [["是", "否"]]) == {"电汇": None}  # a wire transfer, no 电话
 
 
 def test_a_row_number_is_no_lead_id():
