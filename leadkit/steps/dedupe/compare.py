@@ -272,7 +272,17 @@ def compare(
                 rows = np.flatnonzero(seen)  # the records of those pairs, in order
                 if rows.size:
                     guess = np.zeros(len(prepared[f.name]), dtype=bool)
-                    guess[rows] = _guessed(prepared[f.name][rows], prepared[f.name + GUESS][rows])
+                    # the phone field of the same column has normalised these phones already
+                    phone = next(
+                        (g.name for g in rules.fields
+                         if g.comparator == "phone" and g.column == f.guessed_from),
+                        None,
+                    )  # fmt: skip
+                    guess[rows] = _guessed(
+                        prepared[f.name][rows],
+                        prepared[f.name + GUESS][rows],
+                        None if phone is None else prepared[phone][rows],
+                    )
                     level[differ[guess[left[differ]] | guess[right[differ]]]] = MISSING
             if f.comparator == "email":
                 domains_a = prepared["email_domain"][left]

@@ -180,17 +180,26 @@ def _by_distinct(values: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.
     and Python-per-cell extracts were most of their preparation. A column of mostly distinct
     values (names, phones) is done directly: factorising it would only add."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if len(uniques) * 4 > len(values):
+    if len(uniques) * 2 > len(values):
         return fn(values)
     done = fn(pd.Series(uniques, dtype=object)).astype(object).to_numpy()
     spread = np.append(done, None)[codes]  # code -1 (blank) takes the None at the end
     return pd.Series(spread, index=values.index, dtype=object)
 
 
-def _guessed(places: np.ndarray, phones: np.ndarray) -> np.ndarray:
+def _guessed(
+    places: np.ndarray, phones: np.ndarray, normalized: np.ndarray | None = None
+) -> np.ndarray:
     """Where a place is just where the row's mobile number was issued (连云港 beside a 138 1234
-    number): the guess import makes for a blank city, so no evidence against a match."""
-    normal, ok = normalize_phone(pd.Series(phones, dtype=object))
+    number): the guess import makes for a blank city, so no evidence against a match.
+
+    `normalized`: the same phones as a phone field prepared them (None where unusable), so
+    that they are not normalised a second time."""
+    if normalized is None:
+        normal, ok = normalize_phone(pd.Series(phones, dtype=object))
+    else:
+        normal = pd.Series(normalized, dtype=object)
+        ok = normal.notna()
     place = pd.Series(places, dtype=object).astype("str").str.replace(r"市$", "", regex=True)
     mobile = ok & normal.astype("str").str.fullmatch(r"1[3-9][0-9]{9}", na=False)
     guessed = np.zeros(len(places), dtype=bool)
