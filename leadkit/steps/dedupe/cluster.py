@@ -239,7 +239,10 @@ def _settled_dropped(
     a, b = owner[apart[0]], owner[apart[1]]
     if a.size:
         known = distinct(np.minimum(a, b) * n + np.maximum(a, b))
-        drop |= np.isin(np.minimum(rl, rr) * n + np.maximum(rl, rr), known)
+        # membership by binary search in the sorted keys (np.isin hashes both sides again)
+        keys = np.minimum(rl, rr) * n + np.maximum(rl, rr)
+        at = np.minimum(np.searchsorted(known, keys), known.size - 1)
+        drop |= known[at] == keys
     return review[~drop | (review["why"].to_numpy() != "uncertain")]
 
 
