@@ -35,13 +35,20 @@ def _term_codes(values: np.ndarray, cut: int | None) -> np.ndarray:
     return text.dictionary_encode().indices.fill_null(-1).to_numpy().astype(np.int64)
 
 
-def _block_codes(prepared: dict[str, np.ndarray], rule: str) -> np.ndarray:
+def _block_codes(
+    prepared: dict[str, np.ndarray], rule: str, terms: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
     """Group codes of a blocking rule: equal codes <=> equal value on every term; -1 where a
-    term has none. Terms combine as integers, not as joined strings (a fifth of the time)."""
+    term has none. Terms combine as integers, not as joined strings (a fifth of the time).
+    `terms` keeps each term's codes for the next rule that uses it (contact is in two)."""
     codes: np.ndarray | None = None
+    terms = {} if terms is None else terms
     for term in rule.split("+"):
-        name, _, cut = term.strip().partition("[:")
-        term_codes = _term_codes(prepared[name], int(cut.rstrip("]")) if cut else None)
+        term = term.strip()
+        if term not in terms:
+            name, _, cut = term.partition("[:")
+            terms[term] = _term_codes(prepared[name], int(cut.rstrip("]")) if cut else None)
+        term_codes = terms[term]
         if codes is None:
             codes = term_codes
             continue
@@ -100,8 +107,9 @@ def candidate_pairs(
     """Distinct (left < right) position pairs sharing at least one blocking key."""
     stats = BlockingStats()
     all_l, all_r = [], []
+    terms: dict[str, np.ndarray] = {}
     for rule in rules.blocking:
-        codes = _block_codes(prepared, rule)
+        codes = _block_codes(prepared, rule, terms)
         left, right, skipped = _pairs_within_groups(codes, rules.max_block)
         stats.pairs[rule] = int(left.size)
         stats.skipped[rule] = skipped
