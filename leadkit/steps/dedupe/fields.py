@@ -146,7 +146,7 @@ def _prepare_field(
         out["email_domain"] = _array(domain.where(~domain.isin(free)))
     elif f.comparator == "company":
         prepared = company_key(values)
-        out["company_key"] = _array(prepared)
+        out["company_key"] = out[f.name] = _array(prepared)  # one array under both names
         # the key without the record's own place, where that differs: compared as well, so that
         # one record's city (and another's blank one) never makes two equal names differ
         placed = drop_own_place(prepared, beside) if beside is not None else prepared
@@ -156,12 +156,11 @@ def _prepare_field(
         # a name partly in Latin letters (杭州 瀚海 Information Technology Co., Ltd.) beside a
         # Chinese one is compared on its Han characters alone ("" when it has none)
         # (in Arrow, and replaced only where there are letters: most names have none)
-        base = _array(placed.where(placed.notna(), prepared))
-        text = pa.array(base, type=pa.string())
+        text = pa.array(placed.where(placed.notna(), prepared), type=pa.string())
         latin = (
             pc.match_substring_regex(text, "[a-z]").fill_null(False).to_numpy(zero_copy_only=False)
         )
-        han = np.full(len(base), None, dtype=object)
+        han = np.full(len(text), None, dtype=object)
         if latin.any():
             han[latin] = pc.replace_substring_regex(
                 text.filter(pa.array(latin)), "[0-9a-z]+", ""
@@ -188,9 +187,10 @@ def _prepare_field(
         out[f.name + GUESS] = _array(
             beside if beside is not None else pd.Series(None, index=values.index, dtype=object)
         )
-    out[f.name] = (
-        _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
-    )
+    if f.comparator != "company":  # (the company key is there already)
+        out[f.name] = (
+            _array(prepared) if f.comparator not in ("number", "date") else prepared.to_numpy()
+        )
     return out
 
 
