@@ -212,6 +212,22 @@ def _scorer_sims(a: np.ndarray, b: np.ndarray, f: FieldRule) -> np.ndarray:
     return process.cpdist(list(a), list(b), scorer=_scorer(f.scorer), workers=-1)
 
 
+def _sims(a: np.ndarray, b: np.ndarray, scorer: str) -> np.ndarray:
+    """The scorer's similarity of each pair of texts. `ratio` scores two equal texts 100 (blanks
+    too): only the pairs that differ are scored, most of a company key's block being one name."""
+    from rapidfuzz import process
+
+    if scorer != "ratio":
+        return process.cpdist(list(a), list(b), scorer=_scorer(scorer), workers=-1)
+    sims = np.full(a.size, 100.0, dtype=np.float32)
+    differ = np.flatnonzero(a != b)
+    if differ.size:
+        sims[differ] = process.cpdist(
+            a[differ].tolist(), b[differ].tolist(), scorer=_scorer(scorer), workers=-1
+        )
+    return sims
+
+
 def compare(
     prepared: dict[str, np.ndarray], rules: DedupeRules, left: np.ndarray, right: np.ndarray
 ) -> pd.DataFrame:
@@ -231,7 +247,7 @@ def compare(
         if f.comparator in ("fuzzy", "person", "company"):
             fill_a = np.where(missing, "", a).astype(object)
             fill_b = np.where(missing, "", b).astype(object)
-            sims = process.cpdist(list(fill_a), list(fill_b), scorer=_scorer(f.scorer), workers=-1)
+            sims = _sims(fill_a, fill_b, f.scorer)
             if f.comparator == "company":
                 # either side may also be read without its own place (太原卓远致 in 太原)
                 unplaced = blank(f.name + PLACED)
