@@ -29,7 +29,10 @@ def _term_codes(values: np.ndarray, cut: int | None) -> np.ndarray:
     """Group codes of one blocking term (-1: no value); `cut` keeps the first characters."""
     if cut is None:
         return pd.factorize(values, use_na_sentinel=True)[0]
-    text = pa.array(pd.Series(values, dtype=object).astype("str").where(pd.notna(values)))
+    try:  # prepared keys are text or None: straight into Arrow (through pandas cost 2x)
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # anything else, as its text
+        text = pa.array(pd.Series(values, dtype=object).astype("str").where(pd.notna(values)))
     text = pc.utf8_slice_codeunits(text, 0, cut)
     text = pc.if_else(pc.greater(pc.utf8_length(text), 0), text, None)
     return text.dictionary_encode().indices.fill_null(-1).to_numpy().astype(np.int64)
