@@ -3,6 +3,9 @@
 Floor: the same book read with fastexcel and written back with rustpy-xlsxwriter, nothing in
 between (whole process). Output floor: the book read the same way, then the book `dedupe` wrote
 (with its Log rows for every merge) written with the same writer. Also prints the pair quality.
+Wall seconds as before, and CPU seconds (user + system of the child, the measure on a shared
+machine) of the floor and of `dedupe`, with `dedupe`'s CPU per 1k leads: flat when it grows
+linearly.
 
     python bench/bench_dedupe.py --sizes 10000 30000 100000 --repeat 3
 """
@@ -11,16 +14,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import statistics
+import sys
 
 import numpy as np
 import pandas as pd
 from common import (
     AS_OF,
+    BOOK_READ_WRITE,
     OUT,
-    book_floor,
     fresh_workspace,
     leadkit,
-    median_run,
+    measure,
     output_floor,
     save,
     table,
@@ -83,6 +88,16 @@ def build_book(frame: pd.DataFrame, path, *, wide: bool = False) -> None:
     )
 
 
+def medians(cmd: list[str], cwd, repeat: int, before=None) -> dict:
+    """Median wall and CPU seconds over `repeat` whole-process runs, and the largest peak RSS."""
+    runs = [measure(cmd, cwd, before) for _ in range(repeat)]
+    return {
+        "wall": statistics.median(r["wall"] for r in runs),
+        "cpu": statistics.median(r["cpu"] for r in runs),
+        "rss_mb": max(r["rss_mb"] for r in runs),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
@@ -100,8 +115,15 @@ def main() -> None:
             master = OUT / f"dupes_{shape}_{n}.xlsx"
             build_book(frame, master, wide=shape == "full")
             ws = OUT / f"dedupe_ws_{shape}_{n}"
-            floor = book_floor(master, args.repeat)
-            run = median_run(
+            floor_cmd = [
+                sys.executable,
+                "-c",
+                BOOK_READ_WRITE,
+                str(master),
+                str(OUT / "floor_rw.xlsx"),
+            ]
+            floor = medians(floor_cmd, OUT, args.repeat)
+            run = medians(
                 [leadkit(), "dedupe", "--as-of", AS_OF, "-q"], ws, args.repeat,
                 before=lambda ws=ws, master=master: fresh_workspace(ws, master),
             )  # fmt: skip
@@ -110,13 +132,16 @@ def main() -> None:
                 "leads": n, "book": shape, "floor_s": floor["wall"], "out_floor_s": out_floor["wall"],
                 "dedupe_s": run["wall"], "ratio": run["wall"] / floor["wall"],
                 "out_ratio": run["wall"] / out_floor["wall"], "dedupe_mb": run["rss_mb"],
+                "floor_cpu": floor["cpu"], "dedupe_cpu": run["cpu"],
+                "cpu_per_1k": run["cpu"] / n * 1000,
             })  # fmt: skip
         quality = evaluate(frame)
         for row in rows[-len(args.shapes) :]:
             row.update(precision=quality["precision"], recall=quality["recall"], f1=quality["f1"])
     print(table(rows, [
         ("leads", "leads", "d"), ("book", "book", "s"), ("floor_s", "floor s", ".2f"), ("out_floor_s", "out floor s", ".2f"),
-        ("dedupe_s", "dedupe s", ".2f"), ("ratio", "ratio", ".2f"), ("out_ratio", "out ratio", ".2f"), ("dedupe_mb", "dedupe MB", ".0f"), ("precision", "precision", ".4f"),
+        ("dedupe_s", "dedupe s", ".2f"), ("ratio", "ratio", ".2f"), ("out_ratio", "out ratio", ".2f"), ("dedupe_mb", "dedupe MB", ".0f"),
+        ("floor_cpu", "floor cpu s", ".2f"), ("dedupe_cpu", "dedupe cpu s", ".2f"), ("cpu_per_1k", "cpu s/1k", ".3f"), ("precision", "precision", ".4f"),
         ("recall", "recall", ".4f"), ("f1", "F1", ".4f"),
     ]))  # fmt: skip
     save("bench_dedupe", rows)

@@ -11,7 +11,7 @@ from leadkit.normalize import (
     real_dates,
 )
 from leadkit.rules.dedupe import DISAGREE, DedupeRules
-from leadkit.steps.dedupe.compare import BlockingStats, candidate_pairs, compare
+from leadkit.steps.dedupe.compare import BlockingStats, candidate_pairs, compare, distinct
 from leadkit.steps.dedupe.fields import Prepared, _field_columns, prepare
 
 # ---------------------------------------------------------------------------------------------
@@ -238,8 +238,11 @@ def _settled_dropped(
     drop = rl == rr
     a, b = owner[apart[0]], owner[apart[1]]
     if a.size:
-        known = np.unique(np.minimum(a, b) * n + np.maximum(a, b))
-        drop |= np.isin(np.minimum(rl, rr) * n + np.maximum(rl, rr), known)
+        known = distinct(np.minimum(a, b) * n + np.maximum(a, b))
+        # membership by binary search in the sorted keys (np.isin hashes both sides again)
+        keys = np.minimum(rl, rr) * n + np.maximum(rl, rr)
+        at = np.minimum(np.searchsorted(known, keys), known.size - 1)
+        drop |= known[at] == keys
     return review[~drop | (review["why"].to_numpy() != "uncertain")]
 
 
