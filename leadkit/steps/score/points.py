@@ -121,7 +121,7 @@ def _timeline_cells(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series, p
     text = clean_text(distinct).to_numpy(dtype=object)
     # the last slot is the blank cell's (code -1 indexes it)
     return (
-        pd.Series(np.append(text, None)[codes], index=values.index, dtype="str"),
+        pd.Series(np.append(text, [None])[codes], index=values.index, dtype="str"),
         pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT"))[codes], index=values.index),
         pd.Series(np.append(is_date.to_numpy(dtype=bool), False)[codes], index=values.index),
     )
