@@ -429,14 +429,17 @@ def assign(
     said: dict[tuple[int, int, int], str] = {}  # of a pool reason (most of a big pool shares one)
     queues: dict[int, Queue] = {}
     rows = todo.index.tolist()
+    # Python lists for the loop: indexing a numpy array yields a numpy scalar per lead, whose
+    # comparisons cost several times a Python int's
+    previous_at, returning_at, group_at = previous.tolist(), returning.tolist(), group.tolist()
     for i in range(len(todo)):
-        prev, owner = previous[i], returning[i]
+        prev, owner = previous_at[i], returning_at[i]
         chosen, reason = -1, ""
         base = _NOBODY
         if owner >= 0 and not full[owner] and owner != prev:
             chosen, reason = owner, "returning customer"
         else:
-            g = group[i]
+            g = group_at[i]
             if g < 0:
                 pool.append((lead_ids[i], "no routing rule matches"))
                 continue
@@ -445,10 +448,10 @@ def assign(
                 queues[g] = Queue(picker, base, hows[g])
             chosen = queues[g].pick(full, prev, base)
         if chosen < 0:
-            key = (int(group[i]), int(prev), full_changes)
+            key = (group_at[i], prev, full_changes)
             if key not in said:
                 said[key] = _pool_reason(base, full, available_mask, prev,
-                                         named[group[i]], covers[group[i]])  # fmt: skip
+                                         named[group_at[i]], covers[group_at[i]])  # fmt: skip
             pool.append((lead_ids[i], said[key]))
             continue
         owners[rows[i]] = rules.team[chosen].name
