@@ -2,6 +2,11 @@
 
 The pipeline order is `leadkit.order`; `run`, the CLI's help and the demo all follow it."""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from leadkit.context import context
 from leadkit.pipeline.book import (
     READING,
@@ -16,7 +21,6 @@ from leadkit.pipeline.book import (
     update_book,
     with_activities,
 )
-from leadkit.pipeline.enriching import ENRICH_CACHE_KEEP, EnrichOutcome, enrich
 from leadkit.pipeline.intake import (
     ColumnMap,
     EventsOutcome,
@@ -28,15 +32,6 @@ from leadkit.pipeline.intake import (
     write_template,
 )
 from leadkit.pipeline.merging import DedupeOutcome, dedupe
-from leadkit.pipeline.reminders import (
-    DueOutcome,
-    due,
-    item_keys,
-    report,
-    send_reminders,
-    send_report,
-    write_due,
-)
 from leadkit.pipeline.run import WRITING_STEPS, RunOutcome, check, redo, run, undo
 from leadkit.pipeline.selling import (
     AssignOutcome,
@@ -51,8 +46,43 @@ from leadkit.pipeline.selling import (
     train,
 )
 from leadkit.steps.pool import Neglect
-from leadkit.steps.report import Report
 from leadkit.steps.train import Training
+
+if TYPE_CHECKING:
+    from leadkit.pipeline.enriching import ENRICH_CACHE_KEEP, EnrichOutcome, enrich
+    from leadkit.pipeline.reminders import (
+        DueOutcome,
+        due,
+        item_keys,
+        report,
+        send_reminders,
+        send_report,
+        write_due,
+    )
+    from leadkit.steps.report import Report
+
+# Imported when first asked for: `run`, `import`, `score` … never need them, and the reminders
+# (mail, chat robots, the report) and enrich cost a tenth of a second of every start-up.
+_LATER = {
+    **dict.fromkeys(["ENRICH_CACHE_KEEP", "EnrichOutcome", "enrich"], "leadkit.pipeline.enriching"),
+    **dict.fromkeys(
+        ["DueOutcome", "due", "item_keys", "report", "send_reminders", "send_report", "write_due"],
+        "leadkit.pipeline.reminders",
+    ),
+    "Report": "leadkit.steps.report",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("enriching", "reminders"):  # the submodules themselves (pipeline.enriching)
+        return importlib.import_module(f"{__name__}.{name}")
+    where = _LATER.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENRICH_CACHE_KEEP",

@@ -5,16 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadkit import bookio
 from leadkit.bookio import Book
 from leadkit.bookio.inbox import Failed, arrivals, file_done, file_failed
 from leadkit.context import Context
 from leadkit.errors import InputFileError, UsageError
-from leadkit.notify import (
-    Delivery,
-)
 from leadkit.order import RUN_STEPS
 from leadkit.pipeline.book import (
     READING,
@@ -34,14 +31,6 @@ from leadkit.pipeline.intake import (
     saved_maps,
 )
 from leadkit.pipeline.merging import _dedupe_step
-from leadkit.pipeline.reminders import (
-    _due_of,
-    _notify_config,
-    _report_of,
-    send_reminders,
-    send_report,
-    write_due,
-)
 from leadkit.pipeline.selling import _assign_step, _recycle_step, _score_step
 from leadkit.steps.check import Finding, check_book
 from leadkit.steps.headers import SavedMap
@@ -49,7 +38,9 @@ from leadkit.steps.importer import (
     ImportResult,
     looks_like_events,
 )
-from leadkit.steps.report import write_report
+
+if TYPE_CHECKING:
+    from leadkit.notify import Delivery
 
 
 def check(ctx: Context) -> list[Finding]:
@@ -160,6 +151,17 @@ def run(
     report_out = config.report.out and output_file(
         ctx, root / config.report.out, (".xlsx", ".html", ".md")
     )
+    if "due" in chosen or "report" in chosen:
+        # only then: the reminders bring mail, the chat robots and the report with them
+        from leadkit.pipeline.reminders import (
+            _due_of,
+            _notify_config,
+            _report_of,
+            send_reminders,
+            send_report,
+            write_due,
+        )
+        from leadkit.steps.report import write_report
     if "due" in chosen and due_notify:
         _notify_config(ctx, due_notify)
     if "report" in chosen and config.report.notify:

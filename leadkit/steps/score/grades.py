@@ -19,8 +19,8 @@ from leadkit.rules.base import CLOSED_STATUSES
 from leadkit.rules.columns import Say
 from leadkit.rules.scoring import Cut, ScoringRules
 from leadkit.steps.score.points import (
+    _distinct_text,
     _keyword_pattern,
-    _text_of,
     attribute_parts,
     behaviour_points,
     events_by_lead,
@@ -166,11 +166,11 @@ def intent_from_parts(attrs: pd.DataFrame, rules: ScoringRules) -> tuple[pd.Seri
 
 
 def tags_for(
-    leads: pd.DataFrame, rules: ScoringRules, cleaned: dict[str, pd.Series] | None = None
+    leads: pd.DataFrame, rules: ScoringRules, cleaned: dict[str, Any] | None = None
 ) -> pd.Series:
     """Existing tags plus the rule tags whose keywords appear; ;-joined, no repeats (`cleaned` as
-    for `_text_of`)."""
-    text = _text_of(leads, rules.tags.columns, cleaned)
+    for `_distinct_text`)."""
+    text = _distinct_text(leads, rules.tags.columns, cleaned)
     tags = (
         clean_text(leads["tags"]).fillna("")
         if "tags" in leads
@@ -178,10 +178,10 @@ def tags_for(
     )
     tags = tags.astype("str")
     for rule in rules.tags.rules:
-        hit = text.str.contains(_keyword_pattern(rule.any), regex=True)
+        hit = text.contains(_keyword_pattern(rule.any))
         # only the rows whose text has the keywords are looked at: most have none, and joining
         # and searching every lead's tags for each rule was most of the time
-        rows = hit.index[hit.to_numpy(dtype=bool)]
+        rows = leads.index[hit]
         if not len(rows):
             continue
         has = (";" + tags[rows] + ";").str.contains(";" + re.escape(rule.tag) + ";", regex=True)
@@ -218,7 +218,7 @@ def score_leads(
     (won/lost) that has a grade keeps its grade, score, detail and action."""
     active = leads[leads["duplicate_of"].isna()] if "duplicate_of" in leads else leads
     reference = pd.Series(pd.Timestamp(now), index=active.index)
-    cleaned: dict[str, pd.Series] = {}  # text columns cleaned once for the scorers and the tags
+    cleaned: dict[str, Any] = {}  # text columns cleaned once for the scorers and the tags
     attrs, parts, days = attribute_parts(active, rules, reference, tz, cleaned)
     matched = events_by_lead(events, leads, rules, tz)
     behaviour = behaviour_points(matched, active, rules, reference)

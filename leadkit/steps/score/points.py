@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,31 +31,100 @@ def _keyword_pattern(words: list[str]) -> str:
     return "|".join(re.escape(w.lower()) for w in sorted(words, key=len, reverse=True))
 
 
-def _text_of(
-    leads: pd.DataFrame, columns: list[str], cleaned: dict[str, pd.Series] | None = None
-) -> pd.Series:
-    """The named columns joined, lower-cased, for keyword search. `cleaned`: the columns already
-    cleaned for these same leads (score_leads shares it: need, notes and title are searched by a
-    scorer and by the tags, and cleaning 100k cells again cost a tenth of a second each)."""
+@dataclass
+class DistinctText:
+    """Lead texts as codes into their distinct values: the keyword rules search each distinct
+    text once (a book's titles, needs and notes repeat; searching 100k cells for each of a dozen
+    rules was most of score's time)."""
+
+    codes: np.ndarray  # per lead, its text's position in `values`
+    values: pd.Series  # the distinct texts, lower-cased
+    index: pd.Index  # the leads'
+
+    def contains(self, pattern: str) -> np.ndarray:
+        """Per lead, whether its text matches the regex `pattern`."""
+        return self.values.str.contains(pattern, regex=True).to_numpy(dtype=bool)[self.codes]
+
+    def series(self) -> pd.Series:
+        """The texts, one per lead."""
+        return pd.Series(self.values.to_numpy(dtype=object)[self.codes], index=self.index,
+                         dtype="str")  # fmt: skip
+
+
+def _cleaned_distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct cleaned texts, blank as ""): Arrow text is cleaned once per distinct
+    value (clean_text works cell by cell, so the result is the same); other dtypes are cleaned
+    whole first (1 and 1.0 factorize as one value but read as different text)."""
+    if not (pd.api.types.is_string_dtype(values.dtype) and values.dtype != object):
+        values = clean_text(values).fillna("")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = clean_text(pd.Series(uniques, dtype=values.dtype)).fillna("").astype("str")
+    # the last slot is the blank cell's (code -1 indexes it)
+    return codes, np.array([*texts.to_numpy(dtype=object), ""], dtype=object)
+
+
+def _distinct_text(
+    leads: pd.DataFrame, columns: list[str], cleaned: dict[str, Any] | None = None
+) -> DistinctText:
+    """The named columns joined with newlines, lower-cased, as distinct texts (`DistinctText`).
+    `cleaned`: the columns already cleaned for these same leads (score_leads shares it: need,
+    notes and title are searched by a scorer and by the tags)."""
     memo = {} if cleaned is None else cleaned
     parts = []
     for c in columns:
         if c in leads.columns:
             if c not in memo:
-                memo[c] = clean_text(leads[c]).fillna("")
+                memo[c] = _cleaned_distinct(leads[c])
             parts.append(memo[c])
+    n = len(leads)
     if not parts:
-        return pd.Series("", index=leads.index, dtype="str")
-    text = parts[0]
-    for p in parts[1:]:
-        text = text + "\n" + p
-    return text.astype("str").str.lower()
+        return DistinctText(np.zeros(n, dtype=np.int64), pd.Series([""], dtype="str"), leads.index)
+    # one code per distinct combination of the columns' texts, re-factorized after each column
+    # so the codes stay below the number of leads
+    combo = np.zeros(n, dtype=np.int64)
+    for codes, texts in parts:
+        combo, _ = pd.factorize(combo * len(texts) + np.where(codes < 0, len(texts) - 1, codes))
+    k = int(combo.max()) + 1 if n else 0
+    first = np.empty(k, dtype=np.int64)
+    first[combo[::-1]] = np.arange(n - 1, -1, -1)  # each combination's first lead
+    text: pd.Series | None = None
+    for codes, texts in parts:
+        piece = pd.Series(texts[codes[first]], dtype="str")
+        text = piece if text is None else text + "\n" + piece
+    assert text is not None
+    return DistinctText(combo, text.str.lower(), leads.index)
+
+
+def _text_of(
+    leads: pd.DataFrame, columns: list[str], cleaned: dict[str, Any] | None = None
+) -> pd.Series:
+    """The named columns joined, lower-cased, for keyword search (`cleaned` as for
+    `_distinct_text`)."""
+    return _distinct_text(leads, columns, cleaned).series()
 
 
 def _numbers(leads: pd.DataFrame, column: str) -> pd.Series:
     if column not in leads.columns:
         return pd.Series(np.nan, index=leads.index)
     return pd.to_numeric(leads[column], errors="coerce").astype(float)
+
+
+def _timeline_cells(values: pd.Series, tz: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(cleaned text, parsed date, is a date) of each cell; Arrow text is parsed once per
+    distinct value (a book's 购买时间 holds a few phrases: parsing 100k cells was most of the
+    timeline's time). Both parsers work cell by cell, so the cells are the same."""
+    if not (pd.api.types.is_string_dtype(values.dtype) and values.dtype != object):
+        return clean_text(values), *parse_datetime(values, tz)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    distinct = pd.Series(uniques, dtype=values.dtype)
+    dates, is_date = parse_datetime(distinct, tz)
+    text = clean_text(distinct).to_numpy(dtype=object)
+    # the last slot is the blank cell's (code -1 indexes it)
+    return (
+        pd.Series(np.append(text, [None])[codes], index=values.index, dtype="str"),
+        pd.Series(np.append(dates.to_numpy(), np.datetime64("NaT"))[codes], index=values.index),
+        pd.Series(np.append(is_date.to_numpy(dtype=bool), False)[codes], index=values.index),
+    )
 
 
 def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz: str) -> pd.Series:
@@ -66,8 +136,7 @@ def timeline_days(leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz:
     """
     column = scorer.column or ""
     values = leads[column] if column in leads.columns else pd.Series(np.nan, index=leads.index)
-    text = clean_text(values)
-    dates, is_date = parse_datetime(values, tz)
+    text, dates, is_date = _timeline_cells(values, tz)
     anchor = (
         pd.to_datetime(leads["created_at"], errors="coerce") if "created_at" in leads else reference
     )
@@ -104,7 +173,7 @@ def _banded(values: pd.Series, conds: list[pd.Series], points: list[float]) -> p
 
 def scorer_points(
     leads: pd.DataFrame, scorer: Scorer, reference: pd.Series, tz: str,
-    days: pd.Series | None = None, cleaned: dict[str, pd.Series] | None = None,
+    days: pd.Series | None = None, cleaned: dict[str, Any] | None = None,
 ) -> pd.Series:  # fmt: skip
     """Points one scorer gives each lead (`days`: its timeline_days, when already known;
     `cleaned`: as for `_text_of`)."""
@@ -118,10 +187,10 @@ def scorer_points(
         bands = scorer.bands or []
         return _banded(days, [days <= b.within_days for b in bands], [b.points for b in bands])  # type: ignore[union-attr]
     if scorer.kind == "keywords":
-        text = _text_of(leads, scorer.columns or [], cleaned)
+        text = _distinct_text(leads, scorer.columns or [], cleaned)
         rules = scorer.rules or []
-        conds = [text.str.contains(_keyword_pattern(r.any), regex=True) for r in rules]
-        return _banded(text, conds, [r.points for r in rules])
+        conds = [text.contains(_keyword_pattern(r.any)) for r in rules]
+        return pd.Series(np.select(conds, [r.points for r in rules], 0.0), index=leads.index)
     filled = (
         clean_text(leads[scorer.column]).notna()
         if scorer.column in leads.columns
@@ -137,7 +206,7 @@ def part_name(dim: Dimension, i: int) -> str:
 
 def attribute_parts(
     leads: pd.DataFrame, rules: ScoringRules, reference: pd.Series, tz: str,
-    cleaned: dict[str, pd.Series] | None = None,
+    cleaned: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:  # fmt: skip
     """(points per dimension, points per scorer, days to the planned purchase) for each lead;
     `cleaned` as for `_text_of`."""
