@@ -402,8 +402,8 @@ def spill_long_cells(
         values = frame[column]
         if not (values.dtype == object or str(values.dtype).startswith("str")):
             continue
-        over = _text_lengths(values) > EXCEL_CELL_CHARS
-        if not over.any():
+        over = _over_limit(values)
+        if over is None:
             continue
         frame[column] = values.astype(object)
         for index in frame.index[over.to_numpy(bool)]:
@@ -417,6 +417,28 @@ def spill_long_cells(
                 frame.at[index, extra] = piece
             long.append((index, column, len(text)))
     return frame, long
+
+
+def _over_limit(values: Any) -> Any:
+    """Which cells of a text column are past Excel's limit, or None when none is (the usual
+    case, told from the cells' UTF-8 byte lengths, which Arrow keeps: a cell of at most 32,767
+    bytes has at most as many characters, and counting characters decodes every cell)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.dtype == object:
+        try:
+            text = pa.array(values, type=pa.string(), from_pandas=True)
+        except pa.ArrowException:  # numbers or dates among the text (or past 2 GB)
+            text = None
+    else:
+        text = pa.array(values.array)
+    if text is not None:
+        longest = pc.max(pc.binary_length(text)).as_py()
+        if longest is None or longest <= EXCEL_CELL_CHARS:
+            return None
+    over = _text_lengths(values) > EXCEL_CELL_CHARS
+    return over if over.any() else None
 
 
 def _text_lengths(values: Any) -> Any:
@@ -445,16 +467,8 @@ def fit_excel_cells(values: Any) -> Any:
     """
     if values.dtype != object and not str(values.dtype).startswith("str"):
         return values
-    if str(values.dtype) == "str":
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        # Arrow text: the longest cell, in one pass with no per-row result (the usual case)
-        longest = pc.max(pc.utf8_length(pa.array(values.array))).as_py()
-        if longest is None or longest <= EXCEL_CELL_CHARS:
-            return values
-    over = _text_lengths(values) > EXCEL_CELL_CHARS
-    if not over.any():
+    over = _over_limit(values)
+    if over is None:
         return values
     out = values.astype(object).copy()
     for index in out.index[over.to_numpy(bool)]:
