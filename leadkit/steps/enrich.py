@@ -277,11 +277,18 @@ def _fuzzy(
                 lead_key[part], keys[at], scorer=fuzz.ratio,
                 score_cutoff=rules.review_at, dtype=np.float32, workers=1,
             )  # fmt: skip
+            # only the rows with a candidate at all (most leads of a block have none) are
+            # sorted and looked at in Python: a Python loop over every lead was a third of this
+            some = np.flatnonzero(scores.max(axis=1) > 0)
+            if not some.size:
+                continue
+            scores = scores[some]
             top = np.argsort(-scores, axis=1, kind="stable")[:, :8]
-            for i, row in enumerate(part):
-                ranked = [(float(scores[i, j]), int(at[j])) for j in top[i] if scores[i, j] > 0]
-                if ranked:
-                    candidates.append((row, ranked))
+            best = np.take_along_axis(scores, top, axis=1).tolist()
+            where = at[top].tolist()  # positions in the list's keys
+            for row, values, places in zip(part[some].tolist(), best, where, strict=True):
+                ranked = [(v, c) for v, c in zip(values, places, strict=True) if v > 0]
+                candidates.append((row, ranked))
     # the full names of the candidates only (a region check, a tie-break), not of 1M companies
     seen = np.unique(np.array([c for _, ranked in candidates for _, c in ranked], dtype=np.int64))
     names = company_names.iloc[inblock[seen]].fillna("").to_numpy(dtype=object)
