@@ -75,7 +75,8 @@ def company_key(values: pd.Series) -> pd.Series:
     # Brackets (and 【】), 分公司 and the hold character itself are rare in a list: the passes for
     # them run only on the names with one (over all of 1M names they cost 0.5 s). The others
     # state no region in brackets and hold no branch marker.
-    special = pc.match_substring_regex(_arrow(text), _SPECIAL)
+    cells = _arrow(text)
+    special = pc.match_substring_regex(cells, _SPECIAL)
     odd = pc.fill_null(special, False).to_numpy(zero_copy_only=False)
     stated = np.zeros(len(text), dtype=bool)
     if odd.any():
@@ -85,7 +86,7 @@ def company_key(values: pd.Series) -> pd.Series:
         stated[odd] = (bracketless != written).fillna(False).to_numpy(dtype=bool)
         # 分公司 is a branch: it must survive, so a branch never matches its parent company.
         text[odd] = bracketless.str.replace("分公司", _BRANCH_HOLD, regex=False)
-    text = _strip_forms(text)
+    text = _strip_forms(text, cells=None if odd.any() else cells)
     if odd.any():
         kept = text[odd].str.replace(_BRANCH_HOLD, "分公司", regex=False)
         unbracketed = kept.str.replace(_BRACKETED_REGION, "", regex=True)
@@ -115,56 +116,61 @@ def _arrow(text: pd.Series) -> pa.Array:
     return cells.combine_chunks() if isinstance(cells, pa.ChunkedArray) else cells
 
 
-def _strip_forms(text: pd.Series, passes: int = 2) -> pd.Series:
+def _strip_forms(text: pd.Series, passes: int = 2, cells: pa.Array | None = None) -> pd.Series:
     """`text.str.replace(_TRAILING_FORM, "", regex=True)` `passes` times (集团股份有限公司: two
-    forms stacked), found with Arrow's ends_with per form instead: an end-anchored regex is
-    scanned from every position of every name (0.33 s a pass over 1M names, this 0.05).
+    forms stacked), found with Arrow's ends_with instead: an end-anchored regex is scanned from
+    every position of every name (0.33 s a pass over 1M names). `cells`: `text` as one Arrow
+    array, if the caller has it.
 
     The regex removes the longest form that ends the name but for spaces (no form ends with a
     space, so its spaces are all the trailing ones): the same as the longest form the name ends
     with once its trailing spaces are dropped. A name ending in a newline goes to Python's re,
     as pandas sends it (its `$` also matches before a final newline)."""
-    cells = _arrow(text)
-    current, changed = cells, False
-    at = np.arange(len(cells))  # rows of `cells` still being stripped
+    cells = _arrow(text) if cells is None else cells
+    size, changed = len(cells), False
+    active = np.ones(size, dtype=bool)  # a name no form ended is left as it is by the next pass
     for _ in range(passes):
-        trimmed = pc.utf8_rtrim(current, characters=" ")
-        cut = np.zeros(len(current), dtype=np.int64)
-        # per last character, only the forms ending in it on only the names ending in it (a
-        # pass of every form over every name was most of this function)
+        trimmed = pc.utf8_rtrim(cells, characters=" ")
+        # per last character, only the forms ending in it, on the names ending in it (taken
+        # apart where they are few: a take of most of 1M names costs more than the passes)
         last = pc.index_in(pc.utf8_slice_codeunits(trimmed, -1), value_set=_FORM_ENDS)
-        last = pc.fill_null(last, -1).to_numpy(zero_copy_only=False)
+        last = np.array(pc.fill_null(last, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+        last[~active] = -1
+        cut = np.zeros(size, dtype=np.int64)
         for i, forms in enumerate(_FORMS_BY_END):
-            rows = np.flatnonzero(last == i)
+            group = last == i
+            rows = np.flatnonzero(group)
             if not rows.size:
                 continue
-            names, found = trimmed.take(pa.array(rows)), np.zeros(len(rows), dtype=np.int64)
+            few = rows.size < size // 8
+            names = trimmed.take(pa.array(rows)) if few else trimmed
+            found = np.zeros(len(names), dtype=np.int64)
             for form in forms:
                 ends = pc.fill_null(pc.ends_with(names, pattern=form), False)
                 found[(found == 0) & ends.to_numpy(zero_copy_only=False)] = len(form)
-            cut[rows] = found
-        newline = pc.fill_null(pc.ends_with(current, pattern="\n"), False)
-        newline = np.flatnonzero(newline.to_numpy(zero_copy_only=False))
-        hits = np.flatnonzero(cut)
-        if newline.size:
-            hits = np.union1d(hits, newline)
-        if not hits.size:
+            cut[rows] = found if few else found[rows]
+        newline = pc.fill_null(pc.ends_with(cells, pattern="\n"), False)
+        newline = newline.to_numpy(zero_copy_only=False) & active & (cut == 0)
+        if not cut.any() and not newline.any():
             break
-        rest = []
-        for length in np.unique(cut[hits]):
-            rows = hits[cut[hits] == length]
-            if length:
-                rest.append(pc.utf8_slice_codeunits(trimmed.take(pa.array(rows)), 0, -int(length)))
-            else:  # a newline-ended name no form was found for: as pandas' re does it
-                py = current.take(pa.array(rows)).to_pylist()
-                rest.append(pa.array([_TRAILING_FORM_RE.sub("", s) for s in py], cells.type))
-        ordered = np.concatenate([hits[cut[hits] == length] for length in np.unique(cut[hits])])
-        stripped = pa.concat_arrays(rest).take(pa.array(np.argsort(ordered, kind="stable")))
-        mask = np.zeros(len(cells), dtype=bool)
-        mask[at[hits]] = True
-        # replace_with_mask takes the values in the mask's order: `at[hits]` is sorted
-        cells = pc.replace_with_mask(cells, pa.array(mask), stripped)
-        current, at, changed = stripped, at[hits], True
+        # what is left, per form length: whole-array slices picked by one `choose` for the
+        # lengths most names have, the others replaced row by row
+        options, pick = [cells], np.zeros(size, dtype=np.int8)
+        for length in np.unique(cut[cut > 0]):
+            group = cut == length
+            rows = np.flatnonzero(group)
+            if rows.size >= size // 8 and len(options) < 100:
+                pick[group] = len(options)
+                options.append(pc.utf8_slice_codeunits(trimmed, 0, -int(length)))
+            else:
+                part = pc.utf8_slice_codeunits(trimmed.take(pa.array(rows)), 0, -int(length))
+                options[0] = pc.replace_with_mask(options[0], pa.array(group), part)
+        if newline.any():  # no form was found for these: as pandas' re does it
+            py = cells.filter(pa.array(newline)).to_pylist()
+            part = pa.array([_TRAILING_FORM_RE.sub("", s) for s in py], cells.type)
+            options[0] = pc.replace_with_mask(options[0], pa.array(newline), part)
+        cells = pc.choose(pa.array(pick), *options) if len(options) > 1 else options[0]
+        active, changed = (cut > 0) | newline, True
     if not changed:
         return text
     return pd.Series(pd.array(cells, dtype=text.dtype), index=text.index, name=text.name)
