@@ -94,9 +94,17 @@ def company_key(values: pd.Series) -> pd.Series:
         # a name says its region once: after 名称（地区） its start is the 字号 (泰安创启化工（杭州）)
         stated[odd] |= (unbracketed != kept).fillna(False).to_numpy(dtype=bool)
         text[odd] = unbracketed
-    if not stated.all():
+    if not stated.any():  # a list without brackets: no name stated its region in one
+        text = _strip_divisions(text)
+    elif not stated.all():
         text = text.where(stated, _strip_divisions(text.where(~stated)))
-    text = text.str.replace(_KEY_DROP, "", regex=True)
+    # replaced only in the names with a character to drop: most keys are Han and digits alone,
+    # and finding those is cheaper than rewriting every key
+    drop = pc.match_substring_regex(_arrow(text), _KEY_DROP)
+    drop = pc.fill_null(drop, False).to_numpy(zero_copy_only=False)
+    if drop.any():
+        text = text.copy()
+        text[drop] = text[drop].str.replace(_KEY_DROP, "", regex=True)
     return text.mask(text == "")
 
 
