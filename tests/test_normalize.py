@@ -258,6 +258,28 @@ def test_company_key_never_strips_a_region_that_leaves_too_little(name, key):
     assert n.company_key(pd.Series([name])).iloc[0] == key
 
 
+@pytest.mark.parametrize(
+    ("names", "first"),
+    [
+        (["集团股份有限公司", "华信集团有限公司", "acme inc. ltd", "acme co ltd  ", "某某上海分公司",
+          "分公司公司", "x\x01公司", None, "", "有限公司", "ltd ltd ltd", "gmbh", "华信 有限公司 "],
+         ["", "华信", "acme "]),
+        # with a newline pandas runs Python's re, whose $ also matches before a final newline
+        (["华信\n有限公司", "acme ltd\n", "华信有限公司\n有限公司", "华信科技有限公司"],
+         ["华信\n", "acme \n", "华信\n"]),
+    ],
+)  # fmt: skip
+def test_legal_forms_are_stripped_as_the_trailing_form_regex_strips_them(names, first):
+    from leadkit.normalize.company import _BRANCH_HOLD, _TRAILING_FORM, _strip_forms
+
+    text = pd.Series(names, dtype="str").str.replace("分公司", _BRANCH_HOLD, regex=False)
+    want = text.str.replace(_TRAILING_FORM, "", regex=True).str.replace(
+        _TRAILING_FORM, "", regex=True
+    )
+    pd.testing.assert_series_equal(_strip_forms(text), want)
+    assert _strip_forms(text).tolist()[:3] == first
+
+
 # names made of the parts a key strips: regions of the division table, brackets, legal forms
 _REGION_PARTS = ["浙江省", "杭州市", "余杭区", "北京", "朝阳区", "嘉兴", "乌鲁木齐", "南京", "海东", "中国"]  # fmt: skip
 _NAME_PARTS = ["天恒", "华信", "实业", "科技", "软件", "分公司", "有限公司", "集团", "Co., Ltd.", " "]  # fmt: skip

@@ -252,15 +252,18 @@ def _fuzzy(
     n = rules.block_chars
     prefix = pc.utf8_slice_codeunits(company_keys, 0, n)
     wanted = lead_keys.str[:n]
-    inblock = np.flatnonzero(
-        pc.is_in(prefix, value_set=pc.unique(_arrow_text(wanted))).to_numpy(zero_copy_only=False)
-    )  # positions in the list's keys
+    heads = pc.unique(_arrow_text(wanted))
+    # each list key's block as a number (Arrow's index_in), grouped by a stable sort: grouping
+    # the list's 1M prefixes as Python strings cost ten times as much
+    block = pc.fill_null(pc.index_in(prefix, value_set=heads), -1).to_numpy(zero_copy_only=False)
+    inblock = np.flatnonzero(block >= 0)  # positions in the list's keys
     keys = company_keys.take(pa.array(inblock)).to_numpy(zero_copy_only=False)
-    blocks = (
-        pd.Series(np.arange(len(inblock)))
-        .groupby(prefix.take(pa.array(inblock)).to_numpy(zero_copy_only=False))
-        .indices
-    )
+    order = np.argsort(block[inblock], kind="stable")  # positions in `inblock`, block by block
+    ids, starts = np.unique(block[inblock][order], return_index=True)
+    blocks = dict(zip(
+        (heads.take(pa.array(ids)).to_pylist() if len(ids) else []),
+        np.split(order, starts[1:]) if len(ids) else [], strict=True,
+    ))  # fmt: skip
     # plain arrays: a pandas lookup per lead (.at, .iloc) was most of this pass's time
     lead_key = lead_keys.to_numpy(dtype=object)
     lead_label = lead_keys.index.to_numpy()
@@ -277,11 +280,18 @@ def _fuzzy(
                 lead_key[part], keys[at], scorer=fuzz.ratio,
                 score_cutoff=rules.review_at, dtype=np.float32, workers=1,
             )  # fmt: skip
+            # only the rows with a candidate at all (most leads of a block have none) are
+            # sorted and looked at in Python: a Python loop over every lead was a third of this
+            some = np.flatnonzero(scores.max(axis=1) > 0)
+            if not some.size:
+                continue
+            scores = scores[some]
             top = np.argsort(-scores, axis=1, kind="stable")[:, :8]
-            for i, row in enumerate(part):
-                ranked = [(float(scores[i, j]), int(at[j])) for j in top[i] if scores[i, j] > 0]
-                if ranked:
-                    candidates.append((row, ranked))
+            best = np.take_along_axis(scores, top, axis=1).tolist()
+            where = at[top].tolist()  # positions in the list's keys
+            for row, values, places in zip(part[some].tolist(), best, where, strict=True):
+                ranked = [(v, c) for v, c in zip(values, places, strict=True) if v > 0]
+                candidates.append((row, ranked))
     # the full names of the candidates only (a region check, a tie-break), not of 1M companies
     seen = np.unique(np.array([c for _, ranked in candidates for _, c in ranked], dtype=np.int64))
     names = company_names.iloc[inblock[seen]].fillna("").to_numpy(dtype=object)
