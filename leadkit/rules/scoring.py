@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from leadkit.rules.base import Strict, fold_header
+
+if TYPE_CHECKING:  # pandas only for hints: loading the rules must not load it (every command's start-up)
+    import pandas as pd
 
 # ---------------------------------------------------------------------------------------------
 # Rules
