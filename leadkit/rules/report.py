@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 
 from leadkit.rules.base import Strict
 
-if TYPE_CHECKING:  # pandas only for hints: loading the rules must not load it (every command's start-up)
+# pandas only for hints: loading the rules (every command's start-up) must not load it
+if TYPE_CHECKING:
     import pandas as pd
 
 Period = Literal["week", "month", "quarter", "year"]
@@ -91,7 +92,9 @@ class ChannelsRules(Strict):
 
     def cost(self, source: str, start: pd.Timestamp, end: pd.Timestamp) -> float | None:
         """Spend of a channel over [start, end): whole months it touches, pro rata by days."""
-        import pandas as pd  # here, not at the top: the CLI loads the rules before it needs pandas
+        # here, not at the top: the CLI loads the rules before it needs pandas
+        import pandas as pd
+
         table = self.spend.get(source)
         if not table:
             return None

@@ -8,7 +8,8 @@ from pydantic import Field, field_validator, model_validator
 
 from leadkit.rules.base import Strict, fold_header
 
-if TYPE_CHECKING:  # pandas only for hints: loading the rules must not load it (every command's start-up)
+# pandas only for hints: loading the rules (every command's start-up) must not load it
+if TYPE_CHECKING:
     import pandas as pd
 
 # ---------------------------------------------------------------------------------------------
