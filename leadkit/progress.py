@@ -12,16 +12,6 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-
 # (what is starting now, how many stages are done, how many there are)
 Tick = Callable[[str, int, int], None]
 
@@ -43,6 +33,18 @@ def bar(*, chatty: bool) -> Iterator[Tick | None]:
     if not wanted(chatty=chatty):
         yield None
         return
+    # rich's bar (live display, spinners) only when one is drawn: every long command imports this
+    # module, and under cron (--quiet, no terminal) the bar's imports were start-up cost alone
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     console = Console(stderr=True, highlight=False)
     if not console.is_terminal or console.is_dumb_terminal:
         # TERM=dumb (an editor's shell, some CI runners) cannot move the cursor back

@@ -7,7 +7,6 @@ import typer
 
 from leadkit.cli.common import Cmd, Lang, command, ui
 from leadkit.errors import UsageError
-from leadkit.workspace import find_workspace
 
 
 def register(app: typer.Typer) -> None:
@@ -21,6 +20,10 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> int:
         """Write an empty lead book with the template's sheets, headers and dropdowns."""
+        # here, not at the top: the workspace brings pydantic and the rule models, which
+        # `leadkit --version`, `--help` and a usage error never need
+        from leadkit.workspace import find_workspace
+
         ws = find_workspace()
         chosen = lang.value if lang is not None else ws.config.lang
         if out.suffix.lower() != ".xlsx":

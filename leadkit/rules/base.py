@@ -94,8 +94,8 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    """Safely parse a YAML file; a syntax error becomes a RuleError with its line."""
+def read_yaml(path: Path) -> tuple[Any, str]:
+    """Safely parse a YAML file: its data and its text; a syntax error becomes a RuleError with its line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -103,21 +103,23 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     except UnicodeDecodeError as exc:
         raise RuleError(path, [(None, f"not UTF-8 text ({exc.reason})")]) from None
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        # the node tree (for line numbers) is composed only when a problem needs one: composing
+        # it for every file cost more than loading the data, on every command's start-up
         data = yaml.load(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise RuleError(path, [(line, f"YAML syntax: {exc.problem}")]) from None
-    return data, node
+    return data, text
 
 
-def validate_yaml(path: Path, model: type[M], data: Any, node: yaml.Node | None) -> M:
-    """Validate parsed YAML against a model, reporting each problem with its line."""
+def validate_yaml(path: Path, model: type[M], data: Any, text: str) -> M:
+    """Validate parsed YAML against a model, reporting each problem with its line in `text`."""
     if data is None:
         data = {}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        node = yaml.compose(text, Loader=_LOADER)  # parsed once already, so it parses again
         problems = []
         for err in exc.errors():
             loc = tuple(p for p in err["loc"] if p not in ("function-after",))
@@ -133,10 +135,10 @@ def load_yaml_model(path: Path, model: type[M], *, allow_empty: bool = True) -> 
     `allow_empty=False`: a file with nothing in it (or only comments) is a rule error, for files
     whose every setting has a default, where an emptied file would pass silently as "defaults".
     """
-    data, node = read_yaml(path)
+    data, text = read_yaml(path)
     if data is None and not allow_empty:
         raise RuleError(path, [(None, (
             "the file is empty (nothing but comments); write its settings back (see README) "
             "or delete the file to use leadkit's defaults"
         ))])  # fmt: skip
-    return validate_yaml(path, model, data, node)
+    return validate_yaml(path, model, data, text)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
 from pydantic import Field, model_validator
 
 from leadkit.rules.base import Strict
+
+# pandas only for hints: loading the rules (every command's start-up) must not load it
+if TYPE_CHECKING:
+    import pandas as pd
 
 Period = Literal["week", "month", "quarter", "year"]
 STAGES = ["new", "contacted", "qualified", "proposal", "negotiation", "won"]
@@ -89,6 +92,9 @@ class ChannelsRules(Strict):
 
     def cost(self, source: str, start: pd.Timestamp, end: pd.Timestamp) -> float | None:
         """Spend of a channel over [start, end): whole months it touches, pro rata by days."""
+        # here, not at the top: the CLI loads the rules before it needs pandas
+        import pandas as pd
+
         table = self.spend.get(source)
         if not table:
             return None

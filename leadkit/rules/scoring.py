@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from leadkit.rules.base import Strict, fold_header
+
+# pandas only for hints: loading the rules (every command's start-up) must not load it
+if TYPE_CHECKING:
+    import pandas as pd
 
 # ---------------------------------------------------------------------------------------------
 # Rules
