@@ -105,4 +105,12 @@ def main() -> None:
 
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    # bytecode cached (outside the tree) as an installed leadkit's is, compiled before the clock:
+    # a shell's PYTHONDONTWRITEBYTECODE would make every command compile leadkit from source
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(OUT / "pycache")
+    import leadkit
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(leadkit.__file__).parent)],
+                   check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     main()
