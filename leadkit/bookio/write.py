@@ -48,16 +48,17 @@ def _stored_cell(value: Any) -> Any:
     return str(value)
 
 
-def _writable(values: pd.Series) -> pd.Series:
+def _writable(values: pd.Series, kind: str | None = None) -> pd.Series:
     """A column the writer accepts: in a mixed column each cell keeps its type, and no text is
-    longer than an Excel cell holds (the writer would refuse the whole book)."""
-    return fit_excel_cells(_one_type(values))
+    longer than an Excel cell holds (the writer would refuse the whole book). `kind` is the
+    object column's `infer_dtype`, if the caller has it (a pass over every cell)."""
+    return fit_excel_cells(_one_type(values, kind))
 
 
-def _one_type(values: pd.Series) -> pd.Series:
+def _one_type(values: pd.Series, kind: str | None = None) -> pd.Series:
     if values.dtype != object:
         return values
-    kind = pd.api.types.infer_dtype(values, skipna=True)
+    kind = kind or pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "empty"):
         return values
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
@@ -163,7 +164,7 @@ def _sheet_for_writing(
                     values = values.astype("str")
             if kind != "empty":  # an empty column has nothing to guard
                 # the one door every text cell of a leadkit sheet passes
-                values = neutralise(_writable(values))
+                values = neutralise(_writable(values, kind))
         header = col.header(lang) if col is not None else neutralise_names([key])[0]
         while header in out:
             header += " "
@@ -184,6 +185,8 @@ def _padded(values: pd.Series, blank: int) -> pd.Series:
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fM":
         tail = np.full(blank, np.nan if values.dtype.kind == "f" else np.datetime64("NaT"))
         return pd.Series(np.concatenate([values.to_numpy(), tail.astype(values.dtype)]))
+    if values.dtype == object:  # as the reindex pads it (NaN), without its indexer
+        return pd.Series(np.concatenate([values.to_numpy(), np.full(blank, np.nan, dtype=object)]))
     return values.reset_index(drop=True).reindex(pd.RangeIndex(len(values) + blank))
 
 
