@@ -482,11 +482,18 @@ def assemble(
         merge.finish(macro_enabled)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
             for info in zb.infolist():
-                if info.filename in merge.parts:
+                if info.filename in merge.fast:
                     # a grown sheet is mostly rows compressed before: deflate's fastest level
-                    # costs a third of the default's for a file a tenth larger
-                    level = 1 if info.filename in merge.fast else None
-                    out.writestr(info.filename, merge.parts.pop(info.filename), compresslevel=level)
+                    # costs a third of the default's for a file a tenth larger (entry as the
+                    # writer's, its date included)
+                    entry = zipfile.ZipInfo(info.filename, info.date_time)
+                    entry.compress_type, entry.external_attr = (
+                        info.compress_type,
+                        info.external_attr,
+                    )
+                    out.writestr(entry, merge.parts.pop(info.filename), compresslevel=1)
+                elif info.filename in merge.parts:
+                    out.writestr(info.filename, merge.parts.pop(info.filename))
                 elif info.filename in merge.raw and zs is not None:
                     old_name = merge.raw.pop(info.filename)
                     _copy_raw(zs, zs.getinfo(old_name), out, info.filename)
