@@ -62,7 +62,25 @@ def workspace(base: Path, name: str, arrivals: Path) -> Path:
         fh.write("inbox: inbox\n")
     (ws / "inbox").mkdir()
     shutil.copy(arrivals, ws / "inbox" / "arrivals.csv")
+    if KEEP_RECORD:
+        _keep_record(base / "leads.xlsx", ws / "leads.xlsx")
     return ws
+
+
+KEEP_RECORD = True
+
+
+def _keep_record(book: Path, copy: Path) -> None:
+    """leadkit's record of its last save of the book (the file's stamp, each sheet's signature)
+    beside the copy, as a daily run in the book's own folder finds it: the save then carries the
+    sheets unchanged since as stored. (The backups are left out; the copy keeps the stamp.)"""
+    from leadkit.bookio.safety import book_backups
+
+    record = book_backups(book, book.parent / ".leadkit") / "written.json"
+    if record.exists():
+        folder = book_backups(copy, copy.parent / ".leadkit")
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(record, folder / "written.json")
 
 
 def main() -> None:
@@ -70,7 +88,11 @@ def main() -> None:
     ap.add_argument("--leads", type=int, default=100_000)
     ap.add_argument("--inbox", type=int, default=2_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-record", action="store_true",
+                    help="copy the workspace without leadkit's record of its last save")  # fmt: skip
     args = ap.parse_args()
+    global KEEP_RECORD
+    KEEP_RECORD = not args.no_record
     OUT.mkdir(exist_ok=True)
     base = imported_workspace(args.leads, f"run_base_{args.leads}")
     arrivals = leads_csv(args.inbox)

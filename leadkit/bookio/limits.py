@@ -459,6 +459,15 @@ def _text_lengths(values: Any) -> Any:
     return values.str.len().fillna(0)  # Arrow text already: C speed
 
 
+def _bytes_fit(array: Any) -> bool:
+    """Whether no cell of Arrow text is longer in bytes than Excel's limit in characters (UTF-8
+    takes one byte or more per character): one C pass, no column of lengths built."""
+    import pyarrow.compute as pc
+
+    longest = pc.max(pc.binary_length(array._pa_array)).as_py()
+    return longest is None or longest <= EXCEL_CELL_CHARS
+
+
 def fit_excel_cells(values: Any) -> Any:
     """The writer's last guard: a text past Excel's limit is cut, marked, never a crash.
 
@@ -467,6 +476,10 @@ def fit_excel_cells(values: Any) -> Any:
     """
     if values.dtype != object and not str(values.dtype).startswith("str"):
         return values
+    import pandas as pd
+
+    if isinstance(values.array, pd.arrays.ArrowStringArray) and _bytes_fit(values.array):
+        return values  # no cell has more bytes than a cell holds characters (the usual case)
     over = _over_limit(values)
     if over is None:
         return values

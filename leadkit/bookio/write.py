@@ -48,16 +48,17 @@ def _stored_cell(value: Any) -> Any:
     return str(value)
 
 
-def _writable(values: pd.Series) -> pd.Series:
+def _writable(values: pd.Series, kind: str | None = None) -> pd.Series:
     """A column the writer accepts: in a mixed column each cell keeps its type, and no text is
-    longer than an Excel cell holds (the writer would refuse the whole book)."""
-    return fit_excel_cells(_one_type(values))
+    longer than an Excel cell holds (the writer would refuse the whole book). `kind` is the
+    object column's `infer_dtype`, if the caller has it (a pass over every cell)."""
+    return fit_excel_cells(_one_type(values, kind))
 
 
-def _one_type(values: pd.Series) -> pd.Series:
+def _one_type(values: pd.Series, kind: str | None = None) -> pd.Series:
     if values.dtype != object:
         return values
-    kind = pd.api.types.infer_dtype(values, skipna=True)
+    kind = kind or pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("string", "empty"):
         return values
     if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
@@ -163,7 +164,7 @@ def _sheet_for_writing(
                     values = values.astype("str")
             if kind != "empty":  # an empty column has nothing to guard
                 # the one door every text cell of a leadkit sheet passes
-                values = neutralise(_writable(values))
+                values = neutralise(_writable(values, kind))
         header = col.header(lang) if col is not None else neutralise_names([key])[0]
         while header in out:
             header += " "
@@ -184,6 +185,8 @@ def _padded(values: pd.Series, blank: int) -> pd.Series:
     if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fM":
         tail = np.full(blank, np.nan if values.dtype.kind == "f" else np.datetime64("NaT"))
         return pd.Series(np.concatenate([values.to_numpy(), tail.astype(values.dtype)]))
+    if values.dtype == object:  # as the reindex pads it (NaN), without its indexer
+        return pd.Series(np.concatenate([values.to_numpy(), np.full(blank, np.nan, dtype=object)]))
     return values.reset_index(drop=True).reindex(pd.RangeIndex(len(values) + blank))
 
 
@@ -211,22 +214,83 @@ def _signatures(book: Book, columns: ColumnsRules, as_of_serial: float) -> dict[
 
 def _unchanged_own(
     book: Book, columns: ColumnsRules, signatures: dict[str, str], written: dict[str, Any] | None
-) -> set[str]:
+) -> tuple[set[str], dict[str, int]]:
     """leadkit's sheets whose stored part is what writing them now would store: the file is
     leadkit's own last write (the stamp it recorded then), the sheet was written with the same
-    rules (its signature), and its cells are those read from it."""
+    rules (its signature), and its cells are those read from it. Second, the sheets that only
+    grew since (the Imports log): name -> the number of rows read, which are unchanged."""
     if not written or book.source != book.path or book.stamp is None:
-        return set()
+        return set(), {}
     if written.get("stamp") != list(book.stamp) or _stamp(book.path) != book.stamp:
-        return set()
+        return set(), {}
     stored = written.get("sheets") or {}
-    same = set()
+    same: set[str] = set()
+    grown: dict[str, int] = {}
     for name, before in book.as_read.items():
         title = columns.sheets[name].title(book.lang)
         fits = name in book.sheets and title in stored and stored[title] == signatures.get(title)
-        if fits and book.sheets[name].equals(before):  # cells last: the one costly check
+        if not fits:
+            continue
+        now = book.sheets[name]
+        if now.equals(before):  # cells last: the one costly check
             same.add(name)
-    return same
+        elif len(before) and len(now) > len(before) and _starts_with(now, before):
+            grown[name] = len(before)
+    return same, grown
+
+
+def _starts_with(frame: pd.DataFrame, head: pd.DataFrame) -> bool:
+    """Whether `frame`'s first rows are `head`, cell for cell. A sample of rows first: a sheet
+    whose old rows were changed (the leads, scored and assigned) then costs no full comparison."""
+    step = max(1, len(head) // 64)
+    sample = slice(0, len(head), step)
+    return _same_cells(frame.iloc[sample], head.iloc[sample]) and _same_cells(frame, head)
+
+
+def _same_cells(frame: pd.DataFrame, head: pd.DataFrame) -> bool:
+    """Whether `frame`'s first rows are `head`, cell for cell, each column of the same type or
+    both text (rows appended to a column of Arrow text make it objects; written the same)."""
+    if list(frame.columns) != list(head.columns):
+        return False
+    top = frame.iloc[: len(head)]
+    for i in range(len(head.columns)):
+        now, before = top.iloc[:, i].reset_index(drop=True), head.iloc[:, i].reset_index(drop=True)
+        if now.dtype != before.dtype:
+            text = (
+                pd.api.types.is_object_dtype(d) or isinstance(d, pd.StringDtype)
+                for d in (now.dtype, before.dtype)
+            )
+            if not all(text):
+                return False
+            now, before = now.astype(object), before.astype(object)
+        if not now.equals(before):
+            return False
+    return True
+
+
+def _masked_head(frame: pd.DataFrame, rows: int) -> pd.DataFrame | None:
+    """The sheet as written with its first `rows` data rows empty (the writer emits no XML for
+    them; `xlsx` puts the stored rows in their place), every column of the type it had; None if
+    a column is of a kind where an empty cell could change how the writer stores the others."""
+    out: dict[str, pd.Series] = {}
+    for i, name in enumerate(frame.columns):
+        values = frame.iloc[:, i]
+        array = values.array
+        if isinstance(array, pd.arrays.ArrowStringArray):
+            import pyarrow as pa
+
+            chunks = array._pa_array.slice(rows)  # no copy of the text
+            column = pa.chunked_array([pa.nulls(rows, chunks.type), *chunks.chunks], chunks.type)
+            out[name] = pd.Series(pd.arrays.ArrowStringArray(column, dtype=values.dtype))
+        elif isinstance(values.dtype, np.dtype) and values.dtype.kind in "fM":
+            data = values.to_numpy().copy()
+            data[:rows] = np.nan if values.dtype.kind == "f" else np.datetime64("NaT")
+            out[name] = pd.Series(data)
+        elif values.dtype == object and values.isna().all():
+            out[name] = values.reset_index(drop=True)
+        else:
+            return None  # object cells of several types (the writer's row-by-row way), ints…
+    return pd.DataFrame(out)
 
 
 def _write_workbook(
@@ -251,7 +315,8 @@ def _write_workbook(
 
     carried = _carried_sheets(book)
     signatures = _signatures(book, columns, as_of_serial)
-    own = _unchanged_own(book, columns, signatures, written)
+    own, grown = _unchanged_own(book, columns, signatures, written)
+    appended: dict[str, int] = {}  # title -> data rows carried as stored above the new ones
     entries: list[tuple[str, pd.DataFrame]] = []
     opts: dict[str, dict[str, Any]] = {
         k: {} for k in ("freeze_panes", "column_widths", "column_formats", "header_format",
@@ -269,6 +334,12 @@ def _write_workbook(
                 rows = _log_for_book(rows, columns, book.lang)
             blank = 1 if name in own else BLANK_ROWS
             frame = _writer_safe(_sheet_for_writing(rows, spec, columns, book.lang, blank))
+            if name in grown:
+                # only rows added below those stored: the old rows are carried as stored XML
+                # (the writer is told they are empty) and only the new ones are written
+                masked = _masked_head(frame, grown[name])
+                if masked is not None:
+                    frame, appended[title] = masked, grown[name]
             entries.append((title, frame))
             opts["freeze_panes"][title] = {"row": 1, "col": 0}
             opts["header_format"][title] = header_fmt
@@ -309,7 +380,7 @@ def _write_workbook(
     if any(_dates_beside_numbers(frame) for _, frame in entries):
         opts["float_format"] = "General"  # else numbers below a date cell take its format
     try:
-        if not carried and not macro_enabled and not own:
+        if not carried and not macro_enabled and not own and not appended:
             rx.write_worksheets(entries, str(target), datetime_format="yyyy-mm-dd hh:mm", **opts)
             return signatures
         from leadkit.bookio import xlsx as xlsxpackage
@@ -320,12 +391,14 @@ def _write_workbook(
         raise BookError(f"cannot write the book: {exc}", Where(file=book.path)) from exc
     try:
         xlsxpackage.assemble(
-            base, target, source=book.source if carried or macro_enabled or own else None,
+            base, target,
+            source=book.source if carried or macro_enabled or own or appended else None,
             titles=carried, macro_enabled=macro_enabled,
             own=[columns.sheets[n].title(book.lang) for n in book.order if n in own],
+            appended=appended,
         )  # fmt: skip
     except xlsxpackage.PackageError as exc:  # checked by `carryable`; a part it did not read
-        if own:  # leadkit's own sheets did not fit as stored: written from their cells instead
+        if own or appended:  # leadkit's own sheets did not fit as stored: written from cells
             return _write_workbook(book, columns, target, as_of)
         raise BookError(f"cannot carry your own sheets: {exc}", Where(file=book.source)) from exc
     return signatures

@@ -27,8 +27,11 @@ from leadkit.bookio.xlsx.parts import (
     M,
     PackageError,
     _bytes,
+    _data_rows,
+    _first_row,
     _ints,
     _key,
+    _last_row,
     _Package,
     _relative,
     _rels_name,
@@ -51,6 +54,7 @@ class _Merge:
         self.sst: bytes | None = None
         self.raw: dict[str, str] = {}  # new name -> old entry copied compressed, unchanged
         self.sheet_trees: dict[str, tuple[etree._Element, str, set[int]]] = {}
+        self.fast: set[str] = set()  # parts compressed at the fastest level (a grown sheet)
 
     # -- names and content types
 
@@ -246,6 +250,31 @@ class _Merge:
         self.raw[new_part] = old_part
         self._copy_rels(old_part, new_part)
 
+    def append_own_sheet(self, title: str, rows: int) -> None:
+        """One of leadkit's own sheets that only grew since leadkit wrote it (`rows` data rows
+        then, unchanged): the new part is the writer's, which has the header and the new rows
+        in their places (the old ones it was given empty), with the stored part's rows put
+        between them as bytes. The writer numbered and sized it all for the whole sheet
+        (dimension, dropdown and highlight ranges), so the XML is that of writing every row."""
+        assert self.old is not None
+        if self.old.titles.index(title) != self.new.titles.index(title):
+            raise PackageError(f"{title}: not in the place it was")
+        old_part, new_part = self.old.sheet_part(title), self.new.sheet_part(title)
+        old, new = self.old.read(old_part), self.new.read(new_part)
+        (old_at, old_rows, old_end), (new_at, new_rows, new_end) = (
+            _data_rows(old, title),
+            _data_rows(new, title),
+        )
+        if old[old_at:old_rows] != new[new_at:new_rows]:
+            raise PackageError(f"{title}: its header row is not the one stored")
+        kept = old[old_rows:old_end]
+        last, first = _last_row(kept), _first_row(new[new_rows:new_end])
+        if last is None or last > rows + 1 or (first is not None and first <= rows + 1):
+            raise PackageError(f"{title}: its stored rows are not the {rows} read")
+        self.parts[new_part] = b"".join((new[:new_rows], kept, new[new_rows:]))
+        self.fast.add(new_part)
+        self._copy_rels(old_part, new_part)
+
     def own_styles_fit(self) -> bool:
         """Whether the new package's styles are the old book's, one for one: leadkit's writer
         registered the same formats in the same order, so a style index means the same."""
@@ -414,13 +443,16 @@ def assemble(
     titles: Sequence[str],
     macro_enabled: bool = False,
     own: Sequence[str] = (),
+    appended: dict[str, int] | None = None,
 ) -> None:
     """Write `target`: the package `base` (leadkit's writer, with an empty placeholder sheet for
     each of `titles`), each placeholder replaced by that sheet of `source` as stored there, with
     the parts, styles, strings and names it uses; and the VBA project of `source`, if it has one.
 
     `own` are leadkit's sheets unchanged since leadkit wrote `source`: copied as stored (see
-    `_Merge.carry_own_sheet`); PackageError if the new styles do not fit them.
+    `_Merge.carry_own_sheet`); `appended` (title -> rows) those that only grew, their stored
+    rows put above the new ones (`_Merge.append_own_sheet`); PackageError if the new styles do
+    not fit them.
     """
     with contextlib.ExitStack() as stack:
         zb = stack.enter_context(zipfile.ZipFile(base))
@@ -428,11 +460,13 @@ def assemble(
         new = _Package(zb)
         old = _Package(zs) if zs is not None else None
         merge = _Merge(new, old)
-        if own:
+        if own or appended:
             if old is None or not merge.own_styles_fit():
                 raise PackageError("leadkit's own sheets were written with other styles")
             for title in own:
                 merge.carry_own_sheet(title)
+            for title, rows in (appended or {}).items():
+                merge.append_own_sheet(title, rows)
         if old is not None:
             for title in titles:
                 merge.read_sheet(title)
@@ -448,7 +482,17 @@ def assemble(
         merge.finish(macro_enabled)
         with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
             for info in zb.infolist():
-                if info.filename in merge.parts:
+                if info.filename in merge.fast:
+                    # a grown sheet is mostly rows compressed before: deflate's fastest level
+                    # costs a third of the default's for a file a tenth larger (entry as the
+                    # writer's, its date included)
+                    entry = zipfile.ZipInfo(info.filename, info.date_time)
+                    entry.compress_type, entry.external_attr = (
+                        info.compress_type,
+                        info.external_attr,
+                    )
+                    out.writestr(entry, merge.parts.pop(info.filename), compresslevel=1)
+                elif info.filename in merge.parts:
                     out.writestr(info.filename, merge.parts.pop(info.filename))
                 elif info.filename in merge.raw and zs is not None:
                     old_name = merge.raw.pop(info.filename)

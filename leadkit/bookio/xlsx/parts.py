@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import posixpath
+import re
 import zipfile
 
 from lxml import etree
@@ -152,3 +153,29 @@ class _Package:
             if item.get("Extension", "").lower() == ext:
                 return item.get("ContentType")
         return None
+
+
+_ROW = re.compile(rb'<row r="(\d+)"')
+
+
+def _data_rows(part: bytes, title: str) -> tuple[int, int, int]:
+    """Where a sheet part's sheetData starts, its rows below the header start and it ends.
+
+    leadkit's writer puts no row attributes or text that could hold these markers (text has its
+    '<' escaped), so a search finds them."""
+    start = part.find(b"<sheetData>")
+    end = part.rfind(b"</sheetData>")
+    header_end = part.find(b"</row>", start)
+    if start < 0 or end < 0 or header_end < 0 or not part.startswith(b'<row r="1"', start + 11):
+        raise PackageError(f"{title}: not a sheet as leadkit writes it")
+    return start, header_end + 6, end
+
+
+def _first_row(rows: bytes) -> int | None:
+    match = _ROW.match(rows)
+    return int(match.group(1)) if match else None
+
+
+def _last_row(rows: bytes) -> int | None:
+    at = rows.rfind(b'<row r="')
+    return _first_row(rows[at:]) if at >= 0 else None
