@@ -16,9 +16,9 @@ from leadkit.normalize import (
     WORKERS,
     clean_text,
     company_key,
+    company_key_and_region,
     drop_own_place,
     mobile_cities,
-    name_region,
     normalize_email,
     normalize_phone,
 )
@@ -145,14 +145,16 @@ def _prepare_field(
         domain = prepared.astype("str").str.replace(r"^.*@", "", regex=True).where(prepared.notna())
         out["email_domain"] = _array(domain.where(~domain.isin(free)))
     elif f.comparator == "company":
-        prepared = company_key(values)
+        if f.regions_apart:  # the names made half-width and lower-case once for both
+            prepared, region = company_key_and_region(values, beside)
+            out[f.name + REGION] = _array(region)
+        else:
+            prepared = company_key(values)
         out["company_key"] = out[f.name] = _array(prepared)  # one array under both names
         # the key without the record's own place, where that differs: compared as well, so that
         # one record's city (and another's blank one) never makes two equal names differ
         placed = drop_own_place(prepared, beside) if beside is not None else prepared
         out[f.name + PLACED] = _array(placed.where(placed != prepared))
-        if f.regions_apart:
-            out[f.name + REGION] = _array(name_region(values, beside))
         # a name partly in Latin letters (杭州 瀚海 Information Technology Co., Ltd.) beside a
         # Chinese one is compared on its Han characters alone ("" when it has none)
         # (in Arrow, and replaced only where there are letters: most names have none)
