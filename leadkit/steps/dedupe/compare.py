@@ -279,11 +279,15 @@ def compare(
                 # a branch never matches its parent or another branch (a blank side is never
                 # one; the pair is missing then anyway)
                 branch = _branches(prepared[f.name], blank(f.name))
-                level[(branch[left] | branch[right]) & (fill_a != fill_b)] = DISAGREE
+                # (texts compared only on the few pairs that concern: an object comparison
+                # over every pair costs more than finding them)
+                near = np.flatnonzero(branch[left] | branch[right])
+                level[near[fill_a[near] != fill_b[near]]] = DISAGREE
                 if f.regions_apart:
-                    ra, rb = prepared[f.name + REGION][left], prepared[f.name + REGION][right]
                     placed = ~blank(f.name + REGION)
-                    level[placed[left] & placed[right] & (ra != rb)] = DISAGREE
+                    both = np.flatnonzero(placed[left] & placed[right])
+                    region = prepared[f.name + REGION]
+                    level[both[region[left[both]] != region[right[both]]]] = DISAGREE
             if f.comparator == "person":
                 _person_levels(prepared, f, left, right, level, blank)
         elif f.comparator == "number":

@@ -86,7 +86,9 @@ def _person_levels(
         # 0.3 s at 100k leads of 王先生s)
         head1 = pc.utf8_slice_codeunits(words, 0, 1).to_numpy(zero_copy_only=False)
         head2 = pc.utf8_slice_codeunits(words, 0, 2).to_numpy(zero_copy_only=False)
-        size = np.array([len(s) if isinstance(s, str) else 0 for s in surnames.tolist()])
+        # (each surname's length in Arrow: a Python loop over every record was 0.05 s at 100k)
+        size = pc.utf8_length(pa.array(surnames, type=pa.string(), from_pandas=True))
+        size = size.fill_null(0).to_numpy(zero_copy_only=False)
 
         def starts(rows: np.ndarray, owner: np.ndarray, other: np.ndarray) -> np.ndarray:
             k, s = size[owner[rows]], surnames[owner[rows]]
