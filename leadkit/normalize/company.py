@@ -99,7 +99,9 @@ def _key_of(text: pd.Series) -> pd.Series:
         bracketless = written.str.replace(_BRACKETED_REGION, "", regex=True)
         stated[odd] = (bracketless != written).fillna(False).to_numpy(dtype=bool)
         # 分公司 is a branch: it must survive, so a branch never matches its parent company.
-        text[odd] = bracketless.str.replace("分公司", _BRANCH_HOLD, regex=False)
+        # (set as arrays, by position: a Series is aligned on the index first, which was a
+        # fifth of the key at 100k names)
+        text[odd] = bracketless.str.replace("分公司", _BRANCH_HOLD, regex=False).array
     text = _strip_forms(text, cells=None if odd.any() else cells)
     if odd.any():
         kept = text[odd].str.replace(_BRANCH_HOLD, "分公司", regex=False)
@@ -107,18 +109,18 @@ def _key_of(text: pd.Series) -> pd.Series:
         unbracketed = _drop_bracketed_divisions(unbracketed)
         # a name says its region once: after 名称（地区） its start is the 字号 (泰安创启化工（杭州）)
         stated[odd] |= (unbracketed != kept).fillna(False).to_numpy(dtype=bool)
-        text[odd] = unbracketed
+        text[odd] = unbracketed.array
     if not stated.any():  # a list without brackets: no name stated its region in one
         text = _strip_divisions(text)
     elif not stated.all():
-        text = text.where(stated, _strip_divisions(text.where(~stated)))
+        text = text.where(stated, _strip_divisions(text.where(~stated)).array)
     # replaced only in the names with a character to drop: most keys are Han and digits alone,
     # and finding those is cheaper than rewriting every key
     drop = pc.match_substring_regex(_arrow(text), _KEY_DROP)
     drop = pc.fill_null(drop, False).to_numpy(zero_copy_only=False)
     if drop.any():
         text = text.copy()
-        text[drop] = text[drop].str.replace(_KEY_DROP, "", regex=True)
+        text[drop] = text[drop].str.replace(_KEY_DROP, "", regex=True).array
     return text.mask(text == "")
 
 
