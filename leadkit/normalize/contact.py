@@ -81,11 +81,19 @@ def _unless_canonical(
         return normalise(values)
     value = values.astype(object)
     valid = pd.Series(done, index=values.index)
-    if not done.all():
-        rest, ok = normalise(values[~done])
+    # a blank cell normalises to NaN, invalid, whatever its kind of missing (None, NA): set so
+    # here, not sent through the normaliser (the blanks were all the e-mails a column of its
+    # own form had left to do, 0.015 s at 100k)
+    blank = ~done & np.asarray(values.isna(), dtype=bool)
+    todo = ~done & ~blank
+    if blank.any():
         value = value.copy()
-        value[~done] = rest.to_numpy()
-        valid[~done] = ok.to_numpy()
+        value[blank] = np.nan
+    if todo.any():
+        rest, ok = normalise(values[todo])
+        value = value.copy()
+        value[todo] = rest.to_numpy()
+        valid[todo] = ok.to_numpy()
     return value, valid
 
 

@@ -176,8 +176,11 @@ class _Blank:
 
 def _branches(values: np.ndarray, blank: np.ndarray) -> np.ndarray:
     """Which records' company key names a branch (分公司, 办事处 …), blanks never."""
-    text = pd.Series(np.where(blank, "", values).astype(object))
-    return text.str.contains(BRANCH.pattern, regex=True).to_numpy(dtype=bool)
+    # in Arrow (RE2): pandas ran Python's re per key of the object column (0.016 s at 100k);
+    # the pattern is literals alone, as pandas was given it (case-sensitive: keys are lower-case)
+    text = pa.array(np.where(blank, None, values), type=pa.string(), from_pandas=True)
+    found = pc.match_substring_regex(text, BRANCH.pattern)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def _han_only(
@@ -276,11 +279,15 @@ def compare(
                 # a branch never matches its parent or another branch (a blank side is never
                 # one; the pair is missing then anyway)
                 branch = _branches(prepared[f.name], blank(f.name))
-                level[(branch[left] | branch[right]) & (fill_a != fill_b)] = DISAGREE
+                # (texts compared only on the few pairs that concern: an object comparison
+                # over every pair costs more than finding them)
+                near = np.flatnonzero(branch[left] | branch[right])
+                level[near[fill_a[near] != fill_b[near]]] = DISAGREE
                 if f.regions_apart:
-                    ra, rb = prepared[f.name + REGION][left], prepared[f.name + REGION][right]
                     placed = ~blank(f.name + REGION)
-                    level[placed[left] & placed[right] & (ra != rb)] = DISAGREE
+                    both = np.flatnonzero(placed[left] & placed[right])
+                    region = prepared[f.name + REGION]
+                    level[both[region[left[both]] != region[right[both]]]] = DISAGREE
             if f.comparator == "person":
                 _person_levels(prepared, f, left, right, level, blank)
         elif f.comparator == "number":
