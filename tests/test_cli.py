@@ -304,3 +304,28 @@ def test_library_warnings_are_off_unless_asked_for(flags, heard):
     )
     assert done.returncode == 0
     assert (heard in done.stderr) if heard else done.stderr == b""
+
+
+def test_a_command_has_arrow_keep_freed_pages_in_a_fresh_process(workspace, data_dir):
+    # a fresh process: what a command sets, nothing an earlier test did
+    script = (
+        "import pyarrow as pa, sys\n"
+        "from leadkit.cli import main\n"
+        "sys.argv = ['leadkit', 'check', '-q']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(pa.default_memory_pool().backend_name)\n"
+    )
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow has no jemalloc: the default allocator stays")
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=workspace, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "jemalloc"
+    # the library alone leaves the process's allocator as it was
+    lib = "import pyarrow as pa, leadkit.pipeline\nprint(pa.default_memory_pool().backend_name)\n"
+    out = subprocess.run([sys.executable, "-c", lib], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() != "jemalloc"

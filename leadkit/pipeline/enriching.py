@@ -72,7 +72,6 @@ def enrich(
         return _apply_enrich_review(ctx, apply_review)
     if list_file is None:
         raise UsageError("enrich needs --from LIST (or --apply-review FILE)")
-    _reuse_freed_memory()
     config: EnrichConfig = ctx.rules.enrich
     where = ctx.rules.folder / "enrich.yaml"
     keys = set(ctx.rules.columns.sheets["leads"].keys)
@@ -96,26 +95,6 @@ def enrich(
         outcome.review_file = review_file
     stage("done")
     return outcome
-
-
-def _reuse_freed_memory() -> None:
-    """Have Arrow keep the pages it frees for its next allocations, for the rest of the process.
-
-    A 1M-company enrich allocates and frees many large short-lived Arrow buffers (the list columns,
-    its keys, every compute kernel's output); the default allocator (mimalloc) hands freed pages
-    back to the system, so each new buffer is page-faulted in afresh: 0.7-1.0 s of system time of
-    the 12 s run (bench/bench_enrich.py). jemalloc, keeping freed pages for a second before it
-    returns them, reuses them; its peak memory is no higher (0.80-0.83 GB where mimalloc's is 0.90;
-    with no purge at all, 1.19 GB). pyarrow builds without jemalloc keep their default allocator.
-    """
-    import pyarrow as pa
-
-    try:
-        pa.jemalloc_set_decay_ms(1000)
-        pool = pa.jemalloc_memory_pool()
-    except (NotImplementedError, pa.ArrowException):
-        return
-    pa.set_memory_pool(pool)
 
 
 # the review file's fixed columns: key -> (zh, en) header; then 名单<column> per fill column
