@@ -153,7 +153,8 @@ def mobile_cities(mobiles: list[str]) -> list[str | None]:
     # one plain loop with dict.get and the cities of the places met so far (a generator per
     # number and the cached _split_place call per number were most of 0.05 s for 30k heads);
     # a key of the table may hold any text, so a miss is told by None alone
-    get, cities = table.get, {}
+    get = table.get
+    cities: dict[str, str | None] = {}
     out: list[str | None] = []
     for number in mobiles:
         key = "86" + number
@@ -166,11 +167,8 @@ def mobile_cities(mobiles: list[str]) -> list[str | None]:
         if place is None:
             out.append(None)
             continue
-        city = cities.get(place, _UNSEEN)
-        if city is _UNSEEN:
-            city = cities[place] = _split_place(place)[1]
-        out.append(city)
+        if place in cities:
+            out.append(cities[place])
+        else:
+            out.append(cities.setdefault(place, _split_place(place)[1]))
     return out
-
-
-_UNSEEN = object()  # not yet in mobile_cities' cities (a city may be None)

@@ -308,9 +308,9 @@ def _fuzzy(
         if len(tied) > 1:
             name = str(lead_name[row])
             by_name = [fuzz.ratio(name, full[t]) for t in tied]
-            order = sorted(by_name, reverse=True)
-            if order[0] > order[1]:
-                pick = tied[by_name.index(order[0])]
+            ranks = sorted(by_name, reverse=True)
+            if ranks[0] > ranks[1]:
+                pick = tied[by_name.index(ranks[0])]
             else:
                 how = AMBIGUOUS
         lead.append(lead_label[row])

@@ -178,7 +178,8 @@ def _branches(values: np.ndarray, blank: np.ndarray) -> np.ndarray:
     """Which records' company key names a branch (分公司, 办事处 …), blanks never."""
     # in Arrow (RE2): pandas ran Python's re per key of the object column (0.016 s at 100k);
     # the pattern is literals alone, as pandas was given it (case-sensitive: keys are lower-case)
-    text = pa.array(np.where(blank, None, values), type=pa.string(), from_pandas=True)
+    text = pa.array(np.where(blank, np.array(None, dtype=object), values), type=pa.string(),
+                    from_pandas=True)  # fmt: skip
     found = pc.match_substring_regex(text, BRANCH.pattern)
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
