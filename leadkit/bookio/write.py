@@ -244,23 +244,27 @@ def _starts_with(frame: pd.DataFrame, head: pd.DataFrame) -> bool:
     whose old rows were changed (the leads, scored and assigned) then costs no full comparison."""
     step = max(1, len(head) // 64)
     sample = slice(0, len(head), step)
-    return _same_cells(frame.iloc[sample], head.iloc[sample]) and _same_cells(frame, head)
+    return same_cells(frame.iloc[sample], head.iloc[sample]) and same_cells(frame, head)
 
 
-def _same_cells(frame: pd.DataFrame, head: pd.DataFrame) -> bool:
-    """Whether `frame`'s first rows are `head`, cell for cell, each column of the same type or
-    both text (rows appended to a column of Arrow text make it objects; written the same)."""
-    if list(frame.columns) != list(head.columns):
+def same_cells(new: pd.DataFrame, old: pd.DataFrame, *, any_types: bool = False) -> bool:
+    """Whether `new`'s first rows are `old`'s cells, column by column (equal frames when of one
+    length). A column the two type differently is compared as values: any two types with
+    `any_types` (a frame kept for its cells: the floor's pandas/fastexcel read text and dates as
+    other dtypes), else only two kinds of text (rows appended to a column of Arrow text make it
+    objects; the writer stores both alike). Objects only where the dtypes differ: comparing every
+    column as objects cost half a second a save at 100k leads."""
+    if list(new.columns) != list(old.columns) or len(new) < len(old):
         return False
-    top = frame.iloc[: len(head)]
-    for i in range(len(head.columns)):
-        now, before = top.iloc[:, i].reset_index(drop=True), head.iloc[:, i].reset_index(drop=True)
+    top = new.iloc[: len(old)]
+    for i in range(len(old.columns)):
+        now, before = top.iloc[:, i].reset_index(drop=True), old.iloc[:, i].reset_index(drop=True)
         if now.dtype != before.dtype:
             text = (
                 pd.api.types.is_object_dtype(d) or isinstance(d, pd.StringDtype)
                 for d in (now.dtype, before.dtype)
             )
-            if not all(text):
+            if not any_types and not all(text):
                 return False
             now, before = now.astype(object), before.astype(object)
         if not now.equals(before):

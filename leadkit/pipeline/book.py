@@ -11,6 +11,7 @@ import pandas as pd
 
 from leadkit import bookio
 from leadkit.bookio import Book
+from leadkit.bookio.write import same_cells
 from leadkit.context import Context
 from leadkit.errors import UsageError
 from leadkit.rules.columns import ColumnsRules
@@ -147,23 +148,9 @@ def refresh_plans(ctx: Context, book: Book) -> None:
     # carries the stored part instead of writing 100k rows again (0.8 s of the writer's time).
     # The new frame differs from the read one only in its row labels (the leads' index).
     old = book.sheets["plans"]
-    if _same_cells(plans.set_axis(old.index) if len(plans) == len(old) else plans, old):
+    if len(plans) == len(old) and same_cells(plans, old, any_types=True):
         return
     book.sheets["plans"] = plans
-
-
-def _same_cells(new: pd.DataFrame, old: pd.DataFrame) -> bool:
-    """Whether two frames hold the same cells: column by column, as values only where the reader
-    typed a column otherwise (the floor's pandas/fastexcel read text and dates as other dtypes;
-    comparing every column as objects cost half a second a save at 100k leads)."""
-    if len(new) != len(old) or list(new.columns) != list(old.columns):
-        return False
-    for column in new.columns:
-        a, b = new[column], old[column]
-        same = a.equals(b) if a.dtype == b.dtype else a.astype(object).equals(b.astype(object))
-        if not same:
-            return False
-    return True
 
 
 def _remember_status_since(book: Book, since: pd.Series | None) -> None:
