@@ -133,6 +133,7 @@ def match_headers(
     matches = [HeaderMatch(i, h) for i, h in enumerate(headers)]
     claims: list[_Claim] = []
     moments: list[_Claim] = []  # capture-time claims of dates no name explains
+    created = "created_at" if "created_at" in spec.by_key else None
     canon = vocab.canon
     parts_rule = matching.name_parts
     # 名字 beside 姓氏 is the given name: a sheet that splits the name has no one contact column
@@ -198,7 +199,7 @@ def match_headers(
                 key = near[0]
                 share = _confirms(spec.by_key[key], content, matching.content_kinds)
                 claims.append(_Claim(i, key, "content", matching.map_at, share))
-                if key == "created_at":
+                if key == created:
                     moments.append(claims[-1])
                 continue
         strong = content.cells and max(content.email, content.phone) >= matching.content_share
@@ -291,7 +292,6 @@ def match_headers(
                 else:
                     share = _confirms(col, content, matching.content_kinds)
                 by_content.append((key, share))
-        created = "created_at" if "created_at" in spec.by_key else None
         dated = [c.key for c in spec.columns if c.type == "datetime"]
         timed = canon.time_rx is not None and canon.time_rx.search(text) is not None
         if (
@@ -301,11 +301,11 @@ def match_headers(
         ):
             # the one date column no name explains is when the lead came in (来电时间, Scan Date)
             by_content.append((created, content.date))
-        for n, (key, share) in enumerate(by_content):
+        for key, share in by_content:
             if key is not None and share >= matching.content_share:
                 conf = matching.content_confidence * share
                 claims.append(_Claim(i, key, "content", conf, share))
-                if timed and key == created and n == len(by_content) - 1:
+                if key == created:  # only the capture-time rule above claims it by content
                     moments.append(claims[-1])
                 if conf > matches[i].guess_confidence:
                     matches[i].guess, matches[i].guess_confidence = key, conf
